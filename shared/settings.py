@@ -1,0 +1,188 @@
+"""Typed pipeline settings read from the function configuration.
+
+On OCI Functions the function configuration arrives as environment variables;
+locally the runner sets the same variables. Every key is ``OCIFT_<FIELD>`` in
+upper case (``bucket`` is ``OCIFT_BUCKET``). Errors name the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "OCIFT_"
+
+
+class Stage(StrEnum):
+    """The pipeline stages; each deployed function is told its stage by config."""
+
+    CONVERT = "convert"
+    TRAIN = "train"
+    ENDPOINT = "endpoint"
+    WATCH = "watch"
+    INFER = "infer"
+
+
+class AuthMode(StrEnum):
+    """How clients authenticate: ``auto`` picks resource principals on OCI Functions."""
+
+    AUTO = "auto"
+    RESOURCE_PRINCIPAL = "resource_principal"
+    CONFIG_FILE = "config_file"
+
+
+class TrainingMethod(StrEnum):
+    """Fine-tuning method; ``auto`` follows OCI's guidance by dataset size and base model."""
+
+    AUTO = "auto"
+    TFEW = "TFEW"
+    VANILLA = "VANILLA"
+    LORA = "LORA"
+
+
+class SettingsError(ValueError):
+    """A configuration key is missing or has a bad value."""
+
+
+def _env_key(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+class Settings(BaseModel):
+    """Every knob of the pipeline, with defaults that work on the local target."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    stage: Stage | None = None
+
+    # Where the data lives.
+    bucket: str = "ocift-datasets"
+    namespace: str | None = None
+    compartment_id: str | None = None
+    region: str | None = None
+
+    # Object layout inside the bucket.
+    raw_prefix: str = "raw/"
+    raw_suffixes: tuple[str, ...] = (".json", ".jsonl")
+    training_prefix: str = "training/"
+    reports_prefix: str = "reports/"
+    status_prefix: str = "status/"
+
+    # Authentication and endpoints.
+    auth: AuthMode = AuthMode.AUTO
+    oci_config_file: str | None = None
+    oci_profile: str = "DEFAULT"
+    objectstorage_endpoint: str | None = None
+    genai_endpoint: str | None = None
+    genai_inference_endpoint: str | None = None
+    retry_max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    retry_max_seconds: Annotated[int, Field(ge=1, le=600)] = 120
+
+    # Training.
+    base_model: str = "cohere.command-r-08-2024"
+    training_method: TrainingMethod = TrainingMethod.AUTO
+    epochs: Annotated[int, Field(ge=1, le=10)] = 5
+    learning_rate: Annotated[float | None, Field(gt=0, le=1.0)] = None
+    batch_size: Annotated[int | None, Field(ge=8, le=32)] = None
+    early_stopping_patience: Annotated[int, Field(ge=0, le=16)] = 15
+    vanilla_threshold: Annotated[int, Field(ge=1)] = 100_000
+    finetuning_cluster_id: str | None = None
+    finetuning_cluster_units: Annotated[int, Field(ge=1, le=16)] = 2
+    hosting_cluster_id: str | None = None
+    hosting_cluster_units: Annotated[int, Field(ge=1, le=50)] = 1
+
+    # Serving.
+    content_moderation: bool = True
+    notification_topic_id: str | None = None
+    default_model: str | None = None
+    endpoint_cache_seconds: Annotated[float, Field(ge=0)] = 30.0
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+
+    # Conversion.
+    max_examples: Annotated[int, Field(ge=1)] = 10_000_000
+    multipart_part_size: Annotated[int, Field(ge=1024 * 1024)] = 8 * 1024 * 1024
+
+    # Observability.
+    log_level: str = "INFO"
+    log_prompts: bool = False
+
+    # Identifies this deployment in freeform tags (several pipelines may share a compartment).
+    pipeline_name: str = "ocift"
+
+    @field_validator("raw_suffixes", mode="before")
+    @classmethod
+    def _split_suffixes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("raw_prefix", "training_prefix", "reports_prefix", "status_prefix")
+    @classmethod
+    def _prefix_ends_with_slash(cls, value: str) -> str:
+        if value and not value.endswith("/"):
+            raise ValueError("a prefix must end with '/'")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``OCIFT_*`` variables; errors name the variable and the fix."""
+        source = os.environ if env is None else env
+        known = set(cls.model_fields)
+        values: dict[str, str] = {}
+        unknown: list[str] = []
+        for key, value in source.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            field = key[len(ENV_PREFIX) :].lower()
+            if field in known:
+                if value != "":
+                    values[field] = value
+            else:
+                unknown.append(key)
+        if unknown:
+            raise SettingsError(
+                f"unknown configuration key(s) {', '.join(sorted(unknown))}; "
+                f"known keys are {', '.join(sorted(_env_key(f) for f in known))}"
+            )
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                field = str(err["loc"][0]) if err["loc"] else "?"
+                given = values.get(field)
+                shown = f" (got {given!r})" if given is not None else ""
+                problems.append(f"{_env_key(field)}: {err['msg']}{shown}")
+            raise SettingsError("bad pipeline configuration: " + "; ".join(problems)) from None
+
+    def require(self, *fields: str) -> None:
+        """Raise :class:`SettingsError` naming every listed field that is unset."""
+        missing = [_env_key(f) for f in fields if getattr(self, f) in (None, "")]
+        if missing:
+            raise SettingsError(
+                f"missing configuration key(s): {', '.join(missing)}; "
+                "set them in the function configuration (or the environment locally)"
+            )
+
+    def env(self) -> dict[str, str]:
+        """Render these settings back into ``OCIFT_*`` variables (for the local runner)."""
+        out: dict[str, str] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, tuple):
+                out[_env_key(name)] = ",".join(value)
+            elif isinstance(value, bool):
+                out[_env_key(name)] = "true" if value else "false"
+            else:
+                out[_env_key(name)] = str(value.value if isinstance(value, StrEnum) else value)
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once (function config does not change while warm)."""
+    return Settings.from_env()
