@@ -1,0 +1,67 @@
+"""Naming rules: object layout in the bucket and names of OCI resources.
+
+A dataset is named after its raw object: ``raw/team/Cleaned_date.json`` is
+dataset ``team/Cleaned_date``, converted to ``training/team/Cleaned_date.jsonl``
+with report ``reports/team/Cleaned_date.json`` and status
+``status/team/Cleaned_date.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from shared.settings import Settings
+
+_DISPLAY_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def dataset_from_object(name: str, prefix: str, suffixes: tuple[str, ...]) -> str | None:
+    """Dataset name of ``name`` if it sits under ``prefix`` with one of ``suffixes``."""
+    if not name.startswith(prefix):
+        return None
+    rest = name[len(prefix):]
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if rest.endswith(suffix) and len(rest) > len(suffix):
+            return rest[: -len(suffix)]
+    return None
+
+
+def raw_dataset(settings: Settings, object_name: str) -> str | None:
+    return dataset_from_object(object_name, settings.raw_prefix, settings.raw_suffixes)
+
+
+def training_dataset(settings: Settings, object_name: str) -> str | None:
+    return dataset_from_object(object_name, settings.training_prefix, (".jsonl",))
+
+
+def status_dataset(settings: Settings, object_name: str) -> str | None:
+    return dataset_from_object(object_name, settings.status_prefix, (".json",))
+
+
+def training_object(settings: Settings, dataset: str) -> str:
+    return f"{settings.training_prefix}{dataset}.jsonl"
+
+
+def report_object(settings: Settings, dataset: str) -> str:
+    return f"{settings.reports_prefix}{dataset}.json"
+
+
+def status_object(settings: Settings, dataset: str) -> str:
+    return f"{settings.status_prefix}{dataset}.json"
+
+
+def display_name(dataset: str, max_len: int = 255) -> str:
+    """An OCI display name for a dataset (slashes and odd characters become ``-``)."""
+    cleaned = _DISPLAY_NAME_BAD.sub("-", dataset).strip("-") or "dataset"
+    return cleaned[:max_len]
+
+
+def retry_token(*parts: str) -> str:
+    """A deterministic ``opc-retry-token`` (<= 64 chars) for a create call.
+
+    OCI dedups create calls that carry the same token for 24 hours; deriving it
+    from the source object and its ETag makes a re-delivered event harmless.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"ocift-{digest[:58]}"

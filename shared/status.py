@@ -1,0 +1,87 @@
+"""The per-dataset status object ``status/<dataset>.json``: the pipeline's own record.
+
+Written by the train stage when it creates a model, by the watcher when a
+model or endpoint changes state, and by the endpoint stage. Because OCI
+Generative AI emits no events, the watcher's rewrite of this object *is* the
+"training finished" event: OCI Events routes it to the endpoint stage. Writes
+are conditional on the ETag read, so concurrent writers never lose an update.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+
+class DatasetState(StrEnum):
+    REJECTED = "REJECTED"  # the dataset can never train (see reason); terminal
+    PENDING_CLUSTER = "PENDING_CLUSTER"  # waiting for the fine-tuning cluster to become ACTIVE
+    TRAINING = "TRAINING"  # custom model is being created (fine-tuned)
+    MODEL_ACTIVE = "MODEL_ACTIVE"  # fine-tuned; the endpoint stage acts on this
+    MODEL_FAILED = "MODEL_FAILED"  # training failed (reason from lifecycle_details); terminal
+    PENDING_HOSTING_CLUSTER = "PENDING_HOSTING_CLUSTER"  # waiting for the hosting cluster
+    ENDPOINT_CREATING = "ENDPOINT_CREATING"
+    ENDPOINT_ACTIVE = "ENDPOINT_ACTIVE"  # serving; terminal
+    ENDPOINT_FAILED = "ENDPOINT_FAILED"  # terminal
+
+
+TERMINAL_STATES = frozenset(
+    {DatasetState.REJECTED, DatasetState.MODEL_FAILED, DatasetState.ENDPOINT_ACTIVE,
+     DatasetState.ENDPOINT_FAILED}
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StatusEvent(BaseModel):
+    """One line of the dataset's history."""
+
+    time: datetime = Field(default_factory=utcnow)
+    state: DatasetState
+    detail: str = ""
+
+
+class DatasetStatus(BaseModel):
+    """Everything the pipeline knows about one dataset's journey."""
+
+    schema_version: int = SCHEMA_VERSION
+    dataset: str
+    state: DatasetState
+    reason: str = ""
+    source_object: str | None = None
+    source_etag: str | None = None
+    base_model: str | None = None
+    base_model_id: str | None = None
+    training_method: str | None = None
+    finetuning_cluster_id: str | None = None
+    model_id: str | None = None
+    model_version: str | None = None
+    model_state: str | None = None
+    model_metrics: dict[str, Any] | None = None
+    work_request_id: str | None = None
+    percent_complete: float | None = None
+    hosting_cluster_id: str | None = None
+    endpoint_id: str | None = None
+    endpoint_state: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    history: list[StatusEvent] = Field(default_factory=list)
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    def moved_to(self, state: DatasetState, detail: str = "", **changes: Any) -> DatasetStatus:
+        """A copy in ``state`` with ``changes`` applied and a history line appended."""
+        now = utcnow()
+        update: dict[str, Any] = {"state": state, "updated_at": now, **changes}
+        if state is not self.state or detail:
+            update["history"] = [*self.history, StatusEvent(time=now, state=state, detail=detail)]
+        return self.model_copy(update=update)
