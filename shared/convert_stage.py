@@ -1,0 +1,139 @@
+"""The convert stage: a raw dataset object becomes ``training/<name>.jsonl`` + a report.
+
+Safety rules:
+
+* The source is read pinned to the event's ETag (``If-Match``): a stale event
+  for an object that has since changed is skipped; the newer event converts.
+* The JSONL is written by multipart upload and committed only when the whole
+  dataset is valid; otherwise the upload is aborted and only the report is
+  written. A crash midway leaves no JSONL; the next delivery redoes the work.
+* The output carries ``opc-meta-source-etag``; a re-delivered event for the
+  same ETag is a no-op, and a newer source replaces the output with
+  ``If-Match`` on the output version it saw (``If-None-Match: *`` when new).
+* The report is written before the JSONL, so the train stage triggered by the
+  JSONL always finds the report of the same source version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import clients, logs, naming
+from shared.events import ObjectEvent
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Settings, Stage
+from shared.storage import ObjectNotFound, ObjectStore, PreconditionFailed
+
+log = logs.get_logger("ocift.convert")
+
+META_SOURCE_OBJECT = "source-object"
+META_SOURCE_ETAG = "source-etag"
+JSONL_CONTENT_TYPE = "application/x-ndjson"
+
+
+def _outcome(status: OutcomeStatus, reason: str, event: ObjectEvent, **details: Any) -> Outcome:
+    return Outcome(status=status, stage=Stage.CONVERT.value, reason=reason,
+                   object_name=event.object_name, details=details)
+
+
+def convert_object(event: ObjectEvent, settings: Settings) -> Outcome:
+    """Handle one Object Storage event for the convert stage."""
+    dataset = naming.raw_dataset(settings, event.object_name)
+    if dataset is None:
+        return _outcome(
+            OutcomeStatus.SKIPPED,
+            f"not a raw dataset: expected {settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}",
+            event,
+        )
+    if event.bucket != settings.bucket:
+        return _outcome(OutcomeStatus.SKIPPED,
+                        f"event for bucket {event.bucket!r}, this pipeline watches "
+                        f"{settings.bucket!r}", event)
+    store = ObjectStore(clients.object_storage(settings), event.namespace, event.bucket)
+    return convert_in_store(store, event, dataset, settings)
+
+
+def convert_in_store(store: ObjectStore, event: ObjectEvent, dataset: str,
+                     settings: Settings) -> Outcome:
+    from shared.convert import DatasetRules, convert_stream
+
+    out_name = naming.training_object(settings, dataset)
+    report_name = naming.report_object(settings, dataset)
+
+    existing = store.head(out_name)
+    if existing is not None and existing.metadata.get(META_SOURCE_ETAG) == event.etag:
+        return _outcome(OutcomeStatus.DUPLICATE, "already converted from this source version",
+                        event, output=out_name)
+    previous_report = store.read_json(report_name)
+    if previous_report is not None:
+        doc, _ = previous_report
+        if (isinstance(doc, dict) and doc.get("source_etag") == event.etag
+                and doc.get("valid") is False):
+            return _outcome(OutcomeStatus.DUPLICATE, "already rejected for this source version",
+                            event, report=report_name)
+
+    try:
+        info, stream = store.open(event.object_name, if_match=event.etag)
+    except ObjectNotFound:
+        return _outcome(OutcomeStatus.REJECTED,
+                        f"source object {event.object_name!r} no longer exists; nothing converted",
+                        event)
+    except PreconditionFailed:
+        return _outcome(OutcomeStatus.SKIPPED,
+                        "stale event: the source changed since; its newer event converts it",
+                        event)
+
+    writer = store.writer(
+        out_name,
+        part_size=settings.multipart_part_size,
+        content_type=JSONL_CONTENT_TYPE,
+        metadata={META_SOURCE_OBJECT: event.object_name, META_SOURCE_ETAG: event.etag},
+    )
+    try:
+        with stream:
+            report = convert_stream(stream, writer, source=event.object_name,
+                                    rules=DatasetRules.for_base_model(settings.base_model))
+    except BaseException:
+        writer.abort()
+        raise
+
+    doc = report.model_dump(mode="json")
+    doc.update({
+        "dataset": dataset,
+        "source_object": event.object_name,
+        "source_etag": event.etag,
+        "source_size": info.size,
+        "output_object": out_name if report.valid else None,
+        "base_model": settings.base_model,
+    })
+    if not report.valid:
+        writer.abort()
+        store.put_json(report_name, doc)
+        return _outcome(OutcomeStatus.REJECTED, _fatal_reason(doc), event, report=report_name)
+
+    store.put_json(report_name, doc)
+    try:
+        if existing is None:
+            etag = writer.commit(if_none_match="*")
+        else:
+            etag = writer.commit(if_match=existing.etag)
+    except PreconditionFailed:
+        # Another delivery won the race; it is only a duplicate if it wrote our version.
+        now = store.head(out_name)
+        if now is not None and now.metadata.get(META_SOURCE_ETAG) == event.etag:
+            return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery converted it",
+                            event, output=out_name)
+        raise
+    log.info("dataset converted", extra={"output": out_name, "records_written":
+                                         doc.get("records_written"), "output_etag": etag})
+    return _outcome(OutcomeStatus.DONE, "converted", event, output=out_name, report=report_name,
+                    records_written=doc.get("records_written"))
+
+
+def _fatal_reason(doc: dict[str, Any]) -> str:
+    fatal = doc.get("fatal") or doc.get("error")
+    if isinstance(fatal, dict):
+        return str(fatal.get("message") or fatal.get("code") or "dataset is invalid")
+    if fatal:
+        return str(fatal)
+    return "dataset is invalid (see report)"
