@@ -39,7 +39,9 @@ def resolve_mode(settings: Settings, env: dict[str, str] | None = None) -> AuthM
     if settings.auth is not AuthMode.AUTO:
         return settings.auth
     source = os.environ if env is None else env
-    return AuthMode.RESOURCE_PRINCIPAL if source.get(RESOURCE_PRINCIPAL_ENV) else AuthMode.CONFIG_FILE
+    if source.get(RESOURCE_PRINCIPAL_ENV):
+        return AuthMode.RESOURCE_PRINCIPAL
+    return AuthMode.CONFIG_FILE
 
 
 def load_credentials(settings: Settings) -> Credentials:

@@ -95,15 +95,15 @@ def get_client(settings: Settings, kind: ClientKind) -> Any:
 
 
 def object_storage(settings: Settings) -> ObjectStorageClient:
-    return get_client(settings, ClientKind.OBJECT_STORAGE)  # type: ignore[no-any-return]
+    return get_client(settings, ClientKind.OBJECT_STORAGE)
 
 
 def generative_ai(settings: Settings) -> GenerativeAiClient:
-    return get_client(settings, ClientKind.GENERATIVE_AI)  # type: ignore[no-any-return]
+    return get_client(settings, ClientKind.GENERATIVE_AI)
 
 
 def generative_ai_inference(settings: Settings) -> GenerativeAiInferenceClient:
-    return get_client(settings, ClientKind.GENERATIVE_AI_INFERENCE)  # type: ignore[no-any-return]
+    return get_client(settings, ClientKind.GENERATIVE_AI_INFERENCE)
 
 
 def reset_clients() -> None:

@@ -40,11 +40,8 @@ def convert_object(event: ObjectEvent, settings: Settings) -> Outcome:
     """Handle one Object Storage event for the convert stage."""
     dataset = naming.raw_dataset(settings, event.object_name)
     if dataset is None:
-        return _outcome(
-            OutcomeStatus.SKIPPED,
-            f"not a raw dataset: expected {settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}",
-            event,
-        )
+        wanted = f"{settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}"
+        return _outcome(OutcomeStatus.SKIPPED, f"not a raw dataset: expected {wanted}", event)
     if event.bucket != settings.bucket:
         return _outcome(OutcomeStatus.SKIPPED,
                         f"event for bucket {event.bucket!r}, this pipeline watches "

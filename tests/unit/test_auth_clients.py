@@ -1,0 +1,95 @@
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared import clients
+from shared.auth import load_credentials, resolve_mode
+from shared.settings import AuthMode, Settings, SettingsError
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = tmp_path / "key.pem"
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    cfg = tmp_path / "config"
+    cfg.write_text(
+        "[DEFAULT]\n"
+        "user=ocid1.user.oc1..aaaaaaaatest\n"
+        "fingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\n"
+        "tenancy=ocid1.tenancy.oc1..aaaaaaaatest\n"
+        "region=us-chicago-1\n"
+        f"key_file={key_path}\n"
+        "[OTHER]\n"
+        "user=ocid1.user.oc1..aaaaaaaaother\n"
+        "fingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\n"
+        "tenancy=ocid1.tenancy.oc1..aaaaaaaatest\n"
+        "region=eu-frankfurt-1\n"
+        f"key_file={key_path}\n"
+    )
+    return cfg
+
+
+def test_auto_mode_picks_resource_principal_only_inside_functions():
+    s = Settings()
+    assert resolve_mode(s, {}) is AuthMode.CONFIG_FILE
+    assert resolve_mode(s, {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2"}) is AuthMode.RESOURCE_PRINCIPAL
+    forced = Settings(auth=AuthMode.CONFIG_FILE)
+    assert resolve_mode(forced, {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2"}) is AuthMode.CONFIG_FILE
+
+
+def test_config_file_and_profile_are_used(config_file):
+    creds = load_credentials(Settings(oci_config_file=str(config_file), oci_profile="OTHER"))
+    assert creds.config["region"] == "eu-frankfurt-1"
+    assert creds.config["user"].endswith("other")
+    assert creds.signer is None
+
+
+def test_region_setting_overrides_the_file(config_file):
+    creds = load_credentials(Settings(oci_config_file=str(config_file), region="uk-london-1"))
+    assert creds.config["region"] == "uk-london-1"
+
+
+def test_missing_config_file_says_how_to_fix(tmp_path):
+    with pytest.raises(SettingsError, match="OCIFT_OCI_CONFIG_FILE"):
+        load_credentials(Settings(auth=AuthMode.CONFIG_FILE,
+                                  oci_config_file=str(tmp_path / "nope")))
+
+
+def test_missing_profile_is_named(config_file):
+    with pytest.raises(SettingsError, match="NOPE"):
+        load_credentials(Settings(oci_config_file=str(config_file), oci_profile="NOPE"))
+
+
+def test_resource_principal_outside_functions_fails_clearly(monkeypatch):
+    for var in ("OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_RESOURCE_PRINCIPAL_RPST",
+                "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", "OCI_RESOURCE_PRINCIPAL_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SettingsError, match="resource principal"):
+        load_credentials(Settings(auth=AuthMode.RESOURCE_PRINCIPAL))
+
+
+def test_clients_are_cached_per_process_and_honour_endpoint_override(config_file):
+    clients.reset_clients()
+    s = Settings(oci_config_file=str(config_file), objectstorage_endpoint="http://127.0.0.1:9",
+                 genai_endpoint="http://127.0.0.1:8", genai_inference_endpoint="http://127.0.0.1:7")
+    os1 = clients.object_storage(s)
+    assert clients.object_storage(s) is os1
+    assert os1.base_client.endpoint.startswith("http://127.0.0.1:9")
+    assert clients.generative_ai(s).base_client.endpoint.startswith("http://127.0.0.1:8")
+    assert clients.generative_ai_inference(s).base_client.endpoint.startswith("http://127.0.0.1:7")
+    other = Settings(oci_config_file=str(config_file), objectstorage_endpoint="http://127.0.0.1:10")
+    assert clients.object_storage(other) is not os1
+    clients.reset_clients()
+    assert clients.object_storage(s) is not os1
+
+
+def test_retry_strategy_is_bounded_by_settings():
+    strategy = clients.retry_strategy(Settings(retry_max_attempts=3, retry_max_seconds=7))
+    checkers = {type(c).__name__: c for c in strategy.checkers.checkers}
+    assert checkers["LimitBasedRetryChecker"].max_attempts == 3
+    assert checkers["TimeoutConnectionAndServiceErrorRetryChecker"] is not None
+    assert checkers["TotalTimeExceededRetryChecker"].time_limit_seconds == 7
