@@ -1,0 +1,45 @@
+"""Knobs of the Generative AI emulation (pace, limits, fault switches)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "OCIFT_EMULATOR_GENAI_"
+
+# Freeform tag on CreateModel that makes that model's training fail (fault injection).
+FAIL_TRAINING_TAG = "emulator.fail-training"
+
+
+class GenAiConfig(BaseModel):
+    """Pace and limits. Every field can be set by ``OCIFT_EMULATOR_GENAI_<FIELD>``."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    provisioning_seconds: float = Field(
+        2.0, ge=0, description="CREATING->ACTIVE (and DELETING->DELETED) delay for "
+        "clusters and endpoints.")
+    seconds_per_epoch: float = Field(
+        1.0, ge=0, description="Wall time one training epoch takes (pace of progress).")
+    min_examples: int = Field(32, ge=1, description="OCI: at least 32 prompt/completion pairs.")
+    max_dataset_bytes: int = Field(
+        1 << 30, ge=1, description="Emulator limit on a training file (OCI documents none).")
+    validation_share: float = Field(
+        0.2, gt=0, lt=1, description="Held-out share (OCI splits 80:20).")
+    max_validation_queries: int = Field(
+        500, ge=1, description="Cap on held-out prompts scored per epoch (speed on big sets).")
+    fail_training: bool = Field(False, description="Make every new training fail.")
+    retry_token_ttl_seconds: float = Field(24 * 3600, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GenAiConfig:
+        """Read overrides from the environment."""
+        env = os.environ if environ is None else environ
+        values = {
+            name: env[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in env
+        }
+        return cls.model_validate(values)

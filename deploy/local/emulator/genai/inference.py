@@ -1,0 +1,324 @@
+"""Generative AI Inference (``/actions/chat``, ``/actions/generateText``) on dedicated endpoints.
+
+Answers come from the endpoint model's retrieval index: the completion of the
+training example most like the prompt. Sampling parameters act on the ranked
+examples (temperature 0 = top-1; above 0 = seeded softmax sampling over the
+top-k / top-p candidates). Token likelihoods are NOT language-model
+probabilities: every answer token carries ``ln(similarity)`` of the example it
+came from, the retrieval confidence, spread evenly over the tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from deploy.local.emulator.genai.catalog import ApiFormat, BaseModelSpec
+from deploy.local.emulator.genai.control import ControlPlane, Record
+from deploy.local.emulator.genai.errors import GenAiError, incorrect_state, invalid_parameter
+from deploy.local.emulator.genai.retrieval import Hit, RetrievalIndex, approx_tokens
+from deploy.local.emulator.genai.timefmt import rfc3339
+
+NO_MATCH = "No training example matches this prompt."
+BASE_MODEL_ANSWER = (
+    "The local emulator hosts no pretrained weights; only fine-tuned custom models answer "
+    "(from their training data).")
+COHERE_TEXT_DEFAULT_MAX_TOKENS = 20  # CohereLlmInferenceRequest.maxTokens default
+_TOKEN_SPAN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding knobs as the stand-in understands them."""
+
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int | None
+    max_tokens: int | None
+    stop: list[str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One generated answer."""
+
+    text: str
+    finish: str  # "complete" | "max_tokens" | "stop"
+    score: float
+    tokens: list[str]
+    offsets: list[int]
+
+    @property
+    def token_logprob(self) -> float:
+        """Per-token log-likelihood: ln(retrieval similarity)."""
+        return math.log(max(self.score, 1e-9))
+
+
+class Inference:
+    """Serve chat and generateText for endpoints of a :class:`ControlPlane`."""
+
+    def __init__(self, control: ControlPlane) -> None:
+        self.control = control
+
+    # ---------------------------------------------------------------- resolve
+
+    def _resolve(self, body: Any) -> tuple[Record, Record, BaseModelSpec]:
+        if not isinstance(body, dict):
+            raise invalid_parameter("The request body must be a JSON object.")
+        mode = body.get("servingMode") or {}
+        if mode.get("servingType") != "DEDICATED":
+            raise invalid_parameter(
+                "Only DEDICATED serving mode (an endpoint of a fine-tuned model) is emulated.")
+        endpoint_id = mode.get("endpointId")
+        if not isinstance(endpoint_id, str) or not endpoint_id:
+            raise invalid_parameter("servingMode.endpointId is required.")
+        endpoint = self.control.get_endpoint(endpoint_id)
+        if endpoint["lifecycleState"] == "DELETED":
+            raise GenAiError(404, "NotAuthorizedOrNotFound",
+                             "Authorization failed or requested resource not found.")
+        if endpoint["lifecycleState"] != "ACTIVE":
+            raise incorrect_state(f"The endpoint is {endpoint['lifecycleState']}, not ACTIVE.")
+        model = self.control.get_model(endpoint["modelId"])
+        spec = (self.control.base_spec(model["id"])
+                or self.control.spec_of(self.control.store.get("models", model["id"]) or model))
+        return endpoint, model, spec
+
+    def _index(self, model: Record) -> RetrievalIndex | None:
+        return None if model["type"] == "BASE" else self.control.index_for(model["id"])
+
+    @staticmethod
+    def _check_size(spec: BaseModelSpec, texts: list[str]) -> int:
+        count = sum(len(approx_tokens(t)) for t in texts)
+        if count > spec.max_prompt_tokens:
+            raise invalid_parameter(
+                f"The input has about {count} tokens; models based on {spec.name} accept at "
+                f"most {spec.max_prompt_tokens}.")
+        return count
+
+    # --------------------------------------------------------------- answering
+
+    def _answers(self, index: RetrievalIndex | None, query: str, s: Sampling,
+                 n: int = 1) -> list[Answer]:
+        if index is None:
+            return [_shape(BASE_MODEL_ANSWER, 1.0, s)]
+        pool = max(n, s.top_k or 0, 5) if s.temperature > 0 else n
+        hits = index.search(query, k=pool)
+        if not hits:
+            return [_shape(NO_MATCH, 1e-9, s)]
+        chosen = hits[:n] if s.temperature <= 0 else _sample(hits, s, n)
+        return [_shape(index.pairs[h.index].completion, h.score, s) for h in chosen]
+
+    # -------------------------------------------------------------------- chat
+
+    def chat(self, body: Any) -> Record:
+        """``Chat``: CohereChatRequest or GenericChatRequest depending on the model family."""
+        _, model, spec = self._resolve(body)
+        request = body.get("chatRequest")
+        if not isinstance(request, dict):
+            raise invalid_parameter("chatRequest is required.")
+        fmt = request.get("apiFormat")
+        if spec.api_format is ApiFormat.COHERE_TEXT:
+            raise invalid_parameter(
+                f"Models based on {spec.name} support generateText, not chat.")
+        if fmt != spec.api_format.value:
+            raise invalid_parameter(
+                f"Models based on {spec.name} take apiFormat {spec.api_format.value}; "
+                f"got {fmt}.")
+        if request.get("isStream"):
+            raise invalid_parameter("Streaming is not supported by the local emulator.")
+        index = self._index(model)
+        if fmt == ApiFormat.COHERE_CHAT.value:
+            response = self._cohere_chat(request, spec, index)
+        else:
+            response = self._generic_chat(request, spec, index)
+        return {"modelId": model["id"], "modelVersion": model.get("version") or "1.0",
+                "chatResponse": response}
+
+    def _cohere_chat(self, req: Record, spec: BaseModelSpec,
+                     index: RetrievalIndex | None) -> Record:
+        message = req.get("message")
+        if not isinstance(message, str) or not message.strip():
+            raise invalid_parameter("chatRequest.message is required.")
+        history = req.get("chatHistory") or []
+        prompt_tokens = self._check_size(
+            spec, [message, *(str(h.get("message", "")) for h in history)])
+        answer = self._answers(index, message, _sampling(req, stop_key="stopSequences"))[0]
+        response: Record = {
+            "apiFormat": "COHERE",
+            "text": answer.text,
+            "chatHistory": [*history, {"role": "USER", "message": message},
+                            {"role": "CHATBOT", "message": answer.text}],
+            "finishReason": {"max_tokens": "MAX_TOKENS"}.get(answer.finish, "COMPLETE"),
+            "usage": _usage(prompt_tokens, len(answer.tokens)),
+        }
+        if req.get("isEcho"):
+            response["prompt"] = message
+        return response
+
+    def _generic_chat(self, req: Record, spec: BaseModelSpec,
+                      index: RetrievalIndex | None) -> Record:
+        messages = req.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise invalid_parameter("chatRequest.messages is required.")
+        texts = [_content_text(m) for m in messages if isinstance(m, dict)]
+        users = [_content_text(m) for m in messages
+                 if isinstance(m, dict) and m.get("role") == "USER"]
+        if not users or not users[-1].strip():
+            raise invalid_parameter("chatRequest.messages needs a USER message with text.")
+        prompt_tokens = self._check_size(spec, texts)
+        n = int(req.get("numGenerations") or 1)
+        answers = self._answers(index, users[-1], _sampling(req, stop_key="stop"), n=n)
+        choices = []
+        for i, answer in enumerate(answers):
+            choice: Record = {
+                "index": i,
+                "message": {"role": "ASSISTANT",
+                            "content": [{"type": "TEXT", "text": answer.text}]},
+                "finishReason": "length" if answer.finish == "max_tokens" else "stop",
+            }
+            if req.get("logProbs"):
+                lp = round(answer.token_logprob, 6)
+                choice["logprobs"] = {
+                    "textOffset": answer.offsets,
+                    "tokenLogprobs": [lp] * len(answer.tokens),
+                    "tokens": answer.tokens,
+                    "topLogprobs": [{tok: lp} for tok in answer.tokens],
+                }
+            choices.append(choice)
+        completion = sum(len(a.tokens) for a in answers)
+        return {"apiFormat": "GENERIC", "timeCreated": rfc3339(), "choices": choices,
+                "usage": _usage(prompt_tokens, completion)}
+
+    # ----------------------------------------------------------- generateText
+
+    def generate_text(self, body: Any) -> Record:
+        """``GenerateText`` with CohereLlmInferenceRequest (cohere.command family)."""
+        _, model, spec = self._resolve(body)
+        req = body.get("inferenceRequest")
+        if not isinstance(req, dict):
+            raise invalid_parameter("inferenceRequest is required.")
+        if spec.api_format is not ApiFormat.COHERE_TEXT:
+            raise invalid_parameter(f"Models based on {spec.name} support chat, not generateText.")
+        if req.get("runtimeType") != "COHERE":
+            raise invalid_parameter(
+                f"Models based on {spec.name} take runtimeType COHERE; got "
+                f"{req.get('runtimeType')}.")
+        if req.get("isStream"):
+            raise invalid_parameter("Streaming is not supported by the local emulator.")
+        prompt = req.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise invalid_parameter("inferenceRequest.prompt is required.")
+        self._check_size(spec, [prompt])
+        sampling = _sampling(req, stop_key="stopSequences",
+                             default_max=COHERE_TEXT_DEFAULT_MAX_TOKENS)
+        n = int(req.get("numGenerations") or 1)
+        if not 1 <= n <= 5:
+            raise invalid_parameter("numGenerations must be between 1 and 5.")
+        likelihoods = req.get("returnLikelihoods") or "NONE"
+        texts = []
+        for answer in self._answers(self._index(model), prompt, sampling, n=n):
+            text = prompt + answer.text if req.get("isEcho") else answer.text
+            item: Record = {
+                "id": str(uuid.uuid4()),
+                "text": text,
+                "finishReason": "MAX_TOKENS" if answer.finish == "max_tokens" else "COMPLETE",
+            }
+            if likelihoods in ("GENERATION", "ALL"):
+                lp = round(answer.token_logprob, 6)
+                item["likelihood"] = lp
+                item["tokenLikelihoods"] = [{"token": t, "likelihood": lp}
+                                            for t in answer.tokens]
+            texts.append(item)
+        response: Record = {"runtimeType": "COHERE", "generatedTexts": texts,
+                            "timeCreated": rfc3339()}
+        if req.get("isEcho"):
+            response["prompt"] = prompt
+        return {"modelId": model["id"], "modelVersion": model.get("version") or "1.0",
+                "inferenceResponse": response}
+
+
+def _number(req: Record, key: str, default: float, low: float, high: float) -> float:
+    value = req.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise invalid_parameter(f"{key} must be a number between {low:g} and {high:g}.")
+    return float(value)
+
+
+def _sampling(req: Record, *, stop_key: str, default_max: int | None = None) -> Sampling:
+    stop = req.get(stop_key) or []
+    if isinstance(stop, str):
+        stop = [stop]
+    max_tokens = req.get("maxTokens", default_max)
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise invalid_parameter("maxTokens must be a positive integer.")
+    seed = req.get("seed")
+    return Sampling(
+        temperature=_number(req, "temperature", 0.0, 0.0, 5.0),
+        top_k=int(_number(req, "topK", 0, -1, 500)),
+        top_p=_number(req, "topP", 1.0, 0.0, 1.0),
+        seed=seed if isinstance(seed, int) else None,
+        max_tokens=max_tokens,
+        stop=[s for s in stop if isinstance(s, str) and s],
+    )
+
+
+def _sample(hits: list[Hit], s: Sampling, n: int) -> list[Hit]:
+    pool = hits[: s.top_k] if s.top_k and s.top_k > 0 else hits
+    top = max(h.score for h in pool)
+    weights = [math.exp((h.score - top) / s.temperature) for h in pool]
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    if s.top_p < 1.0:
+        kept, cumulative = [], 0.0
+        for hit, p in zip(pool, probs, strict=True):
+            kept.append((hit, p))
+            cumulative += p
+            if cumulative >= s.top_p:
+                break
+        pool, probs = [h for h, _ in kept], [p for _, p in kept]
+    rng = random.Random(s.seed)  # noqa: S311 - sampling, not security
+    chosen: list[Hit] = []
+    candidates = list(zip(pool, probs, strict=True))
+    while candidates and len(chosen) < n:
+        pick = rng.choices(range(len(candidates)), weights=[p for _, p in candidates])[0]
+        chosen.append(candidates.pop(pick)[0])
+    return chosen
+
+
+def _shape(text: str, score: float, s: Sampling) -> Answer:
+    finish = "complete"
+    cut = len(text)
+    for stop in s.stop:
+        at = text.find(stop)
+        if at != -1 and at < cut:
+            cut, finish = at, "stop"
+    text = text[:cut]
+    spans = list(_TOKEN_SPAN.finditer(text))
+    if s.max_tokens is not None and len(spans) > s.max_tokens:
+        text = text[: spans[s.max_tokens - 1].end()]
+        spans = spans[: s.max_tokens]
+        finish = "max_tokens"
+    return Answer(text=text, finish=finish, score=score,
+                  tokens=[m.group() for m in spans], offsets=[m.start() for m in spans])
+
+
+def _content_text(message: Record) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content
+                        if isinstance(part, dict) and part.get("type") == "TEXT")
+    return ""
+
+
+def _usage(prompt: int, completion: int) -> Record:
+    return {"promptTokens": prompt, "completionTokens": completion,
+            "totalTokens": prompt + completion}
