@@ -270,3 +270,15 @@ def test_restart_resumes_training_and_keeps_state(tmp_path: Path, objects: Objec
     assert second.get_model(model["id"])["lifecycleState"] == "ACTIVE"
     assert second.index_for(model["id"]) is not None
     second.stop()
+
+
+def test_deleting_a_training_model_cancels_its_work_request(
+        tmp_path: Path, objects: Objects) -> None:
+    plane = _plane(tmp_path, objects)
+    plane.config.seconds_per_epoch = 3600
+    model, wr_id = plane.create_model(_model_body(plane), None)
+    delete_wr = plane.delete_model(model["id"])
+    assert plane.get_model(model["id"])["lifecycleState"] == "DELETED"
+    assert plane.get_work_request(wr_id)["status"] == "CANCELED"
+    assert plane.get_work_request(delete_wr)["status"] == "SUCCEEDED"
+    plane.stop()

@@ -194,6 +194,15 @@ class ControlPlane:
             wr["_emu"]["errors"].append({"code": code, "message": error, "timestamp": now})
         self.store.put("workrequests", wr)
 
+    def _cancel_wr(self, wr_id: str, reason: str) -> None:
+        wr = self.store.get("workrequests", wr_id)
+        if wr is None or wr["status"] not in ("ACCEPTED", "IN_PROGRESS"):
+            return
+        wr["status"] = "CANCELED"
+        wr["timeFinished"] = rfc3339()
+        self._log(wr, reason)
+        self.store.put("workrequests", wr)
+
     def _tick(self) -> None:
         """Apply background transitions whose deadline has passed."""
         now = time.time()
@@ -373,6 +382,8 @@ class ControlPlane:
 
     def _begin_delete(self, kind: str, rec: Record, operation: str, entity: str) -> str:
         now = time.time()
+        if kind == "models" and rec["lifecycleState"] == "CREATING":
+            self._cancel_wr(rec["_emu"]["wr"], "The model was deleted during fine-tuning.")
         ready = now + self.config.provisioning_seconds
         wr_id = self._new_work_request(
             operation, rec["compartmentId"], entity, rec["id"],
@@ -489,6 +500,7 @@ class ControlPlane:
             "completionWeight": index.completion_weight,
             "pairs": [[p.prompt, p.completion] for p in index.pairs],
         })
+        self._indexes[model_id] = index  # warm: the first chat needs no rebuild
         metrics_type = ("CHAT_MODEL_METRICS" if "CHAT" in model["capabilities"]
                         else "TEXT_GENERATION_MODEL_METRICS")
 
