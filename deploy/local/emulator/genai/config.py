@@ -19,19 +19,20 @@ class GenAiConfig(BaseModel):
     model_config = ConfigDict(validate_assignment=True)
 
     provisioning_seconds: float = Field(
-        2.0, ge=0, description="CREATING->ACTIVE (and DELETING->DELETED) delay for "
-        "clusters and endpoints.")
+        default=2.0, ge=0,
+        description="CREATING->ACTIVE (and DELETING->DELETED) delay for clusters, endpoints.")
     seconds_per_epoch: float = Field(
-        1.0, ge=0, description="Wall time one training epoch takes (pace of progress).")
-    min_examples: int = Field(32, ge=1, description="OCI: at least 32 prompt/completion pairs.")
+        default=1.0, ge=0, description="Wall time one training epoch takes.")
+    min_examples: int = Field(
+        default=32, ge=1, description="OCI: at least 32 prompt/completion pairs.")
     max_dataset_bytes: int = Field(
-        1 << 30, ge=1, description="Emulator limit on a training file (OCI documents none).")
+        default=1 << 30, ge=1, description="Emulator limit on a training file.")
     validation_share: float = Field(
-        0.2, gt=0, lt=1, description="Held-out share (OCI splits 80:20).")
+        default=0.2, gt=0, lt=1, description="Held-out share (OCI splits 80:20).")
     max_validation_queries: int = Field(
-        500, ge=1, description="Cap on held-out prompts scored per epoch (speed on big sets).")
-    fail_training: bool = Field(False, description="Make every new training fail.")
-    retry_token_ttl_seconds: float = Field(24 * 3600, gt=0)
+        default=500, ge=1, description="Cap on held-out prompts scored per epoch.")
+    fail_training: bool = Field(default=False, description="Make every new training fail.")
+    retry_token_ttl_seconds: float = Field(default=24 * 3600, gt=0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenAiConfig:
