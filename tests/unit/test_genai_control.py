@@ -282,3 +282,19 @@ def test_deleting_a_training_model_cancels_its_work_request(
     assert plane.get_work_request(wr_id)["status"] == "CANCELED"
     assert plane.get_work_request(delete_wr)["status"] == "SUCCEEDED"
     plane.stop()
+
+
+def test_a_hosting_cluster_serves_one_custom_model(plane: ControlPlane) -> None:
+    first = _trained(plane, _model_body(plane))
+    second = _trained(plane, _model_body(plane))
+    hosting = _cluster(plane, "HOSTING", "SMALL_COHERE_V2", 1)
+
+    def endpoint(model_id: str) -> None:
+        plane.create_endpoint({"compartmentId": C, "modelId": model_id,
+                               "dedicatedAiClusterId": hosting}, None)
+
+    endpoint(first["id"])
+    endpoint(first["id"])  # an alias of the same model is fine
+    with pytest.raises(GenAiError, match="same base model or the same custom model"):
+        endpoint(second["id"])
+    assert plane.get_cluster(hosting)["capacity"]["usedEndpointCapacity"] == 2

@@ -677,13 +677,15 @@ class ControlPlane:
             raise invalid_parameter(
                 f"Models based on {spec.name} are hosted on {spec.hosting.shape} clusters; "
                 f"this cluster is {cluster['unitShape']}.")
+        share_key = self._hosting_key(model, spec)
         for other in self.store.all("endpoints"):
             if (other["dedicatedAiClusterId"] == cluster["id"]
                     and other["lifecycleState"] in LIVE_ENDPOINT_STATES
-                    and other["_emu"]["baseName"] != spec.name):
+                    and other["_emu"].get("shareKey") != share_key):
                 raise invalid_parameter(
-                    "A hosting cluster serves models of one base model; this one serves "
-                    f"{other['_emu']['baseName']}.")
+                    "The endpoints of a hosting cluster must all serve the same base model or "
+                    "the same custom model (T-Few cohere.command models may be stacked); this "
+                    f"cluster serves {other['modelId']}.")
         capacity = cluster["capacity"]
         if capacity["usedEndpointCapacity"] >= capacity["totalEndpointCapacity"]:
             raise conflict("The hosting cluster has no free endpoint capacity.")
@@ -710,9 +712,21 @@ class ControlPlane:
             "freeformTags": d.freeform_tags,
             "definedTags": d.defined_tags,
             "systemTags": {},
-            "_emu": {"readyAt": ready, "wr": wr_id, "baseName": spec.name},
+            "_emu": {"readyAt": ready, "wr": wr_id, "baseName": spec.name,
+                     "shareKey": share_key},
         })
         return endpoint_id, wr_id
+
+    @staticmethod
+    def _hosting_key(model: Record, spec: BaseModelSpec) -> str:
+        """Endpoints on one hosting cluster must agree on this (OCI's sharing rule)."""
+        if model["type"] == "BASE":
+            return f"base:{model['id']}"
+        method = model["fineTuneDetails"]["trainingConfig"]["trainingConfigType"]
+        stackable = ("cohere.command", "cohere.command-light")
+        if spec.name in stackable and method == "TFEW_TRAINING_CONFIG":
+            return f"stack:{spec.name}"  # stack serving of T-Few versions
+        return f"model:{model['id']}"
 
     def get_endpoint(self, endpoint_id: str) -> Record:
         """``GetEndpoint``."""
