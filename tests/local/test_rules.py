@@ -1,0 +1,143 @@
+"""OCI Events rule loading and matching (filter semantics of "Matching Events with Filters")."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.local.rules import (
+    RuleFileError,
+    condition_matches,
+    default_events_dir,
+    load_rules,
+    matching_rules,
+    parse_rule,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
+
+
+def _event(name: str = "raw/Cleaned_date.json", bucket: str = "ocift-datasets",
+           kind: str = "createobject") -> dict[str, Any]:
+    event = json.loads((FIXTURES / "createobject.json").read_text())
+    event["eventType"] = f"com.oraclecloud.objectstorage.{kind}"
+    event["data"]["resourceName"] = name
+    event["data"]["additionalDetails"]["bucketName"] = bucket
+    return dict(event)
+
+
+def _functions(event: dict[str, Any], bucket: str = "ocift-datasets") -> list[str]:
+    rules = load_rules(default_events_dir(), bucket)
+    return [r.action.function for r in matching_rules(rules, event)]
+
+
+def test_repo_rules_route_each_prefix_to_its_stage() -> None:
+    assert _functions(_event("raw/a.json")) == ["convert"]
+    assert _functions(_event("raw/a.jsonl", kind="updateobject")) == ["convert"]
+    assert _functions(_event("training/a.jsonl")) == ["train"]
+    assert _functions(_event("status/a.json")) == ["endpoint"]
+
+
+def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:
+    assert _functions(_event("reports/a.json")) == []
+    assert _functions(_event("raw/a.csv")) == []
+    assert _functions(_event("training/a.json")) == []
+    assert _functions(_event("raw/a.json", bucket="other-bucket")) == []
+    assert _functions(_event("raw/a.json", kind="deleteobject")) == []
+
+
+def test_bucket_placeholder_is_substituted() -> None:
+    rules = load_rules(default_events_dir(), "my-bucket")
+    assert all("${bucket_name}" not in json.dumps(r.condition) for r in rules)
+    assert _functions(_event("raw/a.json", bucket="my-bucket"), "my-bucket") == ["convert"]
+    assert _functions(_event("raw/a.json", bucket="ocift-datasets"), "my-bucket") == []
+
+
+def test_fields_not_in_condition_are_ignored() -> None:
+    event = _event()
+    assert condition_matches({"eventType": event["eventType"]}, event)
+    assert condition_matches({}, event)
+
+
+def test_named_field_must_be_present_at_same_nesting() -> None:
+    event = _event()
+    # bucketName exists only under data.additionalDetails, not directly under data.
+    assert not condition_matches({"data": {"bucketName": "ocift-datasets"}}, event)
+    assert condition_matches(
+        {"data": {"additionalDetails": {"bucketName": "ocift-datasets"}}}, event)
+    missing = copy.deepcopy(event)
+    del missing["data"]["additionalDetails"]["eTag"]
+    assert not condition_matches({"data": {"additionalDetails": {"eTag": "*"}}}, missing)
+    # A scalar where the condition expects an object does not match.
+    assert not condition_matches({"data": {"resourceName": {"x": "y"}}}, event)
+
+
+def test_list_is_or_and_event_type_may_be_string_or_list() -> None:
+    event = _event(kind="updateobject")
+    assert condition_matches({"eventType": "com.oraclecloud.objectstorage.updateobject"}, event)
+    assert condition_matches({"eventType": ["com.oraclecloud.objectstorage.createobject",
+                                            "com.oraclecloud.objectstorage.updateobject"]}, event)
+    assert not condition_matches({"eventType": ["com.oraclecloud.objectstorage.createobject"]},
+                                 event)
+
+
+def test_wildcards() -> None:
+    event = _event("raw/sub/dir/data.json")
+    assert condition_matches({"data": {"resourceName": "raw/*.json"}}, event)
+    assert condition_matches({"data": {"resourceName": "*"}}, event)
+    assert condition_matches({"data": {"resourceName": "raw/*/data.*"}}, event)
+    assert not condition_matches({"data": {"resourceName": "raw/*.jsonl"}}, event)
+    assert not condition_matches({"data": {"resourceName": "Raw/*"}}, event)  # case-sensitive
+    # Regex metacharacters in a pattern are literal.
+    assert not condition_matches({"data": {"resourceName": "raw/.+"}}, event)
+    assert condition_matches({"eventType": "com.oraclecloud.objectstorage.*"}, event)
+
+
+def test_attribute_filters_on_tags() -> None:
+    event = _event()
+    event["data"]["freeFormTags"] = {"Department": "Finance"}
+    assert condition_matches({"data": {"freeFormTags": {"Department": "Finance"}}}, event)
+    assert condition_matches({"data": {"freeFormTags": {"Department": ["HR", "Fin*"]}}}, event)
+    assert not condition_matches({"data": {"freeFormTags": {"Department": "HR"}}}, event)
+    assert not condition_matches({"data": {"freeFormTags": {"Team": "*"}}}, event)
+
+
+def test_disabled_rule_never_matches() -> None:
+    text = json.dumps({"displayName": "r", "isEnabled": False,
+                       "condition": {"eventType": "*"}, "action": {"function": "convert"}})
+    assert not parse_rule(text, "b").matches(_event())
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "one JSON object"),
+        (json.dumps({"displayName": "r", "condition": {}}), "action"),
+        (json.dumps({"displayName": "r", "condition": {"eventType": []},
+                     "action": {"function": "x"}}), "must not be empty"),
+        (json.dumps({"displayName": "r", "condition": {"eventType": None},
+                     "action": {"function": "x"}}), "expected a string"),
+        (json.dumps({"displayName": "r", "condition": {"eventType": "x"},
+                     "action": {"function": "x"}, "extra": 1}), "extra"),
+    ],
+)
+def test_bad_rule_files_give_clear_errors(text: str, fragment: str) -> None:
+    with pytest.raises(RuleFileError) as info:
+        parse_rule(text, "b", source="events/bad.json")
+    assert "events/bad.json" in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_load_rules_rejects_duplicate_names_and_missing_dir(tmp_path: Path) -> None:
+    rule = {"displayName": "same", "condition": {"eventType": "x"}, "action": {"function": "f"}}
+    (tmp_path / "a.json").write_text(json.dumps(rule))
+    (tmp_path / "b.json").write_text(json.dumps(rule))
+    with pytest.raises(RuleFileError, match="duplicate"):
+        load_rules(tmp_path, "b")
+    with pytest.raises(RuleFileError, match="no such"):
+        load_rules(tmp_path / "nope", "b")
