@@ -1,0 +1,93 @@
+"""Local function definitions: what ``func.yaml`` + function configuration are on OCI.
+
+Every pipeline function runs the same entry point (``functions/handler.py``,
+``handler``) and learns its stage from ``OCIFT_STAGE`` in its configuration.
+``memory_mb`` is informational locally; ``timeout_seconds`` is enforced by the
+runner per call, as Fn does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.settings import Settings, Stage
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HANDLER_PATH = REPO_ROOT / "functions" / "handler.py"
+
+#: Default per-call timeouts (seconds) by stage; OCI allows up to 300 s.
+DEFAULT_TIMEOUTS: Mapping[Stage, float] = {
+    Stage.CONVERT: 300.0,
+    Stage.TRAIN: 120.0,
+    Stage.ENDPOINT: 120.0,
+    Stage.WATCH: 120.0,
+    Stage.INFER: 60.0,
+}
+
+#: Memory (MB) as deployed on OCI; not enforced locally.
+DEFAULT_MEMORY: Mapping[Stage, int] = {
+    Stage.CONVERT: 1024,
+    Stage.TRAIN: 256,
+    Stage.ENDPOINT: 256,
+    Stage.WATCH: 256,
+    Stage.INFER: 256,
+}
+
+#: Gateway path of the HTTP-triggered function (API Gateway route on OCI).
+INFER_PATH = "/infer"
+
+
+class FunctionDef(BaseModel):
+    """One deployed function: its name, code entry point, limits and configuration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    stage: Stage | None = None
+    handler_path: Path = HANDLER_PATH
+    entrypoint: str = "handler"
+    memory_mb: int = Field(default=256, ge=128)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    config: dict[str, str] = Field(default_factory=dict)
+    app_name: str = "ocift"
+
+    def environment(self) -> dict[str, str]:
+        """This function's configuration as environment (its own keys only)."""
+        env = dict(self.config)
+        if self.stage is not None:
+            env["OCIFT_STAGE"] = self.stage.value
+        return env
+
+
+def stage_code_exists(stage: Stage, repo_root: Path = REPO_ROOT) -> bool:
+    """True when ``functions/<stage>.py`` exists (other stages may not be written yet)."""
+    return (repo_root / "functions" / f"{stage.value}.py").is_file()
+
+
+def pipeline_functions(
+    settings: Settings,
+    overrides: Mapping[str, str] | None = None,
+    timeouts: Mapping[Stage, float] | None = None,
+) -> dict[str, FunctionDef]:
+    """The five stage functions, named by stage (the rules' ``action.function``).
+
+    ``settings`` carries the pipeline configuration shared by all functions
+    (bucket, namespace, endpoints...); ``overrides`` are extra ``OCIFT_*`` keys.
+    Each function gets its own copy, with its own ``OCIFT_STAGE``.
+    """
+    base = {k: v for k, v in settings.env().items() if k != "OCIFT_STAGE"}
+    base.update(overrides or {})
+    chosen = {**DEFAULT_TIMEOUTS, **(timeouts or {})}
+    return {
+        stage.value: FunctionDef(
+            name=stage.value,
+            stage=stage,
+            memory_mb=DEFAULT_MEMORY[stage],
+            timeout_seconds=chosen[stage],
+            config=dict(base),
+        )
+        for stage in Stage
+    }
