@@ -1,0 +1,339 @@
+"""At-least-once event router: OCI Events rules -> functions, with a persistent queue.
+
+``submit(event)`` (the emulator's ``on_event``) matches the CloudEvent against
+the rules and writes one delivery record per matching rule under
+``<state_dir>/router/queue/`` before returning; it never calls a function, so
+the emulator's request thread is not held. A worker pool delivers records and
+deletes them on success (a 2xx from fdk). A failed attempt (fdk 502/504, the
+process dying, a timeout) is retried with exponential backoff and jitter;
+after ``max_attempts`` the record moves to ``deadletter.jsonl``. Records
+survive a restart: a new router resumes whatever the old one accepted.
+
+``duplicate_deliveries=True`` delivers every matching event twice (two
+independent records), so stage idempotency can be tested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from deploy.local.rules import Rule, matching_rules
+
+log = logging.getLogger("ocift.local.router")
+
+
+class DeliveryFailed(RuntimeError):
+    """A delivery attempt failed; the message is recorded as ``last_error``."""
+
+
+#: Delivers one event body to a function; raise (any exception) on failure.
+Deliver = Callable[[str, bytes], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Delivery(BaseModel):
+    """One event on its way to one function (one file in the queue)."""
+
+    delivery_id: str
+    event_id: str
+    event_type: str | None = None
+    resource_name: str | None = None
+    rule: str
+    function: str
+    event: dict[str, Any]
+    attempts: int = 0
+    last_error: str | None = None
+    accepted_at: str = Field(default_factory=_now)
+    next_attempt_at: float = 0.0  # wall clock, seconds
+
+
+class DeliveryRecord(BaseModel):
+    """A finished delivery (delivered or dead-lettered), as logged in JSON lines."""
+
+    delivery_id: str
+    event_id: str
+    resource_name: str | None = None
+    rule: str
+    function: str
+    attempts: int
+    last_error: str | None = None
+    finished_at: str
+
+
+class RouterStatus(BaseModel):
+    """What the router holds and has done (read from its state directory)."""
+
+    pending: list[Delivery]
+    delivered: list[DeliveryRecord]
+    dead_lettered: list[DeliveryRecord]
+    in_flight: int
+    pending_count: int
+    delivered_count: int
+    dead_lettered_count: int
+    retried_count: int  # attempts beyond the first, over all deliveries seen
+
+
+def _read_jsonl(path: Path) -> list[DeliveryRecord]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            with contextlib.suppress(ValueError):
+                out.append(DeliveryRecord.model_validate_json(line))
+    return out
+
+
+class Router:
+    """Match events against rules and deliver them at least once to functions."""
+
+    def __init__(
+        self,
+        state_dir: str | Path,
+        rules: Sequence[Rule],
+        deliver: Deliver,
+        workers: int = 4,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        duplicate_deliveries: bool = False,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.dir = Path(state_dir) / "router"
+        self.queue_dir = self.dir / "queue"
+        self.delivered_log = self.dir / "delivered.jsonl"
+        self.deadletter_log = self.dir / "deadletter.jsonl"
+        self.queue_dir.mkdir(parents=True, exist_ok=True)
+        self.rules = list(rules)
+        self.deliver = deliver
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.duplicate_deliveries = duplicate_deliveries
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self._in_flight = 0
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self._log_lock = threading.Lock()
+        self._random = random.Random()  # noqa: S311 - jitter, not security
+
+    # -- intake -----------------------------------------------------------------
+
+    def submit(self, event: Mapping[str, Any]) -> list[str]:
+        """Accept an event: persist one delivery per matching rule; return their ids."""
+        matches = matching_rules(self.rules, event)
+        data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+        ids: list[str] = []
+        copies = 2 if self.duplicate_deliveries else 1
+        for rule in matches:
+            for copy in range(copies):
+                delivery = Delivery(
+                    delivery_id=f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex[:12]}",
+                    event_id=str(event.get("eventID", "")),
+                    event_type=event.get("eventType"),
+                    resource_name=(data or {}).get("resourceName"),
+                    rule=rule.display_name,
+                    function=rule.action.function,
+                    event=dict(event),
+                )
+                self._persist(delivery)
+                self._schedule(delivery.delivery_id, 0.0)
+                ids.append(delivery.delivery_id)
+                log.info("event accepted", extra={
+                    "event_id": delivery.event_id, "rule": rule.display_name,
+                    "function": delivery.function, "object": delivery.resource_name,
+                    "copy": copy + 1})
+        return ids
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume persisted deliveries and start the worker pool."""
+        with self._cond:
+            self._stopping = False
+        for path in sorted(self.queue_dir.glob("*.json")):
+            try:
+                delivery = Delivery.model_validate_json(path.read_text(encoding="utf-8"))
+            except ValueError:
+                log.warning("unreadable queue record skipped", extra={"file": str(path)})
+                continue
+            self._schedule(delivery.delivery_id, delivery.next_attempt_at)
+        for i in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"router-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the workers after their current attempt; queued records stay on disk."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+        with self._cond:
+            self._heap = []
+
+    def __enter__(self) -> Router:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until nothing is queued or in flight; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._heap or self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    # -- status -------------------------------------------------------------------
+
+    def status(self, recent: int = 100) -> RouterStatus:
+        pending = []
+        for path in sorted(self.queue_dir.glob("*.json")):
+            with contextlib.suppress(ValueError, OSError):
+                pending.append(Delivery.model_validate_json(path.read_text(encoding="utf-8")))
+        with self._log_lock:
+            delivered = _read_jsonl(self.delivered_log)
+            dead = _read_jsonl(self.deadletter_log)
+        retried = sum(max(r.attempts - 1, 0) for r in delivered + dead)
+        retried += sum(max(d.attempts - 1, 0) for d in pending)
+        with self._cond:
+            in_flight = self._in_flight
+        return RouterStatus(
+            pending=pending, delivered=delivered[-recent:], dead_lettered=dead,
+            in_flight=in_flight, pending_count=len(pending), delivered_count=len(delivered),
+            dead_lettered_count=len(dead), retried_count=retried)
+
+    # -- internals ----------------------------------------------------------------
+
+    def _path(self, delivery_id: str) -> Path:
+        return self.queue_dir / f"{delivery_id}.json"
+
+    def _persist(self, delivery: Delivery) -> None:
+        path = self._path(delivery.delivery_id)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(delivery.model_dump_json(), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _schedule(self, delivery_id: str, due: float) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (due, self._seq, delivery_id))
+            self._cond.notify()
+
+    def _next(self) -> str | None:
+        with self._cond:
+            while not self._stopping:
+                if self._heap:
+                    due = self._heap[0][0]
+                    wait = due - time.time()
+                    if wait <= 0:
+                        _, _, delivery_id = heapq.heappop(self._heap)
+                        self._in_flight += 1
+                        return delivery_id
+                    self._cond.wait(min(wait, 1.0))
+                else:
+                    self._cond.wait(1.0)
+            return None
+
+    def _work(self) -> None:
+        while True:
+            delivery_id = self._next()
+            if delivery_id is None:
+                return
+            try:
+                self._attempt(delivery_id)
+            except Exception:  # never lose the worker; the record stays queued
+                log.exception("router worker error", extra={"delivery_id": delivery_id})
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def backoff(self, attempts: int) -> float:
+        """Delay before attempt ``attempts + 1``: exponential step, jittered in [step/2, step]."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempts - 1)))
+        return float(self._random.uniform(ceiling / 2, ceiling))
+
+    def _attempt(self, delivery_id: str) -> None:
+        path = self._path(delivery_id)
+        try:
+            delivery = Delivery.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return  # already finished
+        delivery.attempts += 1
+        self._persist(delivery)  # the attempt counts even if we crash mid-call
+        body = json.dumps(delivery.event).encode()
+        try:
+            self.deliver(delivery.function, body)
+        except Exception as exc:
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if delivery.attempts >= self.max_attempts:
+                self._finish(delivery, self.deadletter_log)
+                log.error("delivery dead-lettered", extra={
+                    "delivery_id": delivery_id, "function": delivery.function,
+                    "attempts": delivery.attempts, "error": delivery.last_error})
+                return
+            delay = self.backoff(delivery.attempts)
+            delivery.next_attempt_at = time.time() + delay
+            self._persist(delivery)
+            log.warning("delivery failed; will retry", extra={
+                "delivery_id": delivery_id, "function": delivery.function,
+                "attempts": delivery.attempts, "retry_in_s": round(delay, 3),
+                "error": delivery.last_error})
+            self._schedule(delivery_id, delivery.next_attempt_at)
+            return
+        self._finish(delivery, self.delivered_log)
+        log.info("event delivered", extra={
+            "delivery_id": delivery_id, "function": delivery.function,
+            "attempts": delivery.attempts})
+
+    def _finish(self, delivery: Delivery, journal: Path) -> None:
+        record = DeliveryRecord(
+            delivery_id=delivery.delivery_id, event_id=delivery.event_id,
+            resource_name=delivery.resource_name, rule=delivery.rule,
+            function=delivery.function, attempts=delivery.attempts,
+            last_error=delivery.last_error, finished_at=_now())
+        with self._log_lock, open(journal, "a", encoding="utf-8") as sink:
+            sink.write(record.model_dump_json() + "\n")
+        self._path(delivery.delivery_id).unlink(missing_ok=True)
+
+
+def runner_deliver(invoke: Callable[..., Any]) -> Deliver:
+    """Adapt ``FunctionRunner.invoke`` into a :data:`Deliver` (non-2xx raises)."""
+
+    def deliver(function: str, body: bytes) -> None:
+        result = invoke(function, body)
+        if not result.ok:
+            snippet = bytes(result.body[:300]).decode("utf-8", "replace")
+            raise DeliveryFailed(f"function {function} answered {result.fdk_status}: {snippet}")
+
+    return deliver

@@ -1,0 +1,158 @@
+"""The router delivers matching events at least once, through the real runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FnDefFactory, RunnerFactory, calls
+
+from deploy.local.router import Router, runner_deliver
+from deploy.local.rules import parse_rule
+from deploy.local.runner import FunctionRunner
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "createobject.json"
+
+
+def _rule(function: str, pattern: str = "raw/*") -> Any:
+    return parse_rule(json.dumps({
+        "displayName": f"to-{function}",
+        "condition": {"eventType": "com.oraclecloud.objectstorage.createobject",
+                      "data": {"resourceName": pattern}},
+        "action": {"function": function}}), "ocift-datasets")
+
+
+def _event(name: str = "raw/a.json") -> dict[str, Any]:
+    event = json.loads(FIXTURE.read_text())
+    event["data"]["resourceName"] = name
+    return dict(event)
+
+
+def _router(state: Path, runner: FunctionRunner, function: str, **kw: Any) -> Router:
+    kw.setdefault("backoff_base", 0.01)
+    return Router(state, [_rule(function)], runner_deliver(runner.invoke), **kw)
+
+
+def test_matching_event_is_delivered_once_and_others_ignored(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("echo"))
+    with _router(tmp_path, runner, "echo") as router:
+        assert router.submit(_event("reports/x.json")) == []
+        ids = router.submit(_event())
+        assert len(ids) == 1
+        assert router.wait_idle(60)
+        status = router.status()
+    assert calls(fn_dir, "echo") == 1
+    delivered = json.loads((fn_dir / "echo.calls").read_text())
+    assert delivered["data"]["resourceName"] == "raw/a.json"
+    assert status.delivered_count == 1 and status.pending_count == 0
+    assert status.delivered[0].attempts == 1 and status.retried_count == 0
+
+
+def test_duplicate_deliveries_knob_delivers_twice(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("echo"))
+    with _router(tmp_path, runner, "echo", duplicate_deliveries=True) as router:
+        assert len(router.submit(_event())) == 2
+        assert router.wait_idle(60)
+        assert router.status().delivered_count == 2
+    lines = (fn_dir / "echo.calls").read_text().splitlines()
+    assert len(lines) == 2
+    assert {json.loads(x)["eventID"] for x in lines} == {_event()["eventID"]}
+
+
+def test_fails_twice_then_succeeds_after_three_attempts(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("flaky", TESTFN_FAILURES="2"))
+    with _router(tmp_path, runner, "flaky") as router:
+        router.submit(_event())
+        assert router.wait_idle(60)
+        status = router.status()
+    assert calls(fn_dir, "flaky") == 3
+    assert status.delivered_count == 1 and status.dead_lettered_count == 0
+    assert status.delivered[0].attempts == 3
+    assert status.retried_count == 2
+    assert "planned failure 2" in (status.delivered[0].last_error or "")
+
+
+def test_always_failing_function_ends_in_dead_letter(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("always_fail"))
+    with _router(tmp_path, runner, "always_fail", max_attempts=3) as router:
+        router.submit(_event())
+        assert router.wait_idle(60)
+        status = router.status()
+    assert calls(fn_dir, "always_fail") == 3
+    assert status.delivered_count == 0 and status.pending_count == 0
+    [dead] = status.dead_lettered
+    assert dead.attempts == 3 and dead.function == "always_fail"
+    assert dead.rule == "to-always_fail" and dead.event_id == _event()["eventID"]
+    assert "502" in (dead.last_error or "")
+    journal = (tmp_path / "router" / "deadletter.jsonl").read_text().splitlines()
+    assert json.loads(journal[0])["attempts"] == 3
+
+
+def test_process_death_counts_as_failed_attempt(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("crash"))
+    with _router(tmp_path, runner, "crash") as router:
+        router.submit(_event())
+        assert router.wait_idle(60)
+        status = router.status()
+    assert status.delivered_count == 1 and status.delivered[0].attempts == 2
+    assert calls(fn_dir, "crash") == 2
+
+
+def test_accepted_events_survive_a_router_restart(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("echo"))
+    first = _router(tmp_path, runner, "echo")  # never started: simulates a crash after accept
+    ids = first.submit(_event("raw/one.json")) + first.submit(_event("raw/two.json"))
+    assert first.status().pending_count == 2
+    assert calls(fn_dir, "echo") == 0
+
+    with _router(tmp_path, runner, "echo") as second:
+        assert second.wait_idle(60)
+        status = second.status()
+    assert status.pending_count == 0 and status.delivered_count == 2
+    assert {r.delivery_id for r in status.delivered} == set(ids)
+    names = {json.loads(x)["data"]["resourceName"]
+             for x in (fn_dir / "echo.calls").read_text().splitlines()}
+    assert names == {"raw/one.json", "raw/two.json"}
+
+
+def test_submit_does_not_wait_for_the_function(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("slow", timeout=30, TESTFN_SLEEP="30"))
+    router = _router(tmp_path, runner, "slow", workers=1)
+    router.start()
+    try:
+        router.submit(_event())
+        # Returns while the function sleeps: the delivery is still pending, not done.
+        assert router.status().delivered_count == 0
+        assert router.submit(_event("raw/b.json"))
+    finally:
+        runner.stop()  # unblocks the in-flight call
+        router.stop()
+
+
+def test_backoff_grows_and_is_capped(tmp_path: Path) -> None:
+    router = Router(tmp_path, [], lambda f, b: None, backoff_base=1.0, backoff_max=5.0)
+    for attempts, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (10, 5.0)]:
+        for _ in range(20):
+            delay = router.backoff(attempts)
+            assert ceiling / 2 <= delay <= ceiling
+
+
+def test_max_attempts_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        Router(tmp_path, [], lambda f, b: None, max_attempts=0)
