@@ -229,13 +229,13 @@ class _Process:
                     text = line.decode("utf-8", "replace").rstrip("\n")
                     print(f"[{self.fn.name}] {text}", file=sys.stderr, flush=True)
 
-    def _reap(self) -> None:
-        """Kill the process group (if any) and remove its socket directory."""
+    def _reap(self, force: bool = False) -> None:
+        """Stop the process group (SIGTERM, or SIGKILL when ``force``) and drop its socket."""
         proc, self.proc = self.proc, None
         if proc is not None:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    os.killpg(proc.pid, signal.SIGKILL if force else signal.SIGTERM)
                 try:
                     proc.wait(timeout=3)
                 except subprocess.TimeoutExpired:
@@ -370,7 +370,7 @@ class FunctionRunner:
         """Kill the process that failed a call, unless it was already replaced."""
         with proc.lock:
             if proc.proc is not None and proc.proc.pid == pid:
-                proc._reap()
+                proc._reap(force=True)
 
     def status(self) -> list[FunctionState]:
         out = []

@@ -1,0 +1,155 @@
+"""Local stand-in for OCI API Gateway in front of HTTP-triggered functions.
+
+Only configured routes exist (``POST /infer`` -> the ``infer`` function); any
+other path is a JSON 404 and nothing reaches the event stages. A body larger
+than ``max_body_bytes`` is refused with a JSON 413 before the function is
+called. The call is made with Fn's HTTP intent, and the function's status,
+headers and body are passed back to the caller. A function that never
+answers yields 502 (crashed) or 504 (timed out), as API Gateway reports them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deploy.local.runner import FunctionTimeout, HttpRequest, InvocationError, InvokeResult
+
+log = logging.getLogger("ocift.local.gateway")
+
+#: ``invoke(function, body, content_type=..., http=...)``, as ``FunctionRunner.invoke``.
+Invoke = Callable[..., InvokeResult]
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length",
+                         "upgrade", "proxy-connection", "te", "trailer"})
+
+
+class GatewayRoute(BaseModel):
+    """One API deployment route: path -> function, for the listed methods."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str = Field(pattern=r"^/")
+    function: str
+    methods: tuple[str, ...] = ("POST",)
+
+
+class Gateway:
+    """HTTP server on 127.0.0.1 forwarding configured routes to functions."""
+
+    def __init__(self, invoke: Invoke, routes: list[GatewayRoute], host: str = "127.0.0.1",
+                 port: int = 0, max_body_bytes: int = 256 * 1024) -> None:
+        self.invoke = invoke
+        self.routes: Mapping[str, GatewayRoute] = {r.path.rstrip("/") or "/": r for r in routes}
+        self.max_body_bytes = max_body_bytes
+        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.server_address[0]}:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ocift-local-gateway"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("gateway %s", format % args)
+
+        def _json(self, status: int, code: str, message: str, close: bool = False) -> None:
+            body = json.dumps({"code": code, "message": message}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _serve(self) -> None:
+            path = self.path.split("?", 1)[0].rstrip("/") or "/"
+            route = gateway.routes.get(path)
+            if route is None:
+                self._json(404, "NotFound", f"no route for {path}", close=True)
+                return
+            if self.command not in route.methods:
+                self._json(405, "MethodNotAllowed",
+                           f"{path} accepts {', '.join(route.methods)}", close=True)
+                return
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                self._json(411, "LengthRequired", "send Content-Length", close=True)
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self._json(400, "BadRequest", "bad Content-Length", close=True)
+                return
+            if length < 0:
+                self._json(400, "BadRequest", "bad Content-Length", close=True)
+                return
+            if length > gateway.max_body_bytes:
+                self._json(413, "PayloadTooLarge",
+                           f"request body {length} bytes exceeds the limit of "
+                           f"{gateway.max_body_bytes} bytes", close=True)
+                return
+            body = self.rfile.read(length) if length else b""
+            host = self.headers.get("Host") or f"127.0.0.1:{gateway.port}"
+            request = HttpRequest(method=self.command, url=f"http://{host}{self.path}",
+                                  headers=list(self.headers.items()))
+            try:
+                result = gateway.invoke(
+                    route.function, body,
+                    content_type=self.headers.get("Content-Type", "application/octet-stream"),
+                    http=request)
+            except FunctionTimeout as exc:
+                self._json(504, "GatewayTimeout", str(exc))
+                return
+            except InvocationError as exc:
+                self._json(502, "BadGateway", str(exc))
+                return
+            self.send_response(result.status)
+            for key, value in result.headers.items():
+                if key not in _HOP_BY_HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(result.body)))
+            self.send_header("opc-request-id", result.call_id)
+            self.end_headers()
+            self.wfile.write(result.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
+
+    return Handler
