@@ -48,6 +48,7 @@ class Gateway:
         self.invoke = invoke
         self.routes: Mapping[str, GatewayRoute] = {r.path.rstrip("/") or "/": r for r in routes}
         self.max_body_bytes = max_body_bytes
+        self.host = host
         self._server = ThreadingHTTPServer((host, port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -58,7 +59,7 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway",
