@@ -1,0 +1,163 @@
+"""Command line: convert a local raw dataset file into OCI fine-tuning JSONL.
+
+Exit codes: 0 valid (output written), 1 invalid (no output file), 2 usage error.
+The JSONL goes to a hidden temp file beside the output and is renamed into
+place only when the dataset is valid, so a partial output never exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TextIO
+
+from shared.convert.core import convert_stream
+from shared.convert.report import ConversionReport, Summary
+from shared.convert.rules import DatasetRules
+
+DEFAULT_BASE_MODEL = "cohere.command-r-08-2024"
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.convert",
+        description="Convert an Alpaca-style JSON array / JSON Lines dataset into OCI "
+                    "Generative AI fine-tuning JSONL and validate it.")
+    parser.add_argument("input", type=Path, help="raw dataset (.json array or .jsonl)")
+    parser.add_argument("output", type=Path, nargs="?",
+                        help="JSONL to write (omit to validate only)")
+    parser.add_argument("--base-model", default=DEFAULT_BASE_MODEL,
+                        help=f"base model whose limits apply (default {DEFAULT_BASE_MODEL})")
+    parser.add_argument("--report", type=Path, help="also write the report as JSON here")
+    parser.add_argument("--json", action="store_true",
+                        help="print the report as JSON instead of a table")
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress even when stderr is not a terminal")
+    return parser
+
+
+class _ProgressBar:
+    """A one-line stderr progress bar (stdlib only)."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = max(total, 1)
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        frac = min(done / self.total, 1.0)
+        width = 30
+        filled = int(frac * width)
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = done / elapsed / 1e6
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frac:6.1%} "
+                          f"{done / 1e6:8.1f} MB  {rate:6.1f} MB/s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the converter; returns the process exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    src_path: Path = args.input
+    if not src_path.is_file():
+        print(f"error: {src_path} is not a readable file", file=sys.stderr)
+        return 2
+    out_path: Path | None = args.output
+    if out_path is not None and not out_path.resolve().parent.is_dir():
+        print(f"error: directory of {out_path} does not exist", file=sys.stderr)
+        return 2
+    rules = DatasetRules.for_base_model(args.base_model)
+    size = src_path.stat().st_size
+    bar = None
+    if args.progress or (sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES):
+        bar = _ProgressBar(size, sys.stderr)
+
+    tmp_name: str | None = None
+    try:
+        with src_path.open("rb") as src:
+            if out_path is None:
+                report = convert_stream(src, None, source=str(src_path), rules=rules,
+                                        progress=bar)
+            else:
+                fd, tmp_name = tempfile.mkstemp(dir=out_path.resolve().parent,
+                                                prefix=f".{out_path.name}.", suffix=".tmp")
+                with os.fdopen(fd, "wb") as out:
+                    report = convert_stream(src, out, source=str(src_path), rules=rules,
+                                            progress=bar)
+                if report.valid:
+                    os.replace(tmp_name, out_path)
+                    tmp_name = None
+    finally:
+        if bar is not None:
+            bar.close()
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+
+    if args.report is not None:
+        args.report.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(render_table(report, out_path))
+    return 0 if report.valid else 1
+
+
+def _summary_cells(s: Summary) -> str:
+    return f"min {s.min}  p50 {s.p50}  p95 {s.p95}  max {s.max}  mean {s.mean:g}"
+
+
+def render_table(report: ConversionReport, out_path: Path | None = None) -> str:
+    """The report as an aligned, human-readable table."""
+    rows: list[tuple[str, str]] = [
+        ("source", report.source),
+        ("result", "VALID" if report.valid else "INVALID"),
+    ]
+    if report.fatal is not None:
+        where = ", ".join(f"{k} {v}" for k, v in (
+            ("record", report.fatal.record_index), ("line", report.fatal.line),
+            ("byte", report.fatal.byte_offset)) if v is not None)
+        rows.append(("error", f"[{report.fatal.code}] {report.fatal.message}"
+                              + (f" ({where})" if where else "")))
+        if report.fatal.hint:
+            rows.append(("how to fix", report.fatal.hint))
+    if report.valid and out_path is not None:
+        rows.append(("output", str(out_path)))
+    rules = report.rules
+    rows += [
+        ("format", f"{report.input_format or '-'} / {report.record_schema or '-'}"
+                   + ("  (UTF-8 BOM stripped)" if report.utf8_bom else "")),
+        ("bytes read", f"{report.bytes_read:,}"),
+        ("records read", f"{report.records_read:,}"),
+        ("records written", f"{report.records_written:,}"),
+        ("records skipped", f"{report.records_skipped:,}"),
+    ]
+    rows += [(f"  {code}", f"{n:,}") for code, n in report.skipped_by_reason.items()]
+    rows += [
+        ("prompt chars", _summary_cells(report.prompt.chars)),
+        ("prompt tokens~", _summary_cells(report.prompt.est_tokens)),
+        ("completion chars", _summary_cells(report.completion.chars)),
+        ("completion tokens~", _summary_cells(report.completion.est_tokens)),
+        ("rules", f"{rules.family} ({rules.base_model or 'default'}): >= {rules.min_examples} "
+                  f"examples, <= {rules.max_prompt_tokens} prompt / "
+                  f"{rules.max_completion_tokens} completion / {rules.max_example_tokens} "
+                  f"total tokens (~{rules.bytes_per_token} bytes a token)"),
+    ]
+    for issue in report.skipped_examples[:5]:
+        rows.append(("example skip", f"record {issue.record_index} line {issue.line}: "
+                                     f"[{issue.code}] {issue.message}"))
+    for note in report.notes:
+        rows.append(("note", note))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

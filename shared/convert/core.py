@@ -1,0 +1,258 @@
+"""Streaming conversion of a raw dataset into OCI fine-tuning JSONL, with its report.
+
+Mapping (Alpaca records such as finance-alpaca's ``Cleaned_date.json``)::
+
+    prompt     = instruction                          when input is empty
+    prompt     = instruction + SEPARATOR + input      otherwise
+    completion = output
+
+with ``SEPARATOR = "\\n\\nContext:\\n"``. ``text`` and any other keys are ignored
+(``text`` only repeats the other fields). Records already holding ``prompt`` and
+``completion`` pass through unchanged. Every field is stripped of surrounding
+whitespace; ``input: null`` counts as empty. Unicode is written as-is (UTF-8).
+
+Each output line is exactly ``{"prompt": "...", "completion": "..."}`` + ``\\n``.
+Nothing is written to ``out`` until ``min_examples`` valid records are known, so
+a too-small dataset leaves ``out`` untouched; any later fatal error still makes
+``report.valid`` False and the caller must discard what ``out`` received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from json.encoder import encode_basestring
+from typing import Any, BinaryIO, Protocol
+
+from shared.convert.dedupe import HashSet64
+from shared.convert.reader import CHUNK_SIZE, InputError, Readable, ValueReader
+from shared.convert.report import ConversionReport, Issue, RecordSchema
+from shared.convert.rules import DatasetRules
+from shared.convert.stats import LengthHistogram
+
+SEPARATOR = "\n\nContext:\n"
+RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
+MAX_EXAMPLES_KEPT = 20
+FLUSH_BYTES = 1 << 20
+
+MAPPINGS: dict[RecordSchema, dict[str, str]] = {
+    "alpaca": {
+        "prompt": 'instruction, then "\\n\\nContext:\\n" + input when input is not empty',
+        "completion": "output",
+        "ignored": "text and any other keys",
+    },
+    "prompt_completion": {
+        "prompt": "prompt", "completion": "completion", "ignored": "any other keys",
+    },
+}
+
+_HINTS = {
+    "not_an_object": "each record must be a JSON object",
+    "missing_field": "add the field to every record",
+    "non_string_field": "these fields must be JSON strings",
+    "empty_field": "give every record a non-empty prompt and completion",
+    "record_too_long": "shorten the record or pick a base model with a longer context",
+    "invalid_unicode": "remove the unpaired surrogate escape (\\ud800-\\udfff)",
+    "duplicate": "duplicates add nothing to training; they are dropped",
+}
+
+
+class Writable(Protocol):
+    """What the converter needs from its output."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def convert_stream(
+    src: Readable | BinaryIO,
+    out: Writable | BinaryIO | None,
+    *,
+    source: str = "",
+    rules: DatasetRules | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ConversionReport:
+    """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only)."""
+    rules = rules or DatasetRules()
+    report = ConversionReport(source=source, rules=rules, separator=SEPARATOR)
+    reader = ValueReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
+                         chunk_size=chunk_size, progress=progress)
+    run = _Run(report, reader, out, rules)
+    try:
+        run.convert()
+    except InputError as exc:
+        report.fatal = exc.issue
+    report.bytes_read = reader.bytes_read
+    report.utf8_bom = reader.utf8_bom
+    report.input_format = reader.format
+    run.finish()
+    if progress is not None:
+        progress(reader.bytes_read)
+    return report
+
+
+class _Run:
+    """State of one conversion."""
+
+    def __init__(self, report: ConversionReport, reader: ValueReader,
+                 out: Writable | BinaryIO | None, rules: DatasetRules) -> None:
+        self.report = report
+        self.reader = reader
+        self.out = out
+        self.rules = rules
+        self.skipped: dict[str, int] = {}
+        self.seen = HashSet64()
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        self.written = 0
+        self.bytes_written = 0
+        self.read = 0
+        self.hist = [LengthHistogram() for _ in range(4)]
+
+    def skip(self, code: str, message: str, start: int) -> None:
+        self.skipped[code] = self.skipped.get(code, 0) + 1
+        examples = self.report.skipped_examples
+        if len(examples) < MAX_EXAMPLES_KEPT:
+            examples.append(self.reader.issue(code, message, start, hint=_HINTS.get(code),
+                                              record_index=self.read - 1))
+
+    def convert(self) -> None:  # one tight loop on purpose: the hot path
+        rules, skip, encode = self.rules, self.skip, encode_basestring
+        max_p, max_c, max_e = (rules.max_prompt_tokens, rules.max_completion_tokens,
+                               rules.max_example_tokens)
+        bpt = rules.bytes_per_token
+        add_seen = self.seen.add if rules.drop_duplicates else None
+        p_chars, p_tok, c_chars, c_tok = (h.add for h in self.hist)
+        pending = self.pending
+        schema: RecordSchema | None = None
+        first_key, second_key = "prompt", "completion"
+        for value, start in self.reader.values():
+            self.read += 1
+            if type(value) is not dict:
+                skip("not_an_object", f"record is a JSON {_json_type(value)}, not an object",
+                     start)
+                continue
+            if schema is None:
+                schema = ("prompt_completion" if "prompt" in value or "completion" in value
+                          else "alpaca")
+                self.report.record_schema = schema
+                if schema == "alpaca":
+                    first_key, second_key = "instruction", "output"
+            prompt = value.get(first_key)
+            completion = value.get(second_key)
+            context = value.get("input") if schema == "alpaca" else None
+            if prompt is None or completion is None:
+                missing = [k for k in (first_key, second_key) if value.get(k) is None]
+                skip("missing_field", f"record has no {' or '.join(missing)}", start)
+                continue
+            if (type(prompt) is not str or type(completion) is not str
+                    or (context is not None and type(context) is not str)):
+                bad = [k for k in (first_key, "input", second_key)
+                       if k in value and value[k] is not None and type(value[k]) is not str
+                       and (k != "input" or schema == "alpaca")]
+                skip("non_string_field",
+                     f"field {', '.join(bad)} is not a string "
+                     f"({', '.join(_json_type(value[k]) for k in bad)})", start)
+                continue
+            prompt = prompt.strip()
+            completion = completion.strip()
+            if not prompt or not completion:
+                empty = first_key if not prompt else second_key
+                skip("empty_field", f"field {empty} is empty", start)
+                continue
+            if context:
+                context = context.strip()
+                if context:
+                    prompt = prompt + SEPARATOR + context
+            pb = len(prompt) if prompt.isascii() else len(prompt.encode("utf-8", "surrogatepass"))
+            cb = (len(completion) if completion.isascii()
+                  else len(completion.encode("utf-8", "surrogatepass")))
+            pt = -(-pb // bpt)
+            ct = -(-cb // bpt)
+            if pt > max_p or ct > max_c or pt + ct > max_e:
+                skip("record_too_long",
+                     f"about {pt} prompt + {ct} completion tokens (estimated) exceed the "
+                     f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
+                     f"{max_e} total tokens", start)
+                continue
+            line = '{"prompt": ' + encode(prompt) + ', "completion": ' + encode(completion) + "}\n"
+            try:
+                data = line.encode("utf-8")
+            except UnicodeEncodeError:
+                skip("invalid_unicode", "record holds an unpaired UTF-16 surrogate, which "
+                     "cannot be encoded as UTF-8", start)
+                continue
+            if add_seen is not None and not add_seen(data):
+                skip("duplicate", "same prompt and completion as an earlier record", start)
+                continue
+            pending.append(data)
+            self.pending_bytes += len(data)
+            self.written += 1
+            p_chars(len(prompt))
+            p_tok(pt)
+            c_chars(len(completion))
+            c_tok(ct)
+            if self.pending_bytes >= FLUSH_BYTES and self.written >= rules.min_examples:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pending and self.out is not None:
+            self.out.write(b"".join(self.pending))
+        self.bytes_written += self.pending_bytes
+        self.pending.clear()
+        self.pending_bytes = 0
+
+    def finish(self) -> None:
+        report = self.report
+        report.records_read = self.read
+        report.records_written = self.written
+        report.skipped_by_reason = dict(sorted(self.skipped.items()))
+        report.records_skipped = sum(self.skipped.values())
+        if report.record_schema is not None:
+            report.mapping = MAPPINGS[report.record_schema]
+        report.prompt.chars = self.hist[0].summary()
+        report.prompt.est_tokens = self.hist[1].summary()
+        report.completion.chars = self.hist[2].summary()
+        report.completion.est_tokens = self.hist[3].summary()
+        if report.utf8_bom:
+            report.notes.append("a UTF-8 byte order mark was found and stripped")
+        if report.fatal is None:
+            report.fatal = self._dataset_issue()
+        report.valid = report.fatal is None
+        if report.valid:
+            self.flush()
+            report.bytes_written = self.bytes_written
+        else:
+            self.pending.clear()
+
+    def _dataset_issue(self) -> Issue | None:
+        rules, written = self.rules, self.written
+        skipped = ", ".join(f"{n} {code}" for code, n in sorted(self.skipped.items()))
+        detail = f"{self.read} records read" + (f", skipped: {skipped}" if skipped else "")
+        if written == 0 and self.read > 0:
+            return Issue(code="no_usable_records",
+                         message=f"no usable prompt/completion record ({detail})",
+                         hint="see skipped_examples for what each record lacks")
+        if written < rules.min_examples:
+            return Issue(code="too_few_records",
+                         message=f"only {written} usable examples ({detail}); OCI requires at "
+                                 f"least {rules.min_examples}",
+                         hint=f"add records: see {rules.source_url}")
+        if rules.max_examples is not None and written > rules.max_examples:
+            return Issue(code="too_many_records",
+                         message=f"{written} examples; at most {rules.max_examples} allowed",
+                         hint="split the dataset")
+        return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -1,0 +1,289 @@
+"""Incremental JSON reading: the values of a top-level array, or of JSON Lines.
+
+The input is read sequentially in chunks (never seeked), decoded as strict
+UTF-8, and parsed one value at a time with ``json.JSONDecoder.raw_decode`` on
+a sliding text buffer. When a value does not fit in the buffer, the buffer is
+at least doubled before parsing is retried, so a huge record costs O(size),
+not O(size^2). Memory is bounded by the largest record (capped by
+``max_value_chars``) plus one chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, Literal, Protocol
+
+from shared.convert.report import Issue
+
+CHUNK_SIZE = 1 << 20
+PROGRESS_EVERY = 4 << 20
+# A parse error this close to the buffer's end may be caused by the cut, not the data
+# (a literal, a number or a \uXXXX\uXXXX escape split in two): read more and retry.
+_CUT_MARGIN = 16
+_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
+_WS = re.compile(r"[ \t\n\r]*")
+
+Format = Literal["json_array", "jsonl"]
+
+
+class Readable(Protocol):
+    """What the reader needs from its source."""
+
+    def read(self, size: int = ..., /) -> bytes | None: ...
+
+
+class InputError(Exception):
+    """The input cannot be converted at all; ``issue`` says what, where and how to fix it."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+class ValueReader:
+    """Yields the records of a JSON array or a JSON Lines stream, in order."""
+
+    def __init__(self, src: Readable | BinaryIO, *, record_keys: frozenset[str],
+                 max_value_chars: int, chunk_size: int = CHUNK_SIZE,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self._src = src
+        self._record_keys = record_keys
+        self._max_value_chars = max_value_chars
+        self._chunk_size = chunk_size
+        self._progress = progress
+        self._next_progress = PROGRESS_EVERY
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._buf = ""
+        self._eof = False
+        self._started = False
+        self.bytes_read = 0
+        self.utf8_bom = False
+        self.format: Format | None = None
+        # Position bookkeeping, computed lazily: the line and byte offset of buffer index
+        # ``_mark`` are ``_mark_line`` / ``_mark_byte``.
+        self._mark = 0
+        self._mark_line = 1
+        self._mark_byte = 0
+        self.record_index = -1
+
+    # ----- positions -----------------------------------------------------------------
+
+    def locate(self, pos: int) -> tuple[int, int]:
+        """(1-based line, 0-based byte offset) of buffer index ``pos``."""
+        buf, mark = self._buf, self._mark
+        if pos >= mark:
+            seg = buf[mark:pos]
+            self._mark_line += seg.count("\n")
+            self._mark_byte += _utf8_len(seg)
+        else:
+            seg = buf[pos:mark]
+            self._mark_line -= seg.count("\n")
+            self._mark_byte -= _utf8_len(seg)
+        self._mark = pos
+        return self._mark_line, self._mark_byte
+
+    def issue(self, code: str, message: str, pos: int | None, *, hint: str | None = None,
+              record_index: int | None = None) -> Issue:
+        """An Issue located at buffer index ``pos`` (end of input when None)."""
+        line, byte = self.locate(len(self._buf) if pos is None else pos)
+        return Issue(code=code, message=message, record_index=record_index, line=line,
+                     byte_offset=byte, hint=hint)
+
+    def _fail(self, code: str, message: str, pos: int | None, hint: str) -> InputError:
+        index = self.record_index if self.record_index >= 0 else None
+        return InputError(self.issue(code, message, pos, hint=hint, record_index=index))
+
+    # ----- buffer --------------------------------------------------------------------
+
+    def _read_text(self) -> str | None:
+        """Next decoded text (maybe empty), or None at end of input."""
+        data = self._src.read(self._chunk_size)
+        if not data:
+            self._eof = True
+            try:
+                return self._decoder.decode(b"", final=True) or None
+            except UnicodeDecodeError as exc:
+                raise self._utf8_error(exc, b"") from None
+        pending = self._decoder.getstate()[0]
+        try:
+            text = self._decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            raise self._utf8_error(exc, pending) from None
+        self.bytes_read += len(data)
+        if self._progress is not None and self.bytes_read >= self._next_progress:
+            self._next_progress = self.bytes_read + PROGRESS_EVERY
+            self._progress(self.bytes_read)
+        if not self._started and text:
+            self._started = True
+            if text[0] == "\ufeff":
+                self.utf8_bom = True
+                text = text[1:]
+                self._mark_byte = 3  # the BOM's bytes precede buffer index 0
+        return text
+
+    def _utf8_error(self, exc: UnicodeDecodeError, pending: bytes) -> InputError:
+        offset = self.bytes_read - len(pending) + exc.start
+        return InputError(Issue(
+            code="invalid_utf8",
+            message=f"the input is not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
+                    f"at byte offset {offset} ({exc.reason})",
+            byte_offset=offset,
+            hint="save the file as UTF-8 (OCI requires UTF-8 training data)"))
+
+    def _refill(self, keep_from: int) -> int:
+        """Drop text before ``keep_from`` and append at least as much new text as is kept
+        (one chunk at least). Returns the new index of ``keep_from`` (0)."""
+        kept = len(self._buf) - keep_from
+        want = max(kept, 1)
+        parts: list[str] = []
+        got = 0
+        while got < want and not self._eof:
+            text = self._read_text()
+            if text:
+                parts.append(text)
+                got += len(text)
+        self.locate(keep_from)  # move the position mark onto the kept text
+        if parts or keep_from:
+            self._buf = "".join([self._buf[keep_from:], *parts])
+        self._mark -= keep_from
+        return 0
+
+    # ----- parsing -------------------------------------------------------------------
+
+    def _skip_ws(self, pos: int) -> int:
+        """Index of the next non-whitespace character, reading more input as needed;
+        ``len(buf)`` means end of input."""
+        while True:
+            match = _WS.match(self._buf, pos)
+            pos = match.end() if match else pos
+            if pos < len(self._buf) or self._eof:
+                return pos
+            pos = self._refill(pos)
+
+    def _decode_at(self, pos: int) -> tuple[Any, int, int]:
+        """Decode the value starting at ``pos``: (value, start, end) in the current buffer."""
+        decoder = _DECODER
+        while True:
+            buf = self._buf
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError as exc:
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(buf) - _CUT_MARGIN
+                if not self._eof and cut:
+                    self._check_size(pos)
+                    pos = self._refill(pos)
+                    continue
+                raise self._json_error(exc, pos) from None
+            except RecursionError:
+                raise self._fail(
+                    "nesting_too_deep", "JSON nesting is too deep to be a training record",
+                    pos, "records are flat objects of strings; remove the nested arrays/objects"
+                ) from None
+            if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
+                pos = self._refill(pos)  # a number may continue in the next chunk
+                continue
+            return value, pos, end
+
+    def _check_size(self, pos: int) -> None:
+        if len(self._buf) - pos > self._max_value_chars:
+            raise self._fail(
+                "record_too_large",
+                f"a single record is larger than {self._max_value_chars} characters",
+                pos, "split or shorten the record; no training example can be that long")
+
+    def _json_error(self, exc: json.JSONDecodeError, start: int) -> InputError:
+        buf = self._buf
+        tail = buf[exc.pos:].rstrip()
+        truncated = self._eof and (
+            exc.msg.startswith("Unterminated string") or not tail
+            or any(lit.startswith(tail) for lit in _LITERALS))
+        if truncated:
+            return self._fail(
+                "truncated_json", f"the input ends in the middle of a JSON value ({exc.msg})",
+                exc.pos, "the file looks cut short: upload it again completely")
+        return self._fail("malformed_json", f"invalid JSON: {exc.msg}", exc.pos,
+                          "fix the JSON syntax at this position (a validator such as "
+                          "`python -m json.tool` shows the same place)")
+
+    def values(self) -> Iterator[tuple[Any, int]]:
+        """Yield (record, buffer index of its start); ``locate`` works until the next one."""
+        pos = self._skip_ws(0)
+        if pos >= len(self._buf):
+            raise self._fail("empty_input", "the input holds no JSON at all", None,
+                             "upload a JSON array of records or JSON Lines")
+        first = self._buf[pos]
+        if first == "[":
+            self.format = "json_array"
+            yield from self._array(pos + 1)
+        elif first == "{":
+            yield from self._lines(pos)
+        else:
+            raise self._fail("top_level_not_array",
+                             "the top-level JSON value is not an array of records",
+                             pos, "wrap the records in [ ... ] or write one object per line")
+
+    def _array(self, pos: int) -> Iterator[tuple[Any, int]]:
+        pos = self._skip_ws(pos)
+        if pos < len(self._buf) and self._buf[pos] == "]":
+            self._expect_end(pos + 1)
+            return
+        while True:
+            if pos >= len(self._buf):
+                raise self._fail("truncated_json", "the input ends inside the top-level array",
+                                 None, "the file looks cut short: upload it again completely")
+            self.record_index += 1
+            value, start, end = self._decode_at(pos)
+            yield value, start
+            pos = self._skip_ws(end)
+            if pos >= len(self._buf):
+                raise self._fail("truncated_json", "the top-level array is never closed by ']'",
+                                 None, "the file looks cut short: upload it again completely")
+            sep = self._buf[pos]
+            if sep == "]":
+                self._expect_end(pos + 1)
+                return
+            if sep != ",":
+                raise self._fail("malformed_json",
+                                 f"expected ',' or ']' after a record, found {sep!r}", pos,
+                                 "separate the array's records with commas")
+            pos = self._skip_ws(pos + 1)
+            if pos < len(self._buf) and self._buf[pos] == "]":
+                raise self._fail("malformed_json", "trailing comma before ']'", pos,
+                                 "remove the comma after the last record")
+
+    def _lines(self, pos: int) -> Iterator[tuple[Any, int]]:
+        while pos < len(self._buf):
+            self.record_index += 1
+            if self._buf[pos] != "{":
+                raise self._fail("malformed_json",
+                                 f"expected a JSON object on each line, found {self._buf[pos]!r}",
+                                 pos, "write exactly one JSON object per line")
+            value, start, end = self._decode_at(pos)
+            if self.format is None:
+                if not (isinstance(value, dict) and self._record_keys & value.keys()):
+                    keys = ", ".join(sorted(value)[:5]) if isinstance(value, dict) else ""
+                    raise self._fail(
+                        "top_level_not_array",
+                        f"the top-level JSON value is an object (keys: {keys or 'none'}), "
+                        "not an array of records", start,
+                        "put the records themselves in a top-level [ ... ] array, "
+                        "or write one record object per line (JSON Lines)")
+                self.format = "jsonl"
+            yield value, start
+            pos = self._skip_ws(end)
+
+    def _expect_end(self, pos: int) -> None:
+        pos = self._skip_ws(pos)
+        if pos < len(self._buf):
+            raise self._fail("malformed_json", "unexpected data after the top-level array", pos,
+                             "the file must hold exactly one JSON array")
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,67 @@
+"""The conversion report written to ``reports/<name>.json``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.convert.rules import DatasetRules
+
+SCHEMA_VERSION = 1
+
+InputFormat = Literal["json_array", "jsonl"]
+RecordSchema = Literal["alpaca", "prompt_completion"]
+
+
+class Issue(BaseModel):
+    """One problem: a stable ``code``, what happened, where, and how to fix it."""
+
+    code: str
+    message: str
+    record_index: int | None = Field(default=None, description="0-based record number")
+    line: int | None = Field(default=None, description="1-based line of the input")
+    byte_offset: int | None = Field(default=None, description="0-based byte in the input")
+    hint: str | None = None
+
+
+class Summary(BaseModel):
+    """Distribution of one measure over the written records."""
+
+    min: int = 0
+    max: int = 0
+    mean: float = 0.0
+    p50: int = 0
+    p95: int = 0
+
+
+class FieldStats(BaseModel):
+    """Length statistics of one output field (prompt or completion)."""
+
+    chars: Summary = Summary()
+    est_tokens: Summary = Summary()
+
+
+class ConversionReport(BaseModel):
+    """Outcome of one conversion; ``valid`` False means the output must be discarded."""
+
+    schema_version: int = SCHEMA_VERSION
+    source: str
+    valid: bool = False
+    fatal: Issue | None = None
+    input_format: InputFormat | None = None
+    record_schema: RecordSchema | None = None
+    utf8_bom: bool = False
+    mapping: dict[str, str] = Field(default_factory=dict)
+    separator: str = ""
+    rules: DatasetRules
+    bytes_read: int = 0
+    bytes_written: int = 0
+    records_read: int = 0
+    records_written: int = 0
+    records_skipped: int = 0
+    skipped_by_reason: dict[str, int] = Field(default_factory=dict)
+    skipped_examples: list[Issue] = Field(default_factory=list)
+    prompt: FieldStats = FieldStats()
+    completion: FieldStats = FieldStats()
+    notes: list[str] = Field(default_factory=list)

@@ -1,0 +1,76 @@
+"""OCI Generative AI fine-tuning dataset rules, as data.
+
+Sources (checked 2026-11):
+
+* Training data requirements -
+  https://docs.oracle.com/iaas/Content/generative-ai/training-data-requirements.htm :
+  one JSONL file, UTF-8, each line one JSON object with the two properties
+  ``prompt`` and ``completion``; **at least 32** prompt/completion examples;
+  **no maximum** number of examples (large sets only train longer); the set is
+  split 80:20 into training and validation.
+* cohere.command-r-08-2024 -
+  https://docs.oracle.com/iaas/Content/generative-ai/cohere-command-r-08-2024.htm :
+  a fine-tuned model takes user prompts of up to 16,000 tokens and answers
+  with up to 4,000 tokens. cohere.command-r-16k documents the same fine-tuned
+  limits within a 16k-token context.
+* meta.llama-3.3-70b-instruct / meta.llama-3.1-70b-instruct -
+  https://docs.oracle.com/iaas/Content/generative-ai/meta-llama-3-3-70b.htm :
+  prompt + response of up to 128,000 tokens a run.
+* cohere.command / cohere.command-light (legacy T-Few): 4,096-token context.
+
+Token counts are *estimates*: ``ceil(utf8_bytes / 3)``. English averages about
+4 characters a token and CJK about 1 character (3 UTF-8 bytes) a token, so the
+estimate errs on the high (safe) side; a record near a limit may be rejected
+although OCI's tokenizer would have accepted it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRAINING_DATA_DOC = "https://docs.oracle.com/iaas/Content/generative-ai/training-data-requirements.htm"
+BYTES_PER_TOKEN = 3
+
+
+def estimate_tokens(utf8_bytes: int) -> int:
+    """Conservative token estimate for a text of ``utf8_bytes`` UTF-8 bytes."""
+    return -(-utf8_bytes // BYTES_PER_TOKEN)
+
+
+class DatasetRules(BaseModel):
+    """Limits a converted dataset must meet for one base-model family."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_model: str | None = None
+    family: str = "default"
+    min_examples: int = Field(default=32, ge=1)
+    max_examples: int | None = Field(default=None, description="OCI documents no maximum")
+    max_prompt_tokens: int = Field(default=4_096, gt=0)
+    max_completion_tokens: int = Field(default=4_000, gt=0)
+    max_example_tokens: int = Field(default=4_096, gt=0, description="prompt + completion")
+    bytes_per_token: int = BYTES_PER_TOKEN
+    max_record_chars: int = Field(
+        default=64 * 1024 * 1024, gt=0,
+        description="hard cap on one raw record's JSON text, to keep memory bounded")
+    drop_duplicates: bool = True
+    source_url: str = TRAINING_DATA_DOC
+
+    @classmethod
+    def for_base_model(cls, name: str | None) -> DatasetRules:
+        """Rules for ``name``'s family; an unknown or missing name gets conservative defaults."""
+        key = (name or "").strip().lower()
+        if key.startswith(("cohere.command-r-08-2024", "cohere.command-r-16k",
+                           "cohere.command-r")):
+            limits = {"family": "cohere.command-r", "max_prompt_tokens": 16_000,
+                      "max_completion_tokens": 4_000,
+                      "max_example_tokens": 16_000 if "16k" in key else 20_000}
+        elif key.startswith("meta.llama-3"):
+            limits = {"family": "meta.llama-3", "max_prompt_tokens": 128_000,
+                      "max_completion_tokens": 128_000, "max_example_tokens": 128_000}
+        elif key.startswith("cohere.command"):
+            limits = {"family": "cohere.command", "max_prompt_tokens": 4_096,
+                      "max_completion_tokens": 4_000, "max_example_tokens": 4_096}
+        else:
+            limits = {}
+        return cls.model_validate({"base_model": name, **limits})
