@@ -184,11 +184,15 @@ class Router:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the workers after their current attempt; queued records stay on disk."""
+    def signal_stop(self) -> None:
+        """Ask workers to take no new delivery (``stop`` also waits for them)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the workers after their current attempt; queued records stay on disk."""
+        self.signal_stop()
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []

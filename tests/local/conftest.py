@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_helpers import FnDefFactory, RunnerFactory, make_fn
 
 from deploy.local.functions import FunctionDef
 from deploy.local.runner import FunctionRunner
-
-FNS = Path(__file__).resolve().parent / "fns" / "testfns.py"
-
-FnDefFactory = Callable[..., FunctionDef]
-RunnerFactory = Callable[..., FunctionRunner]
-
-
-def _fn_def(name: str, entrypoint: str | None = None, timeout: float = 20.0,
-            **config: str) -> FunctionDef:
-    return FunctionDef(name=name, handler_path=FNS, entrypoint=entrypoint or name,
-                       timeout_seconds=timeout, config=config)
 
 
 @pytest.fixture
 def fn_def() -> FnDefFactory:
     """Build a FunctionDef for one entry point of ``fns/testfns.py``."""
-    return _fn_def
+    return make_fn
 
 
 @pytest.fixture
@@ -49,8 +39,3 @@ def runner_factory(tmp_path: Path, fn_dir: Path) -> Iterator[RunnerFactory]:
     yield factory
     for runner in made:
         runner.stop()
-
-
-def calls(fn_dir: Path, name: str) -> int:
-    path = fn_dir / f"{name}.calls"
-    return len(path.read_bytes().splitlines()) if path.exists() else 0

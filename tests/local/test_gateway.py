@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import FnDefFactory, RunnerFactory, calls
+from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.gateway import Gateway, GatewayRoute
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FnDefFactory, RunnerFactory, calls
+from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.router import Router, runner_deliver
 from deploy.local.rules import parse_rule

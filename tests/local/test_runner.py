@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FnDefFactory, RunnerFactory, calls
+from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.functions import pipeline_functions
 from deploy.local.runner import FunctionTimeout, HttpRequest, InvocationError, UnknownFunction

@@ -1,0 +1,316 @@
+"""The local target: emulator + event router + fdk function runner + gateway + watch ticks.
+
+``LocalTarget`` composes the whole offline pipeline under one state directory:
+
+* the OCI-compatible emulator (``deploy.local.emulator``) on 127.0.0.1, whose
+  Object Storage events feed the router;
+* the router (rules from ``events/*.json``) delivering to the stage functions;
+* the function runner serving ``functions/handler.py`` through the real fdk,
+  one warm process per stage, configured like the OCI deployment;
+* the gateway exposing ``POST /infer`` (HTTP intent) and nothing else;
+* the watch ticker, calling the ``watch`` function every ``watch_interval``
+  seconds with :func:`watch_tick_body` (skipped while ``functions/watch.py``
+  does not exist).
+
+``<state_dir>/target.json`` (:class:`TargetInfo`) tells other processes (the
+``upload`` command, the project CLI) where the running target listens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pydantic import BaseModel
+
+from deploy.local.functions import (
+    INFER_PATH,
+    FunctionDef,
+    pipeline_functions,
+    stage_code_exists,
+)
+from deploy.local.gateway import Gateway, GatewayRoute
+from deploy.local.router import Router, RouterStatus, runner_deliver
+from deploy.local.rules import default_events_dir, load_rules
+from deploy.local.runner import FunctionRunner, FunctionState
+from shared.settings import AuthMode, Settings, Stage
+
+log = logging.getLogger("ocift.local.target")
+
+INFO_FILE = "target.json"
+DEFAULT_STATE_DIR = Path(".ocift")
+
+
+class TargetInfo(BaseModel):
+    """Where a running local target listens (``<state_dir>/target.json``)."""
+
+    state_dir: str
+    emulator_endpoint: str
+    gateway_url: str
+    config_file: str
+    profile: str = "DEFAULT"
+    namespace: str
+    compartment_id: str
+    bucket: str
+    region: str | None = None
+    pid: int
+    started_at: str
+
+
+class TargetStatus(BaseModel):
+    """Router queue and function processes of a running target."""
+
+    router: RouterStatus
+    functions: list[FunctionState]
+
+
+def watch_tick_body(now: datetime | None = None) -> bytes:
+    """The JSON body of a scheduled watch call.
+
+    ``{"source": "ocift.schedule", "kind": "watch-tick", "time": "<RFC 3339 UTC>"}``
+    -- what the watch stage accepts from the local ticker (on OCI, the same body
+    comes from a scheduled invocation).
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return json.dumps({
+        "source": "ocift.schedule",
+        "kind": "watch-tick",
+        "time": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }).encode()
+
+
+def read_info(state_dir: str | Path = DEFAULT_STATE_DIR) -> TargetInfo:
+    """The :class:`TargetInfo` a running (or last) target wrote in ``state_dir``."""
+    path = Path(state_dir) / INFO_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: start the local target first (python -m deploy.local up)")
+    return TargetInfo.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def upload_file(info: TargetInfo, path: str | Path, object_name: str) -> str:
+    """Put ``path`` into the target's bucket through the real oci SDK; return the ETag."""
+    import oci
+
+    config = oci.config.from_file(info.config_file, info.profile)
+    client = oci.object_storage.ObjectStorageClient(
+        config, service_endpoint=info.emulator_endpoint)
+    with open(path, "rb") as body:
+        response = client.put_object(info.namespace, info.bucket, object_name, body)
+    return str(response.headers.get("etag", ""))
+
+
+class LocalTarget:
+    """The whole pipeline on one machine; see the module docstring."""
+
+    def __init__(
+        self,
+        state_dir: str | Path = DEFAULT_STATE_DIR,
+        bucket: str = "ocift-datasets",
+        emulator_port: int = 0,
+        gateway_port: int = 0,
+        watch_interval: float = 5.0,
+        duplicate_deliveries: bool = False,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        workers: int = 4,
+        echo_logs: bool = False,
+        settings_overrides: Mapping[str, str] | None = None,
+        timeouts: Mapping[Stage, float] | None = None,
+        faults: Any = None,
+        events_dir: str | Path | None = None,
+        max_request_bytes: int | None = None,
+        start_functions: bool = False,
+        function_overrides: Mapping[str, FunctionDef] | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.bucket = bucket
+        self.emulator_port = emulator_port
+        self.gateway_port = gateway_port
+        self.watch_interval = watch_interval
+        self.echo_logs = echo_logs
+        self.settings_overrides = dict(settings_overrides or {})
+        self.timeouts = dict(timeouts or {})
+        self.faults = faults
+        self.max_request_bytes = max_request_bytes
+        self.start_functions = start_functions
+        self.function_overrides = dict(function_overrides or {})
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        rules = load_rules(events_dir or default_events_dir(), bucket)
+        # The router exists before the emulator so no event is ever dropped; it
+        # persists what it accepts and delivers once started.
+        self.router = Router(self.state_dir, rules, self._deliver, workers=workers,
+                             max_attempts=max_attempts, backoff_base=backoff_base,
+                             duplicate_deliveries=duplicate_deliveries)
+        self.emulator: Any = None
+        self.runner: FunctionRunner | None = None
+        self.gateway: Gateway | None = None
+        self.info: TargetInfo | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop_ticks = threading.Event()
+        self._stopped = threading.Event()
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> LocalTarget:
+        from deploy.local.emulator import build_emulator
+
+        try:
+            self.emulator = build_emulator(self.state_dir / "emulator", port=self.emulator_port,
+                                           on_event=self._on_event, faults=self.faults)
+            self.emulator.start()
+            self.emulator.objectstorage.ensure_bucket(
+                self.emulator.namespace, self.bucket, self.emulator.compartment_id,
+                object_events_enabled=True)
+            settings = self.pipeline_settings()
+            functions = pipeline_functions(settings, self.settings_overrides, self.timeouts)
+            functions.update(self.function_overrides)
+            self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs)
+            if self.start_functions:
+                self.runner.start(*[s.value for s in Stage if stage_code_exists(s)])
+            self.router.start()
+            limit = self.max_request_bytes or settings.max_request_bytes
+            self.gateway = Gateway(self.runner.invoke,
+                                   [GatewayRoute(path=INFER_PATH, function=Stage.INFER.value)],
+                                   port=self.gateway_port, max_body_bytes=limit)
+            self.gateway.start()
+            if self.watch_interval > 0:
+                self._stop_ticks.clear()
+                self._ticker = threading.Thread(target=self._tick_loop, name="watch-ticker",
+                                                daemon=True)
+                self._ticker.start()
+            self.info = self._write_info()
+        except BaseException:
+            self.stop()
+            raise
+        self._stopped.clear()
+        log.info("local target up", extra={"emulator": self.info.emulator_endpoint,
+                                           "gateway": self.info.gateway_url,
+                                           "bucket": self.bucket})
+        return self
+
+    def pipeline_settings(self) -> Settings:
+        """The configuration every function gets (as on OCI, minus the stage)."""
+        endpoint = str(self.emulator.endpoint)
+        region = getattr(self.emulator, "region", None) or getattr(
+            self.emulator.objectstorage, "region", None)
+        return Settings(
+            bucket=self.bucket, namespace=self.emulator.namespace,
+            compartment_id=self.emulator.compartment_id, region=region,
+            auth=AuthMode.CONFIG_FILE, oci_config_file=str(self.emulator.config_file),
+            oci_profile=str(getattr(self.emulator, "profile", "DEFAULT")),
+            objectstorage_endpoint=endpoint, genai_endpoint=endpoint,
+            genai_inference_endpoint=endpoint)
+
+    def stop(self) -> None:
+        """Stop everything; no function process outlives this call."""
+        self._stop_ticks.set()
+        if self._ticker is not None:
+            self._ticker.join(10)
+            self._ticker = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        self.router.signal_stop()
+        if self.runner is not None:
+            self.runner.stop()  # unblocks in-flight deliveries; they stay queued
+        self.router.stop()
+        if self.runner is not None:
+            self.runner.stop()
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        self._stopped.set()
+
+    def __enter__(self) -> LocalTarget:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def run_forever(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, on_term)
+        try:
+            if self.info is None:
+                self.start()
+            while not self._stopped.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            log.info("stopping local target")
+        finally:
+            self.stop()
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def upload(self, path: str | Path, object_name: str | None = None) -> str:
+        """Put a local file into the bucket (as a user would); return its ETag."""
+        if self.info is None:
+            raise RuntimeError("the target is not started")
+        name = object_name or f"raw/{Path(path).name}"
+        return upload_file(self.info, path, name)
+
+    def status(self) -> TargetStatus:
+        return TargetStatus(router=self.router.status(),
+                            functions=self.runner.status() if self.runner else [])
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        """Block until the router has nothing queued or in flight."""
+        return self.router.wait_idle(timeout)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        self.router.submit(event)
+
+    def _deliver(self, function: str, body: bytes) -> None:
+        if self.runner is None:
+            raise RuntimeError("function runner not started")
+        runner_deliver(self.runner.invoke)(function, body)
+
+    def _tick_loop(self) -> None:
+        while not self._stop_ticks.wait(self.watch_interval):
+            if self.runner is None or not self._watch_available():
+                continue
+            try:
+                result = self.runner.invoke(Stage.WATCH.value, watch_tick_body())
+            except Exception as exc:
+                log.warning("watch tick failed", extra={"error": str(exc)})
+                continue
+            if not result.ok:
+                log.warning("watch tick answered %s", result.fdk_status)
+
+    def _watch_available(self) -> bool:
+        return Stage.WATCH.value in self.function_overrides or stage_code_exists(Stage.WATCH)
+
+    def _write_info(self) -> TargetInfo:
+        assert self.gateway is not None
+        info = TargetInfo(
+            state_dir=str(self.state_dir), emulator_endpoint=str(self.emulator.endpoint),
+            gateway_url=self.gateway.url, config_file=str(self.emulator.config_file),
+            profile=str(getattr(self.emulator, "profile", "DEFAULT")),
+            namespace=self.emulator.namespace, compartment_id=self.emulator.compartment_id,
+            bucket=self.bucket, region=self.pipeline_settings().region, pid=os.getpid(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        path = self.state_dir / INFO_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(info.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+        return info
+

@@ -1,0 +1,27 @@
+"""Helpers for the local-target tests (imported by name: tests/local is on sys.path)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from deploy.local.functions import FunctionDef
+from deploy.local.runner import FunctionRunner
+
+FNS = Path(__file__).resolve().parent / "fns" / "testfns.py"
+
+FnDefFactory = Callable[..., FunctionDef]
+RunnerFactory = Callable[..., FunctionRunner]
+
+
+def make_fn(name: str, entrypoint: str | None = None, timeout: float = 20.0,
+            **config: str) -> FunctionDef:
+    """A FunctionDef serving one entry point of ``fns/testfns.py``."""
+    return FunctionDef(name=name, handler_path=FNS, entrypoint=entrypoint or name,
+                       timeout_seconds=timeout, config=config)
+
+
+def calls(fn_dir: Path, name: str) -> int:
+    """How many calls test function ``name`` recorded."""
+    path = fn_dir / f"{name}.calls"
+    return len(path.read_bytes().splitlines()) if path.exists() else 0
