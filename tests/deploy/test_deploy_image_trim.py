@@ -1,0 +1,112 @@
+"""The OCI SDK trim keeps everything each stage imports and drops the rest.
+
+The trim runs on a symlink copy of the dev venv's ``oci`` package (cheap, no
+download); each stage is then probed in a fresh process whose ``oci`` is the
+trimmed one: the fdk entry module, the stage module and the stage's clients
+(built with a made-up resource principal, as on OCI Functions) must load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import oci
+import pytest
+
+from deploy.oci import trim_oci
+from shared.settings import Stage
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = ROOT / "deploy" / "oci" / "image_probe.py"
+REAL_OCI = Path(oci.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def trimmed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    site = tmp_path_factory.mktemp("site")
+    (site / "oci").mkdir()
+    for entry in REAL_OCI.iterdir():
+        if entry.name != "__pycache__":
+            (site / "oci" / entry.name).symlink_to(entry)
+    done = subprocess.run([sys.executable, str(ROOT / "deploy" / "oci" / "trim_oci.py"), str(site)],
+                          capture_output=True, text=True, check=True)
+    return site, json.loads(done.stdout)
+
+
+def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIFT_", "OCI_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_trim_keeps_the_four_services_and_what_the_core_imports(
+    trimmed_site: tuple[Path, dict[str, Any]],
+) -> None:
+    site, summary = trimmed_site
+    kept = set(summary["kept_services"])
+    assert kept >= trim_oci.KEEP_SERVICES
+    # oci.pagination imports dns and object_storage; oci.waiter imports work_requests.
+    assert {"dns", "work_requests"} <= kept
+    assert len(kept) <= 8, kept
+    assert "identity" in summary["removed"] and "core" in summary["removed"]
+    left = set(trim_oci.service_packages(site / "oci"))
+    assert left == kept
+    assert len(summary["removed"]) + len(kept) == len(trim_oci.service_packages(REAL_OCI))
+    # Core (non-service) parts are untouched.
+    for core in ("_vendor", "auth", "retry", "circuit_breaker", "base_client.py", "signer.py"):
+        assert (site / "oci" / core).exists()
+
+
+@pytest.mark.parametrize("stage", [s.value for s in Stage])
+def test_each_stage_loads_with_the_trimmed_sdk(
+    trimmed_site: tuple[Path, dict[str, Any]], stage: str
+) -> None:
+    site, summary = trimmed_site
+    done = _run(site, str(PROBE), stage)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert Path(report["oci_file"]).parent == site / "oci", "probe must use the trimmed copy"
+    loaded = set(report["oci_subpackages"])
+    assert not loaded & set(summary["removed"])
+    assert {"auth", "base_client", "retry"} <= loaded
+
+
+def test_removed_services_are_really_gone(trimmed_site: tuple[Path, dict[str, Any]]) -> None:
+    site, _ = trimmed_site
+    done = _run(site, "-c", "import oci; import oci.identity")
+    assert done.returncode != 0
+    assert "oci.identity" in done.stderr
+
+
+def test_unknown_keep_name_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "oci").mkdir()
+    (tmp_path / "oci" / "__init__.py").write_text("")
+    assert trim_oci.main([str(tmp_path), "--keep", "no_such_service"]) == 2
+    assert trim_oci.main([str(tmp_path / "missing")]) == 2
+
+
+def test_core_imports_decide_what_stays_and_dry_run_deletes_nothing(tmp_path: Path) -> None:
+    oci_dir = tmp_path / "oci"
+    for service in ("object_storage", "identity"):
+        (oci_dir / service / "models").mkdir(parents=True)
+        (oci_dir / service / "__init__.py").write_text("")
+        (oci_dir / service / "models" / "__init__.py").write_text("x = 1\n")
+    # The root imports the core eagerly and, in a branch, every service (lazy by default).
+    (oci_dir / "__init__.py").write_text(
+        "from . import waiter\nfrom . import object_storage, identity\n"
+    )
+    (oci_dir / "waiter.py").write_text("from oci.identity.models import X\n")
+    summary = trim_oci.trim(tmp_path, keep={"object_storage"}, dry_run=True)
+    assert summary["removed"] == []  # waiter.py (core) imports identity: it must stay
+    (oci_dir / "waiter.py").write_text("import json\n")
+    summary = trim_oci.trim(tmp_path, keep={"object_storage"}, dry_run=True)
+    assert summary["removed"] == ["identity"]
+    assert (oci_dir / "identity").is_dir()
+    trim_oci.trim(tmp_path, keep={"object_storage"})
+    assert not (oci_dir / "identity").exists() and (oci_dir / "object_storage").is_dir()
