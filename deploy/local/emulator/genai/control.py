@@ -58,7 +58,7 @@ LIVE_ENDPOINT_STATES = ("CREATING", "ACTIVE", "UPDATING", "DELETING")
 
 
 class ControlPlane:
-    """All control-plane operations, persisted under ``state_dir/genai``."""
+    """All control-plane operations, persisted in ``state_dir`` (``<state>/genai``)."""
 
     def __init__(
         self,

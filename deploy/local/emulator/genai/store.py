@@ -1,4 +1,4 @@
-"""Durable JSON records for the Generative AI emulation, under ``<state>/genai``.
+"""Durable JSON records for the Generative AI emulation, in its own state directory.
 
 Each resource is one JSON file written atomically (temp file + rename), so a
 crash never leaves half a record. Records are kept in memory too; callers
@@ -32,7 +32,7 @@ class ResourceStore:
     """Clusters, models, endpoints, work requests and retry tokens on disk."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.root = Path(state_dir) / "genai"
+        self.root = Path(state_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self._records: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
