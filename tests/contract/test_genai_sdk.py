@@ -422,3 +422,23 @@ def test_injected_429_and_500_are_retried_without_duplicates(sdk: Clients) -> No
     customs = [m.id for m in sdk.genai.list_models(sdk.compartment).data.items
                if m.type == "CUSTOM"]
     assert customs == [model.id]
+
+
+def test_oci_cli_chats_with_a_fine_tuned_endpoint(sdk: Clients, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, endpoint_id = _trained_endpoint(sdk, "cli.jsonl")
+    pair = PAIRS[9]
+    cli = str(Path(sys.executable).with_name("oci"))
+    proc = subprocess.run(
+        [cli, "generative-ai-inference", "chat-result", "chat-cohere-chat-request",
+         "--compartment-id", sdk.compartment,
+         "--serving-mode", json.dumps({"servingType": "DEDICATED", "endpointId": endpoint_id}),
+         "--chat-request-message", pair.prompt,
+         "--config-file", str(sdk.emulator.config_file), "--endpoint", sdk.emulator.endpoint],
+        capture_output=True, text=True, timeout=120, check=True,
+        env={"OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True", "PATH": "/usr/bin:/bin",
+             "HOME": str(tmp_path)})
+    assert json.loads(proc.stdout)["data"]["chat-response"]["text"] == pair.completion
