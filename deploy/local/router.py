@@ -172,13 +172,15 @@ class Router:
         """Resume persisted deliveries and start the worker pool."""
         with self._cond:
             self._stopping = False
+            scheduled = {entry[2] for entry in self._heap}
         for path in sorted(self.queue_dir.glob("*.json")):
             try:
                 delivery = Delivery.model_validate_json(path.read_text(encoding="utf-8"))
             except ValueError:
                 log.warning("unreadable queue record skipped", extra={"file": str(path)})
                 continue
-            self._schedule(delivery.delivery_id, delivery.next_attempt_at)
+            if delivery.delivery_id not in scheduled:  # submitted before start: queued once
+                self._schedule(delivery.delivery_id, delivery.next_attempt_at)
         for i in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"router-{i}", daemon=True)
             thread.start()

@@ -129,6 +129,18 @@ def test_accepted_events_survive_a_router_restart(
     assert names == {"raw/one.json", "raw/two.json"}
 
 
+def test_event_submitted_before_start_is_delivered_once(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("echo"))
+    router = _router(tmp_path, runner, "echo", workers=4)
+    router.submit(_event())
+    with router:
+        assert router.wait_idle(60)
+        assert router.status().delivered_count == 1
+    assert calls(fn_dir, "echo") == 1
+
+
 def test_submit_does_not_wait_for_the_function(
         tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
         fn_dir: Path) -> None:
