@@ -61,6 +61,13 @@ class Emulator:
     def faults(self) -> Faults:
         return self.server.faults
 
+    def sdk_config(self) -> dict[str, Any]:
+        """The generated config file, loaded as the ``oci`` SDK loads it."""
+        import oci
+
+        config: dict[str, Any] = oci.config.from_file(str(self.config_file), self.profile)
+        return config
+
     def start(self) -> Emulator:
         self.server.start()
         return self
