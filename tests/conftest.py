@@ -45,15 +45,12 @@ def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
 
 def sdk_config(emu: Emulator) -> dict[str, Any]:
     """The emulator's generated config file, loaded as the SDK loads it."""
-    import oci
-
-    config: dict[str, Any] = oci.config.from_file(str(emu.config_file), emu.profile)
-    return config
+    return emu.sdk_config()
 
 
 @pytest.fixture
 def oci_config(emulator: Emulator) -> tuple[dict[str, Any], str]:
-    return sdk_config(emulator), emulator.endpoint
+    return emulator.sdk_config(), emulator.endpoint
 
 
 def run_oci_cli(emu: Emulator, *args: str, check: bool = True,

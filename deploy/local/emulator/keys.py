@@ -20,6 +20,7 @@ USER_OCID = "ocid1.user.oc1..aaaaaaaaocifto1ocalemu1atoruser00000000000000000000
 COMPARTMENT_OCID = "ocid1.compartment.oc1..aaaaaaaaocifto1ocalemu1atorcompartment000000000000000000"
 REGION = "us-chicago-1"
 PROFILE = "DEFAULT"
+KEY_LABEL = b"OCI_API_KEY\n"  # the label `oci setup keys` appends (the CLI warns without it)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def ensure_identity(state_dir: Path, region: str = REGION) -> LocalIdentity:
         pem = new_private_key().private_bytes(serialization.Encoding.PEM,
                                               serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption())
-        _write_private(key_file, pem)
+        _write_private(key_file, pem + KEY_LABEL)
     identity = LocalIdentity(key_file=key_file.resolve(),
                              config_file=(auth_dir / "config").resolve(),
                              tenancy=TENANCY_OCID, user=USER_OCID, fingerprint="", region=region)

@@ -37,8 +37,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - suffix), size - 1
     first = int(first_s)
     last = int(last_s) if last_s else size - 1
-    if last < first:
-        return None
     if first >= size:
         raise _unsatisfiable(size)
+    if last < first:
+        return None
     return first, min(last, size - 1)
