@@ -30,9 +30,10 @@ from shared.convert.rules import DatasetRules
 from shared.convert.stats import LengthHistogram
 
 SEPARATOR = "\n\nContext:\n"
+_MASK64 = (1 << 64) - 1
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
-FLUSH_BYTES = 1 << 20
+FLUSH_CHARS = 1 << 20
 
 MAPPINGS: dict[RecordSchema, dict[str, str]] = {
     "alpaca": {
@@ -101,105 +102,145 @@ class _Run:
         self.rules = rules
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
-        self.pending: list[bytes] = []
-        self.pending_bytes = 0
+        self.pending: list[str] = []
         self.written = 0
         self.bytes_written = 0
         self.read = 0
         self.hist = [LengthHistogram() for _ in range(4)]
 
-    def skip(self, code: str, message: str, start: int) -> None:
+    def skip(self, code: str, message: str, start: int, number: int) -> None:
+        """Count record ``number`` (1-based) as skipped; keep the first few as examples."""
         self.skipped[code] = self.skipped.get(code, 0) + 1
         examples = self.report.skipped_examples
         if len(examples) < MAX_EXAMPLES_KEPT:
             examples.append(self.reader.issue(code, message, start, hint=_HINTS.get(code),
-                                              record_index=self.read - 1))
+                                              record_index=number - 1))
 
-    def convert(self) -> None:  # one tight loop on purpose: the hot path
+    def convert(self) -> None:
+        """The hot loop: one pass over the records, state kept in locals."""
         rules, skip, encode = self.rules, self.skip, encode_basestring
         max_p, max_c, max_e = (rules.max_prompt_tokens, rules.max_completion_tokens,
                                rules.max_example_tokens)
         bpt = rules.bytes_per_token
-        add_seen = self.seen.add if rules.drop_duplicates else None
-        p_chars, p_tok, c_chars, c_tok = (h.add for h in self.hist)
+        dedupe, seen = rules.drop_duplicates, self.seen
+        table, mask = seen.table, seen.mask
+        hists = self.hist
+        p_chars, p_tok, c_chars, c_tok = (h.counts for h in hists)
         pending = self.pending
+        min_examples = rules.min_examples
         schema: RecordSchema | None = None
         first_key, second_key = "prompt", "completion"
-        for value, start in self.reader.values():
-            self.read += 1
-            if type(value) is not dict:
-                skip("not_an_object", f"record is a JSON {_json_type(value)}, not an object",
-                     start)
-                continue
-            if schema is None:
-                schema = ("prompt_completion" if "prompt" in value or "completion" in value
-                          else "alpaca")
-                self.report.record_schema = schema
-                if schema == "alpaca":
-                    first_key, second_key = "instruction", "output"
-            prompt = value.get(first_key)
-            completion = value.get(second_key)
-            context = value.get("input") if schema == "alpaca" else None
-            if prompt is None or completion is None:
-                missing = [k for k in (first_key, second_key) if value.get(k) is None]
-                skip("missing_field", f"record has no {' or '.join(missing)}", start)
-                continue
-            if (type(prompt) is not str or type(completion) is not str
-                    or (context is not None and type(context) is not str)):
-                bad = [k for k in (first_key, "input", second_key)
-                       if k in value and value[k] is not None and type(value[k]) is not str
-                       and (k != "input" or schema == "alpaca")]
-                skip("non_string_field",
-                     f"field {', '.join(bad)} is not a string "
-                     f"({', '.join(_json_type(value[k]) for k in bad)})", start)
-                continue
-            prompt = prompt.strip()
-            completion = completion.strip()
-            if not prompt or not completion:
-                empty = first_key if not prompt else second_key
-                skip("empty_field", f"field {empty} is empty", start)
-                continue
-            if context:
-                context = context.strip()
+        read = written = pending_chars = 0
+        try:
+            for value, start in self.reader.values():
+                read += 1
+                if type(value) is not dict:
+                    skip("not_an_object", f"record is a JSON {_json_type(value)}, not an object",
+                         start, read)
+                    continue
+                if schema is None:
+                    schema = ("prompt_completion" if "prompt" in value or "completion" in value
+                              else "alpaca")
+                    self.report.record_schema = schema
+                    if schema == "alpaca":
+                        first_key, second_key = "instruction", "output"
+                prompt = value.get(first_key)
+                completion = value.get(second_key)
+                context = value.get("input") if schema == "alpaca" else None
+                if type(prompt) is not str or type(completion) is not str or (
+                        context is not None and type(context) is not str):
+                    self._bad_fields(value, schema, first_key, second_key, start, read)
+                    continue
+                prompt = prompt.strip()
+                completion = completion.strip()
+                if not prompt or not completion:
+                    empty = first_key if not prompt else second_key
+                    skip("empty_field", f"field {empty} is empty", start, read)
+                    continue
                 if context:
-                    prompt = prompt + SEPARATOR + context
-            pb = len(prompt) if prompt.isascii() else len(prompt.encode("utf-8", "surrogatepass"))
-            cb = (len(completion) if completion.isascii()
-                  else len(completion.encode("utf-8", "surrogatepass")))
-            pt = -(-pb // bpt)
-            ct = -(-cb // bpt)
-            if pt > max_p or ct > max_c or pt + ct > max_e:
-                skip("record_too_long",
-                     f"about {pt} prompt + {ct} completion tokens (estimated) exceed the "
-                     f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
-                     f"{max_e} total tokens", start)
-                continue
-            line = '{"prompt": ' + encode(prompt) + ', "completion": ' + encode(completion) + "}\n"
-            try:
-                data = line.encode("utf-8")
-            except UnicodeEncodeError:
-                skip("invalid_unicode", "record holds an unpaired UTF-16 surrogate, which "
-                     "cannot be encoded as UTF-8", start)
-                continue
-            if add_seen is not None and not add_seen(data):
-                skip("duplicate", "same prompt and completion as an earlier record", start)
-                continue
-            pending.append(data)
-            self.pending_bytes += len(data)
-            self.written += 1
-            p_chars(len(prompt))
-            p_tok(pt)
-            c_chars(len(completion))
-            c_tok(ct)
-            if self.pending_bytes >= FLUSH_BYTES and self.written >= rules.min_examples:
-                self.flush()
+                    context = context.strip()
+                    if context:
+                        prompt = prompt + SEPARATOR + context
+                try:
+                    pb = len(prompt) if prompt.isascii() else len(prompt.encode("utf-8"))
+                    cb = len(completion) if completion.isascii() else len(
+                        completion.encode("utf-8"))
+                except UnicodeEncodeError:
+                    skip("invalid_unicode", "record holds an unpaired UTF-16 surrogate, which "
+                         "cannot be encoded as UTF-8", start, read)
+                    continue
+                pt = -(-pb // bpt)
+                ct = -(-cb // bpt)
+                if pt > max_p or ct > max_c or pt + ct > max_e:
+                    skip("record_too_long",
+                         f"about {pt} prompt + {ct} completion tokens (estimated) exceed the "
+                         f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
+                         f"{max_e} total tokens", start, read)
+                    continue
+                line = ('{"prompt": ' + encode(prompt) + ', "completion": ' + encode(completion)
+                        + "}\n")
+                if dedupe:  # inline HashSet64.add_hash: this runs once per record
+                    digest = (hash(line) & _MASK64) or 1
+                    slot = digest & mask
+                    current = table[slot]
+                    while current and current != digest:
+                        slot = (slot + 1) & mask
+                        current = table[slot]
+                    if current:
+                        skip("duplicate", "same prompt and completion as an earlier record",
+                             start, read)
+                        continue
+                    table[slot] = digest
+                    seen.used += 1  # == written + 1: every stored hash is one written record
+                    if seen.used * 2 > mask:
+                        table, mask = seen.grow()
+                pending.append(line)
+                pending_chars += len(line)
+                written += 1
+                pl, cl = len(prompt), len(completion)
+                try:  # zero-cost unless a length reaches EXACT
+                    p_chars[pl] += 1
+                except IndexError:
+                    hists[0].add_big(pl)
+                try:
+                    c_chars[cl] += 1
+                except IndexError:
+                    hists[2].add_big(cl)
+                try:
+                    p_tok[pt] += 1
+                except IndexError:
+                    hists[1].add_big(pt)
+                try:
+                    c_tok[ct] += 1
+                except IndexError:
+                    hists[3].add_big(ct)
+                if pending_chars >= FLUSH_CHARS and written >= min_examples:
+                    self.written = written
+                    self.flush()
+                    pending_chars = 0
+        finally:
+            self.read, self.written = read, written
+
+    def _bad_fields(self, value: dict[str, Any], schema: RecordSchema, first_key: str,
+                    second_key: str, start: int, number: int) -> None:
+        missing = [k for k in (first_key, second_key) if value.get(k) is None]
+        if missing:
+            self.skip("missing_field", f"record has no {' or '.join(missing)}", start, number)
+            return
+        keys = (first_key, "input", second_key) if schema == "alpaca" else (first_key,
+                                                                             second_key)
+        bad = [k for k in keys if value.get(k) is not None and type(value[k]) is not str]
+        self.skip("non_string_field",
+                  f"field {', '.join(bad)} is not a string "
+                  f"({', '.join(_json_type(value[k]) for k in bad)})", start, number)
 
     def flush(self) -> None:
-        if self.pending and self.out is not None:
-            self.out.write(b"".join(self.pending))
-        self.bytes_written += self.pending_bytes
+        if self.pending:
+            data = "".join(self.pending).encode("utf-8")
+            if self.out is not None:
+                self.out.write(data)
+            self.bytes_written += len(data)
         self.pending.clear()
-        self.pending_bytes = 0
 
     def finish(self) -> None:
         report = self.report

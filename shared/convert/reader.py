@@ -67,6 +67,7 @@ class ValueReader:
         self._mark = 0
         self._mark_line = 1
         self._mark_byte = 0
+        self._newlines = 0  # in all bytes read so far
         self.record_index = -1
 
     # ----- positions -----------------------------------------------------------------
@@ -113,6 +114,7 @@ class ValueReader:
         except UnicodeDecodeError as exc:
             raise self._utf8_error(exc, pending) from None
         self.bytes_read += len(data)
+        self._newlines += data.count(b"\n")
         if self._progress is not None and self.bytes_read >= self._next_progress:
             self._next_progress = self.bytes_read + PROGRESS_EVERY
             self._progress(self.bytes_read)
@@ -136,19 +138,22 @@ class ValueReader:
     def _refill(self, keep_from: int) -> int:
         """Drop text before ``keep_from`` and append at least as much new text as is kept
         (one chunk at least). Returns the new index of ``keep_from`` (0)."""
-        kept = len(self._buf) - keep_from
-        want = max(kept, 1)
-        parts: list[str] = []
+        kept = self._buf[keep_from:]
+        # Re-anchor positions on the kept text from running totals (cheap: the kept text
+        # is short), instead of counting over the discarded text.
+        decoded = self.bytes_read - len(self._decoder.getstate()[0])
+        self._mark = 0
+        self._mark_byte = decoded - _utf8_len(kept)
+        self._mark_line = 1 + self._newlines - kept.count("\n")
+        want = max(len(kept), 1)
+        parts = [kept]
         got = 0
         while got < want and not self._eof:
             text = self._read_text()
             if text:
                 parts.append(text)
                 got += len(text)
-        self.locate(keep_from)  # move the position mark onto the kept text
-        if parts or keep_from:
-            self._buf = "".join([self._buf[keep_from:], *parts])
-        self._mark -= keep_from
+        self._buf = "".join(parts)
         return 0
 
     # ----- parsing -------------------------------------------------------------------
@@ -225,18 +230,43 @@ class ValueReader:
                              "the top-level JSON value is not an array of records",
                              pos, "wrap the records in [ ... ] or write one object per line")
 
+    def _fast_decode(self, pos: int) -> tuple[Any, int, int]:
+        """``_decode_at`` without its bookkeeping when the value is plainly complete."""
+        buf = self._buf
+        try:
+            value, end = _SCAN(buf, pos)
+        except (StopIteration, ValueError, RecursionError):
+            return self._decode_at(pos)
+        if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
+            return self._decode_at(pos)
+        return value, pos, end
+
     def _array(self, pos: int) -> Iterator[tuple[Any, int]]:
         pos = self._skip_ws(pos)
         if pos < len(self._buf) and self._buf[pos] == "]":
             self._expect_end(pos + 1)
             return
+        sep_re, scan = _ARRAY_SEP, _SCAN
         while True:
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the input ends inside the top-level array",
                                  None, "the file looks cut short: upload it again completely")
             self.record_index += 1
-            value, start, end = self._decode_at(pos)
-            yield value, start
+            buf = self._buf
+            try:
+                value, end = scan(buf, pos)
+            except (StopIteration, ValueError, RecursionError):
+                value, pos, end = self._decode_at(pos)
+            else:
+                if end == len(buf) and not isinstance(value, dict | list | str):
+                    value, pos, end = self._decode_at(pos)
+            yield value, pos
+            buf = self._buf
+            match = sep_re.match(buf, end)
+            if match is not None:  # fast path: ", " then the next record in the buffer
+                pos = match.end()
+                if pos < len(buf) and buf[pos] != "]":
+                    continue
             pos = self._skip_ws(end)
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the top-level array is never closed by ']'",
@@ -261,7 +291,7 @@ class ValueReader:
                 raise self._fail("malformed_json",
                                  f"expected a JSON object on each line, found {self._buf[pos]!r}",
                                  pos, "write exactly one JSON object per line")
-            value, start, end = self._decode_at(pos)
+            value, start, end = self._fast_decode(pos)
             if self.format is None:
                 if not (isinstance(value, dict) and self._record_keys & value.keys()):
                     keys = ", ".join(sorted(value)[:5]) if isinstance(value, dict) else ""
@@ -273,7 +303,10 @@ class ValueReader:
                         "or write one record object per line (JSON Lines)")
                 self.format = "jsonl"
             yield value, start
-            pos = self._skip_ws(end)
+            buf = self._buf
+            pos = _WS.match(buf, end).end()  # type: ignore[union-attr]  # '*' always matches
+            if pos >= len(buf):
+                pos = self._skip_ws(end)
 
     def _expect_end(self, pos: int) -> None:
         pos = self._skip_ws(pos)
@@ -283,6 +316,8 @@ class ValueReader:
 
 
 _DECODER = json.JSONDecoder()
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_ARRAY_SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 
 
 def _utf8_len(text: str) -> int:

@@ -1,4 +1,4 @@
-"""Bounded-memory length statistics (exact percentiles below 65,536)."""
+"""Bounded-memory length statistics (exact below 65,536)."""
 
 from __future__ import annotations
 
@@ -7,59 +7,66 @@ from array import array
 
 from shared.convert.report import Summary
 
-_EXACT = 1 << 16
+EXACT = 1 << 16
 _LOG_STEPS = 16  # buckets per doubling above the exact range (~4% wide)
 
 
 class LengthHistogram:
     """Counts of non-negative lengths: exact below 65,536, log-bucketed above.
 
-    Memory is fixed (512 KiB) whatever the number of records; percentiles above
-    the exact range are the lower bound of a ~4%-wide bucket.
+    Memory is fixed (512 KiB) whatever the number of records. Hot loops may
+    bump ``counts[value]`` directly and call ``add_big`` on IndexError.
+    Percentiles above the exact range are a ~4%-wide bucket's lower bound.
     """
 
     def __init__(self) -> None:
-        self._exact = array("Q", bytes(8 * _EXACT))
+        self.counts = array("Q", bytes(8 * EXACT))
         self._big: dict[int, int] = {}
-        self.count = 0
-        self.total = 0
-        self.min = 0
-        self.max = 0
+        self._big_total = 0
+        self._big_min = 0
+        self._big_max = 0
 
     def add(self, value: int) -> None:
         """Record one length."""
-        if value < _EXACT:
-            self._exact[value] += 1
-        else:
-            key = int(math.log2(value) * _LOG_STEPS)
-            self._big[key] = self._big.get(key, 0) + 1
-        if self.count == 0 or value < self.min:
-            self.min = value
-        if value > self.max:
-            self.max = value
-        self.count += 1
-        self.total += value
+        try:
+            self.counts[value] += 1
+        except IndexError:
+            self.add_big(value)
 
-    def percentile(self, q: float) -> int:
-        """Smallest recorded length L with at least ``q`` of the values <= L (nearest rank)."""
-        if self.count == 0:
-            return 0
-        rank = max(1, math.ceil(q * self.count))
-        seen = 0
-        for value, n in enumerate(self._exact):
-            if n:
-                seen += n
-                if seen >= rank:
-                    return value
-        for key in sorted(self._big):
-            seen += self._big[key]
-            if seen >= rank:
-                return min(self.max, max(_EXACT, math.ceil(2 ** (key / _LOG_STEPS))))
-        return self.max
+    def add_big(self, value: int) -> None:
+        """Record one length of at least ``EXACT``."""
+        key = int(math.log2(value) * _LOG_STEPS)
+        self._big[key] = self._big.get(key, 0) + 1
+        self._big_total += value
+        self._big_min = value if not self._big_min else min(self._big_min, value)
+        self._big_max = max(self._big_max, value)
+
+    def _walk(self) -> list[tuple[int, int]]:
+        """(value, count) pairs in increasing value order; big buckets at their lower bound."""
+        pairs = [(v, n) for v, n in enumerate(self.counts) if n]
+        pairs += [(min(self._big_max, max(EXACT, math.ceil(2 ** (k / _LOG_STEPS)))), n)
+                  for k, n in sorted(self._big.items())]
+        return pairs
 
     def summary(self) -> Summary:
-        """Min / max / mean / p50 / p95."""
-        if self.count == 0:
+        """Min / max / mean / p50 / p95 (nearest-rank percentiles)."""
+        pairs = self._walk()
+        count = sum(n for _, n in pairs)
+        if count == 0:
             return Summary()
-        return Summary(min=self.min, max=self.max, mean=round(self.total / self.count, 2),
-                       p50=self.percentile(0.5), p95=self.percentile(0.95))
+        exact_total = sum(v * n for v, n in pairs if v < EXACT)
+        minimum = pairs[0][0] if pairs[0][0] < EXACT else self._big_min
+        maximum = self._big_max or pairs[-1][0]
+        return Summary(min=minimum, max=maximum,
+                       mean=round((exact_total + self._big_total) / count, 2),
+                       p50=_rank(pairs, count, 0.5), p95=_rank(pairs, count, 0.95))
+
+
+def _rank(pairs: list[tuple[int, int]], count: int, q: float) -> int:
+    rank = max(1, math.ceil(q * count))
+    seen = 0
+    for value, n in pairs:
+        seen += n
+        if seen >= rank:
+            return value
+    return pairs[-1][0]
