@@ -1,8 +1,8 @@
 """Injected faults for the whole emulator: throttling (429), server errors (500), latency.
 
 Deterministic for a given seed (one shared random stream, drawn once per request
-in arrival order). Settable at start (constructor / ``OCIFT_EMULATOR_FAULTS``-style
-dicts) and at run time (:meth:`Faults.update`, or ``POST /_emulator/faults``).
+in arrival order). Settable at start (``Faults(rate_429=..., ...)`` handed to
+``build_emulator``) and at run time (:meth:`Faults.update`, or ``POST /_emulator/faults``).
 """
 
 from __future__ import annotations
