@@ -7,7 +7,8 @@ the emulator's request thread is not held. A worker pool delivers records and
 deletes them on success (a 2xx from fdk). A failed attempt (fdk 502/504, the
 process dying, a timeout) is retried with exponential backoff and jitter;
 after ``max_attempts`` the record moves to ``deadletter.jsonl``. Records
-survive a restart: a new router resumes whatever the old one accepted.
+survive a restart: a new router resumes whatever the old one accepted, and
+attempts it at once (the backoff does not carry over a restart).
 
 ``duplicate_deliveries=True`` delivers every matching event twice (two
 independent records), so stage idempotency can be tested.
@@ -180,7 +181,8 @@ class Router:
                 log.warning("unreadable queue record skipped", extra={"file": str(path)})
                 continue
             if delivery.delivery_id not in scheduled:  # submitted before start: queued once
-                self._schedule(delivery.delivery_id, delivery.next_attempt_at)
+                # Resumed work is due now: a restart is when a fix is most likely in place.
+                self._schedule(delivery.delivery_id, 0.0)
         for i in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"router-{i}", daemon=True)
             thread.start()

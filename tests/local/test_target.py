@@ -150,3 +150,33 @@ def test_up_upload_status_commands_and_ctrl_c(tmp_path: Path) -> None:
         if up.poll() is None:
             up.kill()
             up.wait()
+
+
+def test_state_and_queued_events_survive_a_restart(tmp_path: Path) -> None:
+    fn_dir = tmp_path / "calls"
+    fn_dir.mkdir()
+    state = tmp_path / "state"
+    raw = tmp_path / "r.json"
+    raw.write_text("[]")
+    failing = make_fn("convert", "always_fail", TESTFN_DIR=str(fn_dir))
+    with LocalTarget(state, watch_interval=0, backoff_base=600,
+                     function_overrides={"convert": failing}) as first:
+        etag = first.upload(raw, "raw/r.json")
+        assert _eventually(lambda: (fn_dir / "convert.calls").exists())
+        assert _eventually(lambda: first.status().router.pending[0].attempts == 1)
+    # The event is still queued on disk; a new target on the same state delivers it.
+    healthy = make_fn("convert", "echo", TESTFN_DIR=str(fn_dir))
+    with LocalTarget(state, watch_interval=0,
+                     function_overrides={"convert": healthy}) as second:
+        assert second.wait_idle(60)
+        status = second.status().router
+        assert status.pending_count == 0
+        [done] = [r for r in status.delivered if r.resource_name == "raw/r.json"]
+        assert done.attempts == 2
+        info = second.info
+        assert info is not None
+        head = second.emulator.objectstorage.head_object(info.namespace, info.bucket,
+                                                         "raw/r.json")
+        assert head.etag == etag
+    delivered = json.loads((fn_dir / "convert.calls").read_text().splitlines()[-1])
+    assert delivered["data"]["additionalDetails"]["eTag"] == etag
