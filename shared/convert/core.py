@@ -11,7 +11,8 @@ with ``SEPARATOR = "\\n\\nContext:\\n"``. ``text`` and any other keys are ignore
 ``completion`` pass through unchanged. Every field is stripped of surrounding
 whitespace; ``input: null`` counts as empty. Unicode is written as-is (UTF-8).
 
-Each output line is exactly ``{"prompt": "...", "completion": "..."}`` + ``\\n``.
+Each output line is exactly ``{"prompt": "...", "completion": "..."}`` + ``\\n``;
+U+2028, U+2029 and U+0085 are written as ``\\u`` escapes so no reader splits a line.
 Nothing is written to ``out`` until ``min_examples`` valid records are known, so
 a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 ``report.valid`` False and the caller must discard what ``out`` received.
@@ -31,6 +32,8 @@ from shared.convert.stats import LengthHistogram
 
 SEPARATOR = "\n\nContext:\n"
 _MASK64 = (1 << 64) - 1
+# Unicode line breaks are valid raw in JSON strings but split lines for str.splitlines().
+_LINE_BREAK_ESCAPES = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
 FLUSH_CHARS = 1 << 20
@@ -179,6 +182,9 @@ class _Run:
                     continue
                 line = ('{"prompt": ' + encode(prompt) + ', "completion": ' + encode(completion)
                         + "}\n")
+                if (pb != len(prompt) or cb != len(completion)) and (
+                        "\u2028" in line or "\u2029" in line or "\x85" in line):
+                    line = line.translate(_LINE_BREAK_ESCAPES)  # keep splitlines() readers safe
                 if dedupe:  # inline HashSet64.add_hash: this runs once per record
                     digest = (hash(line) & _MASK64) or 1
                     slot = digest & mask

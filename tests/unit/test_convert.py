@@ -62,7 +62,9 @@ def run(data: bytes | str, rules: DatasetRules = RULES, **kw: Any) -> tuple[Conv
 
 def lines(out: bytes) -> list[dict[str, str]]:
     assert out.endswith(b"\n")
-    return [json.loads(line) for line in out.decode("utf-8").splitlines()]
+    text = out.decode("utf-8")
+    assert text.count("\n") == len(text.splitlines())  # no other line breaks inside a line
+    return [json.loads(line) for line in text.split("\n")[:-1]]
 
 
 def dumps(records: Any) -> str:

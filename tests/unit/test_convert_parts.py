@@ -1,0 +1,131 @@
+"""Converter building blocks (hash set, histogram) and bounded memory on a large stream."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.convert import convert_stream
+from shared.convert.dedupe import HashSet64
+from shared.convert.stats import EXACT, LengthHistogram
+from tests.unit.test_convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_hash_set_grows_and_finds_duplicates() -> None:
+    seen = HashSet64(capacity=4)
+    items = [f"line {i}".encode() for i in range(5000)]
+    assert all(seen.add(item) for item in items)
+    assert len(seen) == 5000 and seen.mask + 1 >= 10_000
+    assert not any(seen.add(item) for item in items[::7])
+    assert seen.add(b"new") and len(seen) == 5001
+
+
+def test_histogram_exact_and_big_values() -> None:
+    hist = LengthHistogram()
+    values = list(range(1, 101))
+    for v in values:
+        hist.add(v)
+    s = hist.summary()
+    assert (s.min, s.max, s.p50, s.p95, s.mean) == (1, 100, 50, 95, 50.5)
+    big = LengthHistogram()
+    for v in (10, EXACT * 3, EXACT * 3 + 5, EXACT * 10):
+        big.add(v)
+    s = big.summary()
+    assert s.min == 10 and s.max == EXACT * 10
+    assert s.mean == (10 + EXACT * 6 + 5 + EXACT * 10) / 4
+    assert EXACT * 3 * 0.95 <= s.p50 <= EXACT * 3 + 5  # bucketed, within ~4%
+    assert LengthHistogram().summary().max == 0
+
+
+def test_jsonl_skipped_records_carry_line_numbers() -> None:
+    recs: list[object] = list(alpaca(32))
+    recs.insert(9, {"instruction": "", "input": "", "output": "x"})
+    text = "\n".join(dumps(r) for r in recs) + "\n"
+    report, _ = run(text)
+    issue = report.skipped_examples[0]
+    assert (issue.code, issue.record_index, issue.line) == ("empty_field", 9, 10)
+    assert issue.byte_offset == len("\n".join(dumps(r) for r in recs[:9]).encode()) + 1
+
+
+def test_random_unicode_records_round_trip_in_any_chunking() -> None:
+    rng = random.Random(1234)
+    alphabet = "abc xyz 123 €¥£ éàüñ 日本語 中文 한국어 😀🚀💡 \"\\/\t\u2028"
+    recs = [{"prompt": "".join(rng.choices(alphabet, k=rng.randint(1, 60))) + f"#{i}",
+             "completion": "".join(rng.choices(alphabet, k=rng.randint(1, 60))) + "."}
+            for i in range(60)]
+    for ensure_ascii in (True, False):
+        data = json.dumps(recs, ensure_ascii=ensure_ascii).encode()
+        sink = Sink()
+        report = convert_stream(ChunkReader(data, [1, 2, 3, 5, 8, 13], seed=9), sink,
+                                rules=RULES, chunk_size=16)
+        assert report.valid, report.fatal
+        expected = [{"prompt": r["prompt"].strip(), "completion": r["completion"].strip()}
+                    for r in recs]
+        assert lines(sink.data) == expected
+
+
+def test_progress_every_few_megabytes() -> None:
+    recs = [{**r, "output": r["output"] * 60} for r in alpaca(5_000)]
+    data = dumps(recs).encode()
+    assert len(data) > 9_000_000
+    seen: list[int] = []
+    convert_stream(ChunkReader(data), None, rules=RULES, progress=seen.append)
+    assert len(seen) >= 2 and seen == sorted(seen) and seen[-1] == len(data)
+
+
+STREAM_WORKER = """
+import sys
+from shared.convert import DatasetRules, convert_stream
+
+N = int(sys.argv[1])
+
+class Generated:
+    '''A JSON array of N distinct records produced on the fly (never all in memory).'''
+    def __init__(self):
+        self._parts = self._gen()
+        self._buf = b""
+    def _gen(self):
+        yield b"["
+        for i in range(N):
+            sep = b"," if i else b""
+            yield sep + (
+                '{"instruction": "What is the yield of bond number %d?", "input": "", '
+                '"output": "Bond %d yields about %d.%d percent a year.", "text": ""}'
+                % (i, i, i % 9, i % 7)).encode()
+        yield b"]"
+    def read(self, n=-1):
+        parts, size = [self._buf], len(self._buf)
+        while size < n:
+            part = next(self._parts, None)
+            if part is None:
+                break
+            parts.append(part)
+            size += len(part)
+        data = b"".join(parts)
+        out, self._buf = data[:n], data[n:]
+        return out
+
+class Null:
+    def write(self, data):
+        return len(data)
+
+report = convert_stream(Generated(), Null(), rules=DatasetRules.for_base_model(None))
+assert report.valid and report.records_written == N, report.fatal
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        print(int(line.split()[1]) // 1024)
+"""
+
+
+def test_peak_memory_stays_bounded_on_a_large_stream() -> None:
+    n = 300_000
+    proc = subprocess.run([sys.executable, "-c", STREAM_WORKER, str(n)], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    peak_mb = int(proc.stdout.split()[-1])
+    assert peak_mb < 100, f"peak RSS {peak_mb} MB"
