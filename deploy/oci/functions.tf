@@ -1,0 +1,68 @@
+# One image, one function per stage; OCIFT_STAGE tells each function its stage.
+# Sizing (OCI allows 128-3072 MB and at most 300 s per invocation):
+#   convert  512 MB / 300 s: streams the raw dataset and writes JSONL through a
+#            multipart upload (8 MiB parts, dedupe index in memory); a ~70k-record
+#            finance-alpaca file converts in seconds, the headroom is for large files.
+#   train    256 MB / 120 s: validates the JSONL head, then one CreateModel (and at
+#            most one CreateDedicatedAiCluster) call; the SDK retry budget is 120 s.
+#   endpoint 256 MB / 120 s: one CreateEndpoint (and maybe a hosting cluster) call.
+#   watch    256 MB / 120 s: lists the pipeline's in-flight models by tag and
+#            rewrites a few small status objects.
+#   infer    256 MB /  60 s: one chat/generateText call; API Gateway's own backend
+#            timeout is 60 s, so more would be wasted.
+locals {
+  stage_defaults = {
+    convert  = { memory = 512, timeout = 300 }
+    train    = { memory = 256, timeout = 120 }
+    endpoint = { memory = 256, timeout = 120 }
+    watch    = { memory = 256, timeout = 120 }
+    infer    = { memory = 256, timeout = 60 }
+  }
+  stages = {
+    for name, s in local.stage_defaults : name => {
+      memory  = lookup(var.function_memory_mb, name, s.memory)
+      timeout = s.timeout
+    }
+  }
+
+  # Function configuration = shared/settings.py fields as OCIFT_* keys (unset ones omitted).
+  optional_config = {
+    OCIFT_FINETUNING_CLUSTER_ID = var.finetuning_cluster_ocid
+    OCIFT_HOSTING_CLUSTER_ID    = var.hosting_cluster_ocid
+    OCIFT_NOTIFICATION_TOPIC_ID = var.notification_topic_ocid
+  }
+  common_config = merge(
+    {
+      OCIFT_BUCKET            = oci_objectstorage_bucket.datasets.name
+      OCIFT_NAMESPACE         = local.namespace
+      OCIFT_COMPARTMENT_ID    = var.compartment_ocid
+      OCIFT_REGION            = var.region
+      OCIFT_AUTH              = "resource_principal"
+      OCIFT_BASE_MODEL        = var.base_model
+      OCIFT_PIPELINE_NAME     = var.pipeline_name
+      OCIFT_MAX_REQUEST_BYTES = tostring(var.max_request_bytes)
+      OCIFT_LOG_LEVEL         = "INFO"
+    },
+    { for k, v in local.optional_config : k => v if v != null },
+  )
+}
+
+resource "oci_functions_application" "pipeline" {
+  compartment_id = var.compartment_ocid
+  display_name   = "${var.pipeline_name}-app"
+  subnet_ids     = [var.subnet_ocid]
+  shape          = "GENERIC_X86"
+  freeform_tags  = local.tags
+}
+
+resource "oci_functions_function" "stage" {
+  for_each = local.stages
+
+  application_id     = oci_functions_application.pipeline.id
+  display_name       = "${var.pipeline_name}-${each.key}"
+  image              = var.image
+  memory_in_mbs      = each.value.memory
+  timeout_in_seconds = each.value.timeout
+  config             = merge(local.common_config, { OCIFT_STAGE = each.key })
+  freeform_tags      = merge(local.tags, { "ocift-stage" = each.key })
+}

@@ -1,0 +1,268 @@
+"""Static and offline checks of the Terraform in deploy/oci (no cloud, no provider download)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from shared.settings import Settings, Stage
+
+ROOT = Path(__file__).resolve().parents[2]
+TF_DIR = ROOT / "deploy" / "oci"
+TF_FILES = sorted(TF_DIR.rglob("*.tf"))
+TERRAFORM = shutil.which("terraform")
+OCI_MEMORY_MB = {128, 256, 512, 1024, 2048, 3072}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        return dict(hcl2.load(handle))
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
+def _resources(kind: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for path in TF_FILES:
+        for block in _load(path).get("resource", []):
+            for rtype, named in block.items():
+                if _unquote(rtype) == kind:
+                    for name, body in named.items():
+                        found[_unquote(name)] = body
+    return found
+
+
+def _locals() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in TF_FILES:
+        for block in _load(path).get("locals", []):
+            merged.update({k: v for k, v in block.items() if not k.startswith("__")})
+    return merged
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def _allow_statements(text: str) -> list[str]:
+    """Policy statement templates: each "Allow ..." string literal, interpolations kept whole."""
+    out = []
+    for match in re.finditer(r'"Allow ', text):
+        i, depth = match.start() + 1, 0
+        while i < len(text):
+            if text.startswith("${", i):
+                depth += 1
+                i += 2
+                continue
+            if text[i] == "}" and depth:
+                depth -= 1
+            elif text[i] == '"' and not depth:
+                break
+            i += 1
+        out.append(text[match.start() + 1 : i])
+    return out
+
+
+def test_all_files_parse_and_are_terraform_fmt_clean() -> None:
+    assert len(TF_FILES) >= 8
+    for path in TF_FILES:
+        _load(path)
+    if TERRAFORM is None:
+        pytest.skip("terraform binary not installed: fmt not checked")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": ""}
+    done = subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", "-diff", str(TF_DIR)],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout
+
+
+def test_provider_is_pinned_to_a_range() -> None:
+    versions = _load(TF_DIR / "versions.tf")["terraform"][0]
+    oci = versions["required_providers"][0]["oci"]
+    assert _unquote(oci["source"]) == "oracle/oci"
+    version = _unquote(oci["version"])
+    assert ">=" in version and "<" in version.replace(">=", "")
+
+
+def test_no_rule_condition_is_written_in_terraform() -> None:
+    for path in TF_FILES:
+        text = path.read_text()
+        assert "com.oraclecloud" not in text, path
+        assert "resourceName" not in text, path
+
+
+def test_rules_are_generated_from_the_events_folder() -> None:
+    module = _load(TF_DIR / "modules" / "event_rules" / "main.tf")["locals"][0]
+    assert module["rule_files"] == '${fileset(var.events_root, "events/*.json")}'
+    # $${...} is Terraform's escape: the replace pattern is the literal ${bucket_name}.
+    assert 'replace(file("${var.events_root}/${f}"), "$${bucket_name}", var.bucket_name)' in (
+        module["rules"]
+    )
+    events = _load(TF_DIR / "events.tf")
+    call = events["module"][0]['"event_rules"']
+    assert call["events_root"] == '"${path.module}/../.."'
+    assert (TF_DIR / "../..").resolve() == ROOT
+    rule = _resources("oci_events_rule")["pipeline"]
+    assert rule["for_each"] == "${toset(keys(module.event_rules.rules))}"
+    assert rule["condition"] == "${jsonencode(module.event_rules.rules[each.key].condition)}"
+    action = rule["actions"][0]["actions"][0]
+    assert action["action_type"] == '"FAAS"'
+    assert action["function_id"] == (
+        "${oci_functions_function.stage[module.event_rules.rules[each.key].action.function].id}"
+    )
+
+
+def _expected_rules(bucket: str) -> dict[str, Any]:
+    return {
+        path.stem: json.loads(path.read_text().replace("${bucket_name}", bucket))
+        for path in sorted((ROOT / "events").glob("*.json"))
+    }
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform binary not installed")
+def test_terraform_itself_renders_the_rules_from_events(tmp_path: Path) -> None:
+    """Evaluate the generation module with terraform (no provider needed, so offline)."""
+    assert TERRAFORM is not None
+    (tmp_path / "main.tf").write_text(
+        'module "rules" {\n'
+        f'  source      = "{TF_DIR / "modules" / "event_rules"}"\n'
+        f'  events_root = "{ROOT}"\n'
+        '  bucket_name = "my-bucket"\n'
+        "}\n"
+        'output "rules" {\n  value = module.rules.rules\n}\n'
+    )
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": "", "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(tmp_path / ".terraform")}
+    for args in (["init", "-input=false", "-backend=false"],
+                 ["apply", "-auto-approve", "-input=false", f"-state={tmp_path / 's.tfstate'}"]):
+        done = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", *args, "-no-color"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    out = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", "output", "-json",
+                          f"-state={tmp_path / 's.tfstate'}", "rules"],
+                         capture_output=True, text=True, env=env, check=True)
+    rendered = json.loads(out.stdout)
+    assert rendered == _expected_rules("my-bucket")
+    for rule in rendered.values():
+        assert rule["condition"]["data"]["additionalDetails"]["bucketName"] == "my-bucket"
+    # A condition written twice (two rules for one function and pattern set) would be a bug.
+    conditions = [json.dumps(r["condition"], sort_keys=True) for r in rendered.values()]
+    assert len(conditions) == len(set(conditions))
+
+
+def test_every_stage_has_a_function_with_its_stage_config() -> None:
+    local = _locals()
+    stages = set(local["stage_defaults"])
+    assert stages == {s.value for s in Stage}
+    fn = _resources("oci_functions_function")["stage"]
+    assert fn["for_each"] == "${local.stages}"
+    assert fn["image"] == "${var.image}", "one image for every stage"
+    assert "OCIFT_STAGE = each.key" in fn["config"]
+    for rule in _expected_rules("b").values():
+        assert rule["action"]["function"] in stages
+
+
+def test_function_config_keys_are_real_settings() -> None:
+    text = (TF_DIR / "functions.tf").read_text()
+    keys = set(re.findall(r"\b(OCIFT_[A-Z_]+)\s*=", text))
+    known = {f"OCIFT_{name.upper()}" for name in Settings.model_fields}
+    assert keys <= known, keys - known
+    for needed in ("OCIFT_STAGE", "OCIFT_BUCKET", "OCIFT_NAMESPACE", "OCIFT_COMPARTMENT_ID",
+                   "OCIFT_AUTH"):
+        assert needed in keys
+    assert 'OCIFT_AUTH              = "resource_principal"' in text
+
+
+def test_memory_and_timeouts_fit_oci_and_the_work() -> None:
+    sizes = {name: (int(v["memory"]), int(v["timeout"]))
+             for name, v in _locals()["stage_defaults"].items()}
+    assert set(sizes) == {s.value for s in Stage}
+    for stage, (memory, timeout) in sizes.items():
+        assert memory in OCI_MEMORY_MB and 1 <= timeout <= 300, stage
+    assert 256 <= sizes["convert"][0] <= 512 and sizes["convert"][1] <= 300
+    assert sizes["infer"][1] <= 60
+    for stage in ("train", "endpoint", "watch"):
+        assert sizes[stage] == (256, 120)
+
+
+def test_every_policy_statement_is_compartment_scoped_and_narrow() -> None:
+    text = "\n".join(p.read_text() for p in TF_FILES)
+    statements = _allow_statements(text)
+    assert len(statements) >= 8
+    local = _locals()
+    assert _unquote(local["in_compartment"]) == "in compartment id ${var.compartment_ocid}"
+    for statement in statements:
+        assert "${local.in_compartment}" in statement, statement
+        lowered = statement.lower()
+        assert "tenancy" not in lowered, statement
+        assert "all-resources" not in lowered, statement
+        if " objects " in statement or " buckets " in statement:
+            assert "${local.bucket_is}" in statement, statement
+        if " manage objects " in statement:
+            assert "${local.write_perms}" in statement and "OBJECT_DELETE" not in text
+    assert _unquote(local["bucket_is"]).startswith("target.bucket.name = '")
+    patterns = {k: _unquote(v) for k, v in local["object_patterns"].items()}
+    assert patterns == {p: f"target.object.name = /{p}/*"
+                        for p in ("raw", "training", "reports", "status")}
+    # The convert function reads raw/ only and writes training/ and reports/ only.
+    assert [_unquote(p) for p in local["object_reads"]["convert"]] == ["raw"]
+    writes = local["object_writes"]
+    assert [_unquote(p) for p in writes["convert"]] == ["training", "reports"]
+    assert writes["infer"] == []
+    infer = [_unquote(s) for s in local["genai_statements"]["infer"]]
+    assert not any(s.startswith("manage") for s in infer)
+
+
+def test_dynamic_groups_match_each_function_by_ocid() -> None:
+    group = _resources("oci_identity_dynamic_group")["stage"]
+    assert group["for_each"] == "${local.stages}"
+    rule = _unquote(group["matching_rule"])
+    assert "resource.type = 'fnfunc'" in rule
+    assert "resource.id = '${oci_functions_function.stage[each.key].id}'" in rule
+
+
+def test_bucket_is_private_with_object_events() -> None:
+    bucket = _resources("oci_objectstorage_bucket")["datasets"]
+    assert bucket["object_events_enabled"] is True
+    assert bucket["access_type"] == '"NoPublicAccess"'
+
+
+def test_watcher_is_scheduled_and_gateway_routes_infer() -> None:
+    schedule = _resources("oci_resource_scheduler_schedule")["watch"]
+    assert schedule["resources"][0]["id"] == '${oci_functions_function.stage["watch"].id}'
+    assert "functionsschedulingfunctions" in (TF_DIR / "schedule.tf").read_text()
+    deployment = _resources("oci_apigateway_deployment")["infer"]
+    route = deployment["specification"][0]["routes"][0]
+    assert _unquote(route["path"]) == "/infer" and route["methods"] == ['"POST"']
+    assert route["backend"][0]["function_id"] == '${oci_functions_function.stage["infer"].id}'
+    logging = deployment["specification"][0]["logging_policies"][0]
+    assert logging["access_log"][0]["is_enabled"] is True
+    logs = _resources("oci_logging_log")
+    assert {"functions", "gateway"} <= set(logs)
+
+
+def test_variables_and_outputs_are_documented() -> None:
+    for block in _load(TF_DIR / "variables.tf")["variable"]:
+        for name, body in block.items():
+            assert body.get("description"), name
+    for name in ("tenancy_ocid", "compartment_ocid", "subnet_ocid", "image"):
+        body = next(b[f'"{name}"'] for b in _load(TF_DIR / "variables.tf")["variable"]
+                    if f'"{name}"' in b)
+        assert "validation" in body, name
+    outputs = {_unquote(k) for b in _load(TF_DIR / "outputs.tf")["output"] for k in b}
+    assert {"bucket_name", "namespace", "infer_url", "function_ids", "event_rule_ids"} <= outputs
