@@ -286,3 +286,47 @@ def test_python_api_for_in_process_readers(emulator: Emulator,
         assert stream.read() == b'{"prompt":"p"}\n'
     assert head == backend.head_object(ns, "api", "train.jsonl")
     assert head.content_type == "application/x-ndjson"
+
+
+def test_bucket_update_and_delete(emulator: Emulator, client: ObjectStorageClient) -> None:
+    ns, bk = emulator.namespace, _bucket(client, emulator)
+    etag = client.get_bucket(ns, bk).data.etag
+    updated = client.update_bucket(ns, bk, oci.object_storage.models.UpdateBucketDetails(
+        object_events_enabled=True, freeform_tags={"k": "v"})).data
+    assert (updated.object_events_enabled, updated.freeform_tags) == (True, {"k": "v"})
+    assert updated.etag != etag
+    stale = _error(client.update_bucket, ns, bk, oci.object_storage.models.UpdateBucketDetails(
+        object_events_enabled=False), if_match=etag)
+    assert stale.status == 412
+    client.put_object(ns, bk, "o", b"1")
+    busy = _error(client.delete_bucket, ns, bk)
+    assert (busy.status, busy.code) == (409, "BucketNotEmpty")
+    client.delete_object(ns, bk, "o")
+    client.delete_bucket(ns, bk)
+    assert _error(client.get_bucket, ns, bk).status == 404
+
+
+def test_concurrent_create_only_writes_have_one_winner(emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = client_for(emulator)
+    ns, bk = emulator.namespace, _bucket(client, emulator)
+
+    def attempt(i: int) -> int:
+        own = client_for(emulator)  # one connection pool per writer
+        try:
+            own.put_object(ns, bk, "claim", f"writer-{i}".encode() * 1000, if_none_match="*")
+        except oci.exceptions.ServiceError as exc:
+            return int(exc.status)
+        return 200
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, range(8)))
+    assert sorted(statuses) == [200] + [409] * 7
+    content = client.get_object(ns, bk, "claim").data.content
+    winner = statuses.index(200)
+    assert content == f"writer-{winner}".encode() * 1000
+    assert [o.name for o in client.list_objects(ns, bk).data.objects] == ["claim"]
+    root = emulator.objectstorage.root
+    assert len(list((root / "n" / ns / "b" / bk / "data").iterdir())) == 1  # losers left nothing
+    assert list((root / "tmp").iterdir()) == []
