@@ -25,7 +25,7 @@ from json.encoder import encode_basestring
 from typing import Any, BinaryIO, Protocol
 
 from shared.convert.dedupe import HashSet64
-from shared.convert.reader import CHUNK_SIZE, InputError, Readable, ValueReader
+from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable, ValueReader
 from shared.convert.report import ConversionReport, Issue, RecordSchema
 from shared.convert.rules import DatasetRules
 from shared.convert.stats import LengthHistogram
@@ -119,6 +119,18 @@ class _Run:
             examples.append(self.reader.issue(code, message, start, hint=_HINTS.get(code),
                                               record_index=number - 1))
 
+    def skip_oversized(self, value: Oversized, number: int) -> None:
+        """Count a record the reader stepped over for its size."""
+        self.skipped["record_too_long"] = self.skipped.get("record_too_long", 0) + 1
+        examples = self.report.skipped_examples
+        if len(examples) < MAX_EXAMPLES_KEPT:
+            examples.append(Issue(
+                code="record_too_long", record_index=number - 1, line=value.line,
+                byte_offset=value.byte_offset, hint=_HINTS["record_too_long"],
+                message=f"the record's JSON text ({value.chars} characters) exceeds "
+                        f"{self.rules.max_record_chars} characters, far more than "
+                        f"{self.rules.max_example_tokens} tokens; it was skipped unread"))
+
     def convert(self) -> None:
         """The hot loop: one pass over the records, state kept in locals."""
         rules, skip, encode = self.rules, self.skip, encode_basestring
@@ -138,8 +150,11 @@ class _Run:
             for value, start in self.reader.values():
                 read += 1
                 if type(value) is not dict:
-                    skip("not_an_object", f"record is a JSON {_json_type(value)}, not an object",
-                         start, read)
+                    if type(value) is Oversized:
+                        self.skip_oversized(value, read)
+                    else:
+                        skip("not_an_object",
+                             f"record is a JSON {_json_type(value)}, not an object", start, read)
                     continue
                 if schema is None:
                     schema = ("prompt_completion" if "prompt" in value or "completion" in value

@@ -14,6 +14,7 @@ import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, Protocol
 
 from shared.convert.report import Issue
@@ -23,6 +24,7 @@ PROGRESS_EVERY = 4 << 20
 # A parse error this close to the buffer's end may be caused by the cut, not the data
 # (a literal, a number or a \uXXXX\uXXXX escape split in two): read more and retry.
 _CUT_MARGIN = 16
+MAX_DEPTH = 512  # deeper than any record; the C parser's own limit is the recursion limit
 _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -33,6 +35,15 @@ class Readable(Protocol):
     """What the reader needs from its source."""
 
     def read(self, size: int = ..., /) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """Stands in for a record whose JSON text exceeds ``max_value_chars`` (it was skipped)."""
+
+    line: int
+    byte_offset: int
+    chars: int
 
 
 class InputError(Exception):
@@ -135,9 +146,10 @@ class ValueReader:
             byte_offset=offset,
             hint="save the file as UTF-8 (OCI requires UTF-8 training data)"))
 
-    def _refill(self, keep_from: int) -> int:
+    def _refill(self, keep_from: int, limit: int | None = None) -> int:
         """Drop text before ``keep_from`` and append at least as much new text as is kept
-        (one chunk at least). Returns the new index of ``keep_from`` (0)."""
+        (one chunk at least), but no more than needed to pass ``limit`` characters.
+        Returns the new index of ``keep_from`` (0)."""
         kept = self._buf[keep_from:]
         # Re-anchor positions on the kept text from running totals (cheap: the kept text
         # is short), instead of counting over the discarded text.
@@ -146,6 +158,8 @@ class ValueReader:
         self._mark_byte = decoded - _utf8_len(kept)
         self._mark_line = 1 + self._newlines - kept.count("\n")
         want = max(len(kept), 1)
+        if limit is not None:
+            want = max(1, min(want, limit + 1 - len(kept)))
         parts = [kept]
         got = 0
         while got < want and not self._eof:
@@ -178,17 +192,23 @@ class ValueReader:
             except json.JSONDecodeError as exc:
                 cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(buf) - _CUT_MARGIN
                 if not self._eof and cut:
+                    if len(buf) - pos > self._max_value_chars and buf[pos] in '{["':
+                        return self._skip_oversized(pos)
                     self._check_size(pos)
-                    pos = self._refill(pos)
+                    pos = self._refill(pos, self._max_value_chars)
                     continue
                 raise self._json_error(exc, pos) from None
+            except ValueError as exc:  # valid JSON Python will not convert (huge integer)
+                raise self._fail("number_too_long", f"a number cannot be read: {exc}", pos,
+                                 "records hold strings; remove the oversized number") from None
             except RecursionError:
                 raise self._fail(
                     "nesting_too_deep", "JSON nesting is too deep to be a training record",
                     pos, "records are flat objects of strings; remove the nested arrays/objects"
                 ) from None
             if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
-                pos = self._refill(pos)  # a number may continue in the next chunk
+                self._check_size(pos)
+                pos = self._refill(pos, self._max_value_chars)  # a number may go on
                 continue
             return value, pos, end
 
@@ -196,8 +216,60 @@ class ValueReader:
         if len(self._buf) - pos > self._max_value_chars:
             raise self._fail(
                 "record_too_large",
-                f"a single record is larger than {self._max_value_chars} characters",
-                pos, "split or shorten the record; no training example can be that long")
+                f"a single JSON value is larger than {self._max_value_chars} characters",
+                pos, "records are JSON objects; no training example can be that long")
+
+    def _skip_oversized(self, pos: int) -> tuple[Oversized, int, int]:
+        """Step over the object, array or string at ``pos`` without keeping it in memory.
+
+        Only string boundaries, escapes and brackets are looked at (regex searches in C),
+        and text is dropped as soon as it is passed, so memory stays at about one chunk.
+        """
+        line, byte = self.locate(pos)
+        size = 0  # characters of the record already dropped from the buffer
+        base = pos  # where the record's remaining text starts in the buffer
+        depth = 0
+        in_string = False
+        i = pos
+        while True:
+            buf = self._buf
+            if in_string:
+                match = _STRING_STOP.search(buf, i)
+                if match is not None and match.group() == "\\" and match.end() < len(buf):
+                    i = match.end() + 1
+                    continue
+                if match is not None and match.group() == '"':
+                    i = match.end()
+                    in_string = False
+                    if depth == 0:
+                        break
+                    continue
+                stop = match.start() if match is not None else len(buf)
+            else:
+                match = _STRUCTURE.search(buf, i)
+                if match is not None:
+                    i = match.end()
+                    char = match.group()
+                    if char == '"':
+                        in_string = True
+                    elif char in "[{":
+                        depth += 1
+                        if depth > MAX_DEPTH:
+                            raise self._fail(
+                                "nesting_too_deep", "JSON nesting is too deep to be a training "
+                                "record", i - 1, "records are flat objects of strings")
+                    else:
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    continue
+                stop = len(buf)
+            if self._eof:
+                raise self._fail("truncated_json", "the input ends inside an oversized record",
+                                 None, "the file looks cut short: upload it again completely")
+            size += stop - base
+            i = base = self._refill(stop)
+        return Oversized(line=line, byte_offset=byte, chars=size + i - base), i, i
 
     def _json_error(self, exc: json.JSONDecodeError, start: int) -> InputError:
         buf = self._buf
@@ -239,14 +311,20 @@ class ValueReader:
             return self._decode_at(pos)
         if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
             return self._decode_at(pos)
+        if end - pos > self._max_value_chars:
+            return self._oversized(pos, end), pos, end
         return value, pos, end
+
+    def _oversized(self, pos: int, end: int) -> Oversized:
+        line, byte = self.locate(pos)
+        return Oversized(line=line, byte_offset=byte, chars=end - pos)
 
     def _array(self, pos: int) -> Iterator[tuple[Any, int]]:
         pos = self._skip_ws(pos)
         if pos < len(self._buf) and self._buf[pos] == "]":
             self._expect_end(pos + 1)
             return
-        sep_re, scan = _ARRAY_SEP, _SCAN
+        sep_re, scan, max_chars = _ARRAY_SEP, _SCAN, self._max_value_chars
         while True:
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the input ends inside the top-level array",
@@ -260,6 +338,8 @@ class ValueReader:
             else:
                 if end == len(buf) and not isinstance(value, dict | list | str):
                     value, pos, end = self._decode_at(pos)
+            if end - pos > max_chars:  # decoded whole, but over the cap all the same
+                value = self._oversized(pos, end)
             yield value, pos
             buf = self._buf
             match = sep_re.match(buf, end)
@@ -293,7 +373,8 @@ class ValueReader:
                                  pos, "write exactly one JSON object per line")
             value, start, end = self._fast_decode(pos)
             if self.format is None:
-                if not (isinstance(value, dict) and self._record_keys & value.keys()):
+                if not (isinstance(value, Oversized)
+                        or (isinstance(value, dict) and self._record_keys & value.keys())):
                     keys = ", ".join(sorted(value)[:5]) if isinstance(value, dict) else ""
                     raise self._fail(
                         "top_level_not_array",
@@ -317,6 +398,8 @@ class ValueReader:
 
 _DECODER = json.JSONDecoder()
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_STRING_STOP = re.compile(r'["\\]')
+_STRUCTURE = re.compile(r'["\[\]{}]')
 _ARRAY_SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 
 

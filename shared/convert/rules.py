@@ -51,8 +51,10 @@ class DatasetRules(BaseModel):
     max_example_tokens: int = Field(default=4_096, gt=0, description="prompt + completion")
     bytes_per_token: int = BYTES_PER_TOKEN
     max_record_chars: int = Field(
-        default=64 * 1024 * 1024, gt=0,
-        description="hard cap on one raw record's JSON text, to keep memory bounded")
+        default=8 * 1024 * 1024, gt=0,
+        description="raw JSON text of one record; a longer record is skipped as "
+                    "record_too_long without being held in memory (a valid example is "
+                    "at most ~0.4 MB even for 128k-token models)")
     drop_duplicates: bool = True
     source_url: str = TRAINING_DATA_DOC
 

@@ -217,13 +217,54 @@ def test_single_50mb_record_is_rejected_as_too_long() -> None:
     assert report.valid  # the other 32 records still make a valid dataset
     assert report.skipped_by_reason == {"record_too_long": 1}
     assert "exceed" in report.skipped_examples[0].message
+    assert report.skipped_examples[0].record_index == 32
     assert len(lines(out)) == 32
 
 
-def test_record_larger_than_hard_cap_is_fatal() -> None:
+def test_50mb_record_within_the_size_cap_is_rejected_by_token_limit() -> None:
+    rules = RULES.model_copy(update={"max_record_chars": 64 << 20})
+    huge = "x" * (50 * 1024 * 1024)
+    text = dumps(alpaca(32))[:-1] + ', {"instruction": "' + huge + '", "output": "a"}]'
+    del huge
+    report, _ = run(text.encode(), rules)
+    assert report.valid and report.skipped_by_reason == {"record_too_long": 1}
+    assert "16000 prompt" in report.skipped_examples[0].message
+
+
+def test_record_over_the_size_cap_is_skipped_unread() -> None:
     rules = DatasetRules.for_base_model("cohere.command-r-08-2024").model_copy(
         update={"max_record_chars": 10_000})
-    text = dumps(alpaca(32))[:-1] + ', {"instruction": "' + "y" * 50_000 + '"}]'
-    report = convert_stream(io.BytesIO(text.encode()), Sink(), rules=rules, chunk_size=1024)
+    big = {"instruction": "y" * 30_000 + '\\"}]{[', "input": ["}", {"a": "\\"}],
+           "output": "z" * 30_000}
+    recs: list[object] = [*alpaca(16), big, *alpaca(16, start=16), "y" * 50_000]
+    text = json.dumps(recs)
+    for chunk in (1024, 4096, 1 << 20):
+        report = convert_stream(io.BytesIO(text.encode()), (sink := Sink()), rules=rules,
+                                chunk_size=chunk)
+        assert report.valid, report.fatal
+        assert report.skipped_by_reason == {"record_too_long": 2}
+        first = report.skipped_examples[0]
+        assert first.record_index == 16 and first.byte_offset == text.index('{"instruction": "yyy')
+        assert str(len(json.dumps(big))) in first.message
+        assert len(lines(sink.data)) == 32
+
+
+def test_oversized_record_cut_short_is_truncated_json() -> None:
+    rules = RULES.model_copy(update={"max_record_chars": 1_000})
+    text = dumps(alpaca(32))[:-1] + ', {"instruction": "' + "q" * 5_000
+    report = convert_stream(io.BytesIO(text.encode()), Sink(), rules=rules, chunk_size=256)
+    assert_rejected(report, "truncated_json")
+
+
+def test_huge_number_is_a_fatal_size_error() -> None:
+    rules = RULES.model_copy(update={"max_record_chars": 1_000})
+    text = "[" + "9" * 5_000 + "]"
+    report = convert_stream(io.BytesIO(text.encode()), Sink(), rules=rules, chunk_size=256)
     assert_rejected(report, "record_too_large")
+
+
+def test_integer_python_refuses_is_a_clear_error() -> None:
+    text = dumps(alpaca(32))[:-1] + ', {"instruction": ' + "7" * 5_000 + "}]"
+    report, _ = run(text)
+    assert_rejected(report, "number_too_long")
     assert report.fatal is not None and report.fatal.record_index == 32
