@@ -217,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ocift-emulator"
     timeout = 300
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: _HttpServer
 
     def setup(self) -> None:
