@@ -3,6 +3,7 @@
     python -m deploy.local up [--state-dir .ocift] [--port 0] [--gateway-port 0]
     python -m deploy.local upload FILE [--name raw/FILE] [--state-dir .ocift]
     python -m deploy.local status [--state-dir .ocift]
+    python -m deploy.local redrive [DELIVERY_ID ...] [--state-dir .ocift]
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="router queue, deliveries and dead letters")
     status.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+
+    redrive = sub.add_parser("redrive", help="queue dead-lettered deliveries again")
+    redrive.add_argument("delivery_ids", nargs="*", help="only these (default: all)")
+    redrive.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     return parser
 
 
@@ -88,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "status":
         router = Router(args.state_dir.resolve(), [], lambda f, b: None)
         print(router.status().model_dump_json(indent=2))
+        return 0
+    if args.command == "redrive":
+        router = Router(args.state_dir.resolve(), [], lambda f, b: None)
+        print(json.dumps({"requeued": router.redrive(args.delivery_ids or None)}))
         return 0
     return 2
 

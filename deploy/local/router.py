@@ -76,6 +76,7 @@ class DeliveryRecord(BaseModel):
     attempts: int
     last_error: str | None = None
     finished_at: str
+    event: dict[str, Any] | None = None  # kept for dead letters, so they can be redriven
 
 
 class RouterStatus(BaseModel):
@@ -115,6 +116,7 @@ class Router:
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
         duplicate_deliveries: bool = False,
+        rescan_interval: float = 1.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -135,6 +137,8 @@ class Router:
         self._seq = 0
         self._in_flight = 0
         self._threads: list[threading.Thread] = []
+        self._known: set[str] = set()  # queued or in flight in this process
+        self.rescan_interval = rescan_interval
         self._stopping = False
         self._log_lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not security
@@ -159,7 +163,7 @@ class Router:
                     event=dict(event),
                 )
                 self._persist(delivery)
-                self._schedule(delivery.delivery_id, 0.0)
+                self._schedule(delivery.delivery_id, 0.0, only_new=True)
                 ids.append(delivery.delivery_id)
                 log.info("event accepted", extra={
                     "event_id": delivery.event_id, "rule": rule.display_name,
@@ -173,20 +177,49 @@ class Router:
         """Resume persisted deliveries and start the worker pool."""
         with self._cond:
             self._stopping = False
-            scheduled = {entry[2] for entry in self._heap}
-        for path in sorted(self.queue_dir.glob("*.json")):
-            try:
-                delivery = Delivery.model_validate_json(path.read_text(encoding="utf-8"))
-            except ValueError:
-                log.warning("unreadable queue record skipped", extra={"file": str(path)})
-                continue
-            if delivery.delivery_id not in scheduled:  # submitted before start: queued once
-                # Resumed work is due now: a restart is when a fix is most likely in place.
-                self._schedule(delivery.delivery_id, 0.0)
+        self.rescan()
         for i in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"router-{i}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.rescan_interval > 0:
+            thread = threading.Thread(target=self._rescan_loop, name="router-scan", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def rescan(self) -> int:
+        """Schedule queue records this router does not hold yet; return how many.
+
+        Resumed work is due now (a restart is when a fix is most likely in
+        place). The running router rescans every ``rescan_interval`` seconds, so
+        records written by another process (``redrive``) are picked up.
+        """
+        found = 0
+        for path in sorted(self.queue_dir.glob("*.json")):
+            delivery_id = path.stem
+            with self._cond:
+                if delivery_id in self._known:
+                    continue
+            try:
+                Delivery.model_validate_json(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue
+            except ValueError:
+                log.warning("unreadable queue record skipped", extra={"file": str(path)})
+                continue
+            if self._schedule(delivery_id, 0.0, only_new=True):
+                found += 1
+        return found
+
+    def _rescan_loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._cond.wait(self.rescan_interval)
+                if self._stopping:
+                    return
+            self.rescan()
 
     def signal_stop(self) -> None:
         """Ask workers to take no new delivery (``stop`` also waits for them)."""
@@ -202,6 +235,7 @@ class Router:
         self._threads = []
         with self._cond:
             self._heap = []
+            self._known.clear()
 
     def __enter__(self) -> Router:
         self.start()
@@ -251,11 +285,15 @@ class Router:
         tmp.write_text(delivery.model_dump_json(), encoding="utf-8")
         os.replace(tmp, path)
 
-    def _schedule(self, delivery_id: str, due: float) -> None:
+    def _schedule(self, delivery_id: str, due: float, only_new: bool = False) -> bool:
         with self._cond:
+            if only_new and delivery_id in self._known:
+                return False
+            self._known.add(delivery_id)
             self._seq += 1
             heapq.heappush(self._heap, (due, self._seq, delivery_id))
-            self._cond.notify()
+            self._cond.notify_all()
+            return True
 
     def _next(self) -> str | None:
         with self._cond:
@@ -296,6 +334,8 @@ class Router:
         try:
             delivery = Delivery.model_validate_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            with self._cond:
+                self._known.discard(delivery_id)
             return  # already finished
         delivery.attempts += 1
         self._persist(delivery)  # the attempt counts even if we crash mid-call
@@ -329,10 +369,41 @@ class Router:
             delivery_id=delivery.delivery_id, event_id=delivery.event_id,
             resource_name=delivery.resource_name, rule=delivery.rule,
             function=delivery.function, attempts=delivery.attempts,
-            last_error=delivery.last_error, finished_at=_now())
+            last_error=delivery.last_error, finished_at=_now(),
+            event=delivery.event if journal == self.deadletter_log else None)
         with self._log_lock, open(journal, "a", encoding="utf-8") as sink:
-            sink.write(record.model_dump_json() + "\n")
+            sink.write(record.model_dump_json(exclude_none=True) + "\n")
         self._path(delivery.delivery_id).unlink(missing_ok=True)
+        with self._cond:
+            self._known.discard(delivery.delivery_id)
+
+    def redrive(self, delivery_ids: Sequence[str] | None = None) -> list[str]:
+        """Queue dead-lettered deliveries again (all, or the given ids) with fresh attempts.
+
+        Works on a running router (its rescan picks them up) or offline (the
+        next ``start`` does). Returns the requeued ids.
+        """
+        wanted = None if delivery_ids is None else set(delivery_ids)
+        with self._log_lock:
+            dead = _read_jsonl(self.deadletter_log)
+            keep: list[DeliveryRecord] = []
+            requeued: list[str] = []
+            for record in dead:
+                chosen = wanted is None or record.delivery_id in wanted
+                if not chosen or record.event is None:
+                    keep.append(record)
+                    continue
+                self._persist(Delivery(
+                    delivery_id=record.delivery_id, event_id=record.event_id,
+                    event_type=record.event.get("eventType"),
+                    resource_name=record.resource_name, rule=record.rule,
+                    function=record.function, event=record.event))
+                requeued.append(record.delivery_id)
+            tmp = self.deadletter_log.with_suffix(".tmp")
+            tmp.write_text("".join(r.model_dump_json(exclude_none=True) + "\n" for r in keep),
+                           encoding="utf-8")
+            os.replace(tmp, self.deadletter_log)
+        return requeued
 
 
 def runner_deliver(invoke: Callable[..., Any]) -> Deliver:

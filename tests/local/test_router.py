@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from local_helpers import FnDefFactory, RunnerFactory, calls
 
+from deploy.local.__main__ import main
 from deploy.local.router import Router, runner_deliver
 from deploy.local.rules import parse_rule
 from deploy.local.runner import FunctionRunner
@@ -153,7 +155,8 @@ def test_submit_does_not_wait_for_the_function(
         assert router.status().delivered_count == 0
         assert router.submit(_event("raw/b.json"))
     finally:
-        runner.stop()  # unblocks the in-flight call
+        router.signal_stop()  # no new attempt starts...
+        runner.stop()  # ...and killing the function unblocks the in-flight one
         router.stop()
 
 
@@ -168,3 +171,43 @@ def test_backoff_grows_and_is_capped(tmp_path: Path) -> None:
 def test_max_attempts_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Router(tmp_path, [], lambda f, b: None, max_attempts=0)
+
+
+def test_redrive_on_a_running_router_delivers_dead_letters(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path) -> None:
+    runner = runner_factory(fn_def("flaky", TESTFN_FAILURES="2"))
+    with _router(tmp_path, runner, "flaky", max_attempts=2, rescan_interval=0.05) as router:
+        [delivery_id] = router.submit(_event())
+        assert router.wait_idle(60)
+        [dead] = router.status().dead_lettered
+        assert dead.delivery_id == delivery_id and dead.event is not None
+        assert router.redrive() == [delivery_id]
+        assert router.status().dead_lettered_count == 0
+        # The running router finds the requeued record on its own.
+        deadline = time.monotonic() + 60
+        while router.status().delivered_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        status = router.status()
+    assert status.delivered_count == 1 and status.delivered[0].attempts == 1
+    assert status.dead_lettered_count == 0 and calls(fn_dir, "flaky") == 3
+
+
+def test_redrive_command_offline_then_restart(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
+        fn_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runner = runner_factory(fn_def("flaky", TESTFN_FAILURES="1"))
+    with _router(tmp_path, runner, "flaky", max_attempts=1) as router:
+        ids = router.submit(_event("raw/a.json")) + router.submit(_event("raw/b.json"))
+        assert router.wait_idle(60)
+    assert router.status().dead_lettered_count == 1  # only the first call failed
+    [dead] = router.status().dead_lettered
+    assert main(["redrive", "--state-dir", str(tmp_path), "nope"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"requeued": []}
+    assert main(["redrive", "--state-dir", str(tmp_path), dead.delivery_id]) == 0
+    assert json.loads(capsys.readouterr().out) == {"requeued": [dead.delivery_id]}
+    with _router(tmp_path, runner, "flaky") as again:
+        assert again.wait_idle(60)
+        status = again.status()
+    assert status.dead_lettered_count == 0
+    assert {r.delivery_id for r in status.delivered} == set(ids)
