@@ -352,23 +352,23 @@ class FunctionRunner:
             raw_headers = [(k.lower(), v) for k, v in response.getheaders()]
             payload = response.read()
         except TimeoutError:
-            proc.failures += 1
             self._discard(proc, pid)
             raise FunctionTimeout(f"function {name} did not answer within {limit:g}s") from None
         except (OSError, httpclient.HTTPException) as exc:
-            proc.failures += 1
             self._discard(proc, pid)
             raise InvocationError(f"function {name} failed before answering: {exc!r}") from None
         finally:
             conn.close()
         result = _result(response.status, raw_headers, payload, call_id, http is not None)
         if not result.ok:
-            proc.failures += 1
+            with proc.lock:
+                proc.failures += 1
         return result
 
     def _discard(self, proc: _Process, pid: int | None) -> None:
-        """Kill the process that failed a call, unless it was already replaced."""
+        """Count the failure; kill the process that failed, unless it was already replaced."""
         with proc.lock:
+            proc.failures += 1
             if proc.proc is not None and proc.proc.pid == pid:
                 proc._reap(force=True)
 
