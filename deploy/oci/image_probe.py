@@ -69,6 +69,13 @@ def probe(stage: str) -> dict[str, object]:
         os.environ["OCIFT_STAGE"] = stage
         os.environ["OCIFT_AUTH"] = "resource_principal"
         t0 = time.perf_counter()
+        # What the image's entrypoint does: /python/bin/fdk loads functions/handler.py by path.
+        importlib.import_module("fdk.scripts.fdk")
+        from fdk import customer_code
+
+        entry = customer_code.Function(str(ROOT / "functions" / "handler.py"), entrypoint="handler")
+        if not callable(entry.handler()):
+            raise RuntimeError("functions/handler.py has no callable handler")
         importlib.import_module("functions.handler")
         stage_module = f"functions.{stage}"
         has_module = importlib.util.find_spec(stage_module) is not None

@@ -1,4 +1,4 @@
-"""Delete the OCI SDK service packages the pipeline never imports.
+"""Delete the OCI SDK service packages the pipeline never imports (and fdk's build/test deps).
 
 The ``oci`` wheel installs about 500 MB, one sub-package per OCI service. The
 functions use four services (Object Storage, Generative AI, Generative AI
@@ -18,6 +18,10 @@ service>`` only runs when ``OCI_PYTHON_SDK_LAZY_IMPORTS_DISABLED=true``, which
 the image must not set. Used by ``deploy/oci/Dockerfile`` right after
 ``pip install --target /python``; standard library only.
 
+It also removes distributions that ``fdk`` declares but never imports at run
+time (its build and test tool chain: Cython, pytest, Pygments, ...), found
+through their installed RECORD (``importlib.metadata``).
+
     python deploy/oci/trim_oci.py /python            # trim
     python deploy/oci/trim_oci.py /python --dry-run  # report only
 """
@@ -26,8 +30,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterable
@@ -37,6 +43,64 @@ from pathlib import Path
 KEEP_SERVICES: frozenset[str] = frozenset(
     {"object_storage", "generative_ai", "generative_ai_inference", "ons"}
 )
+
+
+# Declared by fdk (build/test tool chain) but never imported by fdk at run time.
+UNUSED_DISTS: frozenset[str] = frozenset(
+    {"cython", "pytest", "pytest-asyncio", "pluggy", "iniconfig", "pygments", "wheel", "pbr",
+     "setuptools"}
+)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def drop_dists(site_dir: Path, names: Iterable[str] = UNUSED_DISTS,
+               dry_run: bool = False) -> dict[str, int]:
+    """Remove the installed distributions ``names`` from ``site_dir``; return bytes per dist.
+
+    Whole top-level entries (packages, modules, the dist-info) are removed; in a
+    shared ``bin/`` only the distribution's own scripts go. A symlinked entry is
+    unlinked, never entered, so a symlink copy of another environment is safe.
+    """
+    wanted = {_normal(n) for n in names}
+    freed: dict[str, int] = {}
+    for dist in importlib.metadata.distributions(path=[str(site_dir)]):
+        name = _normal(dist.metadata["Name"] or "")
+        if name not in wanted or name in freed:
+            continue
+        tops: set[str] = set()
+        scripts: list[Path] = []
+        for file in dist.files or []:
+            parts = Path(str(file)).parts
+            if not parts or parts[0] == "..":
+                continue
+            if parts[0] == "bin":
+                scripts.append(site_dir.joinpath(*parts))
+            else:
+                tops.add(parts[0])
+        total = 0
+        for top in sorted(tops):
+            entry = site_dir / top
+            if not (entry.exists() or entry.is_symlink()):
+                continue
+            total += tree_bytes(entry)
+            if dry_run:
+                continue
+            if entry.is_symlink() or entry.is_file():
+                entry.unlink()
+            else:
+                shutil.rmtree(entry)
+        bin_dir = site_dir / "bin"
+        if not bin_dir.is_symlink():
+            for script in scripts:
+                if script.is_file() and not script.is_symlink():
+                    total += script.stat().st_size
+                    if not dry_run:
+                        script.unlink()
+        freed[name] = total
+    return freed
 
 
 def tree_bytes(path: Path) -> int:
@@ -143,9 +207,10 @@ def removable(oci_dir: Path, keep: Iterable[str] = KEEP_SERVICES) -> list[str]:
 
 
 def trim(
-    site_dir: Path, keep: Iterable[str] = KEEP_SERVICES, dry_run: bool = False
+    site_dir: Path, keep: Iterable[str] = KEEP_SERVICES, dry_run: bool = False,
+    unused_dists: Iterable[str] = UNUSED_DISTS,
 ) -> dict[str, object]:
-    """Remove unused service packages from ``site_dir/oci``; return a summary."""
+    """Remove unused oci service packages and unused distributions; return a summary."""
     oci_dir = site_dir / "oci"
     if not (oci_dir / "__init__.py").exists():
         raise FileNotFoundError(f"no oci package under {site_dir}")
@@ -161,8 +226,11 @@ def trim(
             target.unlink()
         else:
             shutil.rmtree(target)
+    dists = drop_dists(site_dir, unused_dists, dry_run)
     return {
         "removed": names,
+        "dists_removed": sorted(dists),
+        "dist_bytes_freed": sum(dists.values()),
         "kept_services": sorted(set(service_packages(oci_dir)) - set(names)) if dry_run
         else service_packages(oci_dir),
         "oci_bytes_before": before,
@@ -176,10 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("site_dir", type=Path, help="directory holding the installed oci package")
     parser.add_argument("--keep", nargs="*", default=sorted(KEEP_SERVICES),
                         help="service packages to keep (default: the pipeline's four)")
+    parser.add_argument("--keep-dists", action="store_true",
+                        help="do not remove fdk's build/test distributions")
     parser.add_argument("--dry-run", action="store_true", help="report, delete nothing")
     args = parser.parse_args(argv)
     try:
-        summary = trim(args.site_dir, args.keep, args.dry_run)
+        summary = trim(args.site_dir, args.keep, args.dry_run,
+                       () if args.keep_dists else UNUSED_DISTS)
     except (FileNotFoundError, ValueError) as exc:
         print(f"trim_oci: {exc}", file=sys.stderr)
         return 2

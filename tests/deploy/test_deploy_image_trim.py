@@ -1,9 +1,11 @@
 """The OCI SDK trim keeps everything each stage imports and drops the rest.
 
-The trim runs on a symlink copy of the dev venv's ``oci`` package (cheap, no
-download); each stage is then probed in a fresh process whose ``oci`` is the
-trimmed one: the fdk entry module, the stage module and the stage's clients
-(built with a made-up resource principal, as on OCI Functions) must load.
+The trim runs on a symlink copy of the dev venv's site-packages (cheap, no
+download; the trim unlinks symlinks and never enters them); each stage is then
+probed in a fresh ``python -S`` process that sees only that trimmed copy and the
+repo: the fdk entrypoint, the handler as fdk loads it, the stage module and the
+stage's clients (built with a made-up resource principal, as on OCI Functions)
+must load.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from shared.settings import Stage
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ROOT / "deploy" / "oci" / "image_probe.py"
 REAL_OCI = Path(oci.__file__).parent
+REAL_SITE = REAL_OCI.parent
 
 
 @pytest.fixture(scope="module")
 def trimmed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     site = tmp_path_factory.mktemp("site")
+    for entry in REAL_SITE.iterdir():
+        if entry.name not in ("oci", "bin", "__pycache__") and not entry.name.endswith(".pth"):
+            (site / entry.name).symlink_to(entry)
     (site / "oci").mkdir()
     for entry in REAL_OCI.iterdir():
         if entry.name != "__pycache__":
@@ -41,7 +47,8 @@ def trimmed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
 def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OCIFT_", "OCI_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+    # -S: no site-packages of the venv, only the trimmed copy and the repo.
+    return subprocess.run([sys.executable, "-S", *args], capture_output=True, text=True, env=env,
                           timeout=120)
 
 
@@ -55,6 +62,11 @@ def test_trim_keeps_the_four_services_and_what_the_core_imports(
     assert {"dns", "work_requests"} <= kept
     assert len(kept) <= 8, kept
     assert "identity" in summary["removed"] and "core" in summary["removed"]
+    # fdk's build/test tool chain is gone (pytest itself is in the dev venv, so it is there).
+    assert {"pytest", "cython", "pygments"} <= set(summary["dists_removed"])
+    for gone in ("_pytest", "pytest", "Cython", "pygments"):
+        assert not (site / gone).exists(), gone
+    assert (REAL_SITE / "_pytest").is_dir(), "the real venv must be untouched"
     left = set(trim_oci.service_packages(site / "oci"))
     assert left == kept
     assert len(summary["removed"]) + len(kept) == len(trim_oci.service_packages(REAL_OCI))
