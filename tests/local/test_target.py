@@ -180,3 +180,13 @@ def test_state_and_queued_events_survive_a_restart(tmp_path: Path) -> None:
         assert head.etag == etag
     delivered = json.loads((fn_dir / "convert.calls").read_text().splitlines()[-1])
     assert delivered["data"]["additionalDetails"]["eTag"] == etag
+
+
+@pytest.mark.skipif((REPO / "functions" / "watch.py").exists(),
+                    reason="the watch stage exists, so ticks are not skipped")
+def test_ticks_are_skipped_while_the_watch_stage_is_missing(tmp_path: Path) -> None:
+    with LocalTarget(tmp_path / "state", watch_interval=0.02) as target:
+        assert target._ticker is not None and target._ticker.is_alive()
+        time.sleep(0.3)  # several tick periods: none may call the missing stage
+        watch = {f.name: f for f in target.status().functions}["watch"]
+        assert watch.calls == 0 and not watch.running
