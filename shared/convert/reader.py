@@ -69,6 +69,7 @@ class ValueReader:
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self._buf = ""
         self._eof = False
+        self._deferred: InputError | None = None
         self._started = False
         self.bytes_read = 0
         self.utf8_bom = False
@@ -111,19 +112,26 @@ class ValueReader:
     # ----- buffer --------------------------------------------------------------------
 
     def _read_text(self) -> str | None:
-        """Next decoded text (maybe empty), or None at end of input."""
+        """Next decoded text (maybe empty), or None at end of input.
+
+        Text before an invalid UTF-8 sequence is still returned; the error is raised on
+        the next call, so an earlier JSON error is reported first whatever the chunking.
+        """
+        if self._deferred is not None:
+            raise self._deferred
         data = self._src.read(self._chunk_size)
+        pending = self._decoder.getstate()[0]
         if not data:
             self._eof = True
             try:
                 return self._decoder.decode(b"", final=True) or None
             except UnicodeDecodeError as exc:
-                raise self._utf8_error(exc, b"") from None
-        pending = self._decoder.getstate()[0]
+                raise self._utf8_error(exc, pending) from None
         try:
             text = self._decoder.decode(data)
         except UnicodeDecodeError as exc:
-            raise self._utf8_error(exc, pending) from None
+            self._deferred = self._utf8_error(exc, pending)
+            text = (pending + data)[:exc.start].decode("utf-8")
         self.bytes_read += len(data)
         self._newlines += data.count(b"\n")
         if self._progress is not None and self.bytes_read >= self._next_progress:
