@@ -6,9 +6,9 @@ import io
 import json
 
 import pytest
+from test_convert import RULES, Sink, alpaca, dumps, lines, run
 
 from shared.convert import ConversionReport, DatasetRules, convert_stream
-from tests.unit.test_convert import RULES, Sink, alpaca, dumps, lines, run
 
 
 def assert_rejected(report: ConversionReport, code: str) -> None:
@@ -91,7 +91,7 @@ def test_only_bad_records_gives_no_usable_records_and_no_output() -> None:
 
 
 def test_non_string_fields() -> None:
-    recs: list[dict[str, object]] = list(alpaca(32))
+    recs: list[dict[str, object]] = [dict(r) for r in alpaca(32)]
     recs.append({"instruction": "q", "input": "", "output": 42})
     recs.append({"instruction": ["q"], "input": "", "output": "a"})
     recs.append({"instruction": "q", "input": {"a": 1}, "output": "a"})
@@ -142,7 +142,7 @@ def test_invalid_utf8_small_chunks_same_offset() -> None:
     good = dumps(alpaca(40)).encode("utf-8")
     at = good.index(b"term 9")
     bad = good[:at] + b"caf\xc3" + b"(" + good[at:]  # truncated 2-byte sequence
-    from tests.unit.test_convert import ChunkReader
+    from test_convert import ChunkReader
     report = convert_stream(ChunkReader(bad, [1, 2, 3]), Sink(), rules=RULES, chunk_size=4)
     assert_rejected(report, "invalid_utf8")
     assert report.fatal is not None and report.fatal.byte_offset == at + 3

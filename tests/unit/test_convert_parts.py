@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
+
 from shared.convert import convert_stream
 from shared.convert.dedupe import HashSet64
 from shared.convert.stats import EXACT, LengthHistogram
-from tests.unit.test_convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
 
 REPO = Path(__file__).resolve().parents[2]
 
