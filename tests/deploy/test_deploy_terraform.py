@@ -266,3 +266,19 @@ def test_variables_and_outputs_are_documented() -> None:
         assert "validation" in body, name
     outputs = {_unquote(k) for b in _load(TF_DIR / "outputs.tf")["output"] for k in b}
     assert {"bucket_name", "namespace", "infer_url", "function_ids", "event_rule_ids"} <= outputs
+
+
+def test_resource_manager_schema_covers_every_variable() -> None:
+    import yaml
+
+    schema = yaml.safe_load((TF_DIR / "schema.yaml").read_text())
+    declared = {
+        _unquote(name): body
+        for block in _load(TF_DIR / "variables.tf")["variable"] for name, body in block.items()
+    }
+    assert set(schema["variables"]) == set(declared)
+    grouped = [v for group in schema["variableGroups"] for v in group["variables"]]
+    assert sorted(grouped) == sorted(declared)
+    for name, body in declared.items():
+        if "default" not in body:
+            assert schema["variables"][name].get("required") is True, name
