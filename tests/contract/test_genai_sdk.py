@@ -21,6 +21,7 @@ from oci.generative_ai_inference import models as im
 
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG
 from deploy.local.emulator.genai.samples import finance_pairs, to_jsonl
+from deploy.local.emulator.genai.service import genai_of
 
 pytestmark = pytest.mark.contract
 
@@ -258,6 +259,13 @@ def test_retry_token_and_fail_training_switch(sdk: Clients) -> None:
                               tags={FAIL_TRAINING_TAG: "true"})
     doomed, wr = finish(sdk, doomed.id, wr_id)
     assert doomed.lifecycle_state == "FAILED" and wr.status == "FAILED"
+    knobs = genai_of(sdk.emulator.server).control.config
+    knobs.fail_training = True  # the emulator-wide switch, at run time
+    try:
+        also, wr_id = fine_tune(sdk, base.id, cluster.id, "again.jsonl", config)
+        assert finish(sdk, also.id, wr_id)[0].lifecycle_state == "FAILED"
+    finally:
+        knobs.fail_training = False
     finish(sdk, first.id, wr1)
 
 

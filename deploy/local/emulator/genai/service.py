@@ -41,3 +41,11 @@ def _bind(handler: Handler) -> Callable[[Request, dict[str, str]], Response]:
         return Response.json(reply.payload, status=reply.status, headers=reply.headers)
 
     return run
+
+
+def genai_of(server: object) -> GenAiService:
+    """The Generative AI service of a running emulator server (to turn knobs at run time)."""
+    for service in getattr(server, "services", ()):
+        if isinstance(service, GenAiService):
+            return service
+    raise LookupError("this emulator serves no Generative AI")
