@@ -145,7 +145,7 @@ class _Run:
         min_examples = rules.min_examples
         schema: RecordSchema | None = None
         first_key, second_key = "prompt", "completion"
-        read = written = pending_chars = 0
+        read = written = pending_chars = extra_keys = 0
         try:
             for value, start in self.reader.values():
                 read += 1
@@ -164,7 +164,12 @@ class _Run:
                         first_key, second_key = "instruction", "output"
                 prompt = value.get(first_key)
                 completion = value.get(second_key)
-                context = value.get("input") if schema == "alpaca" else None
+                if schema == "alpaca":
+                    context = value.get("input")
+                else:
+                    context = None
+                    if len(value) > 2:
+                        extra_keys += 1
                 if type(prompt) is not str or type(completion) is not str or (
                         context is not None and type(context) is not str):
                     self._bad_fields(value, schema, first_key, second_key, start, read)
@@ -241,6 +246,7 @@ class _Run:
                     pending_chars = 0
         finally:
             self.read, self.written = read, written
+            self.report.records_with_extra_keys = extra_keys
 
     def _bad_fields(self, value: dict[str, Any], schema: RecordSchema, first_key: str,
                     second_key: str, start: int, number: int) -> None:
@@ -277,6 +283,11 @@ class _Run:
         report.completion.est_tokens = self.hist[3].summary()
         if report.utf8_bom:
             report.notes.append("a UTF-8 byte order mark was found and stripped")
+        if report.records_with_extra_keys:
+            report.notes.append(
+                f"{report.records_with_extra_keys} prompt/completion records carry other keys: "
+                "they are dropped from the converted output, but OCI rejects a training file "
+                "whose lines have any key besides prompt and completion")
         if report.fatal is None:
             report.fatal = self._dataset_issue()
         report.valid = report.fatal is None

@@ -60,6 +60,8 @@ class ConversionReport(BaseModel):
     records_read: int = 0
     records_written: int = 0
     records_skipped: int = 0
+    records_with_extra_keys: int = Field(
+        default=0, description="prompt/completion input records with other keys too")
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     skipped_examples: list[Issue] = Field(default_factory=list)
     prompt: FieldStats = FieldStats()

@@ -112,6 +112,10 @@ def test_prompt_completion_passthrough_array_and_jsonl() -> None:
         report, out = run(text)
         assert report.valid and report.record_schema == "prompt_completion"
         assert lines(out) == [{"prompt": f"Q{i}?", "completion": f"A{i}."} for i in range(33)]
+        assert report.records_with_extra_keys == 33
+        assert any("extra" in n or "other keys" in n for n in report.notes)
+    clean, _ = run(dumps([{"prompt": f"Q{i}?", "completion": "A."} for i in range(33)]))
+    assert clean.records_with_extra_keys == 0 and not clean.notes
 
 
 def test_unicode_round_trip_kept_as_utf8() -> None:
