@@ -17,7 +17,9 @@ from local_helpers import make_fn
 
 pytest.importorskip("deploy.local.emulator")
 
+from deploy.local.functions import stage_code_exists
 from deploy.local.target import LocalTarget, read_info, watch_tick_body
+from shared.settings import Stage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -182,11 +184,11 @@ def test_state_and_queued_events_survive_a_restart(tmp_path: Path) -> None:
     assert delivered["data"]["additionalDetails"]["eTag"] == etag
 
 
-@pytest.mark.skipif((REPO / "functions" / "watch.py").exists(),
-                    reason="the watch stage exists, so ticks are not skipped")
-def test_ticks_are_skipped_while_the_watch_stage_is_missing(tmp_path: Path) -> None:
-    with LocalTarget(tmp_path / "state", watch_interval=0.02) as target:
-        assert target._ticker is not None and target._ticker.is_alive()
-        time.sleep(0.3)  # several tick periods: none may call the missing stage
-        watch = {f.name: f for f in target.status().functions}["watch"]
-        assert watch.calls == 0 and not watch.running
+
+def test_ticks_need_the_watch_stage_code(tmp_path: Path) -> None:
+    # The ticker only calls watch when functions/watch.py exists (or watch is overridden).
+    assert not stage_code_exists(Stage.WATCH, tmp_path)
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "watch.py").write_text("")
+    assert stage_code_exists(Stage.WATCH, tmp_path)
+    assert not stage_code_exists(Stage.INFER, tmp_path)
