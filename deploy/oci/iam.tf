@@ -31,7 +31,7 @@ locals {
     convert  = ["raw"]
     train    = ["training", "reports", "status"]
     endpoint = ["training", "reports", "status"]
-    watch    = ["status"]
+    watch    = ["training", "status"] # lists training/ to find datasets without a status yet
     infer    = []
   }
   object_writes = {
