@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--duplicate-deliveries", action="store_true",
                     help="fault knob: deliver every event twice")
     up.add_argument("--quiet", action="store_true", help="do not echo function output")
+    up.add_argument("--warm", action="store_true",
+                    help="start every function process now instead of on first call")
     up.add_argument("--set", action="append", default=[], metavar="OCIFT_KEY=VALUE",
                     help="extra function configuration (repeatable)")
 
@@ -69,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = LocalTarget(args.state_dir, bucket=args.bucket, emulator_port=args.port,
                              gateway_port=args.gateway_port, watch_interval=args.watch_interval,
                              duplicate_deliveries=args.duplicate_deliveries,
-                             echo_logs=not args.quiet, settings_overrides=_overrides(args.set))
+                             echo_logs=not args.quiet, settings_overrides=_overrides(args.set),
+                             start_functions=args.warm)
         target.start()
         info = target.info
         assert info is not None

@@ -117,12 +117,13 @@ def test_up_upload_status_commands_and_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCIFT_")}
     up = subprocess.Popen(
         [sys.executable, "-m", "deploy.local", "up", "--state-dir", str(state), "--quiet",
-         "--watch-interval", "0"],
+         "--watch-interval", "0", "--warm"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert _eventually(lambda: (state / "target.json").exists() or up.poll() is not None)
         assert up.poll() is None
         info = read_info(state)
+        assert len(_children(up.pid)) >= 4  # --warm: every stage's fdk process is up
         raw = tmp_path / "tiny.json"
         raw.write_text(json.dumps([{"instruction": "Q?", "input": "", "output": "A."}]))
         done = subprocess.run(
