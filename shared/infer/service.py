@@ -1,0 +1,182 @@
+"""``POST /infer``: validate, resolve the endpoint, call Generative AI Inference, answer JSON.
+
+:func:`handle_http` is transport-free (method, body, settings in; :class:`Reply`
+out) so it is unit-testable; ``functions/infer.py`` adapts it to fdk. Clients
+and the endpoint cache are module-level: they live across warm invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared import logs
+from shared.infer import errors
+from shared.infer.errors import InferError
+from shared.infer.models import InferRequest, InferResponse, ModelRef
+from shared.infer.resolve import EndpointResolver, Target
+from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer
+from shared.settings import Settings
+
+log = logs.get_logger("ocift.infer")
+
+#: (connect, read) seconds for inference calls; well inside the function's timeout.
+INFERENCE_TIMEOUT = (5.0, 50.0)
+_CLOUDEVENT_KEYS = frozenset({"eventType", "cloudEventsVersion", "specversion", "eventID"})
+_REQUEST_KEYS = frozenset({"prompt", "messages"})
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+
+
+@dataclass
+class Backend:
+    """What one warm function keeps: the inference client and the resolver."""
+
+    inference: Any
+    resolver: EndpointResolver
+
+
+_lock = threading.Lock()
+_backends: dict[int, Backend] = {}
+
+
+def _build_backend(settings: Settings) -> Backend:
+    import oci
+
+    from shared import clients
+    from shared.auth import load_credentials
+
+    creds = load_credentials(settings)
+    kwargs: dict[str, Any] = creds.client_kwargs()
+    if settings.genai_inference_endpoint:
+        kwargs["service_endpoint"] = settings.genai_inference_endpoint
+    # No SDK retries here: a 429 goes back to the caller with Retry-After, and a slow
+    # upstream must not eat the function's whole timeout.
+    inference = oci.generative_ai_inference.GenerativeAiInferenceClient(
+        creds.config, retry_strategy=oci.retry.NoneRetryStrategy(), timeout=INFERENCE_TIMEOUT,
+        **kwargs)
+    return Backend(inference, EndpointResolver(clients.generative_ai(settings), settings))
+
+
+def backend(settings: Settings) -> Backend:
+    """The process-wide :class:`Backend` for these settings."""
+    key = hash(settings)
+    found = _backends.get(key)
+    if found is None:
+        with _lock:
+            found = _backends.get(key)
+            if found is None:
+                found = _build_backend(settings)
+                _backends[key] = found
+    return found
+
+
+def reset() -> None:
+    """Forget clients and cached endpoints (tests)."""
+    with _lock:
+        _backends.clear()
+
+
+def parse_request(body: bytes, settings: Settings) -> InferRequest:
+    """The validated request, or an :class:`InferError` saying what is wrong."""
+    if len(body) > settings.max_request_bytes:
+        raise InferError(413, errors.BODY_TOO_LARGE, f"the body has {len(body)} bytes; at most "
+                         f"{settings.max_request_bytes} are accepted")
+    if not body.strip():
+        raise InferError(400, errors.INVALID_JSON, "the body is empty; send a JSON object such "
+                         'as {"prompt": "..."}')
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
+            exc, json.JSONDecodeError) else ""
+        raise InferError(400, errors.INVALID_JSON, f"the body is not valid JSON{where}") from None
+    if not isinstance(raw, dict) or raw.keys() & _CLOUDEVENT_KEYS or not raw.keys() & _REQUEST_KEYS:
+        raise InferError(400, errors.NOT_AN_INFERENCE_REQUEST,
+                         "this route only answers inference requests: a JSON object with "
+                         "'prompt' or 'messages' (events are not accepted here)")
+    try:
+        return InferRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise errors.from_validation(exc) from None
+
+
+def resolve(req: InferRequest, settings: Settings, resolver: EndpointResolver) -> Target:
+    if req.endpoint_id:
+        return resolver.by_endpoint(req.endpoint_id)
+    name = req.model or settings.default_model
+    if not name:
+        raise InferError(400, errors.NO_MODEL, "say which model to ask: give 'model' (a "
+                         "dataset name) or 'endpoint_id', or set OCIFT_DEFAULT_MODEL")
+    if name.startswith("ocid1."):
+        return resolver.by_endpoint(name)
+    return resolver.by_model(name)
+
+
+def answer(req: InferRequest, settings: Settings, be: Backend) -> tuple[InferResponse, Target]:
+    """Resolve, shape, call and read the answer."""
+    target = resolve(req, settings, be.resolver)
+    check_limits(req, target.shape, target.base_model)
+    details = build_details(req, target.shape, target.endpoint_id, str(settings.compartment_id))
+    try:
+        if target.shape is ApiShape.COHERE_TEXT:
+            result = be.inference.generate_text(details).data
+        else:
+            result = be.inference.chat(details).data
+    except Exception as exc:
+        mapped = errors.from_upstream(exc)
+        if mapped.status in (404, 409):
+            be.resolver.forget(target.endpoint_id)
+        raise mapped from None
+    got = read_answer(target.shape, result, req)
+    response = InferResponse(
+        text=got.text, finish_reason=got.finish_reason, likelihoods=got.likelihoods,
+        usage=got.usage,
+        model=ModelRef(name=target.model_name, id=got.model_id or target.model_id,
+                       version=got.model_version or target.model_version),
+        endpoint_id=target.endpoint_id)
+    return response, target
+
+
+def handle_http(method: str | None, body: bytes, settings: Settings,
+                be: Backend | None = None) -> Reply:
+    """Answer one HTTP call; never raises, never leaks internals."""
+    started = time.perf_counter()
+    extra: dict[str, Any] = {}
+    try:
+        if method and method.upper() != "POST":
+            raise InferError(405, errors.METHOD_NOT_ALLOWED,
+                             f"{method.upper()} is not allowed; POST a JSON body",
+                             {"Allow": "POST"})
+        req = parse_request(body, settings)
+        if settings.log_prompts:
+            extra["prompt"] = req.question
+        response, target = answer(req, settings, be or backend(settings))
+        extra.update(endpoint_id=target.endpoint_id, model=target.model_name,
+                     model_version=target.model_version,
+                     completion_tokens=response.usage.completion_tokens)
+        reply = Reply(200, response.model_dump_json(exclude_none=True))
+    except InferError as exc:
+        extra["code"] = exc.code
+        reply = Reply(exc.status, exc.body(), {**JSON_HEADERS, **exc.headers})
+    except Exception as exc:  # never a stack trace to the caller
+        log.exception("inference failed unexpectedly")
+        extra["code"] = errors.INTERNAL
+        extra["error_type"] = type(exc).__name__
+        reply = Reply(500, InferError(500, errors.INTERNAL, "the inference function failed; "
+                                      "see its logs").body())
+    log.info("inference answered", extra={"status": reply.status, **extra,
+                                          "elapsed_ms": round((time.perf_counter() - started)
+                                                              * 1000, 2)})
+    return reply

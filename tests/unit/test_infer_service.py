@@ -1,0 +1,325 @@
+"""Unit tests: request shape per family, endpoint resolution + cache, handle_http end to end
+with fake clients (the real SDK request/response classes, no network)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from oci.exceptions import ServiceError
+from oci.generative_ai_inference import models as m
+
+from shared import tags
+from shared.infer import errors
+from shared.infer.errors import InferError
+from shared.infer.models import InferRequest
+from shared.infer.resolve import EndpointResolver
+from shared.infer.service import Backend, handle_http
+from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer, shape_for
+from shared.settings import Settings
+
+COMPARTMENT = "ocid1.compartment.oc1..c"
+SETTINGS = Settings(compartment_id=COMPARTMENT, endpoint_cache_seconds=30)
+
+
+@pytest.mark.parametrize(("base", "shape"), [
+    ("cohere.command-r-08-2024", ApiShape.COHERE_CHAT),
+    ("cohere.command-r-plus", ApiShape.COHERE_CHAT),
+    ("cohere.command-a-03-2025", ApiShape.COHERE_CHAT),
+    ("meta.llama-3.1-70b-instruct", ApiShape.GENERIC_CHAT),
+    ("meta.llama-3-70b-instruct", ApiShape.GENERIC_CHAT),
+    ("cohere.command", ApiShape.COHERE_TEXT),
+    ("cohere.command-light", ApiShape.COHERE_TEXT),
+])
+def test_shape_per_family(base: str, shape: ApiShape) -> None:
+    assert shape_for(base) is shape
+
+
+def test_cohere_chat_details() -> None:
+    req = InferRequest.model_validate({
+        "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "a"},
+                     {"role": "assistant", "content": "b"}, {"role": "user", "content": "q"}],
+        "max_tokens": 50, "temperature": 0.2, "stop_sequences": ["END"]})
+    d = build_details(req, ApiShape.COHERE_CHAT, "ocid1.ep", COMPARTMENT)
+    assert isinstance(d, m.ChatDetails) and isinstance(d.serving_mode, m.DedicatedServingMode)
+    assert d.serving_mode.endpoint_id == "ocid1.ep" and d.compartment_id == COMPARTMENT
+    chat = d.chat_request
+    assert isinstance(chat, m.CohereChatRequest)
+    assert (chat.message, chat.max_tokens, chat.temperature, chat.stop_sequences) == (
+        "q", 50, 0.2, ["END"])
+    assert chat.preamble_override == "sys"
+    assert [type(h).__name__ for h in chat.chat_history] == ["CohereUserMessage",
+                                                            "CohereChatBotMessage"]
+    assert chat.top_p is None  # unset parameters are left to the service defaults
+
+
+def test_generic_chat_details_with_likelihoods() -> None:
+    req = InferRequest(prompt="q", top_k=5, return_likelihoods="GENERATION",  # type: ignore[arg-type]
+                       stop_sequences=["x"])
+    d = build_details(req, ApiShape.GENERIC_CHAT, "ocid1.ep", COMPARTMENT)
+    chat = d.chat_request
+    assert isinstance(chat, m.GenericChatRequest)
+    assert chat.log_probs == 1 and chat.top_k == 5 and chat.stop == ["x"]
+    assert isinstance(chat.messages[0], m.UserMessage)
+    assert chat.messages[0].content[0].text == "q"
+
+
+def test_cohere_text_details() -> None:
+    req = InferRequest(prompt="q", max_tokens=30, return_likelihoods="ALL")  # type: ignore[arg-type]
+    d = build_details(req, ApiShape.COHERE_TEXT, "ocid1.ep", COMPARTMENT)
+    assert isinstance(d, m.GenerateTextDetails)
+    inf = d.inference_request
+    assert isinstance(inf, m.CohereLlmInferenceRequest)
+    assert (inf.prompt, inf.max_tokens, inf.return_likelihoods) == ("q", 30, "ALL")
+
+
+@pytest.mark.parametrize(("body", "shape", "field"), [
+    ({"prompt": "q", "temperature": 1.5}, ApiShape.COHERE_CHAT, "temperature"),
+    ({"prompt": "q", "temperature": 2.5}, ApiShape.GENERIC_CHAT, "temperature"),
+    ({"prompt": "q", "frequency_penalty": -1}, ApiShape.COHERE_TEXT, "frequency_penalty"),
+    ({"prompt": "q", "return_likelihoods": "ALL"}, ApiShape.COHERE_CHAT, "return_likelihoods"),
+])
+def test_family_limits(body: dict[str, Any], shape: ApiShape, field: str) -> None:
+    with pytest.raises(InferError) as info:
+        check_limits(InferRequest.model_validate(body), shape, "base")
+    assert info.value.status == 400 and field in info.value.message
+
+
+def test_family_limits_allow_in_range() -> None:
+    check_limits(InferRequest(prompt="q", temperature=4), ApiShape.COHERE_TEXT, "cohere.command")
+    check_limits(InferRequest(prompt="q", frequency_penalty=-1.5), ApiShape.GENERIC_CHAT, "m")
+
+
+def test_read_generic_answer_with_logprobs() -> None:
+    response = m.GenericChatResponse(
+        choices=[m.ChatChoice(index=0, finish_reason="stop",
+                              message=m.AssistantMessage(content=[m.TextContent(text="hi there")]),
+                              logprobs=m.Logprobs(tokens=["hi", "there"],
+                                                  token_logprobs=[-0.5, -0.25]))],
+        usage=m.Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5))
+    result = m.ChatResult(model_id="ocid1.model", model_version="2", chat_response=response)
+    req = InferRequest(prompt="q", return_likelihoods="GENERATION")  # type: ignore[arg-type]
+    got = read_answer(ApiShape.GENERIC_CHAT, result, req)
+    assert (got.text, got.finish_reason, got.usage.total_tokens) == ("hi there", "stop", 5)
+    assert got.likelihoods is not None and got.likelihoods.likelihood == -0.75
+    assert [t.token for t in got.likelihoods.tokens] == ["hi", "there"]
+
+
+def test_read_cohere_text_answer() -> None:
+    result = m.GenerateTextResult(model_id="ocid1.model", model_version="1",
+                                  inference_response=m.CohereLlmInferenceResponse(
+        generated_texts=[m.GeneratedText(text="ans", finish_reason="COMPLETE", likelihood=-1.0,
+                                         token_likelihoods=[m.TokenLikelihood(token="ans",
+                                                                              likelihood=-1.0)])]))
+    got = read_answer(ApiShape.COHERE_TEXT, result, InferRequest(prompt="q"))
+    assert (got.text, got.finish_reason, got.likelihoods) == ("ans", "COMPLETE", None)
+
+
+# -- resolver --------------------------------------------------------------------------------
+
+
+def _ep(ep_id: str, model_id: str, dataset: str, state: str = "ACTIVE",
+        pipeline: str = "ocift", created: str = "2026-01-01") -> Any:
+    return SimpleNamespace(id=ep_id, model_id=model_id, lifecycle_state=state,
+                           time_created=created,
+                           freeform_tags=tags.pipeline_tags(pipeline, tags.ROLE_ENDPOINT,
+                                                            dataset=dataset, model_id=model_id))
+
+
+class FakeGenAi:
+    """list_endpoints / get_endpoint / get_model over in-memory records, counting calls."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, Any] = {}
+        self.models: dict[str, Any] = {
+            "base": SimpleNamespace(id="base", display_name="cohere.command-r-08-2024",
+                                    type="BASE", base_model_id=None, version="1.0",
+                                    freeform_tags={}),
+        }
+        self.calls: list[str] = []
+
+    def add(self, ep: Any, version: str, base: str | None = None) -> None:
+        self.endpoints[ep.id] = ep
+        model_tags = {tags.BASE_MODEL: base} if base else {}
+        self.models[ep.model_id] = SimpleNamespace(
+            id=ep.model_id, display_name="ocift-x", type="CUSTOM", base_model_id="base",
+            version=version, freeform_tags=model_tags)
+
+    def list_endpoints(self, compartment_id: str, lifecycle_state: str | None = None,
+                       **kw: Any) -> Any:
+        self.calls.append("list_endpoints")
+        assert compartment_id == COMPARTMENT
+        items = [e for e in self.endpoints.values()
+                 if lifecycle_state is None or e.lifecycle_state == lifecycle_state]
+        return SimpleNamespace(data=SimpleNamespace(items=items), has_next_page=False,
+                               next_page=None, headers={})
+
+    def get_endpoint(self, endpoint_id: str) -> Any:
+        self.calls.append("get_endpoint")
+        if endpoint_id not in self.endpoints:
+            raise ServiceError(404, "NotAuthorizedOrNotFound", {}, "not found")
+        return SimpleNamespace(data=self.endpoints[endpoint_id])
+
+    def get_model(self, model_id: str) -> Any:
+        self.calls.append("get_model")
+        return SimpleNamespace(data=self.models[model_id])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_newest_version_of_the_dataset_wins_and_other_pipelines_ignored() -> None:
+    fake = FakeGenAi()
+    fake.add(_ep("ep1", "m1", "fin"), "1")
+    fake.add(_ep("ep3", "m3", "fin"), "3")
+    fake.add(_ep("ep2", "m2", "fin"), "2")
+    fake.add(_ep("ep9", "m9", "fin", pipeline="other"), "9")
+    fake.add(_ep("ep8", "m8", "other-dataset"), "8")
+    fake.add(_ep("ep7", "m7", "fin", state="CREATING"), "7")
+    target = EndpointResolver(fake, SETTINGS).by_model("fin")
+    assert (target.endpoint_id, target.model_version, target.model_name) == ("ep3", "3", "fin")
+    assert target.base_model == "cohere.command-r-08-2024"  # from the base model record
+    assert target.shape is ApiShape.COHERE_CHAT
+
+
+def test_base_model_from_tags_picks_shape() -> None:
+    fake = FakeGenAi()
+    fake.add(_ep("ep1", "m1", "fin"), "1", base="meta.llama-3.1-70b-instruct")
+    assert EndpointResolver(fake, SETTINGS).by_model("fin").shape is ApiShape.GENERIC_CHAT
+
+
+def test_cache_follows_new_version_after_ttl() -> None:
+    fake, clock = FakeGenAi(), Clock()
+    fake.add(_ep("ep1", "m1", "fin"), "1")
+    resolver = EndpointResolver(fake, SETTINGS, clock=clock)
+    assert resolver.by_model("fin").endpoint_id == "ep1"
+    fake.add(_ep("ep2", "m2", "fin"), "2")
+    calls = len(fake.calls)
+    clock.now += 29
+    assert resolver.by_model("fin").endpoint_id == "ep1"  # cached: no control-plane call
+    assert len(fake.calls) == calls
+    clock.now += 2
+    assert resolver.by_model("fin").endpoint_id == "ep2"
+
+
+def test_unknown_and_not_ready_models() -> None:
+    fake = FakeGenAi()
+    fake.add(_ep("ep1", "m1", "slow", state="CREATING"), "1")
+    resolver = EndpointResolver(fake, SETTINGS)
+    with pytest.raises(InferError) as info:
+        resolver.by_model("nope")
+    assert (info.value.status, info.value.code) == (404, errors.UNKNOWN_MODEL)
+    with pytest.raises(InferError) as info:
+        resolver.by_model("slow")
+    assert (info.value.status, info.value.code) == (409, errors.ENDPOINT_NOT_READY)
+
+
+def test_by_endpoint_states() -> None:
+    fake = FakeGenAi()
+    fake.add(_ep("ep1", "m1", "a", state="CREATING"), "1")
+    fake.add(_ep("ep2", "m2", "a", state="DELETED"), "1")
+    resolver = EndpointResolver(fake, SETTINGS)
+    for ep, status in (("ep1", 409), ("ep2", 404), ("ocid1.missing", 404)):
+        with pytest.raises(InferError) as info:
+            resolver.by_endpoint(ep)
+        assert info.value.status == status
+
+
+def test_failures_are_not_cached() -> None:
+    fake = FakeGenAi()
+    resolver = EndpointResolver(fake, SETTINGS)
+    with pytest.raises(InferError):
+        resolver.by_model("fin")
+    fake.add(_ep("ep1", "m1", "fin"), "1")
+    assert resolver.by_model("fin").endpoint_id == "ep1"
+
+
+# -- handle_http with fakes -----------------------------------------------------------------
+
+
+class FakeInference:
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.fail = fail
+        self.seen: list[Any] = []
+
+    def chat(self, details: Any) -> Any:
+        self.seen.append(details)
+        if self.fail:
+            raise self.fail
+        return SimpleNamespace(data=m.ChatResult(
+            model_id="m1", model_version="1", chat_response=m.CohereChatResponse(
+                text="An ETF is a fund.", finish_reason="COMPLETE",
+                usage=m.Usage(prompt_tokens=4, completion_tokens=5, total_tokens=9))))
+
+
+def _backend(fail: BaseException | None = None) -> tuple[Backend, FakeGenAi, FakeInference]:
+    fake = FakeGenAi()
+    fake.add(_ep("ocid1.generativeaiendpoint.oc1.ep1", "m1", "fin"), "1")
+    inference = FakeInference(fail)
+    return Backend(inference, EndpointResolver(fake, SETTINGS)), fake, inference
+
+
+def _call(body: object, be: Backend, method: str = "POST",
+          settings: Settings = SETTINGS) -> tuple[int, dict[str, Any], dict[str, str]]:
+    reply = handle_http(method, json.dumps(body).encode(), settings, be)
+    return reply.status, json.loads(reply.body), reply.headers
+
+
+def test_answer_body() -> None:
+    be, _, inference = _backend()
+    status, body, headers = _call({"prompt": "What is an ETF?", "model": "fin"}, be)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert body == {"text": "An ETF is a fund.", "finish_reason": "COMPLETE",
+                    "usage": {"prompt_tokens": 4, "completion_tokens": 5, "total_tokens": 9},
+                    "model": {"name": "fin", "id": "m1", "version": "1"},
+                    "endpoint_id": "ocid1.generativeaiendpoint.oc1.ep1"}
+    assert inference.seen[0].chat_request.message == "What is an ETF?"
+
+
+def test_default_model_and_missing_model() -> None:
+    be, _, _ = _backend()
+    assert _call({"prompt": "q"}, be, settings=SETTINGS.model_copy(
+        update={"default_model": "fin"}))[0] == 200
+    status, body, _ = _call({"prompt": "q"}, be)
+    assert (status, body["error"]["code"]) == (400, errors.NO_MODEL)
+
+
+def test_wrong_method() -> None:
+    be, _, _ = _backend()
+    status, body, headers = _call({"prompt": "q"}, be, method="GET")
+    assert (status, body["error"]["code"], headers["Allow"]) == (405, "method_not_allowed", "POST")
+
+
+def test_upstream_404_forgets_cached_endpoint() -> None:
+    be, fake, _ = _backend(ServiceError(404, "NotAuthorizedOrNotFound", {}, "gone"))
+    status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
+    assert (status, body["error"]["code"]) == (404, errors.UNKNOWN_ENDPOINT)
+    calls = fake.calls.count("list_endpoints")
+    _call({"prompt": "q", "model": "fin"}, be)
+    assert fake.calls.count("list_endpoints") == calls + 1
+
+
+def test_unexpected_upstream_failure_is_502_without_detail() -> None:
+    be, _, _ = _backend()
+    be.inference = SimpleNamespace(chat=lambda d: _raise(AttributeError("secret-internal")))
+    status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
+    assert status == 502 and "secret" not in json.dumps(body)
+
+
+def test_bug_in_function_is_500_without_detail() -> None:
+    be, _, _ = _backend()
+    be.resolver = SimpleNamespace(by_model=lambda n: _raise(KeyError("secret-internal")))  # type: ignore[assignment]
+    status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
+    assert (status, body["error"]["code"]) == (500, "internal_error")
+    assert "secret" not in json.dumps(body)
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
