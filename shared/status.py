@@ -70,6 +70,7 @@ class DatasetStatus(BaseModel):
     hosting_cluster_id: str | None = None
     endpoint_id: str | None = None
     endpoint_state: str | None = None
+    notified_at: datetime | None = None  # when a failure was published to OCI Notifications
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     history: list[StatusEvent] = Field(default_factory=list)

@@ -10,7 +10,8 @@ DATASET = "ocift-dataset"  # dataset name (see shared.naming)
 SOURCE_OBJECT = "ocift-source-object"  # training JSONL object name
 SOURCE_ETAG = "ocift-source-etag"  # ETag of that JSONL when training started
 BASE_MODEL = "ocift-base-model"  # base model name (clusters, models)
-MODEL_ID = "ocift-model-id"  # on endpoints: the custom model they serve
+MODEL_ID = "ocift-model-id"  # on endpoints (and per-model hosting clusters): the custom model
+MODEL_FAMILY = "ocift-model-family"  # on clusters: base model family they fit (shared.genai)
 
 ROLE_FINETUNING_CLUSTER = "finetuning-cluster"
 ROLE_HOSTING_CLUSTER = "hosting-cluster"

@@ -1,0 +1,45 @@
+"""Watch stage: a scheduled tick moves in-flight datasets on (see shared.watcher).
+
+Accepted bodies: the local ticker's ``{"source": "ocift.schedule", ...}``, an OCI
+Notifications / Monitoring alarm message, or nothing -- all mean "tick".
+``{"kind": "reconcile"}`` runs :func:`shared.watcher.reconcile` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shared import logs, watcher
+from shared.fnruntime import read_body, respond
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Stage, get_settings
+
+log = logs.get_logger("ocift.fn")
+
+
+def wants_reconcile(body: bytes) -> bool:
+    """True when the body asks for a reconcile; anything else (or garbage) is a tick."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "reconcile" in (doc.get("kind"), doc.get("action"))
+
+
+def handle(ctx: Any, data: Any = None) -> Any:
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    logs.clear()
+    logs.bind(stage=Stage.WATCH.value)
+    started = time.perf_counter()
+    if wants_reconcile(read_body(data)):
+        result = watcher.reconcile(settings)
+        details = result.model_dump()
+    else:
+        details = watcher.tick(settings).model_dump()
+    outcome = Outcome(status=OutcomeStatus.DONE, stage=Stage.WATCH.value, details=details)
+    log.info("stage finished", extra={"outcome": "done", "elapsed_ms":
+                                      round((time.perf_counter() - started) * 1000, 1)})
+    return respond(ctx, outcome.to_json())

@@ -1,0 +1,140 @@
+"""Endpoint stage: a status object changed -> host the fine-tuned model, or record its failure.
+
+The event is only a hint: the status object and the model's real state are
+read back from the API. Acts on MODEL_ACTIVE (and PENDING_HOSTING_CLUSTER,
+when the watcher resumes) and MODEL_FAILED; every other write -- including its
+own -- is SKIPPED. Idempotency: an existing endpoint is found by tags
+(``ocift-model-id``), creates carry an ``opc-retry-token`` from the model id,
+and status writes are conditional, so a second event never makes a second
+endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import genai, logs, naming, notify, tags
+from shared.events import ObjectEvent
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Settings, Stage, TrainingMethod
+from shared.status import DatasetState, DatasetStatus, utcnow
+from shared.train_stage import StageContext, context_for, read_status, write_status
+
+log = logs.get_logger("ocift.endpoint")
+
+ACTIONABLE = (DatasetState.MODEL_ACTIVE, DatasetState.PENDING_HOSTING_CLUSTER,
+              DatasetState.MODEL_FAILED)
+
+
+def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
+    return Outcome(status=status, stage=Stage.ENDPOINT.value, reason=reason, object_name=obj,
+                   details={k: v for k, v in details.items() if v is not None})
+
+
+def endpoint_for_status(event: ObjectEvent, settings: Settings) -> Outcome:
+    """Handle one Object Storage event for the endpoint stage."""
+    dataset = naming.status_dataset(settings, event.object_name)
+    if dataset is None:
+        return _outcome(OutcomeStatus.SKIPPED,
+                        f"not a status object: expected {settings.status_prefix}*.json",
+                        event.object_name)
+    if event.bucket != settings.bucket:
+        return _outcome(OutcomeStatus.SKIPPED, f"event for bucket {event.bucket!r}",
+                        event.object_name)
+    return ensure_endpoint(context_for(settings, event.namespace), dataset)
+
+
+def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
+    """Bring ``dataset`` from MODEL_ACTIVE to ENDPOINT_CREATING (or record a failure)."""
+    name = naming.status_object(ctx.settings, dataset)
+    current = read_status(ctx, dataset)
+    if current is None:
+        return _outcome(OutcomeStatus.SKIPPED, "no status object", name)
+    status, etag = current
+    if status.state not in ACTIONABLE or not status.model_id:
+        return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to do", name)
+    try:
+        model = ctx.genai.get_model(status.model_id).data
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            reason = f"model {status.model_id} no longer exists"
+            write_status(ctx, status.moved_to(DatasetState.ENDPOINT_FAILED, reason,
+                                              reason=reason), etag)
+            return _outcome(OutcomeStatus.REJECTED, reason, name)
+        raise
+    if not tags.matches(model.freeform_tags, pipeline=ctx.settings.pipeline_name,
+                        role=tags.ROLE_MODEL):
+        return _outcome(OutcomeStatus.SKIPPED, "model was not created by this pipeline", name)
+    if status.state is DatasetState.MODEL_FAILED:
+        return _record_failure(ctx, status, etag, model, name)
+    if model.lifecycle_state != "ACTIVE":
+        return _outcome(OutcomeStatus.SKIPPED, f"model is {model.lifecycle_state}", name)
+    try:
+        return _host(ctx, dataset, status, etag, model, name)
+    except genai.PermanentError as exc:
+        return _fail_endpoint(ctx, status, etag, str(exc), name)
+    except Exception as exc:
+        if genai.is_permanent(exc):
+            return _fail_endpoint(ctx, status, etag, genai.error_reason(exc), name)
+        raise
+
+
+def _fail_endpoint(ctx: StageContext, status: DatasetStatus, etag: str, reason: str,
+                   name: str) -> Outcome:
+    write_status(ctx, status.moved_to(DatasetState.ENDPOINT_FAILED, reason, reason=reason), etag)
+    notify.publish(ctx.settings, f"ocift: endpoint for {status.dataset} failed", reason)
+    return _outcome(OutcomeStatus.REJECTED, reason, name)
+
+
+def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, model: Any,
+          name: str) -> Outcome:
+    settings = ctx.settings
+    existing = genai.model_endpoint(ctx.genai, settings, dataset, model.id)
+    if existing is not None:
+        if status.endpoint_id != existing.id:
+            write_status(ctx, status.moved_to(
+                DatasetState.ENDPOINT_CREATING, "endpoint found by tags",
+                endpoint_id=existing.id, endpoint_state=existing.lifecycle_state,
+                hosting_cluster_id=existing.dedicated_ai_cluster_id), etag)
+        return _outcome(OutcomeStatus.DUPLICATE, "the model already has an endpoint", name,
+                        endpoint_id=existing.id)
+    base_name = status.base_model or (model.freeform_tags or {}).get(tags.BASE_MODEL, "")
+    family = genai.family_of(base_name)
+    stacked = family.stackable_tfew and status.training_method == TrainingMethod.TFEW.value
+    cluster = genai.ensure_cluster(ctx.genai, settings, genai.HOSTING, family,
+                                   model_id=None if stacked else model.id)
+    if not cluster.active:
+        if not (status.state is DatasetState.PENDING_HOSTING_CLUSTER
+                and status.hosting_cluster_id == cluster.id):
+            write_status(ctx, status.moved_to(
+                DatasetState.PENDING_HOSTING_CLUSTER, f"waiting for hosting cluster {cluster.id}",
+                hosting_cluster_id=cluster.id), etag)
+        return _outcome(OutcomeStatus.PENDING, f"hosting cluster is {cluster.state}", name,
+                        cluster_id=cluster.id)
+    endpoint = genai.create_endpoint(ctx.genai, settings, dataset=dataset, model=model,
+                                     cluster_id=cluster.id)
+    new = status.moved_to(DatasetState.ENDPOINT_CREATING, f"endpoint {endpoint.id}",
+                          endpoint_id=endpoint.id, endpoint_state=endpoint.lifecycle_state,
+                          hosting_cluster_id=cluster.id, model_state=model.lifecycle_state)
+    if write_status(ctx, new, etag) is None:
+        return _outcome(OutcomeStatus.DUPLICATE, "a concurrent call recorded the endpoint", name,
+                        endpoint_id=endpoint.id)
+    log.info("endpoint creating", extra={"dataset": dataset, "model_id": model.id,
+                                         "endpoint_id": endpoint.id})
+    return _outcome(OutcomeStatus.DONE, "endpoint creating", name, endpoint_id=endpoint.id)
+
+
+def _record_failure(ctx: StageContext, status: DatasetStatus, etag: str, model: Any,
+                    name: str) -> Outcome:
+    changes: dict[str, Any] = {}
+    if not status.reason:
+        changes["reason"] = model.lifecycle_details or "training failed"
+    reason = changes.get("reason", status.reason)
+    if (ctx.settings.notification_topic_id and status.notified_at is None
+            and notify.publish(ctx.settings, f"ocift: training of {status.dataset} failed",
+                               f"model {model.id}: {reason}")):
+        changes["notified_at"] = utcnow()
+    if not changes:
+        return _outcome(OutcomeStatus.SKIPPED, "failure already recorded", name)
+    write_status(ctx, status.moved_to(DatasetState.MODEL_FAILED, **changes), etag)
+    return _outcome(OutcomeStatus.DONE, f"failure recorded: {reason}", name)

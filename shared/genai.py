@@ -1,0 +1,377 @@
+"""OCI Generative AI operations of the pipeline: base model, clusters, method, model, endpoint.
+
+Rules (from the OCI Generative AI documentation, "Dedicated AI Cluster for
+the Model" and "Fine-Tuning Hyperparameters"):
+
+* the base model is resolved by name (``list_models`` with capability
+  ``FINE_TUNE``), never by a hard-coded OCID;
+* each base model family needs a fine-tuning cluster of a fixed shape and unit
+  count, and is hosted on its own shape; custom models of one hosting cluster
+  must be the same model (T-Few ``cohere.command`` versions may be stacked);
+* every create carries a deterministic ``opc-retry-token`` and freeform tags,
+  so a re-delivered event finds (by tags) or dedups (by token) earlier work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import naming, tags
+from shared.settings import Settings, TrainingMethod
+
+FINE_TUNING = "FINE_TUNING"
+HOSTING = "HOSTING"
+LIVE_CLUSTER_STATES = ("ACTIVE", "CREATING", "UPDATING")
+LIVE_ENDPOINT_STATES = ("ACTIVE", "CREATING", "UPDATING")
+
+
+class PermanentError(Exception):
+    """Input or configuration that can never succeed; recorded, never retried."""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True for OCI answers that a retry cannot fix (400, 404, 409 Conflict on a token)."""
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", "")
+    return status in (400, 404) or (status == 409 and code == "Conflict")
+
+
+def error_reason(exc: BaseException) -> str:
+    """A short reason for a status object (no request bodies, no credentials)."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return str(exc)
+    code = getattr(exc, "code", "")
+    message = getattr(exc, "message", "") or str(exc)
+    op = getattr(exc, "operation_name", "") or "request"
+    return f"{op} failed: {status} {code}: {message}"
+
+
+# -- call counting --------------------------------------------------------------------------
+
+
+@dataclass
+class CallCounter:
+    """Counts API calls per operation (thread-safe)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self.calls[name] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.calls.values())
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.calls)
+
+
+class CountingClient:
+    """Wraps an ``oci`` client; every public method call is counted in ``counter``."""
+
+    def __init__(self, client: Any, counter: CallCounter, prefix: str = "") -> None:
+        self._client = client
+        self._counter = counter
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._counter.add(f"{self._prefix}{name}")
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+# -- base model families -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    """Cluster shapes, methods and default hyperparameters of a base model family."""
+
+    prefix: str
+    finetuning_shape: str
+    finetuning_units: int
+    hosting_shape: str
+    methods: tuple[TrainingMethod, ...]
+    learning_rate: dict[TrainingMethod, float]
+    batch_size: dict[TrainingMethod, int]
+    stackable_tfew: bool = False  # T-Few versions may share one hosting cluster
+
+    @property
+    def key(self) -> str:
+        return self.prefix.rstrip("-.")
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("cohere.command-r-", "SMALL_COHERE_V2", 8, "SMALL_COHERE_V2",
+           (TrainingMethod.TFEW, TrainingMethod.LORA),
+           {TrainingMethod.TFEW: 0.01, TrainingMethod.LORA: 0.0002},
+           {TrainingMethod.TFEW: 16, TrainingMethod.LORA: 8}),
+    Family("cohere.command-light", "SMALL_COHERE", 2, "SMALL_COHERE",
+           (TrainingMethod.TFEW, TrainingMethod.VANILLA),
+           {TrainingMethod.TFEW: 0.01, TrainingMethod.VANILLA: 0.00006},
+           {TrainingMethod.TFEW: 8, TrainingMethod.VANILLA: 8}, stackable_tfew=True),
+    Family("cohere.command", "LARGE_COHERE", 2, "LARGE_COHERE",
+           (TrainingMethod.TFEW, TrainingMethod.VANILLA),
+           {TrainingMethod.TFEW: 0.01, TrainingMethod.VANILLA: 0.00006},
+           {TrainingMethod.TFEW: 8, TrainingMethod.VANILLA: 8}, stackable_tfew=True),
+    Family("meta.llama-", "LARGE_GENERIC", 2, "LARGE_GENERIC", (TrainingMethod.LORA,),
+           {TrainingMethod.LORA: 0.0002}, {TrainingMethod.LORA: 8}),
+)
+
+
+def family_of(base_model: str) -> Family:
+    """The family of ``base_model`` (longest matching prefix); PermanentError if unknown."""
+    found = [f for f in FAMILIES if base_model.startswith(f.prefix) or base_model == f.key]
+    if not found:
+        raise PermanentError(f"base model {base_model!r} is not a fine-tunable model family "
+                             f"this pipeline knows ({', '.join(f.key for f in FAMILIES)})")
+    return max(found, key=lambda f: len(f.prefix))
+
+
+def finetuning_units(settings: Settings, family: Family) -> int:
+    """OCI's unit count for the family.
+
+    OCI accepts exactly this count for a family's fine-tuning cluster, so it wins
+    over ``OCIFT_FINETUNING_CLUSTER_UNITS`` (which only applies to a family this
+    table does not know, and those are refused by :func:`family_of`).
+    """
+    del settings
+    return family.finetuning_units
+
+
+def choose_method(settings: Settings, family: Family, examples: int) -> TrainingMethod:
+    """The configured method, or ``auto``: T-Few below the threshold, Vanilla at or above
+    where the family allows it, LoRA where it is the family's only method."""
+    wanted = settings.training_method
+    if wanted is not TrainingMethod.AUTO:
+        if wanted not in family.methods:
+            raise PermanentError(
+                f"training method {wanted.value} is not supported for {family.key} models; "
+                f"supported: {', '.join(m.value for m in family.methods)}")
+        return wanted
+    if family.methods == (TrainingMethod.LORA,):
+        return TrainingMethod.LORA
+    if examples >= settings.vanilla_threshold and TrainingMethod.VANILLA in family.methods:
+        return TrainingMethod.VANILLA
+    return TrainingMethod.TFEW
+
+
+def training_config(settings: Settings, family: Family, method: TrainingMethod) -> Any:
+    """The SDK training config for ``method`` with hyperparameters from settings."""
+    from oci.generative_ai import models as m
+
+    common: dict[str, Any] = {
+        "total_training_epochs": settings.epochs,
+        "learning_rate": settings.learning_rate or family.learning_rate[method],
+        "training_batch_size": settings.batch_size or family.batch_size[method],
+        "early_stopping_patience": settings.early_stopping_patience,
+    }
+    if method is TrainingMethod.TFEW:
+        return m.TFewTrainingConfig(**common)
+    if method is TrainingMethod.VANILLA:
+        return m.VanillaTrainingConfig(**common)
+    return m.LoraTrainingConfig(**common)
+
+
+# -- listing helpers ---------------------------------------------------------------------------
+
+
+def list_all(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """Every item of a paged GenAI list call (``.data.items`` + ``opc-next-page``)."""
+    page: str | None = None
+    while True:
+        if page:
+            kwargs["page"] = page
+        resp = call(*args, **kwargs)
+        data = resp.data
+        yield from (data.items if hasattr(data, "items") else data)
+        page = resp.headers.get("opc-next-page") if resp.headers else None
+        if not page:
+            return
+
+
+@dataclass(frozen=True)
+class BaseModelRef:
+    id: str
+    name: str
+
+
+def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
+    """The ACTIVE fine-tunable base model named by ``OCIFT_BASE_MODEL``."""
+    settings.require("compartment_id")
+    name = settings.base_model
+    for item in list_all(client.list_models, settings.compartment_id, capability=["FINE_TUNE"],
+                         display_name=name):
+        if (item.display_name == name and "FINE_TUNE" in (item.capabilities or [])
+                and item.lifecycle_state == "ACTIVE"
+                and getattr(item, "type", "BASE") in ("BASE", None)):
+            return BaseModelRef(id=item.id, name=name)
+    raise PermanentError(f"base model {name!r} not found (ACTIVE, FINE_TUNE) in this region; "
+                         "set OCIFT_BASE_MODEL to a fine-tunable model")
+
+
+# -- clusters ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    id: str
+    state: str
+
+    @property
+    def active(self) -> bool:
+        return self.state == "ACTIVE"
+
+
+def cluster_tags(settings: Settings, kind: str, family: Family,
+                 model_id: str | None = None) -> dict[str, str]:
+    role = tags.ROLE_FINETUNING_CLUSTER if kind == FINE_TUNING else tags.ROLE_HOSTING_CLUSTER
+    return tags.pipeline_tags(settings.pipeline_name, role, model_family=family.key,
+                              model_id=model_id)
+
+
+def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
+                   model_id: str | None = None) -> ClusterRef:
+    """Reuse the configured or tagged cluster of ``kind`` for ``family``, else create one.
+
+    Never waits: the returned cluster may still be CREATING. Hosting clusters are
+    per custom model (``model_id``) unless the family stacks T-Few versions.
+    """
+    settings.require("compartment_id")
+    configured = settings.finetuning_cluster_id if kind == FINE_TUNING \
+        else settings.hosting_cluster_id
+    if configured:
+        cluster = client.get_dedicated_ai_cluster(configured).data
+        if cluster.type != kind:
+            raise PermanentError(f"configured cluster {configured} is {cluster.type}, not {kind}")
+        return ClusterRef(cluster.id, cluster.lifecycle_state)
+    if kind == FINE_TUNING:
+        shape, units = family.finetuning_shape, finetuning_units(settings, family)
+    else:
+        shape, units = family.hosting_shape, settings.hosting_cluster_units
+    wanted = cluster_tags(settings, kind, family, model_id)
+    best: ClusterRef | None = None
+    for item in list_all(client.list_dedicated_ai_clusters, settings.compartment_id):
+        if (item.type == kind and item.unit_shape == shape and item.unit_count == units
+                and item.lifecycle_state in LIVE_CLUSTER_STATES
+                and all((item.freeform_tags or {}).get(k) == v for k, v in wanted.items())):
+            ref = ClusterRef(item.id, item.lifecycle_state)
+            if ref.active:
+                return ref
+            best = best or ref
+    if best is not None:
+        return best
+    from oci.generative_ai import models as m
+
+    day = datetime.now(UTC).strftime("%Y-%m-%d")  # a deleted cluster is recreated next day
+    token = naming.retry_token(settings.pipeline_name, kind, family.key, model_id or "",
+                               settings.compartment_id or "", day)
+    name = f"{settings.pipeline_name}-{kind.lower().replace('_', '-')}-{family.key}"
+    details = m.CreateDedicatedAiClusterDetails(
+        compartment_id=settings.compartment_id, type=kind, unit_shape=shape, unit_count=units,
+        display_name=naming.display_name(name), freeform_tags=wanted)
+    cluster = client.create_dedicated_ai_cluster(details, opc_retry_token=token).data
+    return ClusterRef(cluster.id, cluster.lifecycle_state)
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+def dataset_models(client: Any, settings: Settings, dataset: str) -> list[Any]:
+    """Custom models this pipeline created for ``dataset`` (any version, not deleted)."""
+    found = []
+    for item in list_all(client.list_models, settings.compartment_id,
+                         display_name=naming.display_name(dataset)):
+        if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
+                         role=tags.ROLE_MODEL, dataset=dataset)
+                and item.lifecycle_state not in ("DELETING", "DELETED")):
+            found.append(item)
+    return found
+
+
+def version_of(model: Any) -> int:
+    try:
+        return int(str(model.version))
+    except (TypeError, ValueError):
+        return 0
+
+
+def create_model(client: Any, settings: Settings, *, dataset: str, source_object: str,
+                 source_etag: str, base: BaseModelRef, cluster_id: str, method: TrainingMethod,
+                 version: int) -> tuple[Any, str]:
+    """CreateModel with tags and a retry token from the source object + ETag.
+
+    Returns ``(model, work_request_id)``.
+    """
+    from oci.generative_ai import models as m
+
+    family = family_of(base.name)
+    details = m.CreateModelDetails(
+        compartment_id=settings.compartment_id,
+        base_model_id=base.id,
+        display_name=naming.display_name(dataset),
+        description=f"Fine-tuned by {settings.pipeline_name} from {source_object}",
+        version=str(version),
+        fine_tune_details=m.FineTuneDetails(
+            training_dataset=m.ObjectStorageDataset(
+                namespace_name=settings.namespace, bucket_name=settings.bucket,
+                object_name=source_object),
+            dedicated_ai_cluster_id=cluster_id,
+            training_config=training_config(settings, family, method)),
+        freeform_tags=tags.pipeline_tags(
+            settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
+            source_object=source_object, source_etag=source_etag, base_model=base.name),
+    )
+    resp = client.create_model(details, opc_retry_token=naming.retry_token(
+        settings.pipeline_name, source_object, source_etag))
+    return resp.data, str(resp.headers.get("opc-work-request-id", ""))
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+
+
+def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str) -> Any | None:
+    """The live endpoint this pipeline created for ``model_id``, if any."""
+    for item in list_all(client.list_endpoints, settings.compartment_id,
+                         display_name=naming.display_name(dataset)):
+        if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
+                         role=tags.ROLE_ENDPOINT, model_id=model_id)
+                and item.lifecycle_state in LIVE_ENDPOINT_STATES):
+            return item
+    return None
+
+
+def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any,
+                    cluster_id: str) -> Any:
+    """CreateEndpoint for ``model`` with moderation from settings and a token from its id."""
+    from oci.generative_ai import models as m
+
+    model_tags = dict(model.freeform_tags or {})
+    endpoint_tags = {k: v for k, v in model_tags.items() if k.startswith("ocift-")}
+    endpoint_tags.update(tags.pipeline_tags(settings.pipeline_name, tags.ROLE_ENDPOINT,
+                                            model_id=model.id))
+    details = m.CreateEndpointDetails(
+        compartment_id=settings.compartment_id, model_id=model.id,
+        dedicated_ai_cluster_id=cluster_id, display_name=naming.display_name(dataset),
+        description=f"Serves {settings.pipeline_name} model for {dataset}",
+        content_moderation_config=m.ContentModerationConfig(
+            is_enabled=settings.content_moderation),
+        freeform_tags=endpoint_tags)
+    token = naming.retry_token(settings.pipeline_name, "endpoint", model.id)
+    return client.create_endpoint(details, opc_retry_token=token).data

@@ -1,0 +1,260 @@
+"""Train stage: a training JSONL lands -> a fine-tuned custom model (or a recorded refusal).
+
+Idempotency: the model carries tags (pipeline, dataset, source object, ETag) and
+is created with an ``opc-retry-token`` derived from the JSONL and its ETag; the
+status object is written conditionally. The same JSONL version delivered twice
+finds its model by tags (or the token dedups a racing create); a new ETag
+makes a new model version. The fine-tuning cluster is never waited for: the
+stage records PENDING_CLUSTER and the watcher resumes through
+:func:`train_dataset` once the cluster is ACTIVE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import clients, genai, logs, naming, tags
+from shared.events import ObjectEvent
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Settings, Stage
+from shared.status import DatasetState, DatasetStatus
+from shared.storage import ObjectInfo, ObjectStore, PreconditionFailed, namespace_of
+
+log = logs.get_logger("ocift.train")
+
+META_SOURCE_ETAG = "source-etag"
+
+MODEL_STATE_TO_DATASET = {
+    "CREATING": DatasetState.TRAINING,
+    "ACTIVE": DatasetState.MODEL_ACTIVE,
+    "FAILED": DatasetState.MODEL_FAILED,
+}
+
+
+@dataclass
+class StageContext:
+    """What every stage step needs: settings, the bucket and the GenAI client."""
+
+    settings: Settings
+    store: ObjectStore
+    genai: Any
+    counter: genai.CallCounter = field(default_factory=genai.CallCounter)
+
+
+def context_for(settings: Settings, namespace: str | None = None,
+                counter: genai.CallCounter | None = None) -> StageContext:
+    """Clients for ``settings``, every call counted in ``counter``."""
+    counter = counter or genai.CallCounter()
+    os_client = genai.CountingClient(clients.object_storage(settings), counter, "objectstorage.")
+    ns = namespace or namespace_of(os_client, settings.namespace)
+    if settings.namespace != ns:
+        settings = settings.model_copy(update={"namespace": ns})
+    store = ObjectStore(os_client, ns, settings.bucket)
+    client = genai.CountingClient(clients.generative_ai(settings), counter, "genai.")
+    return StageContext(settings=settings, store=store, genai=client, counter=counter)
+
+
+# -- status object -----------------------------------------------------------------------------
+
+
+def read_status(ctx: StageContext, dataset: str) -> tuple[DatasetStatus, str] | None:
+    got = ctx.store.read_json(naming.status_object(ctx.settings, dataset))
+    if got is None:
+        return None
+    doc, etag = got
+    return DatasetStatus.model_validate(doc), etag
+
+
+def write_status(ctx: StageContext, status: DatasetStatus, etag: str | None) -> str | None:
+    """Write conditionally on ``etag`` (create-only when None); None if someone else won."""
+    name = naming.status_object(ctx.settings, status.dataset)
+    try:
+        return ctx.store.put_json(name, status.model_dump(mode="json"),
+                                  if_match=etag or None, if_none_match=None if etag else "*")
+    except PreconditionFailed:
+        log.info("status object changed under us; leaving it", extra={"status": name})
+        return None
+
+
+def _next(current: tuple[DatasetStatus, str] | None, dataset: str, state: DatasetState,
+          detail: str = "", **changes: Any) -> tuple[DatasetStatus, str | None]:
+    if current is None:
+        fresh = DatasetStatus(dataset=dataset, state=state)
+        return fresh.moved_to(state, detail or "created", **changes), None
+    status, etag = current
+    return status.moved_to(state, detail, **changes), etag
+
+
+def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
+    return Outcome(status=status, stage=Stage.TRAIN.value, reason=reason, object_name=obj,
+                   details={k: v for k, v in details.items() if v is not None})
+
+
+# -- stage entry -------------------------------------------------------------------------------
+
+
+def train_object(event: ObjectEvent, settings: Settings) -> Outcome:
+    """Handle one Object Storage event for the train stage."""
+    dataset = naming.training_dataset(settings, event.object_name)
+    if dataset is None:
+        return _outcome(OutcomeStatus.SKIPPED,
+                        f"not a training JSONL: expected {settings.training_prefix}*.jsonl",
+                        event.object_name)
+    if event.bucket != settings.bucket:
+        return _outcome(OutcomeStatus.SKIPPED, f"event for bucket {event.bucket!r}",
+                        event.object_name)
+    return train_dataset(context_for(settings, event.namespace), dataset, event.etag)
+
+
+def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
+    """Start (or resume, or recognise as done) training of ``dataset``'s JSONL.
+
+    ``etag`` pins the JSONL version the event was about (None: the current one).
+    """
+    settings = ctx.settings
+    name = naming.training_object(settings, dataset)
+    info = ctx.store.head(name)
+    if info is None:
+        return _outcome(OutcomeStatus.SKIPPED, "the training JSONL no longer exists", name)
+    if etag and info.etag != etag:
+        return _outcome(OutcomeStatus.SKIPPED,
+                        "stale event: the JSONL changed since; its newer event trains it", name)
+    current = read_status(ctx, dataset)
+    if current is not None:
+        status = current[0]
+        if status.source_etag == info.etag and status.state is not DatasetState.PENDING_CLUSTER:
+            return _outcome(OutcomeStatus.DUPLICATE,
+                            f"this JSONL version is already {status.state.value}", name,
+                            model_id=status.model_id)
+    try:
+        return _train(ctx, dataset, info, current)
+    except genai.PermanentError as exc:
+        return _reject(ctx, dataset, info, current, str(exc))
+    except Exception as exc:
+        if genai.is_permanent(exc):
+            return _reject(ctx, dataset, info, current, genai.error_reason(exc))
+        raise
+
+
+def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
+            current: tuple[DatasetStatus, str] | None, reason: str) -> Outcome:
+    new, etag = _next(current, dataset, DatasetState.REJECTED, reason, reason=reason,
+                      source_object=info.name, source_etag=info.etag, model_id=None,
+                      work_request_id=None, endpoint_id=None)
+    write_status(ctx, new, etag)
+    log.warning("dataset rejected", extra={"dataset": dataset, "reason": reason})
+    return _outcome(OutcomeStatus.REJECTED, reason, info.name)
+
+
+def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
+           current: tuple[DatasetStatus, str] | None) -> Outcome:
+    settings = ctx.settings
+    examples = validated_examples(ctx, dataset, info)
+    models = genai.dataset_models(ctx.genai, settings, dataset)
+    same = [m for m in models if (m.freeform_tags or {}).get(tags.SOURCE_ETAG) == info.etag]
+    if same:
+        model = max(same, key=genai.version_of)
+        record_model(ctx, dataset, model, current, work_request_id=None)
+        return _outcome(OutcomeStatus.DUPLICATE, "a model was already created for this version",
+                        info.name, model_id=model.id)
+    version = max((genai.version_of(m) for m in models), default=0) + 1
+    base = genai.resolve_base_model(ctx.genai, settings)
+    family = genai.family_of(base.name)
+    method = genai.choose_method(settings, family, examples)
+    cluster = genai.ensure_cluster(ctx.genai, settings, genai.FINE_TUNING, family)
+    common: dict[str, Any] = {
+        "reason": "", "source_object": info.name, "source_etag": info.etag,
+        "base_model": base.name, "base_model_id": base.id, "training_method": method.value,
+        "finetuning_cluster_id": cluster.id,
+    }
+    if not cluster.active:
+        if not (current and current[0].state is DatasetState.PENDING_CLUSTER
+                and current[0].source_etag == info.etag
+                and current[0].finetuning_cluster_id == cluster.id):
+            new, etag = _next(current, dataset, DatasetState.PENDING_CLUSTER,
+                              f"waiting for fine-tuning cluster {cluster.id}", model_id=None,
+                              work_request_id=None, endpoint_id=None, **common)
+            write_status(ctx, new, etag)
+        return _outcome(OutcomeStatus.PENDING, f"fine-tuning cluster is {cluster.state}",
+                        info.name, cluster_id=cluster.id)
+    model, wr_id = genai.create_model(
+        ctx.genai, settings, dataset=dataset, source_object=info.name, source_etag=info.etag,
+        base=base, cluster_id=cluster.id, method=method, version=version)
+    new, etag = _next(current, dataset, DatasetState.TRAINING, f"model version {version}",
+                      model_id=model.id, model_version=str(version),
+                      model_state=model.lifecycle_state, work_request_id=wr_id or None,
+                      percent_complete=0.0, endpoint_id=None, endpoint_state=None,
+                      hosting_cluster_id=None, model_metrics=None, **common)
+    if write_status(ctx, new, etag) is None:
+        return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery recorded the model",
+                        info.name, model_id=model.id)
+    log.info("training started", extra={"dataset": dataset, "model_id": model.id,
+                                        "method": method.value, "examples": examples,
+                                        "version": version})
+    return _outcome(OutcomeStatus.DONE, "training started", info.name, model_id=model.id,
+                    work_request_id=wr_id, method=method.value, version=version)
+
+
+def record_model(ctx: StageContext, dataset: str, model: Any,
+                 current: tuple[DatasetStatus, str] | None,
+                 work_request_id: str | None) -> None:
+    """Make the status object describe ``model`` (rebuild from its tags) if it does not."""
+    if current is not None and current[0].model_id == model.id:
+        return
+    model_tags = model.freeform_tags or {}
+    state = MODEL_STATE_TO_DATASET.get(model.lifecycle_state, DatasetState.TRAINING)
+    new, etag = _next(current, dataset, state, "rebuilt from the model's tags",
+                      model_id=model.id, model_version=str(model.version),
+                      model_state=model.lifecycle_state,
+                      source_object=model_tags.get(tags.SOURCE_OBJECT),
+                      source_etag=model_tags.get(tags.SOURCE_ETAG),
+                      base_model=model_tags.get(tags.BASE_MODEL),
+                      work_request_id=work_request_id, endpoint_id=None,
+                      reason=(model.lifecycle_details or "training failed")
+                      if state is DatasetState.MODEL_FAILED else "")
+    write_status(ctx, new, etag)
+
+
+def validated_examples(ctx: StageContext, dataset: str, info: ObjectInfo) -> int:
+    """Example count of a valid JSONL; PermanentError when its report says invalid.
+
+    The convert stage's report is used when it describes this JSONL's source
+    version; a directly dropped JSONL is validated by streaming it through the
+    converter (bounded memory) and its report written.
+    """
+    settings = ctx.settings
+    report_name = naming.report_object(settings, dataset)
+    got = ctx.store.read_json(report_name)
+    versions = {info.etag, info.metadata.get(META_SOURCE_ETAG)} - {None, ""}
+    if got is not None and isinstance(got[0], dict) and got[0].get("source_etag") in versions:
+        doc = got[0]
+    else:
+        doc = _validate(ctx, dataset, info)
+        ctx.store.put_json(report_name, doc)
+    if not doc.get("valid"):
+        raise genai.PermanentError(f"dataset is invalid: {_report_reason(doc)} "
+                                   f"(see {report_name})")
+    return int(doc.get("records_written") or 0)
+
+
+def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, Any]:
+    from shared.convert import DatasetRules, convert_stream
+
+    settings = ctx.settings
+    _, stream = ctx.store.open(info.name, if_match=info.etag)
+    with stream:
+        report = convert_stream(stream, None, source=info.name,
+                                rules=DatasetRules.for_base_model(settings.base_model))
+    doc: dict[str, Any] = report.model_dump(mode="json")
+    doc.update({"dataset": dataset, "source_object": info.name, "source_etag": info.etag,
+                "source_size": info.size, "output_object": info.name if report.valid else None,
+                "base_model": settings.base_model, "validated_by": Stage.TRAIN.value})
+    return doc
+
+
+def _report_reason(doc: dict[str, Any]) -> str:
+    fatal = doc.get("fatal") or doc.get("error")
+    if isinstance(fatal, dict):
+        return str(fatal.get("message") or fatal.get("code") or "invalid")
+    return str(fatal) if fatal else "invalid"

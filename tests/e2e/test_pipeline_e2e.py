@@ -1,0 +1,273 @@
+"""The whole pipeline on the local target, through the real event path and fdk runtime.
+
+raw JSON -> convert -> training JSONL -> train -> model (emulated fine-tuning) ->
+watcher rewrites ``status/<name>.json`` (Generative AI emits no events) ->
+endpoint stage -> endpoint ACTIVE. Also: duplicate deliveries, injected 429/500,
+forced training failure, lost events completed by reconcile, concurrent
+watchers and API calls per tick.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("deploy.local.emulator.genai")
+
+import oci
+
+from deploy.local.target import LocalTarget
+from shared import clients, genai, tags, watcher
+from shared.settings import Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+RECORDS = 60
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+class RecordingTarget(LocalTarget):
+    """A LocalTarget that also keeps every Object Storage event it emitted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.events: list[dict[str, Any]] = []
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        super()._on_event(event)
+
+
+def _control(target: LocalTarget) -> Any:
+    for service in target.emulator.server.services:
+        if hasattr(service, "control"):
+            return service.control
+    raise AssertionError("the emulator has no Generative AI service")
+
+
+def _start(tmp_path: Path, **kwargs: Any) -> Iterator[RecordingTarget]:
+    kwargs.setdefault("watch_interval", 0.3)
+    target = RecordingTarget(tmp_path / "state", backoff_base=0.05, **kwargs)
+    with target:
+        control = _control(target)
+        control.config.provisioning_seconds = 0.3
+        control.config.seconds_per_epoch = 0.05
+        clients.reset_clients()
+        yield target
+    clients.reset_clients()
+
+
+def _raw(path: Path, topic: str) -> Path:
+    rows = [{"instruction": f"What does {topic} ratio number {i} measure?",
+             "input": "" if i % 3 else f"Company {i} reports assets of {i * 1000} USD.",
+             "output": f"The {topic} ratio {i} compares liabilities to equity for firm {i}.",
+             "text": ""} for i in range(RECORDS)]
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    return path
+
+
+def _jsonl(path: Path, topic: str) -> Path:
+    lines = [json.dumps({"prompt": f"Explain {topic} item {i}.",
+                         "completion": f"{topic} item {i} is about cash flow {i}."})
+             for i in range(RECORDS)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _settings(target: LocalTarget) -> Settings:
+    return target.pipeline_settings()
+
+
+def _genai(target: LocalTarget) -> Any:
+    assert target.info is not None
+    config = oci.config.from_file(target.info.config_file, target.info.profile)
+    return oci.generative_ai.GenerativeAiClient(config,
+                                                service_endpoint=target.info.emulator_endpoint)
+
+
+def _os(target: LocalTarget) -> Any:
+    assert target.info is not None
+    config = oci.config.from_file(target.info.config_file, target.info.profile)
+    return oci.object_storage.ObjectStorageClient(
+        config, service_endpoint=target.info.emulator_endpoint)
+
+
+def _status(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
+    assert target.info is not None
+    try:
+        resp = _os(target).get_object(target.info.namespace, target.info.bucket,
+                                      f"status/{dataset}.json")
+    except oci.exceptions.ServiceError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    doc: dict[str, Any] = json.loads(resp.data.content)
+    return doc
+
+
+def _eventually(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _wait_state(target: LocalTarget, dataset: str, *states: str,
+                step: Callable[[], object] | None = None) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def check() -> bool:
+        if step is not None:
+            step()
+        doc = _status(target, dataset)
+        if doc is not None:
+            seen.update(doc)
+        return doc is not None and doc["state"] in states
+
+    _eventually(check, f"{dataset} in {states} (last: {seen.get('state')})")
+    return seen
+
+
+def _pipeline_models(target: LocalTarget, dataset: str | None = None) -> list[Any]:
+    settings = _settings(target)
+    items = _genai(target).list_models(settings.compartment_id).data.items
+    return [m for m in items if tags.matches(m.freeform_tags, role=tags.ROLE_MODEL)
+            and (dataset is None or m.freeform_tags.get(tags.DATASET) == dataset)]
+
+
+def _endpoints(target: LocalTarget) -> list[Any]:
+    settings = _settings(target)
+    return list(_genai(target).list_endpoints(settings.compartment_id).data.items)
+
+
+def _clusters(target: LocalTarget, kind: str) -> list[Any]:
+    settings = _settings(target)
+    return [c for c in _genai(target).list_dedicated_ai_clusters(
+        settings.compartment_id).data.items if c.type == kind]
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[RecordingTarget]:
+    yield from _start(tmp_path)
+
+
+def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path: Path) -> None:
+    target.upload(_raw(tmp_path / "fin.json", "finance"), "raw/team/fin.json")
+    doc = _wait_state(target, "team/fin", "ENDPOINT_ACTIVE")
+    states = [h["state"] for h in doc["history"]]
+    for expected in ("PENDING_CLUSTER", "TRAINING", "MODEL_ACTIVE", "ENDPOINT_CREATING",
+                     "ENDPOINT_ACTIVE"):
+        assert expected in states
+    assert states.index("TRAINING") < states.index("MODEL_ACTIVE") < states.index(
+        "ENDPOINT_ACTIVE")
+    assert doc["training_method"] == "TFEW" and doc["model_version"] == "1"
+    assert doc["base_model"] == "cohere.command-r-08-2024"
+    assert doc["model_metrics"] and doc["percent_complete"] == 100.0
+
+    [model] = _pipeline_models(target)
+    assert model.id == doc["model_id"] and model.display_name == "team-fin"
+    assert model.freeform_tags[tags.SOURCE_OBJECT] == "training/team/fin.jsonl"
+    [endpoint] = _endpoints(target)
+    assert endpoint.id == doc["endpoint_id"] and endpoint.lifecycle_state == "ACTIVE"
+    assert endpoint.freeform_tags[tags.MODEL_ID] == model.id
+    assert endpoint.content_moderation_config.is_enabled is True
+    [ft] = _clusters(target, "FINE_TUNING")
+    assert (ft.unit_shape, ft.unit_count) == ("SMALL_COHERE_V2", 8)
+    # Every event came from Object Storage: Generative AI emitted none.
+    assert target.events
+    assert all(e["eventType"].startswith("com.oraclecloud.objectstorage.")
+               for e in target.events)
+    assert any(e["data"]["resourceName"] == "status/team/fin.json" for e in target.events)
+
+
+def test_duplicates_two_datasets_and_faults_make_one_model_and_endpoint_each(
+        tmp_path: Path) -> None:
+    for target in _start(tmp_path, duplicate_deliveries=True, max_attempts=10):
+        target.emulator.faults.update(rate_429=0.1, rate_500=0.05, seed=7)
+        target.upload(_raw(tmp_path / "a.json", "alpha"), "raw/a.json")
+        target.upload(_jsonl(tmp_path / "b.jsonl", "beta"), "training/b.jsonl")
+        _wait_state(target, "a", "ENDPOINT_ACTIVE")
+        _wait_state(target, "b", "ENDPOINT_ACTIVE")
+        target.emulator.faults.update(rate_429=0.0, rate_500=0.0)
+        target.wait_idle(30)
+        for dataset in ("a", "b"):
+            assert len(_pipeline_models(target, dataset)) == 1
+        endpoints = _endpoints(target)
+        assert len(endpoints) == 2
+        assert {e.model_id for e in endpoints} == {m.id for m in _pipeline_models(target)}
+        assert len(_clusters(target, "FINE_TUNING")) == 1  # shared by both trainings
+        # The directly dropped JSONL was validated and got its own report.
+        assert target.info is not None
+        report = json.loads(_os(target).get_object(
+            target.info.namespace, target.info.bucket, "reports/b.json").data.content)
+        assert report["valid"] is True and report["validated_by"] == "train"
+        assert report["records_written"] == RECORDS
+
+
+def test_failed_training_is_recorded_and_gets_no_endpoint(
+        target: RecordingTarget, tmp_path: Path) -> None:
+    _control(target).config.fail_training = True
+    target.upload(_jsonl(tmp_path / "bad.jsonl", "gamma"), "training/bad.jsonl")
+    doc = _wait_state(target, "bad", "MODEL_FAILED")
+    assert doc["reason"] and doc["model_state"] == "FAILED"
+    target.wait_idle(30)
+    time.sleep(1.0)  # a few ticks: nothing more may happen
+    assert _status(target, "bad")["state"] == "MODEL_FAILED"  # type: ignore[index]
+    assert _endpoints(target) == []
+
+
+def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    only_convert = tmp_path / "events"
+    only_convert.mkdir()
+    rule = EVENTS_DIR / "convert-raw-dataset.json"
+    if not rule.exists():
+        rule = next(EVENTS_DIR.glob("convert*.json"))
+    (only_convert / rule.name).write_text(rule.read_text())
+    for target in _start(tmp_path, watch_interval=0, events_dir=only_convert):
+        settings = _settings(target)
+        target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
+        target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")
+        assert _status(target, "lost") is None  # no train event was delivered
+
+        def two_watchers() -> None:
+            threads = [threading.Thread(target=watcher.reconcile, args=(settings,))
+                       for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        # Calls per tick follow the in-flight datasets, never the whole compartment.
+        _wait_state(target, "lost", "TRAINING", step=lambda: watcher.reconcile(settings))
+        _wait_state(target, "lost2", "TRAINING", step=lambda: watcher.tick(settings))
+        counter = genai.CallCounter()
+        report = watcher.tick(settings, counter)
+        assert report.in_flight == 2
+        assert 1 <= report.genai_calls <= 2 * report.in_flight
+        assert not any(op.startswith("genai.list") for op in report.calls)
+
+        for dataset in ("lost", "lost2"):
+            _wait_state(target, dataset, "ENDPOINT_ACTIVE", step=two_watchers)
+        assert len(_endpoints(target)) == 2
+        assert len(_pipeline_models(target)) == 2
+        idle = watcher.tick(settings)
+        assert idle.in_flight == 0 and idle.genai_calls == 0
+
+        # A deleted status object is rebuilt from the model's tags; nothing is recreated.
+        assert target.info is not None
+        _os(target).delete_object(target.info.namespace, target.info.bucket,
+                                  "status/lost.json")
+        result = watcher.reconcile(settings)
+        assert "lost: status rebuilt" in result.actions or any(
+            a.startswith("lost: train") for a in result.actions)
+        doc = _wait_state(target, "lost", "ENDPOINT_ACTIVE",
+                          step=lambda: watcher.reconcile(settings))
+        assert doc["model_id"] in {m.id for m in _pipeline_models(target, "lost")}
+        assert len(_endpoints(target)) == 2 and len(_pipeline_models(target)) == 2
