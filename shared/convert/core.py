@@ -8,8 +8,10 @@ Mapping (Alpaca records such as finance-alpaca's ``Cleaned_date.json``)::
 
 with ``SEPARATOR = "\\n\\nContext:\\n"``. ``text`` and any other keys are ignored
 (``text`` only repeats the other fields). Records already holding ``prompt`` and
-``completion`` pass through unchanged. Every field is stripped of surrounding
-whitespace; ``input: null`` counts as empty. Unicode is written as-is (UTF-8).
+``completion`` pass through unchanged. The shape (Alpaca or prompt/completion) is
+taken from the first object; later records must have the same shape. Every field
+is stripped of surrounding whitespace; ``input: null`` counts as empty. Unicode is
+written as-is (UTF-8).
 
 Each output line is exactly ``{"prompt": "...", "completion": "..."}`` + ``\\n``;
 U+2028, U+2029 and U+0085 are written as ``\\u`` escapes so no reader splits a line.
