@@ -202,8 +202,7 @@ class _Run:
                          f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
                          f"{max_e} total tokens", start, read)
                     continue
-                line = ('{"prompt": ' + encode(prompt) + ', "completion": ' + encode(completion)
-                        + "}\n")
+                line = f'{{"prompt": {encode(prompt)}, "completion": {encode(completion)}}}\n'
                 if (pb != len(prompt) or cb != len(completion)) and (
                         "\u2028" in line or "\u2029" in line or "\x85" in line):
                     line = line.translate(_LINE_BREAK_ESCAPES)  # keep splitlines() readers safe
