@@ -1,0 +1,1 @@
+"""The ``ocift`` command line: local target or real tenancy, one set of subcommands."""
