@@ -122,3 +122,29 @@ def test_core_imports_decide_what_stays_and_dry_run_deletes_nothing(tmp_path: Pa
     assert (oci_dir / "identity").is_dir()
     trim_oci.trim(tmp_path, keep={"object_storage"})
     assert not (oci_dir / "identity").exists() and (oci_dir / "object_storage").is_dir()
+
+
+def test_drop_dists_removes_a_distribution_by_its_record(tmp_path: Path) -> None:
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    (outside / "linked").mkdir(parents=True)
+    (outside / "linked" / "keep.py").write_text("x = 1\n")
+    (site / "fakepkg").mkdir(parents=True)
+    (site / "fakepkg" / "__init__.py").write_text("")
+    (site / "linked").symlink_to(outside / "linked")
+    (site / "bin").mkdir()
+    (site / "bin" / "fake").write_text("#!/bin/sh\n")
+    (site / "bin" / "other").write_text("#!/bin/sh\n")
+    info = site / "fakepkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: Fake_Pkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text(
+        "fakepkg/__init__.py,,\nlinked/keep.py,,\nbin/fake,,\n../../escape.py,,\n"
+        "fakepkg-1.0.dist-info/METADATA,,\nfakepkg-1.0.dist-info/RECORD,,\n"
+    )
+    assert trim_oci.drop_dists(site, {"fake-pkg"}, dry_run=True)["fake-pkg"] > 0
+    assert (site / "fakepkg").is_dir()
+    trim_oci.drop_dists(site, {"fake-pkg"})
+    assert not (site / "fakepkg").exists() and not info.exists()
+    assert not (site / "linked").exists(), "the symlink goes"
+    assert (outside / "linked" / "keep.py").exists(), "what it points at stays"
+    assert not (site / "bin" / "fake").exists() and (site / "bin" / "other").exists()
