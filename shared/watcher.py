@@ -148,10 +148,14 @@ def _metrics(model: Any) -> dict[str, Any] | None:
     metrics = getattr(model, "model_metrics", None)
     if metrics is None:
         return None
-    from oci.util import to_dict
+    if isinstance(metrics, dict):
+        return dict(metrics)
+    if hasattr(metrics, "swagger_types"):
+        from oci.util import to_dict
 
-    result: dict[str, Any] = to_dict(metrics)
-    return result
+        result: dict[str, Any] = to_dict(metrics)
+        return result
+    return dict(vars(metrics))
 
 
 def _save(ctx: StageContext, status: DatasetStatus, etag: str, report: TickReport) -> None:

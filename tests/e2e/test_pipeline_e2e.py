@@ -9,6 +9,7 @@ watchers and API calls per tick.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -51,6 +52,7 @@ def _control(target: LocalTarget) -> Any:
     raise AssertionError("the emulator has no Generative AI service")
 
 
+@contextlib.contextmanager
 def _start(tmp_path: Path, **kwargs: Any) -> Iterator[RecordingTarget]:
     kwargs.setdefault("watch_interval", 0.3)
     target = RecordingTarget(tmp_path / "state", backoff_base=0.05, **kwargs)
@@ -154,7 +156,8 @@ def _clusters(target: LocalTarget, kind: str) -> list[Any]:
 
 @pytest.fixture
 def target(tmp_path: Path) -> Iterator[RecordingTarget]:
-    yield from _start(tmp_path)
+    with _start(tmp_path) as running:
+        yield running
 
 
 def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path: Path) -> None:
@@ -188,7 +191,7 @@ def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path:
 
 def test_duplicates_two_datasets_and_faults_make_one_model_and_endpoint_each(
         tmp_path: Path) -> None:
-    for target in _start(tmp_path, duplicate_deliveries=True, max_attempts=10):
+    with _start(tmp_path, duplicate_deliveries=True, max_attempts=10) as target:
         target.emulator.faults.update(rate_429=0.1, rate_500=0.05, seed=7)
         target.upload(_raw(tmp_path / "a.json", "alpha"), "raw/a.json")
         target.upload(_jsonl(tmp_path / "b.jsonl", "beta"), "training/b.jsonl")
@@ -230,7 +233,7 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
     if not rule.exists():
         rule = next(EVENTS_DIR.glob("convert*.json"))
     (only_convert / rule.name).write_text(rule.read_text())
-    for target in _start(tmp_path, watch_interval=0, events_dir=only_convert):
+    with _start(tmp_path, watch_interval=0, events_dir=only_convert) as target:
         settings = _settings(target)
         target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
         target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")

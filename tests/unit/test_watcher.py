@@ -1,0 +1,100 @@
+"""Watcher ticks and status transitions against the in-memory fakes of test_train_stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_train_stage import drop_jsonl, make_ctx
+
+from shared import watcher
+from shared.train_stage import StageContext, train_dataset
+
+
+def _training(ctx: StageContext, ai: Any, dataset: str) -> str:
+    drop_jsonl(ctx, dataset)
+    ai.activate_clusters()
+    first = train_dataset(ctx, dataset, None).status.value
+    ai.activate_clusters()
+    if "done" not in (first, train_dataset(ctx, dataset, None).status.value):
+        raise AssertionError("training did not start")
+    return str(ctx.store.read_json(f"status/{dataset}.json")[0]["model_id"])  # type: ignore[index]
+
+
+def test_progress_then_active_is_recorded_with_metrics() -> None:
+    ctx, store, ai = make_ctx()
+    model_id = _training(ctx, ai, "fin")
+    wr = ai.work_requests[ai.models[model_id].wr]
+    wr.status, wr.percent_complete = "IN_PROGRESS", 40.0
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.in_flight == 1 and report.changed == ["fin: TRAINING"]
+    assert store.status("fin")["percent_complete"] == 40.0
+    # Nothing moved: no write (a rewrite would be a spurious event).
+    etag = store.objects["status/fin.json"][1]
+    assert watcher.tick(ctx.settings, ctx=ctx).changed == []
+    assert store.objects["status/fin.json"][1] == etag
+
+    ai.finish(model_id)
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.changed == ["fin: MODEL_ACTIVE"]
+    status = store.status("fin")
+    assert status["state"] == "MODEL_ACTIVE" and status["percent_complete"] == 100.0
+    assert status["model_metrics"] == {"final_accuracy": 0.9, "final_loss": 0.1}
+
+
+def test_failed_training_records_lifecycle_details() -> None:
+    ctx, store, ai = make_ctx()
+    model_id = _training(ctx, ai, "fin")
+    ai.finish(model_id, ok=False)
+    watcher.tick(ctx.settings, ctx=ctx)
+    status = store.status("fin")
+    assert status["state"] == "MODEL_FAILED" and status["reason"] == "loss diverged"
+    assert watcher.tick(ctx.settings, ctx=ctx).in_flight == 0  # terminal: never polled again
+
+
+def test_pending_cluster_is_resumed_through_the_train_stage() -> None:
+    ctx, store, ai = make_ctx()
+    drop_jsonl(ctx, "fin")
+    train_dataset(ctx, "fin", None)
+    assert watcher.tick(ctx.settings, ctx=ctx).resumed == []  # cluster still CREATING
+    ai.activate_clusters()
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.resumed == ["fin: train done"]
+    assert store.status("fin")["state"] == "TRAINING"
+
+
+def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
+    ctx, store, ai = make_ctx()
+    in_flight = [_training(ctx, ai, f"d{i}") for i in range(3)]
+    for i in range(5):  # finished datasets and unrelated models cost nothing
+        model_id = _training(ctx, ai, f"done{i}")
+        ai.finish(model_id)
+        watcher.tick(ctx.settings, ctx=ctx)
+        status = store.status(f"done{i}")
+        status["state"] = "ENDPOINT_ACTIVE"
+        ctx.store.put_json(f"status/done{i}.json", status)
+    for wr in ai.work_requests.values():
+        if wr.status == "ACCEPTED":
+            wr.status = "IN_PROGRESS"
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.in_flight == len(in_flight) == 3
+    assert report.calls.get("genai.get_work_request") == 3
+    assert report.genai_calls == 3
+    assert not any(op.startswith("genai.list") for op in report.calls)
+
+
+def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
+    ctx, store, ai = make_ctx()
+    model_id = _training(ctx, ai, "fin")
+    ai.finish(model_id)
+    del store.objects["status/fin.json"]
+    del store.objects["training/fin.jsonl"]  # only the cloud remembers
+    from unittest import mock
+
+    with mock.patch("shared.watcher.context_for", return_value=ctx):
+        report = watcher.reconcile(ctx.settings)
+    assert "fin: status rebuilt" in report.actions
+    status = store.status("fin")
+    assert status["model_id"] == model_id
+    # Rebuilt as MODEL_ACTIVE, then the endpoint step ran (hosting cluster requested).
+    assert status["state"] == "PENDING_HOSTING_CLUSTER"
+    assert ai.creates.count("model") == 1
