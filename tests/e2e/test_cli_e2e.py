@@ -1,0 +1,121 @@
+"""The ``ocift`` command as a user runs it: demo, upload, status, ask (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("deploy.local.emulator.genai")
+
+from deploy.local.target import LocalTarget
+from shared import clients
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+REPO = Path(__file__).resolve().parents[2]
+OCIFT = [sys.executable, "-m", "shared.cli.main"]
+
+
+def _records(n: int = 36) -> list[dict[str, str]]:
+    return [{"instruction": f"How is the coverage ratio of lender {i} computed?", "input": "",
+             "output": f"Lender {i} divides operating income by interest expense."}
+            for i in range(n)]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCIFT_")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def _run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*OCIFT, *args], cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_demo_runs_end_to_end_on_a_small_sample(tmp_path: Path) -> None:
+    sample = tmp_path / "small.json"
+    sample.write_text(json.dumps(_records()), encoding="utf-8")
+    done = _run("demo", "--sample", str(sample), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for step in ("uploaded small.json", "converted: 36 records written, 0 skipped (valid)",
+                 "training", "model ACTIVE (version 1)", "endpoint ACTIVE: ocid1."):
+        assert step in out
+    assert out.index("converted") < out.index("model ACTIVE") < out.index("endpoint ACTIVE")
+    assert f"Q: {_records()[0]['instruction']}" in out
+    assert f"A: {_records()[0]['output']}" in out
+    assert not list(tmp_path.glob(".ocift-demo"))  # temp state, removed
+
+
+def test_demo_fails_clearly_on_a_rejected_dataset(tmp_path: Path) -> None:
+    sample = tmp_path / "tiny.json"
+    sample.write_text(json.dumps(_records(3)), encoding="utf-8")  # OCI needs >= 32 examples
+    done = _run("demo", "--sample", str(sample), "--timeout", "60", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "demo failed: conversion rejected the sample" in done.stdout
+    assert "at least 32" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTarget, Path]]:
+    root = tmp_path_factory.mktemp("cli")
+    target = LocalTarget(root / ".ocift", watch_interval=0.2, backoff_base=0.05)
+    with target:
+        for service in target.emulator.server.services:
+            if hasattr(service, "control"):
+                service.control.config.provisioning_seconds = 0.2
+                service.control.config.seconds_per_epoch = 0.02
+        clients.reset_clients()
+        yield target, root
+    clients.reset_clients()
+
+
+def _status_rows(root: Path) -> list[dict[str, Any]]:
+    done = _run("status", "--json", cwd=root)  # finds ./.ocift/target.json by itself
+    assert done.returncode == 0, done.stderr
+    rows: list[dict[str, Any]] = json.loads(done.stdout)
+    return rows
+
+
+def test_upload_status_and_ask(running: tuple[LocalTarget, Path]) -> None:
+    _, root = running
+    data = root / "lending.json"
+    data.write_text(json.dumps(_records()), encoding="utf-8")
+    done = _run("upload", str(data), "--local", cwd=root)
+    assert done.returncode == 0 and "raw/lending.json" in done.stdout, done.stderr
+    deadline = time.monotonic() + 60
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = _status_rows(root)
+        if rows and rows[0].get("state") == "ENDPOINT_ACTIVE":
+            break
+        time.sleep(0.3)
+    assert rows and rows[0]["dataset"] == "lending", rows
+    row = rows[0]
+    assert (row["written"], row["skipped"], row["valid"], row["jsonl"]) == (36, 0, True, True)
+    assert row["state"] == "ENDPOINT_ACTIVE" and row["model_version"] == "1"
+    table = _run("status", "--local", "--state-dir", str(root / ".ocift"), cwd=REPO)
+    assert table.returncode == 0
+    header, line = table.stdout.splitlines()[:2]
+    assert header.split()[:4] == ["DATASET", "REPORT", "JSONL", "STATE"]
+    assert line.startswith("lending") and "36 ok/0 skipped" in line and "ENDPOINT_ACTIVE" in line
+    answer = _run("ask", _records()[4]["instruction"], "--model", "lending", cwd=root)
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.strip() == _records()[4]["output"]
+    missing = _run("ask", "anything", "--model", "nope", cwd=root)
+    assert missing.returncode == 1 and "404 unknown_model" in missing.stderr
+
+
+def test_commands_without_a_target_say_how_to_start_one(tmp_path: Path) -> None:
+    done = _run("status", "--local", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "ocift up" in done.stderr
