@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from test_train_stage import drop_jsonl, make_ctx
@@ -98,3 +99,14 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     # Rebuilt as MODEL_ACTIVE, then the endpoint step ran (hosting cluster requested).
     assert status["state"] == "PENDING_HOSTING_CLUSTER"
     assert ai.creates.count("model") == 1
+
+
+def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -> None:
+    from deploy.local.target import watch_tick_body
+    from functions.watch import wants_reconcile
+
+    ons_alarm = json.dumps({"dedupeKey": "x", "title": "ocift-watch", "type": "OK_TO_FIRING"})
+    for body in (watch_tick_body(), b"", b"not json", ons_alarm.encode(), b"[]"):
+        assert not wants_reconcile(body)
+    assert wants_reconcile(b'{"kind": "reconcile"}')
+    assert wants_reconcile(b'{"source": "ocift.cli", "action": "reconcile"}')

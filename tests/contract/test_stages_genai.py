@@ -1,0 +1,154 @@
+"""The train/endpoint/watch logic through the real ``oci`` SDK against the emulator.
+
+No router or fdk here (the e2e test covers those): each step is called as the
+functions call it, so the SDK's serialisation, retry strategy and error
+mapping meet the emulated services.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("deploy.local.emulator.genai")
+
+from deploy.local.emulator import Emulator
+from shared import clients, genai, watcher
+from shared.endpoint_stage import ensure_endpoint
+from shared.settings import AuthMode, Settings, TrainingMethod
+from shared.train_stage import StageContext, context_for, read_status, train_dataset
+
+pytestmark = pytest.mark.timeout(120)
+
+BUCKET = "stages"
+
+
+def _control(emu: Emulator) -> Any:
+    return next(s.control for s in emu.server.services if hasattr(s, "control"))
+
+
+@pytest.fixture
+def settings(emulator: Emulator) -> Iterator[Settings]:
+    control = _control(emulator)
+    control.config.provisioning_seconds = 0.2
+    control.config.seconds_per_epoch = 0.02
+    emulator.objectstorage.ensure_bucket(emulator.namespace, BUCKET, emulator.compartment_id)
+    clients.reset_clients()
+    yield Settings(
+        bucket=BUCKET, namespace=emulator.namespace, compartment_id=emulator.compartment_id,
+        region=emulator.region, auth=AuthMode.CONFIG_FILE,
+        oci_config_file=str(emulator.config_file), oci_profile=emulator.profile,
+        objectstorage_endpoint=emulator.endpoint, genai_endpoint=emulator.endpoint,
+        genai_inference_endpoint=emulator.endpoint, retry_max_attempts=8)
+    clients.reset_clients()
+
+
+def _drop(ctx: StageContext, dataset: str, n: int = 40) -> str:
+    body = "".join(json.dumps({"prompt": f"{dataset} q{i}?", "completion": f"a{i}."}) + "\n"
+                   for i in range(n)).encode()
+    return ctx.store.put_bytes(f"training/{dataset}.jsonl", body)
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _state(ctx: StageContext, dataset: str) -> str | None:
+    got = read_status(ctx, dataset)
+    return got[0].state.value if got else None
+
+
+def _drive(ctx: StageContext, dataset: str, state: str) -> None:
+    """Tick (and run the endpoint step as its event would) until ``dataset`` is in ``state``."""
+    def step() -> bool:
+        watcher.tick(ctx.settings, ctx=ctx)
+        if _state(ctx, dataset) in ("MODEL_ACTIVE", "PENDING_HOSTING_CLUSTER"):
+            ensure_endpoint(ctx, dataset)
+        return _state(ctx, dataset) == state
+
+    _until(step, f"{dataset} -> {state}")
+
+
+def test_stages_reach_an_active_endpoint_under_throttling_and_5xx(
+        emulator: Emulator, settings: Settings) -> None:
+    ctx = context_for(settings)
+    etag = _drop(ctx, "fin")
+    emulator.faults.update(rate_429=0.15, rate_500=0.1, seed=3, retry_after_s=0)
+    outcome = train_dataset(ctx, "fin", etag)
+    assert outcome.status.value in ("pending", "done")
+    _drive(ctx, "fin", "ENDPOINT_ACTIVE")
+    emulator.faults.update(rate_429=0.0, rate_500=0.0)
+    status = read_status(ctx, "fin")
+    assert status is not None
+    control = _control(emulator)
+    assert len([m for m in control.list_models(settings.compartment_id)
+                if m["type"] == "CUSTOM"]) == 1
+    assert len(control.list_endpoints(settings.compartment_id)) == 1
+    assert status[0].endpoint_id == control.list_endpoints(settings.compartment_id)[0]["id"]
+
+
+def test_invalid_hyperparameters_are_a_recorded_rejection(emulator: Emulator,
+                                                         settings: Settings) -> None:
+    # OCI caps LoRA batch size at 16 for command-r: the 400 is recorded, never retried.
+    bad = settings.model_copy(update={"training_method": TrainingMethod.LORA, "batch_size": 32})
+    ctx = context_for(bad)
+    etag = _drop(ctx, "lora")
+    _until(lambda: train_dataset(ctx, "lora", etag).status.value != "pending",
+           "fine-tuning cluster")
+    got = read_status(ctx, "lora")
+    assert got is not None and got[0].state.value == "REJECTED"
+    assert "400" in got[0].reason and "trainingBatchSize" in got[0].reason
+    assert train_dataset(ctx, "lora", etag).status.value == "duplicate"
+
+
+def test_two_watchers_and_repeated_status_writes_make_one_endpoint(
+        emulator: Emulator, settings: Settings) -> None:
+    ctx = context_for(settings)
+    etag = _drop(ctx, "twin")
+    _until(lambda: train_dataset(ctx, "twin", etag).status.value != "pending", "cluster")
+    _until(lambda: (watcher.tick(settings, ctx=ctx), _state(ctx, "twin"))[1] == "MODEL_ACTIVE",
+           "training")
+
+    def endpoint_twice() -> None:
+        # The same status write delivered twice, concurrently.
+        threads = [threading.Thread(target=ensure_endpoint, args=(context_for(settings), "twin"))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def watchers() -> None:
+        threads = [threading.Thread(target=watcher.tick, args=(settings,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    endpoint_twice()
+    _until(lambda: (watchers(), _state(ctx, "twin"))[1] == "ENDPOINT_ACTIVE", "endpoint")
+    endpoint_twice()
+    control = _control(emulator)
+    assert len(control.list_endpoints(settings.compartment_id)) == 1
+    hosting = [c for c in control.list_clusters(settings.compartment_id)
+               if c["type"] == "HOSTING"]
+    assert len(hosting) == 1
+
+
+def test_base_model_resolution_through_the_sdk(settings: Settings) -> None:
+    client = clients.generative_ai(settings)
+    ref = genai.resolve_base_model(client, settings)
+    assert ref.name == "cohere.command-r-08-2024" and ref.id.startswith("ocid1.")
+    llama = settings.model_copy(update={"base_model": "meta.llama-3.3-70b-instruct"})
+    assert genai.resolve_base_model(client, llama).name == "meta.llama-3.3-70b-instruct"
+    with pytest.raises(genai.PermanentError):
+        genai.resolve_base_model(client, settings.model_copy(
+            update={"base_model": "cohere.embed-english-v3.0"}))
