@@ -126,15 +126,16 @@ def test_two_watchers_and_repeated_status_writes_make_one_endpoint(
         for t in threads:
             t.join()
 
-    def watchers() -> None:
+    def watchers() -> bool:
         threads = [threading.Thread(target=watcher.tick, args=(settings,)) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        return _state(ctx, "twin") == "ENDPOINT_ACTIVE"
 
     endpoint_twice()
-    _until(lambda: (watchers(), _state(ctx, "twin"))[1] == "ENDPOINT_ACTIVE", "endpoint")
+    _until(watchers, "endpoint")
     endpoint_twice()
     control = _control(emulator)
     assert len(control.list_endpoints(settings.compartment_id)) == 1
