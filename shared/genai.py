@@ -267,21 +267,25 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
         shape, units = family.hosting_shape, settings.hosting_cluster_units
     wanted = cluster_tags(settings, kind, family, model_id)
     best: ClusterRef | None = None
+    dead = 0  # failed/deleted clusters of ours: a fresh retry token makes a new one
     for item in list_all(client.list_dedicated_ai_clusters, settings.compartment_id):
-        if (item.type == kind and item.unit_shape == shape and item.unit_count == units
-                and item.lifecycle_state in LIVE_CLUSTER_STATES
+        if not (item.type == kind and item.unit_shape == shape and item.unit_count == units
                 and all((item.freeform_tags or {}).get(k) == v for k, v in wanted.items())):
-            ref = ClusterRef(item.id, item.lifecycle_state)
-            if ref.active:
-                return ref
-            best = best or ref
+            continue
+        if item.lifecycle_state not in LIVE_CLUSTER_STATES:
+            dead += 1
+            continue
+        ref = ClusterRef(item.id, item.lifecycle_state)
+        if ref.active:
+            return ref
+        best = best or ref
     if best is not None:
         return best
     from oci.generative_ai import models as m
 
     day = datetime.now(UTC).strftime("%Y-%m-%d")  # a deleted cluster is recreated next day
     token = naming.retry_token(settings.pipeline_name, kind, family.key, model_id or "",
-                               settings.compartment_id or "", day)
+                               settings.compartment_id or "", day, str(dead))
     name = f"{settings.pipeline_name}-{kind.lower().replace('_', '-')}-{family.key}"
     details = m.CreateDedicatedAiClusterDetails(
         compartment_id=settings.compartment_id, type=kind, unit_shape=shape, unit_count=units,

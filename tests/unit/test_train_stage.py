@@ -420,3 +420,27 @@ def test_status_moves_keep_history() -> None:
     assert status.state is DatasetState.TRAINING and not status.history
     assert moved.moved_to(DatasetState.MODEL_ACTIVE, percent_complete=1.0).history == \
         moved.history
+
+
+def test_a_failed_cluster_is_replaced_not_reused() -> None:
+    ctx, store, ai = make_ctx()
+    drop_jsonl(ctx, "fin")
+    train_dataset(ctx, "fin", None)
+    [first] = ai.clusters.values()
+    first.lifecycle_state = "FAILED"
+    assert train_dataset(ctx, "fin", None).status.value == "pending"
+    assert len(ai.clusters) == 2
+    assert store.status("fin")["finetuning_cluster_id"] != first.id
+
+
+def test_notifications_are_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import notify
+
+    assert notify.publish(make_settings(), "t", "b") is False  # no topic configured
+
+    def broken(settings: Settings) -> Any:
+        raise RuntimeError("no credentials here")
+
+    monkeypatch.setattr("shared.auth.load_credentials", broken)
+    topic = make_settings(notification_topic_id="ocid1.onstopic.oc1..x")
+    assert notify.publish(topic, "t", "b") is False
