@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=0, help="emulator port (default any free)")
     up.add_argument("--gateway-port", type=int, default=0, help="gateway port (default any free)")
     up.add_argument("--watch-interval", type=float, default=5.0)
+    up.add_argument("--fast", action="store_true",
+                    help="fast emulator paces (as in the demo): trainings take seconds")
 
     upload = sub.add_parser("upload", help="drop a dataset into the bucket")
     upload.add_argument("file", type=Path)
@@ -157,6 +159,10 @@ def _up(args: argparse.Namespace) -> int:
     target = LocalTarget(args.state_dir, bucket=args.bucket, emulator_port=args.port,
                          gateway_port=args.gateway_port, watch_interval=args.watch_interval)
     target.start()
+    if args.fast:
+        from shared.cli.demo import fast_paces
+
+        fast_paces(target)
     assert target.info is not None
     print(f"local target up (state in {target.state_dir})\n"
           f"  emulator: {target.info.emulator_endpoint}\n"

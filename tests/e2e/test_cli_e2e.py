@@ -113,6 +113,19 @@ def test_upload_status_and_ask(running: tuple[LocalTarget, Path]) -> None:
     assert answer.stdout.strip() == _records()[4]["output"]
     missing = _run("ask", "anything", "--model", "nope", cwd=root)
     assert missing.returncode == 1 and "404 unknown_model" in missing.stderr
+    settled = _run("reconcile", cwd=root)  # nothing was lost: reconcile finds nothing to redo
+    assert settled.returncode == 0, settled.stderr
+    assert "train" not in settled.stdout
+
+
+def test_convert_offline(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.json"
+    raw.write_text(json.dumps(_records()), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = _run("convert", str(raw), str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 36 and lines[0]["completion"] == _records()[0]["output"]
 
 
 def test_commands_without_a_target_say_how_to_start_one(tmp_path: Path) -> None:
