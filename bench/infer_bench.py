@@ -137,16 +137,9 @@ def main() -> None:
                     conn.close()
 
             results["through_gateway"] = _measure(via_gateway, args.calls)
-            # The same with TCP_NODELAY on the gateway's sockets: shows what Nagle + delayed
-            # ACK cost when a response leaves in two writes (headers, then body).
-            assert target.gateway is not None
-            handler = target.gateway._server.RequestHandlerClass
-            handler.disable_nagle_algorithm = True  # type: ignore[attr-defined]
             conn.close()
-            results["through_gateway_nodelay"] = _measure(via_gateway, args.calls)
             floor = results["direct_sdk"]["p50_ms"]
-            for key in ("in_process_function", "through_fdk", "through_gateway",
-                        "through_gateway_nodelay"):
+            for key in ("in_process_function", "through_fdk", "through_gateway"):
                 results[key]["overhead_p50_ms"] = round(results[key]["p50_ms"] - floor, 3)
                 results[key]["ratio_p50"] = round(results[key]["p50_ms"] / floor, 2)
 

@@ -85,6 +85,9 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ocift-local-gateway"
+        # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm waits
+        # for the client's delayed ACK and every call gains ~40 ms (measured by bench/infer_bench).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("gateway %s", format % args)
