@@ -17,6 +17,7 @@ from the model's tags); then it ticks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -67,12 +68,16 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
     ctx = ctx or context_for(settings, counter=counter or genai.CallCounter())
     start = ctx.counter.snapshot()
     report = TickReport()
-    for name in list(ctx.store.list_names(ctx.settings.status_prefix)):
+    for name, listed_etag in list(_status_objects(ctx)):
         dataset = naming.status_dataset(ctx.settings, name)
-        if dataset is None:
+        key = (ctx.store.bucket, name)
+        if dataset is None or (listed_etag and _terminal_seen.get(key) == listed_etag):
             continue
         current = read_status(ctx, dataset)
-        if current is None or current[0].terminal:
+        if current is None:
+            continue
+        if current[0].terminal:
+            _remember_terminal(key, current[1])
             continue
         report.in_flight += 1
         try:
@@ -84,6 +89,34 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
     end = ctx.counter.snapshot()
     report.calls = {op: n - start.get(op, 0) for op, n in end.items() if n - start.get(op, 0)}
     return report
+
+
+# Status objects seen terminal, by ETag: a warm watch function lists them
+# (name + ETag) but never reads them again until they change.
+_terminal_seen: dict[tuple[str, str], str] = {}
+_TERMINAL_CACHE_MAX = 100_000
+
+
+def _remember_terminal(key: tuple[str, str], etag: str) -> None:
+    if len(_terminal_seen) >= _TERMINAL_CACHE_MAX:
+        _terminal_seen.clear()
+    _terminal_seen[key] = etag
+
+
+def _status_objects(ctx: StageContext) -> Iterator[tuple[str, str]]:
+    """``(name, etag)`` of every status object (one listing call per 1000)."""
+    start: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"prefix": ctx.settings.status_prefix, "fields": "name,etag",
+                                  "limit": 1000}
+        if start:
+            kwargs["start"] = start
+        resp = ctx.store.client.list_objects(ctx.store.namespace, ctx.store.bucket, **kwargs)
+        for obj in resp.data.objects:
+            yield obj.name, getattr(obj, "etag", None) or ""
+        start = resp.data.next_start_with
+        if not start:
+            return
 
 
 def _observe(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str,

@@ -74,7 +74,7 @@ class FakeObjectStorage:
 
     def list_objects(self, ns: str, bucket: str, prefix: str = "", **_: Any) -> Any:
         names = sorted(n for n in self.objects if n.startswith(prefix))
-        objects = [SimpleNamespace(name=n) for n in names]
+        objects = [SimpleNamespace(name=n, etag=self.objects[n][1]) for n in names]
         return _resp(SimpleNamespace(objects=objects, next_start_with=None))
 
     def status(self, dataset: str) -> dict[str, Any]:

@@ -76,11 +76,15 @@ def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
     for wr in ai.work_requests.values():
         if wr.status == "ACCEPTED":
             wr.status = "IN_PROGRESS"
+    watcher.tick(ctx.settings, ctx=ctx)  # a cold watcher reads every status object once
     report = watcher.tick(ctx.settings, ctx=ctx)
     assert report.in_flight == len(in_flight) == 3
     assert report.calls.get("genai.get_work_request") == 3
     assert report.genai_calls == 3
     assert not any(op.startswith("genai.list") for op in report.calls)
+    # Finished datasets are listed but not read again while unchanged.
+    assert report.calls.get("objectstorage.list_objects") == 1
+    assert report.calls.get("objectstorage.get_object") == 3
 
 
 def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
