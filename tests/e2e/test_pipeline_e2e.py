@@ -13,6 +13,7 @@ import contextlib
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,19 @@ def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path:
     assert all(e["eventType"].startswith("com.oraclecloud.objectstorage.")
                for e in target.events)
     assert any(e["data"]["resourceName"] == "status/team/fin.json" for e in target.events)
+
+    # The served custom model answers a training question through the gateway.
+    assert target.info is not None
+    request = urllib.request.Request(
+        f"{target.info.gateway_url}/infer", method="POST",
+        data=json.dumps({"prompt": "What does finance ratio number 7 measure?",
+                         "model": "team/fin", "temperature": 0}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        answer = json.loads(resp.read())
+    assert answer["endpoint_id"] == endpoint.id
+    expected = "The finance ratio 7 compares liabilities to equity for firm 7."
+    assert answer["text"].strip() == expected
 
 
 def test_duplicates_two_datasets_and_faults_make_one_model_and_endpoint_each(
