@@ -181,14 +181,21 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
     model, wr_id = genai.create_model(
         ctx.genai, settings, dataset=dataset, source_object=info.name, source_etag=info.etag,
         base=base, cluster_id=cluster.id, method=method, version=version)
-    new, etag = _next(current, dataset, DatasetState.TRAINING, f"model version {version}",
-                      model_id=model.id, model_version=str(version),
-                      model_state=model.lifecycle_state, work_request_id=wr_id or None,
-                      percent_complete=0.0, endpoint_id=None, endpoint_state=None,
-                      hosting_cluster_id=None, model_metrics=None, **common)
-    if write_status(ctx, new, etag) is None:
-        return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery recorded the model",
-                        info.name, model_id=model.id)
+    for _attempt in range(3):
+        new, etag = _next(current, dataset, DatasetState.TRAINING, f"model version {version}",
+                          model_id=model.id, model_version=str(version),
+                          model_state=model.lifecycle_state, work_request_id=wr_id or None,
+                          percent_complete=0.0, endpoint_id=None, endpoint_state=None,
+                          hosting_cluster_id=None, model_metrics=None, **common)
+        if write_status(ctx, new, etag) is not None:
+            break
+        # Someone moved the status object (a watcher tick, a concurrent delivery).
+        current = read_status(ctx, dataset)
+        if current is not None and current[0].model_id == model.id:
+            return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery recorded the model",
+                            info.name, model_id=model.id)
+    else:
+        raise RuntimeError(f"status object of {dataset!r} kept changing; redeliver")
     log.info("training started", extra={"dataset": dataset, "model_id": model.id,
                                         "method": method.value, "examples": examples,
                                         "version": version})

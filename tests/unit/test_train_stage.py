@@ -444,3 +444,27 @@ def test_notifications_are_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("shared.auth.load_credentials", broken)
     topic = make_settings(notification_topic_id="ocid1.onstopic.oc1..x")
     assert notify.publish(topic, "t", "b") is False
+
+
+def test_a_status_rewrite_racing_the_create_does_not_lose_the_new_model() -> None:
+    ctx, store, ai = make_ctx()
+    ai.activate_clusters()
+    drop_jsonl(ctx, "fin")
+    train_dataset(ctx, "fin", None)
+    ai.activate_clusters()
+    train_dataset(ctx, "fin", None)
+    old_model = store.status("fin")["model_id"]
+    new_etag = drop_jsonl(ctx, "fin", records=45)
+    real_create = ai.create_model
+
+    def create_while_watcher_writes(details: Any, opc_retry_token: str | None = None) -> Any:
+        status = store.status("fin")
+        status["percent_complete"] = 55.0  # the watcher's rewrite lands in between
+        ctx.store.put_json("status/fin.json", status)
+        return real_create(details, opc_retry_token=opc_retry_token)
+
+    ai.create_model = create_while_watcher_writes  # type: ignore[method-assign]
+    assert train_dataset(ctx, "fin", new_etag).status.value == "done"
+    status = store.status("fin")
+    assert status["model_id"] != old_model and status["source_etag"] == new_etag
+    assert status["state"] == "TRAINING" and status["model_version"] == "2"
