@@ -2,7 +2,9 @@
 
 Accepted bodies: the local ticker's ``{"source": "ocift.schedule", ...}``, an OCI
 Notifications / Monitoring alarm message, or nothing -- all mean "tick".
-``{"kind": "reconcile"}`` runs :func:`shared.watcher.reconcile` instead.
+``{"kind": "reconcile"}`` runs :func:`shared.watcher.reconcile` instead, and a
+warm function also reconciles on its first call and then every
+:data:`RECONCILE_EVERY_SECONDS`, so work whose event was lost completes on its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Stage, get_settings
 
 log = logs.get_logger("ocift.fn")
+
+RECONCILE_EVERY_SECONDS = 900.0
+_last_reconcile: float | None = None
+
+
+def reconcile_due(now: float) -> bool:
+    """True on this process's first call and every :data:`RECONCILE_EVERY_SECONDS` after."""
+    return _last_reconcile is None or now - _last_reconcile >= RECONCILE_EVERY_SECONDS
 
 
 def wants_reconcile(body: bytes) -> bool:
@@ -34,9 +44,11 @@ def handle(ctx: Any, data: Any = None) -> Any:
     logs.clear()
     logs.bind(stage=Stage.WATCH.value)
     started = time.perf_counter()
-    if wants_reconcile(read_body(data)):
-        result = watcher.reconcile(settings)
-        details = result.model_dump()
+    global _last_reconcile
+    now = time.monotonic()
+    if wants_reconcile(read_body(data)) or reconcile_due(now):
+        _last_reconcile = now
+        details = watcher.reconcile(settings).model_dump()
     else:
         details = watcher.tick(settings).model_dump()
     outcome = Outcome(status=OutcomeStatus.DONE, stage=Stage.WATCH.value, details=details)

@@ -114,3 +114,14 @@ def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -
         assert not wants_reconcile(body)
     assert wants_reconcile(b'{"kind": "reconcile"}')
     assert wants_reconcile(b'{"source": "ocift.cli", "action": "reconcile"}')
+
+
+def test_warm_watch_function_reconciles_first_then_periodically(
+        monkeypatch: Any) -> None:
+    import functions.watch as fn
+
+    monkeypatch.setattr(fn, "_last_reconcile", None)
+    assert fn.reconcile_due(100.0)
+    monkeypatch.setattr(fn, "_last_reconcile", 100.0)
+    assert not fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS - 1)
+    assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)
