@@ -78,14 +78,25 @@ def _drive(ctx: StageContext, dataset: str, state: str) -> None:
 
 
 def test_stages_reach_an_active_endpoint_under_throttling_and_5xx(
-        emulator: Emulator, settings: Settings) -> None:
+        emulator: Emulator, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = context_for(settings)
     etag = _drop(ctx, "fin")
-    emulator.faults.update(rate_429=0.15, rate_500=0.1, seed=3, retry_after_s=0)
+    injected: list[int] = []
+    real_draw = emulator.faults.draw
+
+    def counting_draw() -> tuple[float, int | None]:
+        latency, status = real_draw()
+        if status is not None:
+            injected.append(status)
+        return latency, status
+
+    monkeypatch.setattr(emulator.faults, "draw", counting_draw)
+    emulator.faults.update(rate_429=0.06, rate_500=0.04, seed=3, retry_after_s=0)
     outcome = train_dataset(ctx, "fin", etag)
     assert outcome.status.value in ("pending", "done")
     _drive(ctx, "fin", "ENDPOINT_ACTIVE")
     emulator.faults.update(rate_429=0.0, rate_500=0.0)
+    assert {429, 500} <= set(injected)  # both kinds really hit the stages
     status = read_status(ctx, "fin")
     assert status is not None
     control = _control(emulator)

@@ -206,7 +206,7 @@ def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path:
 def test_duplicates_two_datasets_and_faults_make_one_model_and_endpoint_each(
         tmp_path: Path) -> None:
     with _start(tmp_path, duplicate_deliveries=True, max_attempts=10) as target:
-        target.emulator.faults.update(rate_429=0.1, rate_500=0.05, seed=7)
+        target.emulator.faults.update(rate_429=0.06, rate_500=0.04, seed=7, retry_after_s=0)
         target.upload(_raw(tmp_path / "a.json", "alpha"), "raw/a.json")
         target.upload(_jsonl(tmp_path / "b.jsonl", "beta"), "training/b.jsonl")
         _wait_state(target, "a", "ENDPOINT_ACTIVE")
