@@ -144,17 +144,6 @@ def family_of(base_model: str) -> Family:
     return max(found, key=lambda f: len(f.prefix))
 
 
-def finetuning_units(settings: Settings, family: Family) -> int:
-    """OCI's unit count for the family.
-
-    OCI accepts exactly this count for a family's fine-tuning cluster, so it wins
-    over ``OCIFT_FINETUNING_CLUSTER_UNITS`` (which only applies to a family this
-    table does not know, and those are refused by :func:`family_of`).
-    """
-    del settings
-    return family.finetuning_units
-
-
 def choose_method(settings: Settings, family: Family, examples: int) -> TrainingMethod:
     """The configured method, or ``auto``: T-Few below the threshold, Vanilla at or above
     where the family allows it, LoRA where it is the family's only method."""
@@ -262,7 +251,7 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
             raise PermanentError(f"configured cluster {configured} is {cluster.type}, not {kind}")
         return ClusterRef(cluster.id, cluster.lifecycle_state)
     if kind == FINE_TUNING:
-        shape, units = family.finetuning_shape, finetuning_units(settings, family)
+        shape, units = family.finetuning_shape, family.finetuning_units  # OCI accepts only this
     else:
         shape, units = family.hosting_shape, settings.hosting_cluster_units
     wanted = cluster_tags(settings, kind, family, model_id)

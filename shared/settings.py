@@ -92,7 +92,6 @@ class Settings(BaseModel):
     early_stopping_patience: Annotated[int, Field(ge=0, le=16)] = 15
     vanilla_threshold: Annotated[int, Field(ge=1)] = 100_000
     finetuning_cluster_id: str | None = None
-    finetuning_cluster_units: Annotated[int, Field(ge=1, le=16)] = 2
     hosting_cluster_id: str | None = None
     hosting_cluster_units: Annotated[int, Field(ge=1, le=50)] = 1
 
