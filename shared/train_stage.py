@@ -254,10 +254,45 @@ def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, An
         report = convert_stream(stream, None, source=info.name,
                                 rules=DatasetRules.for_base_model(settings.base_model))
     doc: dict[str, Any] = report.model_dump(mode="json")
+    not_as_is = _not_trainable_as_is(doc) if report.valid else None
+    if not_as_is is not None:
+        doc.update({"valid": False, "fatal": not_as_is})
     doc.update({"dataset": dataset, "source_object": info.name, "source_etag": info.etag,
-                "source_size": info.size, "output_object": info.name if report.valid else None,
+                "source_size": info.size, "output_object": info.name if doc["valid"] else None,
                 "base_model": settings.base_model, "validated_by": Stage.TRAIN.value})
     return doc
+
+
+#: Skip reasons the converter can clean up but OCI rejects when the file is trained as-is.
+#: (Duplicates are cleaned by the converter too, but OCI accepts them.)
+REJECTED_AS_IS = frozenset({"not_an_object", "missing_field", "non_string_field", "empty_field",
+                            "invalid_unicode", "record_too_long"})
+
+
+def _not_trainable_as_is(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Why a directly dropped JSONL, trained byte for byte, would fail at OCI (or ``None``).
+
+    The converter skips bad records when it writes a JSONL; a dropped JSONL is not
+    rewritten, so any record OCI refuses, or extra keys beside prompt/completion,
+    fail the whole training run. Say so before a cluster is paid for.
+    """
+    skipped = {reason: n for reason, n in (doc.get("skipped_by_reason") or {}).items()
+               if reason in REJECTED_AS_IS and n}
+    extra = int(doc.get("records_with_extra_keys") or 0)
+    if not skipped and not extra:
+        return None
+    problems = [f"{n} record(s) {reason.replace('_', ' ')}" for reason, n in sorted(skipped.items())]
+    if extra:
+        problems.append(f"{extra} record(s) with keys other than prompt/completion")
+    first = (doc.get("skipped_examples") or [{}])[0]
+    return {
+        "code": "not_trainable_as_is",
+        "message": "OCI would reject this JSONL as uploaded: " + "; ".join(problems),
+        "record_index": first.get("record_index"), "line": first.get("line"),
+        "byte_offset": first.get("byte_offset"),
+        "hint": "fix those lines, or upload the file under the raw/ prefix so the convert "
+                "stage writes a clean training JSONL",
+    }
 
 
 def _report_reason(doc: dict[str, Any]) -> str:

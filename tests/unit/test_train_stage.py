@@ -392,6 +392,38 @@ def test_directly_dropped_jsonl_is_validated_by_streaming_and_reported() -> None
     assert not ai.creates
 
 
+def _lines(*records: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+@pytest.mark.parametrize(("bad", "expected"), [
+    ({"prompt": "q-extra", "completion": "a", "label": "x"}, "keys other than prompt/completion"),
+    ({"prompt": "", "completion": "a"}, "empty field"),
+    ({"prompt": "q-missing"}, "missing field"),
+])
+def test_dropped_jsonl_oci_would_refuse_as_is_is_rejected(bad: dict[str, Any],
+                                                         expected: str) -> None:
+    ctx, store, ai = make_ctx()
+    good = [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(40)]
+    etag = ctx.store.put_bytes("training/asis.jsonl", _lines(*good[:5], bad, *good[5:]))
+    outcome = train_dataset(ctx, "asis", etag)
+    assert outcome.status.value == "rejected"
+    report = json.loads(store.objects["reports/asis.json"][0])
+    assert report["valid"] is False
+    assert report["fatal"]["code"] == "not_trainable_as_is"
+    assert expected in report["fatal"]["message"]
+    assert "raw/" in report["fatal"]["hint"]
+    assert expected in store.status("asis")["reason"]
+    assert not ai.creates
+
+
+def test_dropped_jsonl_with_duplicates_still_trains() -> None:
+    ctx, _store, ai = make_ctx()
+    good = [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(40)]
+    etag = ctx.store.put_bytes("training/dups.jsonl", _lines(*good, good[0]))
+    assert train_dataset(ctx, "dups", etag).status.value in ("done", "pending")
+
+
 def test_unknown_base_model_is_recorded_not_retried() -> None:
     ctx, store, _ai = make_ctx(base_model="cohere.nope")
     etag = drop_jsonl(ctx, "fin")
