@@ -281,7 +281,8 @@ def _not_trainable_as_is(doc: dict[str, Any]) -> dict[str, Any] | None:
     extra = int(doc.get("records_with_extra_keys") or 0)
     if not skipped and not extra:
         return None
-    problems = [f"{n} record(s) {reason.replace('_', ' ')}" for reason, n in sorted(skipped.items())]
+    problems = [f"{n} record(s) {reason.replace('_', ' ')}"
+                for reason, n in sorted(skipped.items())]
     if extra:
         problems.append(f"{extra} record(s) with keys other than prompt/completion")
     first = (doc.get("skipped_examples") or [{}])[0]

@@ -418,10 +418,11 @@ def test_dropped_jsonl_oci_would_refuse_as_is_is_rejected(bad: dict[str, Any],
 
 
 def test_dropped_jsonl_with_duplicates_still_trains() -> None:
-    ctx, _store, ai = make_ctx()
+    ctx, store, _ai = make_ctx()
     good = [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(40)]
     etag = ctx.store.put_bytes("training/dups.jsonl", _lines(*good, good[0]))
     assert train_dataset(ctx, "dups", etag).status.value in ("done", "pending")
+    assert json.loads(store.objects["reports/dups.json"][0])["valid"] is True
 
 
 def test_unknown_base_model_is_recorded_not_retried() -> None:
