@@ -1,0 +1,45 @@
+"""Every event stage refuses objects outside its layout or its bucket before any OCI call."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.convert_stage import convert_object
+from shared.endpoint_stage import endpoint_for_status
+from shared.events import parse_object_event
+from shared.outcome import OutcomeStatus
+from shared.settings import Settings
+from shared.train_stage import train_object
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "events" / "createobject.json"
+# No endpoints and no config file: any OCI call would fail, so a pass proves none was made.
+SETTINGS = Settings(bucket="ocift-datasets", auth="config_file",
+                    oci_config_file="/nonexistent/config")
+
+STAGES = [(convert_object, "raw/a.json"), (train_object, "training/a.jsonl"),
+          (endpoint_for_status, "status/a.json")]
+
+
+def event(name: str, bucket: str = "ocift-datasets"):
+    doc = json.loads(FIXTURE.read_text())
+    doc["data"]["resourceName"] = name
+    doc["data"]["additionalDetails"]["bucketName"] = bucket
+    return parse_object_event(doc)
+
+
+@pytest.mark.parametrize(("work", "own"), STAGES)
+def test_objects_of_other_stages_are_skipped(work, own):
+    for _, other in STAGES:
+        if other == own:
+            continue
+        outcome = work(event(other), SETTINGS)
+        assert outcome.status is OutcomeStatus.SKIPPED
+        assert "expected" in outcome.reason
+
+
+@pytest.mark.parametrize(("work", "own"), STAGES)
+def test_own_objects_in_another_bucket_are_skipped(work, own):
+    outcome = work(event(own, bucket="other-team"), SETTINGS)
+    assert outcome.status is OutcomeStatus.SKIPPED
+    assert "other-team" in outcome.reason
