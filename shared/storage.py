@@ -54,6 +54,13 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+def _info(name: str, raw_headers: Any) -> ObjectInfo:
+    headers = {k.lower(): v for k, v in raw_headers.items()}
+    meta = {k[len("opc-meta-"):]: v for k, v in headers.items() if k.startswith("opc-meta-")}
+    return ObjectInfo(name=name, etag=headers.get("etag", ""),
+                      size=int(headers.get("content-length", 0)), metadata=meta)
+
+
 @dataclass
 class ObjectStore:
     """One bucket, seen through an ``oci`` ObjectStorageClient."""
@@ -72,10 +79,7 @@ class ObjectStore:
             if _status(exc) == 404:
                 return None
             raise
-        headers = {k.lower(): v for k, v in resp.headers.items()}
-        meta = {k[len("opc-meta-"):]: v for k, v in headers.items() if k.startswith("opc-meta-")}
-        return ObjectInfo(name=name, etag=headers.get("etag", ""),
-                          size=int(headers.get("content-length", 0)), metadata=meta)
+        return _info(name, resp.headers)
 
     def open(self, name: str, if_match: str | None = None) -> tuple[ObjectInfo, io.RawIOBase]:
         """Open ``name`` for streaming reads; ``if_match`` pins the version (412 if changed)."""
@@ -86,11 +90,7 @@ class ObjectStore:
             resp = self.client.get_object(self.namespace, self.bucket, name, **kwargs)
         except Exception as exc:
             raise _translate(exc, f"object {name!r}") from exc
-        headers = {k.lower(): v for k, v in resp.headers.items()}
-        meta = {k[len("opc-meta-"):]: v for k, v in headers.items() if k.startswith("opc-meta-")}
-        info = ObjectInfo(name=name, etag=headers.get("etag", ""),
-                          size=int(headers.get("content-length", 0)), metadata=meta)
-        return info, _StreamReader(resp.data)
+        return _info(name, resp.headers), _StreamReader(resp.data)
 
     def read_json(self, name: str) -> tuple[Any, str] | None:
         """Small JSON object and its ETag, or ``None`` if absent."""
