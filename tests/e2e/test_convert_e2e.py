@@ -20,24 +20,13 @@ if not (Path(__file__).resolve().parents[2] / "functions" / "convert.py").exists
     pytest.skip("functions/convert.py is not written yet", allow_module_level=True)
 
 import oci
+from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
 
 pytestmark = pytest.mark.e2e
 
 RECORDS = 120
-
-
-class RecordingTarget(LocalTarget):
-    """A LocalTarget that also keeps every Object Storage event it emitted."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.events: list[dict[str, Any]] = []
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-        super()._on_event(event)
 
 
 def _finance_alpaca(path: Path) -> None:

@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("deploy.local.emulator.genai")
 
 import oci
+from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
 from shared import clients, genai, tags, watcher
@@ -32,18 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 RECORDS = 60
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
-
-
-class RecordingTarget(LocalTarget):
-    """A LocalTarget that also keeps every Object Storage event it emitted."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.events: list[dict[str, Any]] = []
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-        super()._on_event(event)
 
 
 def _control(target: LocalTarget) -> Any:
