@@ -85,7 +85,9 @@ class Progress:
                                 for k, v in (r.metrics or {}).items()
                                 if isinstance(v, int | float))
             self.say("model", f"model ACTIVE (version {r.model_version or '?'})"
-                              + (f" metrics: {metrics}" if metrics else ""))
+                              + (f" held-out metrics: {metrics} (retrieval stand-in: a question"
+                                 " absent from training scores 0; see deploy/local/README.md)"
+                                 if metrics else ""))
         if r.state == "ENDPOINT_CREATING":
             self.say("endpoint-creating", "creating the endpoint")
         if r.state == "ENDPOINT_ACTIVE":
