@@ -28,8 +28,7 @@ ACTIONABLE = (DatasetState.MODEL_ACTIVE, DatasetState.PENDING_HOSTING_CLUSTER,
 
 
 def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
-    return Outcome(status=status, stage=Stage.ENDPOINT.value, reason=reason, object_name=obj,
-                   details={k: v for k, v in details.items() if v is not None})
+    return Outcome.of(Stage.ENDPOINT.value, status, reason, obj, **details)
 
 
 def endpoint_for_status(event: ObjectEvent, settings: Settings) -> Outcome:

@@ -25,5 +25,12 @@ class Outcome(BaseModel):
     object_name: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def of(cls, stage: str, status: OutcomeStatus, reason: str, object_name: str | None,
+           **details: Any) -> Outcome:
+        """An outcome whose ``details`` keep only the values that are set."""
+        return cls(status=status, stage=stage, reason=reason, object_name=object_name,
+                   details={k: v for k, v in details.items() if v is not None})
+
     def to_json(self) -> str:
         return self.model_dump_json(exclude_none=True)

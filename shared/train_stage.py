@@ -88,8 +88,7 @@ def _next(current: tuple[DatasetStatus, str] | None, dataset: str, state: Datase
 
 
 def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
-    return Outcome(status=status, stage=Stage.TRAIN.value, reason=reason, object_name=obj,
-                   details={k: v for k, v in details.items() if v is not None})
+    return Outcome.of(Stage.TRAIN.value, status, reason, obj, **details)
 
 
 # -- stage entry -------------------------------------------------------------------------------

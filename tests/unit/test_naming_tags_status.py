@@ -63,3 +63,11 @@ def test_status_transitions_keep_history_and_terminality():
     assert s3.terminal
     assert DatasetStatus.model_validate_json(s3.model_dump_json()) == s3
     assert DatasetState.MODEL_ACTIVE not in TERMINAL_STATES
+
+
+def test_outcome_of_keeps_only_set_details():
+    from shared.outcome import Outcome, OutcomeStatus
+
+    out = Outcome.of("train", OutcomeStatus.DONE, "ok", "training/a.jsonl", model_id="m", wr=None)
+    assert out.details == {"model_id": "m"}
+    assert out.stage == "train" and out.object_name == "training/a.jsonl"
