@@ -22,7 +22,7 @@ from shared import clients, logs, naming
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage
-from shared.stage_guard import foreign_object
+from shared.stage_guard import claim_object
 from shared.storage import ObjectNotFound, ObjectStore, PreconditionFailed
 
 log = logs.get_logger("ocift.convert")
@@ -39,12 +39,9 @@ def _outcome(status: OutcomeStatus, reason: str, event: ObjectEvent, **details: 
 
 def convert_object(event: ObjectEvent, settings: Settings) -> Outcome:
     """Handle one Object Storage event for the convert stage."""
-    dataset = naming.raw_dataset(settings, event.object_name)
-    skip = foreign_object(event, settings, Stage.CONVERT, dataset,
-                          f"{settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}")
-    if skip is not None:
-        return skip
-    assert dataset is not None  # foreign_object skips every name outside the layout
+    dataset = claim_object(event, settings, Stage.CONVERT)
+    if isinstance(dataset, Outcome):
+        return dataset
     store = ObjectStore(clients.object_storage(settings), event.namespace, event.bucket)
     return convert_in_store(store, event, dataset, settings)
 

@@ -17,7 +17,7 @@ from shared import genai, logs, naming, notify, tags
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage, TrainingMethod
-from shared.stage_guard import foreign_object
+from shared.stage_guard import claim_object
 from shared.status import DatasetState, DatasetStatus, utcnow
 from shared.train_stage import StageContext, context_for, read_status, write_status
 
@@ -33,12 +33,9 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 
 def endpoint_for_status(event: ObjectEvent, settings: Settings) -> Outcome:
     """Handle one Object Storage event for the endpoint stage."""
-    dataset = naming.status_dataset(settings, event.object_name)
-    skip = foreign_object(event, settings, Stage.ENDPOINT, dataset,
-                          f"{settings.status_prefix}*.json")
-    if skip is not None:
-        return skip
-    assert dataset is not None  # foreign_object skips every name outside the layout
+    dataset = claim_object(event, settings, Stage.ENDPOINT)
+    if isinstance(dataset, Outcome):
+        return dataset
     return ensure_endpoint(context_for(settings, event.namespace), dataset)
 
 

@@ -18,7 +18,7 @@ from shared import clients, genai, logs, naming, tags
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage
-from shared.stage_guard import foreign_object
+from shared.stage_guard import claim_object
 from shared.status import DatasetState, DatasetStatus
 from shared.storage import ObjectInfo, ObjectStore, PreconditionFailed, namespace_of
 
@@ -96,12 +96,9 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 
 def train_object(event: ObjectEvent, settings: Settings) -> Outcome:
     """Handle one Object Storage event for the train stage."""
-    dataset = naming.training_dataset(settings, event.object_name)
-    skip = foreign_object(event, settings, Stage.TRAIN, dataset,
-                          f"{settings.training_prefix}*.jsonl")
-    if skip is not None:
-        return skip
-    assert dataset is not None  # foreign_object skips every name outside the layout
+    dataset = claim_object(event, settings, Stage.TRAIN)
+    if isinstance(dataset, Outcome):
+        return dataset
     return train_dataset(context_for(settings, event.namespace), dataset, event.etag)
 
 

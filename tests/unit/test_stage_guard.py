@@ -43,3 +43,12 @@ def test_own_objects_in_another_bucket_are_skipped(work, own):
     outcome = work(event(own, bucket="other-team"), SETTINGS)
     assert outcome.status is OutcomeStatus.SKIPPED
     assert "other-team" in outcome.reason
+
+
+@pytest.mark.parametrize("stage", ["watch", "infer"])
+def test_stages_without_object_events_cannot_claim_objects(stage):
+    from shared.settings import Stage
+    from shared.stage_guard import claim_object
+
+    with pytest.raises(ValueError, match="not triggered by object events"):
+        claim_object(event("raw/a.json"), SETTINGS, Stage(stage))
