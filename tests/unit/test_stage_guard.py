@@ -33,11 +33,20 @@ def event(name: str, bucket: str = "ocift-datasets"):
 @pytest.mark.parametrize(("work", "own"), STAGES)
 def test_objects_of_other_stages_are_skipped(work, own):
     for _, other in STAGES:
-        if other == own:
-            continue
+        if other == own or other.startswith("status/"):
+            continue  # every event stage reads status objects (the watcher's hand-over)
         outcome = handle_object_event(*work, event(other), SETTINGS)
         assert outcome.status is OutcomeStatus.SKIPPED
         assert "expected" in outcome.reason
+
+
+@pytest.mark.parametrize("stage", [Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT])
+def test_every_event_stage_claims_status_objects_as_hand_overs(stage):
+    from shared.stages.guard import claim_object, is_status_object
+
+    assert claim_object(event("status/team/a.json"), SETTINGS, stage) == "team/a"
+    assert is_status_object(SETTINGS, "status/team/a.json")
+    assert not is_status_object(SETTINGS, "raw/team/a.json")
 
 
 @pytest.mark.parametrize(("work", "own"), STAGES)
