@@ -42,6 +42,7 @@ from deploy.local.emulator.http import (
 )
 from deploy.local.emulator.iam import Authorizer, PrincipalRegistry, admin_principal
 from deploy.local.emulator.keys import ensure_identity
+from deploy.local.emulator.limits import check_request
 from deploy.local.emulator.signing import SignatureError, Verifier, not_authenticated
 
 log = logging.getLogger("ocift.emulator")
@@ -156,6 +157,7 @@ class EmulatorServer:
             if principal is None:  # a key the verifier knows but IAM does not: no grants
                 raise not_authenticated("the key belongs to no principal")
             self.authorizer.authorize(principal, route, req, params)
+        check_request(route, req)
         return route.handler(req, params)
 
     def _authenticate(self, req: Request, body_signed: bool) -> str:
