@@ -5,8 +5,8 @@ See :mod:`.policy` (syntax), :mod:`.permissions` (verbs and resource-types),
 :mod:`.principals` (who signs) and :mod:`.enforcer` (the server hook).
 """
 
-from deploy.local.emulator.iam.engine import Access, Policy, Principal
 from deploy.local.emulator.iam.enforcer import Authorizer
+from deploy.local.emulator.iam.engine import Access, Policy, Principal
 from deploy.local.emulator.iam.policy import PolicyParseError, Statement, parse_statement
 from deploy.local.emulator.iam.principals import (
     ADMIN_GROUP,

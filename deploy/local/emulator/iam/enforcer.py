@@ -20,8 +20,8 @@ from typing import Any, BinaryIO, cast
 from deploy.local.emulator.http import Body, Request, Route, ServiceError
 from deploy.local.emulator.iam.engine import Access, Policy, Principal
 from deploy.local.emulator.iam.operations import CREATE_OR_OVERWRITE, Operation, operation_for
-from deploy.local.emulator.iam.principals import ADMIN_GROUP, ADMIN_STATEMENT
 from deploy.local.emulator.iam.policy import Statement, parse_statement
+from deploy.local.emulator.iam.principals import ADMIN_GROUP, ADMIN_STATEMENT
 
 log = logging.getLogger("ocift.emulator.iam")
 

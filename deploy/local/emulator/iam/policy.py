@@ -42,7 +42,7 @@ class PolicyParseError(ValueError):
 
 @dataclass(frozen=True)
 class Subject:
-    """Who a statement is about: ``kind`` is group / dynamic-group / service / any-user / any-group."""
+    """Who a statement is about (``kind``: group, dynamic-group, service, any-user, any-group)."""
 
     kind: str
     names: tuple[str, ...] = ()
