@@ -1,8 +1,10 @@
 """The local OCI emulator: one loopback HTTP server for every emulated service.
 
 ``build_emulator(state_dir)`` makes (once) a local API key and OCI config file,
-opens the Object Storage state and the Generative AI service (when present) and
-returns an :class:`Emulator`; ``.start()`` serves them on ``.endpoint``.
+opens the Object Storage state and the Generative AI service and returns an
+:class:`Emulator`; ``.start()`` serves them on ``.endpoint``. Tests and tools
+reach each service's knobs through :attr:`Emulator.objectstorage` and
+:attr:`Emulator.genai`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local.emulator.faults import Faults
+from deploy.local.emulator.genai.service import GenAiService
 from deploy.local.emulator.http import Service, ServiceError
 from deploy.local.emulator.iam import (
     Authorizer,
@@ -43,11 +46,12 @@ EventSink = Callable[[dict[str, Any]], None]
 
 @dataclass
 class Emulator:
-    """A built emulator: its server, identity and Object Storage backend."""
+    """A built emulator: its server, identity, Object Storage backend and GenAI service."""
 
     server: EmulatorServer
     identity: LocalIdentity
     objectstorage: ObjectStorageBackend
+    genai: GenAiService
     namespace: str = NAMESPACE
     compartment_id: str = COMPARTMENT_OCID
     tenancy_id: str = TENANCY_OCID
@@ -125,7 +129,7 @@ class Emulator:
 def build_emulator(state_dir: Path | str, port: int = 0, on_event: EventSink | None = None,
                    faults: Faults | None = None, host: str = "127.0.0.1",
                    enforce: bool = True) -> Emulator:
-    """Assemble keys, Object Storage and (if available) Generative AI on one server.
+    """Assemble keys, Object Storage and Generative AI on one server.
 
     With ``enforce`` (the default) every request is authorized by IAM: the generated
     administrator key may do anything; other principals only what
@@ -136,18 +140,10 @@ def build_emulator(state_dir: Path | str, port: int = 0, on_event: EventSink | N
     identity = ensure_identity(state)
     backend = ObjectStorageBackend(state / "objectstorage", NAMESPACE, region=identity.region,
                                    on_event=on_event, created_by=identity.user)
-    services: list[Service] = [ObjectStorageService(backend)]
-    genai_lookup: Callable[[str], str | None] | None = None
-    try:
-        from deploy.local.emulator.genai.service import GenAiService
-    except ImportError:
-        log.info("generative ai emulation not available")
-    else:
-        genai = GenAiService(state / "genai",
-                             open_object=lambda ns, b, n: backend.open_object(ns, b, n)[1],
-                             region=identity.region)
-        services.append(genai)
-        genai_lookup = _genai_compartment(genai)
+    genai = GenAiService(state / "genai",
+                         open_object=lambda ns, b, n: backend.open_object(ns, b, n)[1],
+                         region=identity.region)
+    services: list[Service] = [ObjectStorageService(backend), genai]
     verifier = Verifier({identity.key_id: identity.public_key()})
     principals = PrincipalRegistry()
     principals.add(identity.key_id, admin_principal(identity.user))
@@ -155,10 +151,10 @@ def build_emulator(state_dir: Path | str, port: int = 0, on_event: EventSink | N
         TENANCY_OCID, {COMPARTMENT_OCID: COMPARTMENT_NAME},
         bucket_compartment=lambda ns, b: _bucket_compartment(backend, ns, b),
         object_exists=lambda ns, b, n: _object_exists(backend, ns, b, n),
-        genai_compartment=genai_lookup) if enforce else None
+        genai_compartment=_genai_compartment(genai)) if enforce else None
     server = EmulatorServer(state, services, host=host, port=port, faults=faults,
                             verifier=verifier, principals=principals, authorizer=authorizer)
-    return Emulator(server=server, identity=identity, objectstorage=backend)
+    return Emulator(server=server, identity=identity, objectstorage=backend, genai=genai)
 
 
 def _bucket_compartment(backend: ObjectStorageBackend, namespace: str, bucket: str) -> str | None:
@@ -177,7 +173,7 @@ def _object_exists(backend: ObjectStorageBackend, namespace: str, bucket: str,
     return True
 
 
-def _genai_compartment(genai: Any) -> Callable[[str], str | None]:
+def _genai_compartment(genai: GenAiService) -> Callable[[str], str | None]:
     """Reads a Generative AI resource through the service's own GET route."""
     from deploy.local.emulator.genai.rest import Call
 
