@@ -8,7 +8,7 @@ level (by route), answering as the real service does:
   opc-meta-"; https://docs.oracle.com/iaas/api/#/en/objectstorage/20160918/datatypes/CreateMultipartUploadDetails)
   -> 400 ``InvalidParameter``.
 * Freeform tags on Generative AI creates: at most 64 tags per resource, keys at most
-  100 characters without periods or spaces, values at most 256 characters ("Tagging
+  100 characters, values at most 256 characters ("Tagging
   Limits", https://docs.oracle.com/iaas/Content/Tagging/Concepts/taggingoverview.htm)
   -> 400 ``InvalidParameter``.
 
@@ -65,10 +65,10 @@ def _check_freeform_tags(tags: Any) -> None:
                            f"freeformTags has {len(tags)} tags; at most {MAX_TAGS} are allowed")
     for key, value in tags.items():
         key = str(key)
-        if not key or len(key) > MAX_TAG_KEY or "." in key or any(c.isspace() for c in key):
+        if not key or len(key) > MAX_TAG_KEY:
             raise ServiceError(400, "InvalidParameter",
                                f"freeformTags key {json.dumps(key)[:120]} must be 1 to "
-                               f"{MAX_TAG_KEY} characters without periods or spaces")
+                               f"{MAX_TAG_KEY} characters")
         if len(str(value)) > MAX_TAG_VALUE:
             raise ServiceError(400, "InvalidParameter",
                                f"freeformTags value of {key!r} is longer than "
