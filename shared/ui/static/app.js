@@ -49,7 +49,13 @@ async function api(path, options) {
 
 function num(value, digits) {
   if (value === null || value === undefined) return "-";
-  return Number(value).toFixed(digits === undefined ? 2 : digits);
+  const n = Number(value);
+  if (digits === undefined) digits = n !== 0 && Math.abs(n) < 0.1 ? 4 : 2;
+  return n.toFixed(digits);
+}
+
+function shortId(id) {
+  return el("span", {class: "mono", title: id}, id.length > 28 ? "…" + id.slice(-24) : id);
 }
 
 function age(hours) {
@@ -241,11 +247,12 @@ function versionsCard(d) {
         .map((h) => el("th", {}, h)))),
       el("tbody", {}, d.models.map((m) => el("tr", {},
         el("td", {}, `v${m.version || "?"}`),
-        el("td", {}, m.state, m.details ? el("div", {class: "reason"}, m.details) : null),
+        el("td", {}, m.state, m.details ? el("div", {class: m.state === "FAILED" ? "reason"
+          : "muted"}, m.details) : null),
         el("td", {}, when(m.created)),
         el("td", {}, Object.entries(m.metrics || {}).filter(([, v]) => typeof v === "number")
           .map(([k, v]) => `${k}=${num(v, 3)}`).join(" ") || "-"),
-        el("td", {class: "mono"}, m.id)))))
+        el("td", {}, shortId(m.id))))))
       : el("p", {class: "muted"}, "no model yet"));
 }
 
