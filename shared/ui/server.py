@@ -8,7 +8,7 @@ Routes (JSON unless said otherwise; errors are ``{"error": {"code", "message"}}`
     GET  /api/dataset?name=N    one dataset: report, status, versions, endpoint, dead letters
     GET  /api/deadletters       dead-lettered deliveries (local target)
     POST /api/redrive           {"delivery_ids": [...]} (local target)          token
-    POST /api/ask               the inference function's body                    token
+    POST /api/ask               the inference function's body (its errors as it answers them) token
     POST /api/upload?filename=F[&name=N][&training=1]   the file's bytes          token
 """
 
@@ -121,8 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         routes = ROUTES.get(url.path)
-        if method == "POST" and not (routes and "POST" in routes):
-            self.close_connection = True  # the body was not read
+        if method != "GET":
+            self.close_connection = True  # an error answer leaves the body unread
         try:
             if routes is None:
                 raise UiError(404, "not_found", f"no route {url.path!r}: the page is at /")
@@ -136,11 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             guard = self.server.guard
             headers = {k: v for k, v in self.headers.items()}
             if method == "POST":
-                try:
-                    guard.check_write(headers)
-                except UiError:
-                    self.close_connection = True
-                    raise
+                guard.check_write(headers)
             else:
                 guard.check_read(headers)
             route(self, query)
@@ -202,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, self.server.view.redrive(req.delivery_ids))
 
     def ask(self, query: dict[str, list[str]]) -> None:
-        self._json(200, self.server.view.ask(self._json_body()))
+        result = self.server.view.ask(self._json_body())
+        if result.status != 200:  # the inference function's own error answer, as it gave it
+            self._json(result.status, result.answer)
+        else:
+            self._json(200, result)
 
     def upload(self, query: dict[str, list[str]]) -> None:
         filename = _one(query, "filename")
@@ -210,8 +210,6 @@ class _Handler(BaseHTTPRequestHandler):
         name = _one(query, "name", required=False)
         training = (_one(query, "training", required=False) or "0") in ("1", "true")
         length = self._length()
-        if length > self.server.view.max_upload_bytes:
-            self.close_connection = True
         self._json(201, self.server.view.upload(filename, name, training, self.rfile, length))
 
 

@@ -345,12 +345,6 @@ async function ask(event) {
     const result = await api("/api/ask", {method: "POST",
       headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
     const a = result.answer;
-    if (result.status !== 200) {
-      const err = a.error || {};
-      out.replaceChildren(el("p", {class: "error", id: "ask-error"},
-        `${result.status} ${err.code || ""}: ${err.message || ""}`));
-      return;
-    }
     const m = result.match;
     out.replaceChildren(el("div", {class: "answer", id: "ask-answer"}, a.text),
       kv([["finish reason", a.finish_reason], ["usage", a.usage ? `prompt ${a.usage.prompt_tokens
