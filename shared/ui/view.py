@@ -266,8 +266,8 @@ class PipelineView:
 
     def ask(self, body: bytes) -> AskResult:
         """Ask an endpoint with the inference function's body; the answer and the match."""
-        from shared.infer import service
         from shared.infer.errors import InferError
+        from shared.stages import infer as service
 
         try:
             req = service.parse_request(body, self.settings)
