@@ -107,7 +107,8 @@ def _status(args: argparse.Namespace) -> int:
     while True:
         rows = collect(store, conn.settings)
         if args.json:
-            print(json.dumps([r.model_dump(exclude_none=True) for r in rows], indent=2))
+            print(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in rows],
+                             indent=2))
         else:
             if args.watch and sys.stdout.isatty():
                 print("\x1b[2J\x1b[H", end="")
