@@ -45,7 +45,7 @@ def main(argv: Sequence[str]) -> None:
         raise SystemExit("usage: python -m deploy.local.pdeathsig PARENT_PID -- COMMAND...")
     arm(int(argv[0]))
     command = list(argv[2:])
-    os.execv(command[0], command)  # noqa: S606 -- exec in place is the point: same pid, no shell
+    os.execvp(command[0], command)  # noqa: S606 -- exec in place is the point: same pid, no shell
 
 
 if __name__ == "__main__":
