@@ -6,7 +6,8 @@
   Object Storage events feed the router;
 * the router (rules from ``events/*.json``) delivering to the stage functions;
 * the function runner serving ``functions/handler.py`` through the real fdk,
-  one warm process per stage, configured like the OCI deployment;
+  warm processes per stage (a pool, see ``deploy.local.instances``), configured like the
+  OCI deployment;
 * the gateway exposing ``POST /infer`` (HTTP intent) and nothing else;
 * the watch ticker, calling the ``watch`` function every ``watch_interval``
   seconds with :func:`watch_tick_body`.

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from shared.infer import errors
 from shared.infer.errors import InferError
-from shared.infer.service import Backend, Reply, handle_http
+from shared.runtime import HttpReply as Reply
 from shared.settings import Settings
+from shared.stages.infer import Backend, handle_http
 
 SETTINGS = Settings(max_request_bytes=256 * 1024)
 
