@@ -84,8 +84,7 @@ class Inference:
         if endpoint["lifecycleState"] != "ACTIVE":
             raise incorrect_state(f"The endpoint is {endpoint['lifecycleState']}, not ACTIVE.")
         model = self.control.get_model(endpoint["modelId"])
-        spec = (self.control.base_spec(model["id"])
-                or self.control.spec_of(self.control.store.get("models", model["id"]) or model))
+        spec = self.control.spec_for(model["id"])
         return endpoint, model, spec
 
     def _index(self, model: Record) -> RetrievalIndex | None:
