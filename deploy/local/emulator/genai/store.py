@@ -100,8 +100,8 @@ class ResourceStore:
                               {k: v.model_dump(by_alias=True) for k, v in self._tokens.items()})
 
     def artifact_path(self, model_id: str) -> Path:
-        """Where a trained model's artifact lives."""
-        return self.root / "artifacts" / f"{_safe(model_id)}.json"
+        """The folder holding a trained model's artifact (pairs, index, meta.json)."""
+        return self.root / "artifacts" / _safe(model_id)
 
 
 def _safe(resource_id: str) -> str:

@@ -10,18 +10,28 @@ errors). Jobs restart from scratch for models still CREATING after a restart.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG, GenAiConfig
-from deploy.local.emulator.genai.dataset import DatasetRejected, Pair, parse_training_jsonl
+from deploy.local.emulator.genai.dataset import DatasetRejected, Pair, iter_training_pairs
+from deploy.local.emulator.genai.pairs import PairFileWriter
 from deploy.local.emulator.genai.records import CustomModel
 from deploy.local.emulator.genai.retrieval import RetrievalIndex
-from deploy.local.emulator.genai.store import ResourceStore, write_json_atomic
+from deploy.local.emulator.genai.store import ResourceStore
 from deploy.local.emulator.genai.timefmt import rfc3339
-from deploy.local.emulator.genai.training import EpochResult, TrainingCancelled, fit
+from deploy.local.emulator.genai.training import (
+    Corpus,
+    CorpusBuilder,
+    EpochResult,
+    TrainingCancelled,
+    TrainingOutcome,
+    fit,
+)
 from deploy.local.emulator.genai.workrequests import WorkRequests
 
 ObjectOpener = Callable[[str, str, str], BinaryIO]
@@ -78,12 +88,16 @@ class Trainer:
         cached = self._indexes.get(model_id)
         if cached is not None:
             return cached
-        path = self.store.artifact_path(model_id)
-        if not path.exists():
+        folder = self.store.artifact_path(model_id)
+        legacy = folder.with_suffix(".json")  # artifacts of emulators before the vector index
+        if folder.is_dir():
+            index = RetrievalIndex.load(folder)
+        elif legacy.exists():
+            artifact = json.loads(legacy.read_text(encoding="utf-8"))
+            index = RetrievalIndex.from_pairs([Pair(p, c) for p, c in artifact["pairs"]],
+                                              float(artifact["completionWeight"]))
+        else:
             return None
-        artifact = json.loads(path.read_text(encoding="utf-8"))
-        index = RetrievalIndex([Pair(p, c) for p, c in artifact["pairs"]],
-                               float(artifact["completionWeight"]))
         self._indexes[model_id] = index
         return index
 
@@ -129,33 +143,42 @@ class Trainer:
         step = "Validating the training dataset."
         if not self._advance(model_id, log=step, details=step, percent=0.0, started=True):
             return
-        pairs = self._read_dataset(model)
-        if pairs is None:
-            return
-        epochs = int(model.fine_tune_details["trainingConfig"]["totalTrainingEpochs"])
-        if not self._advance(model_id, percent=10.0, details="Fine-tuning in progress.",
-                             log=f"Dataset valid: {len(pairs)} examples. Training for up to "
-                                 f"{epochs} epoch(s)."):
-            return
-        if model.emu.fail_training:
-            if not self._stopping.wait(self.config.seconds_per_epoch):
-                self._fail(model,
-                           f"Fine-tuning failed: fault injected (freeform tag {FAIL_TRAINING_TAG} "
-                           "or the emulator's fail_training switch).", "TrainingFailed")
-            return
-        self._fit(model, pairs, epochs)
+        work = self.store.artifact_path(model_id).with_name(f".{model_id[-12:]}.partial")
+        shutil.rmtree(work, ignore_errors=True)  # a run cut off by a restart starts over
+        try:
+            corpus = self._read_dataset(model, work)
+            if corpus is None:
+                return
+            epochs = int(model.fine_tune_details["trainingConfig"]["totalTrainingEpochs"])
+            if not self._advance(model_id, percent=10.0, details="Fine-tuning in progress.",
+                                 log=f"Dataset valid: {len(corpus)} examples. Training for up "
+                                     f"to {epochs} epoch(s)."):
+                return
+            if model.emu.fail_training:
+                if not self._stopping.wait(self.config.seconds_per_epoch):
+                    self._fail(model, "Fine-tuning failed: fault injected (freeform tag "
+                                      f"{FAIL_TRAINING_TAG} or the emulator's fail_training "
+                                      "switch).", "TrainingFailed")
+                return
+            self._fit(model, corpus, epochs, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
-    def _read_dataset(self, model: CustomModel) -> list[Pair] | None:
-        """The dataset's pairs, or None after failing the model with the reason."""
+    def _read_dataset(self, model: CustomModel, work: Path) -> Corpus | None:
+        """Validate and vectorise the dataset into ``work``, or fail the model and say why."""
         dataset = model.fine_tune_details["trainingDataset"]
         where = f"{dataset['namespaceName']}/{dataset['bucketName']}/{dataset['objectName']}"
         try:
             stream = self._open_object(
                 dataset["namespaceName"], dataset["bucketName"], dataset["objectName"])
             try:
-                return parse_training_jsonl(
-                    _lines(stream), min_examples=self.config.min_examples,
-                    max_bytes=self.config.max_dataset_bytes)
+                writer, builder = PairFileWriter(work), CorpusBuilder()
+                for pair in iter_training_pairs(
+                        _lines(stream), min_examples=self.config.min_examples,
+                        max_bytes=self.config.max_dataset_bytes):
+                    writer.add(pair)
+                    builder.add(pair)
+                return builder.finish(writer.close())
             finally:
                 stream.close()
         except DatasetRejected as exc:
@@ -166,7 +189,7 @@ class Trainer:
                        "TrainingDatasetNotFound")
         return None
 
-    def _fit(self, model: CustomModel, pairs: list[Pair], epochs: int) -> None:
+    def _fit(self, model: CustomModel, corpus: Corpus, epochs: int, work: Path) -> None:
         config = model.fine_tune_details["trainingConfig"]
 
         def on_epoch(result: EpochResult) -> bool:
@@ -179,32 +202,41 @@ class Trainer:
 
         try:
             outcome, index = fit(
-                pairs, seed=model.id, epochs=epochs,
+                corpus, seed=model.id, epochs=epochs,
                 patience=int(config["earlyStoppingPatience"]),
                 threshold=float(config["earlyStoppingThreshold"]),
                 validation_share=self.config.validation_share,
                 max_validation=self.config.max_validation_queries, on_epoch=on_epoch)
         except TrainingCancelled:
             return
-        write_json_atomic(self.store.artifact_path(model.id), {
-            "modelId": model.id,
-            "kind": "tfidf-retrieval",
-            "completionWeight": index.completion_weight,
-            "pairs": [[p.prompt, p.completion] for p in index.pairs],
-        })
-        self._indexes[model.id] = index  # warm: the first chat needs no rebuild
+        del corpus
+        index.save(work)
+        folder = self.store.artifact_path(model.id)
+        shutil.rmtree(folder, ignore_errors=True)
+        work.rename(folder)  # the artifact appears whole or not at all
+        self._indexes[model.id] = RetrievalIndex.load(folder)  # warm: no load on first chat
         metrics_type = ("CHAT_MODEL_METRICS" if "CHAT" in model.capabilities
                         else "TEXT_GENERATION_MODEL_METRICS")
-        details = (f"Fine-tuning completed after {outcome.epochs_run} epoch(s)"
-                   + (" (early stopping)" if outcome.stopped_early else "")
-                   + f"; {outcome.train_size} training / {outcome.validation_size} validation "
-                   "examples.")
+        details = _summary(outcome)
         metrics = {"modelMetricsType": metrics_type,
                    "finalAccuracy": round(outcome.final_accuracy, 6),
                    "finalLoss": round(outcome.final_loss, 6)}
         if self._advance(model.id, log=details, details=details, state="ACTIVE",
                          metrics=metrics):
             self.workrequests.finish(model.emu.wr, ok=True, action="CREATED")
+
+
+def _summary(outcome: TrainingOutcome) -> str:
+    """``lifecycleDetails`` of a trained model: what its metrics mean, next to a baseline."""
+    return (f"Fine-tuning completed after {outcome.epochs_run} epoch(s)"
+            + (" (early stopping)" if outcome.stopped_early else "")
+            + f"; {outcome.train_size} training / {outcome.validation_size} validation "
+            "examples. Local stand-in (retrieval): accuracy "
+            f"{outcome.final_accuracy:.0%} of held-out prompts got an answer sharing at least "
+            f"half its words with the reference (loss {outcome.final_loss:.2f} = 1 - mean "
+            f"word overlap); a random training answer scores {outcome.baseline_accuracy:.0%} "
+            f"(loss {outcome.baseline_loss:.2f}). Prompts matching no training example above "
+            f"similarity {outcome.floor:.2f} are declined.")
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:
