@@ -72,6 +72,15 @@ def token_f1(candidate: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def token_f1_rows(candidates: Matrix, references: Matrix) -> npt.NDArray[np.float64]:
+    """:func:`token_f1` of each row pair of two term-count matrices (hashed terms)."""
+    overlap = np.asarray(candidates.minimum(references).sum(axis=1), dtype=np.float64).ravel()
+    total = (np.asarray(candidates.sum(axis=1), dtype=np.float64).ravel()
+             + np.asarray(references.sum(axis=1), dtype=np.float64).ravel())
+    f1 = np.divide(2 * overlap, total, out=np.ones_like(overlap), where=total > 0)
+    return f1
+
+
 def term_counts(texts: Iterable[str]) -> Matrix:
     """Term counts of ``texts``, one row each (hashed columns, float32)."""
     counts: Matrix = _HASHER.transform(texts)

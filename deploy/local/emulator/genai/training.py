@@ -47,7 +47,9 @@ from deploy.local.emulator.genai.retrieval import (
     idf_of,
     similarity_floor_grid,
     term_counts,
+    tfidf,
     token_f1,
+    token_f1_rows,
 )
 
 # Completion-similarity blend weight tried at each epoch (cycled).
@@ -173,14 +175,18 @@ class _Scored:
 def _score_validation(index: RetrievalIndex, validation: list[Pair]) -> list[_Scored]:
     """Candidates of every validation prompt, scored in batches (weights applied later)."""
     queries = index.vectors(p.prompt for p in validation)
-    scored = []
-    for row, (pair, found) in enumerate(
-            zip(validation, index.candidates(queries, RERANK), strict=True)):
-        completions = [p.completion for p in index.pairs.take(found.rows)]
-        scored.append(_Scored(
-            found.prompt_scores, index.completion_scores(queries[row], found.rows),
-            np.asarray([token_f1(c, pair.completion) for c in completions])))
-    return scored
+    found = list(index.candidates(queries, RERANK))
+    rows = np.concatenate([f.rows for f in found]) if found else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(found)), [len(f.rows) for f in found])
+    counts = term_counts(p.completion for p in index.pairs.take(rows))
+    # Row-wise dot products of every candidate's completion with its own query.
+    similarity = np.asarray(tfidf(counts, index.idf).multiply(queries[owner]).sum(axis=1),
+                            dtype=np.float32).ravel()
+    references = term_counts(p.completion for p in validation)[owner]
+    f1 = token_f1_rows(counts, references)
+    bounds = np.concatenate(([0], np.cumsum([len(f.rows) for f in found])))
+    return [_Scored(f.prompt_scores, similarity[lo:hi], f1[lo:hi])
+            for f, lo, hi in zip(found, bounds[:-1], bounds[1:], strict=True)]
 
 
 def evaluate(index: RetrievalIndex, validation: Sequence[Pair]) -> tuple[float, float]:
