@@ -83,7 +83,10 @@ def token_f1_rows(candidates: Matrix, references: Matrix) -> npt.NDArray[np.floa
 
 def term_counts(texts: Iterable[str]) -> Matrix:
     """Term counts of ``texts``, one row each (hashed columns, float32)."""
-    counts: Matrix = _HASHER.transform(texts)
+    batch = list(texts)
+    if not batch:
+        return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+    counts: Matrix = _HASHER.transform(batch)
     return counts
 
 
@@ -104,6 +107,8 @@ def tfidf(counts: Matrix, idf: Floats) -> Matrix:
     weights = counts.astype(np.float32, copy=True)
     weights.data = (1.0 + np.log(weights.data)) * idf[weights.indices]
     weights.eliminate_zeros()
+    if not weights.shape[0]:
+        return weights
     normalised: Matrix = normalize(weights, copy=False)
     return normalised
 
