@@ -121,8 +121,10 @@ CONVERTERS = {
 }
 
 
-def measure(args: list[str], src: Path, dst: Path) -> tuple[float, int]:
-    """(wall seconds, peak RSS bytes) of a whole fresh interpreter running ``args``."""
+def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS bytes) of a whole fresh interpreter running
+    ``args``. CPU time (user + sys) is the steadier figure on a machine shared with
+    other work; both are printed."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *args, str(src), str(dst)], cwd=REPO, env=env,
@@ -132,7 +134,7 @@ def measure(args: list[str], src: Path, dst: Path) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{args[:2]} failed: {proc.stderr.read() if proc.stderr else ''}")
-    return secs, usage.ru_maxrss * 1024
+    return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 def stage_rss(src: Path) -> tuple[int, int]:
@@ -146,36 +148,40 @@ def stage_rss(src: Path) -> tuple[int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller datasets")
+    parser.add_argument("--sizes", type=int, nargs="+", help="record counts to run instead")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs per measurement; the median time and peak are kept")
     args = parser.parse_args()
-    sizes = [20_000, 100_000] if args.quick else [70_000, 1_000_000]
+    sizes = args.sizes or ([20_000, 100_000] if args.quick else [70_000, 1_000_000])
     stage_n = 30_000 if args.quick else 300_000
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="convert-bench-") as tmp:
         for n in sizes:
             src = Path(tmp) / f"alpaca_{n}.json"
             size = generate(src, n, scale=SCALE)  # not timed
-            results: dict[str, tuple[float, int]] = {}
+            results: dict[str, tuple[float, float, int]] = {}
             for name, argv in CONVERTERS.items():
                 dst = Path(tmp) / "out.jsonl"
                 runs = [measure(argv, src, dst) for _ in range(max(1, args.repeat))]
                 results[name] = (statistics.median(r[0] for r in runs),
-                                 int(statistics.median(r[1] for r in runs)))
+                                 statistics.median(r[1] for r in runs),
+                                 int(statistics.median(r[2] for r in runs)))
                 dst.unlink()
             seed, bare = results[CONVERTER_SEED], results[CONVERTER_BARE]
-            for name, (secs, rss) in results.items():
+            for name, (secs, cpu, rss) in results.items():
                 per_record = f"{rss / n:.0f}" if name == CONVERTER_OURS else "-"
-                rows.append(f"{n:,} ({size / 1e6:.0f} MB) | {name} | {secs:.2f} | "
+                rows.append(f"{n:,} ({size / 1e6:.0f} MB) | {name} | {secs:.2f} | {cpu:.2f} | "
                             f"{size / secs / 1e6:.0f} | {rss / 2**20:.1f} | {per_record} | "
-                            f"{seed[0] / secs:.2f}x | {secs / bare[0]:.2f}x")
+                            f"{seed[0] / secs:.2f}x / {seed[1] / cpu:.2f}x | "
+                            f"{secs / bare[0]:.2f}x / {cpu / bare[1]:.2f}x")
             src.unlink()
         src = Path(tmp) / f"alpaca_{stage_n}.json"
         generate(src, stage_n, scale=SCALE)
         rest, peak = stage_rss(src)
-    print("records (input) | converter | wall s | MB/s | peak RSS MiB | RSS bytes/record "
-          "| throughput vs seed-style | wall vs bare ijson+orjson")
-    print(" | ".join("---" for _ in range(8)))
+    print("records (input) | converter | wall s | CPU s | MB/s | peak RSS MiB | "
+          "RSS bytes/record | throughput vs seed-style (wall / CPU) | "
+          "time vs bare ijson+orjson (wall / CPU)")
+    print(" | ".join("---" for _ in range(9)))
     print("\n".join(rows))
     print(f"\nconvert function, {stage_n:,} records: peak RSS {peak / 2**20:.1f} MiB "
           f"({rest / 2**20:.1f} MiB at rest after imports)")
