@@ -38,10 +38,10 @@ from deploy.local.runner import FunctionRunner, HttpRequest  # noqa: E402
 from deploy.local.target import LocalTarget, watch_tick_body  # noqa: E402
 from shared import clients  # noqa: E402
 from shared.cli.connection import local_settings  # noqa: E402
-from shared.infer import service  # noqa: E402
 from shared.infer.models import InferRequest  # noqa: E402
 from shared.infer.shapes import build_details  # noqa: E402
 from shared.settings import Stage  # noqa: E402
+from shared.stages import infer as service  # noqa: E402
 
 DATASET = "bench"
 

@@ -18,6 +18,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from shared.runtime import configuration_error  # noqa: E402
 from shared.settings import SettingsError, Stage, get_settings  # noqa: E402
 
 STAGE_MODULES: dict[Stage, str] = {
@@ -29,24 +30,13 @@ STAGE_MODULES: dict[Stage, str] = {
 }
 
 
-def _config_error(ctx: Any, message: str) -> Any:
-    import json
-
-    from fdk import response
-
-    # 502 so the platform keeps the event: a configuration fix makes it succeed.
-    body = json.dumps({"status": "error", "code": "BadConfiguration", "reason": message})
-    return response.Response(ctx, response_data=body, status_code=502,
-                             headers={"Content-Type": "application/json"})
-
-
 def handler(ctx: Any, data: Any = None) -> Any:
     try:
         settings = get_settings()
     except SettingsError as exc:
-        return _config_error(ctx, str(exc))
+        return configuration_error(ctx, str(exc))
     if settings.stage is None:
-        return _config_error(ctx, "OCIFT_STAGE is not set; set it to one of "
-                             + ", ".join(s.value for s in Stage))
+        return configuration_error(ctx, "OCIFT_STAGE is not set; set it to one of "
+                                   + ", ".join(s.value for s in Stage))
     module = importlib.import_module(STAGE_MODULES[settings.stage])
     return module.handle(ctx, data)

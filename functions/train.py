@@ -1,13 +1,15 @@
-"""Train stage: a training JSONL landed -> fine-tuned custom model (see shared.train_stage)."""
+"""Train: a training JSONL landed -> fine-tuned custom model (``shared.stages.train``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.fnruntime import run_event_stage
+from shared.runtime import invoke, object_event_work
 from shared.settings import Stage
-from shared.train_stage import train_object
+from shared.stages.train import train_object
+
+_WORK = object_event_work(train_object)
 
 
 def handle(ctx: Any, data: Any = None) -> Any:
-    return run_event_stage(ctx, data, Stage.TRAIN, train_object)
+    return invoke(ctx, data, Stage.TRAIN, _WORK)

@@ -13,6 +13,7 @@ import threading
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from shared import caches
 from shared.auth import load_credentials
 from shared.settings import Settings
 
@@ -110,3 +111,6 @@ def reset_clients() -> None:
     """Forget cached clients (tests, or after the config file changed)."""
     with _lock:
         _cache.clear()
+
+
+caches.register("clients", reset_clients)

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import naming, tags
+from shared import families, naming, tags
+from shared.families import Family
+from shared.lifecycle import LIVE, REMOVED, Lifecycle
 from shared.settings import Settings, TrainingMethod
 
 FINE_TUNING = "FINE_TUNING"
 HOSTING = "HOSTING"
-LIVE_CLUSTER_STATES = ("ACTIVE", "CREATING", "UPDATING")
-LIVE_ENDPOINT_STATES = ("ACTIVE", "CREATING", "UPDATING")
 
 
 class PermanentError(Exception):
@@ -96,52 +96,17 @@ class CountingClient:
         return counted
 
 
-# -- base model families -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Family:
-    """Cluster shapes, methods and default hyperparameters of a base model family."""
-
-    prefix: str
-    finetuning_shape: str
-    finetuning_units: int
-    hosting_shape: str
-    methods: tuple[TrainingMethod, ...]
-    learning_rate: dict[TrainingMethod, float]
-    batch_size: dict[TrainingMethod, int]
-    stackable_tfew: bool = False  # T-Few versions may share one hosting cluster
-
-    @property
-    def key(self) -> str:
-        return self.prefix.rstrip("-.")
-
-
-FAMILIES: tuple[Family, ...] = (
-    Family("cohere.command-r-", "SMALL_COHERE_V2", 8, "SMALL_COHERE_V2",
-           (TrainingMethod.TFEW, TrainingMethod.LORA),
-           {TrainingMethod.TFEW: 0.01, TrainingMethod.LORA: 0.0002},
-           {TrainingMethod.TFEW: 16, TrainingMethod.LORA: 8}),
-    Family("cohere.command-light", "SMALL_COHERE", 2, "SMALL_COHERE",
-           (TrainingMethod.TFEW, TrainingMethod.VANILLA),
-           {TrainingMethod.TFEW: 0.01, TrainingMethod.VANILLA: 0.00006},
-           {TrainingMethod.TFEW: 8, TrainingMethod.VANILLA: 8}, stackable_tfew=True),
-    Family("cohere.command", "LARGE_COHERE", 2, "LARGE_COHERE",
-           (TrainingMethod.TFEW, TrainingMethod.VANILLA),
-           {TrainingMethod.TFEW: 0.01, TrainingMethod.VANILLA: 0.00006},
-           {TrainingMethod.TFEW: 8, TrainingMethod.VANILLA: 8}, stackable_tfew=True),
-    Family("meta.llama-", "LARGE_GENERIC", 2, "LARGE_GENERIC", (TrainingMethod.LORA,),
-           {TrainingMethod.LORA: 0.0002}, {TrainingMethod.LORA: 8}),
-)
+# -- base model families (the table is shared.families) ----------------------------------------
 
 
 def family_of(base_model: str) -> Family:
-    """The family of ``base_model`` (longest matching prefix); PermanentError if unknown."""
-    found = [f for f in FAMILIES if base_model.startswith(f.prefix) or base_model == f.key]
-    if not found:
+    """The fine-tunable family of ``base_model``; PermanentError if it has none."""
+    found = families.lookup(base_model)
+    if found is None or not found.fine_tunable:
+        known = ", ".join(f.key for f in families.fine_tunable())
         raise PermanentError(f"base model {base_model!r} is not a fine-tunable model family "
-                             f"this pipeline knows ({', '.join(f.key for f in FAMILIES)})")
-    return max(found, key=lambda f: len(f.prefix))
+                             f"this pipeline knows ({known})")
+    return found
 
 
 def choose_method(settings: Settings, family: Family, examples: int) -> TrainingMethod:
@@ -208,7 +173,7 @@ def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
     for item in list_all(client.list_models, settings.compartment_id, capability=["FINE_TUNE"],
                          display_name=name):
         if (item.display_name == name and "FINE_TUNE" in (item.capabilities or [])
-                and item.lifecycle_state == "ACTIVE"
+                and item.lifecycle_state == Lifecycle.ACTIVE
                 and getattr(item, "type", "BASE") in ("BASE", None)):
             return BaseModelRef(id=item.id, name=name)
     raise PermanentError(f"base model {name!r} not found (ACTIVE, FINE_TUNE) in this region; "
@@ -225,7 +190,7 @@ class ClusterRef:
 
     @property
     def active(self) -> bool:
-        return self.state == "ACTIVE"
+        return self.state == Lifecycle.ACTIVE
 
 
 def cluster_tags(settings: Settings, kind: str, family: Family,
@@ -261,7 +226,7 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
         if not (item.type == kind and item.unit_shape == shape and item.unit_count == units
                 and all((item.freeform_tags or {}).get(k) == v for k, v in wanted.items())):
             continue
-        if item.lifecycle_state not in LIVE_CLUSTER_STATES:
+        if item.lifecycle_state not in LIVE:
             dead += 1
             continue
         ref = ClusterRef(item.id, item.lifecycle_state)
@@ -273,7 +238,7 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
     from oci.generative_ai import models as m
 
     day = datetime.now(UTC).strftime("%Y-%m-%d")  # a deleted cluster is recreated next day
-    token = naming.retry_token(settings.pipeline_name, kind, family.key, model_id or "",
+    token = naming.idempotency_key(settings.pipeline_name, kind, family.key, model_id or "",
                                settings.compartment_id or "", day, str(dead))
     name = f"{settings.pipeline_name}-{kind.lower().replace('_', '-')}-{family.key}"
     details = m.CreateDedicatedAiClusterDetails(
@@ -293,7 +258,7 @@ def dataset_models(client: Any, settings: Settings, dataset: str) -> list[Any]:
                          display_name=naming.display_name(dataset)):
         if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
                          role=tags.ROLE_MODEL, dataset=dataset)
-                and item.lifecycle_state not in ("DELETING", "DELETED")):
+                and item.lifecycle_state not in REMOVED):
             found.append(item)
     return found
 
@@ -331,8 +296,8 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
             settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
             source_object=source_object, source_etag=source_etag, base_model=base.name),
     )
-    resp = client.create_model(details, opc_retry_token=naming.retry_token(
-        settings.pipeline_name, source_object, source_etag))
+    resp = client.create_model(details, opc_retry_token=naming.idempotency_key(
+        settings.pipeline_name, "train", source_object, source_etag))
     return resp.data, str(resp.headers.get("opc-work-request-id", ""))
 
 
@@ -345,7 +310,7 @@ def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str)
                          display_name=naming.display_name(dataset)):
         if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
                          role=tags.ROLE_ENDPOINT, model_id=model_id)
-                and item.lifecycle_state in LIVE_ENDPOINT_STATES):
+                and item.lifecycle_state in LIVE):
             return item
     return None
 
@@ -366,5 +331,5 @@ def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any
         content_moderation_config=m.ContentModerationConfig(
             is_enabled=settings.content_moderation),
         freeform_tags=endpoint_tags)
-    token = naming.retry_token(settings.pipeline_name, "endpoint", model.id)
+    token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id)
     return client.create_endpoint(details, opc_retry_token=token).data

@@ -2,8 +2,10 @@
 
 Context (function, stage, object, request id) is bound per invocation with
 :func:`bind` and cleared by :func:`clear`. Only fields passed explicitly are
-logged; dataset contents, prompts and credentials never are (a filter also
-drops any ``extra`` key on the deny list, defence in depth).
+logged; dataset contents, prompts and credentials never are (the formatter
+also redacts any ``extra`` key on the deny list, defence in depth). The one
+way past the deny list is a value wrapped in :class:`Disclosed`, which the
+inference stage uses only when ``OCIFT_LOG_PROMPTS=true``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ SENSITIVE_KEYS = frozenset(
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+class Disclosed:
+    """A value logged even under a sensitive key: the caller opted in (``OCIFT_LOG_PROMPTS``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Disclosed({self.value!r})"
+
+
+def _rendered(key: str, value: Any) -> Any:
+    if isinstance(value, Disclosed):
+        return value.value
+    return "[redacted]" if key.lower() in SENSITIVE_KEYS else value
+
+
 class JsonFormatter(logging.Formatter):
     """Render a record as one JSON object per line."""
 
@@ -41,7 +61,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STANDARD or key.startswith("_"):
                 continue
-            entry[key] = "[redacted]" if key.lower() in SENSITIVE_KEYS else value
+            entry[key] = _rendered(key, value)
         if record.exc_info and record.exc_info[0] is not None:
             entry["error_type"] = record.exc_info[0].__name__
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -57,11 +57,14 @@ def display_name(dataset: str, max_len: int = 255) -> str:
     return cleaned[:max_len]
 
 
-def retry_token(*parts: str) -> str:
-    """A deterministic ``opc-retry-token`` (<= 64 chars) for a create call.
+def idempotency_key(pipeline: str, stage: str, *parts: str) -> str:
+    """The deterministic ``opc-retry-token`` (<= 64 chars) of one create call.
 
-    OCI dedups create calls that carry the same token for 24 hours; deriving it
-    from the source object and its ETag makes a re-delivered event harmless.
+    Every create the pipeline makes derives its token here, from the pipeline,
+    the stage (or resource kind) making it and what identifies the work (the
+    source object and its ETag, a model id...). OCI dedups create calls that
+    carry the same token for 24 hours, so a re-delivered event is harmless:
+    https://docs.oracle.com/iaas/Content/API/Concepts/usingapi.htm#Retry_Token
     """
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\x1f".join((pipeline, stage, *parts)).encode("utf-8")).hexdigest()
     return f"ocift-{digest[:58]}"

@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared import caches
+
 ENV_PREFIX = "OCIFT_"
 
 
@@ -185,3 +187,6 @@ class Settings(BaseModel):
 def get_settings() -> Settings:
     """Settings of this process, read once (function config does not change while warm)."""
     return Settings.from_env()
+
+
+caches.register("settings", get_settings.cache_clear)

@@ -27,9 +27,10 @@ DEFAULT_TIMEOUTS: Mapping[Stage, float] = {
     Stage.INFER: 60.0,
 }
 
-#: Memory (MB) as deployed on OCI; not enforced locally.
+#: Memory (MB) as ``deploy/oci/functions.tf`` deploys it (``locals.stages``); not enforced
+#: locally. tests/deploy checks the two agree.
 DEFAULT_MEMORY: Mapping[Stage, int] = {
-    Stage.CONVERT: 1024,
+    Stage.CONVERT: 512,
     Stage.TRAIN: 256,
     Stage.ENDPOINT: 256,
     Stage.WATCH: 256,
@@ -60,11 +61,6 @@ class FunctionDef(BaseModel):
         if self.stage is not None:
             env["OCIFT_STAGE"] = self.stage.value
         return env
-
-
-def stage_code_exists(stage: Stage, repo_root: Path = REPO_ROOT) -> bool:
-    """True when ``functions/<stage>.py`` exists (other stages may not be written yet)."""
-    return (repo_root / "functions" / f"{stage.value}.py").is_file()
 
 
 def pipeline_functions(

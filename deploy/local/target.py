@@ -9,8 +9,7 @@
   one warm process per stage, configured like the OCI deployment;
 * the gateway exposing ``POST /infer`` (HTTP intent) and nothing else;
 * the watch ticker, calling the ``watch`` function every ``watch_interval``
-  seconds with :func:`watch_tick_body` (skipped while ``functions/watch.py``
-  does not exist).
+  seconds with :func:`watch_tick_body`.
 
 ``<state_dir>/target.json`` (:class:`TargetInfo`) tells other processes (the
 ``upload`` command, the project CLI) where the running target listens.
@@ -35,7 +34,6 @@ from deploy.local.functions import (
     INFER_PATH,
     FunctionDef,
     pipeline_functions,
-    stage_code_exists,
 )
 from deploy.local.gateway import Gateway, GatewayRoute
 from deploy.local.router import Router, RouterStatus, runner_deliver
@@ -175,7 +173,7 @@ class LocalTarget:
             functions.update(self.function_overrides)
             self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs)
             if self.start_functions:
-                self.runner.start(*[s.value for s in Stage if stage_code_exists(s)])
+                self.runner.start(*[s.value for s in Stage])
             self.router.start()
             limit = self.max_request_bytes or settings.max_request_bytes
             self.gateway = Gateway(self.runner.invoke,
@@ -286,7 +284,7 @@ class LocalTarget:
 
     def _tick_loop(self) -> None:
         while not self._stop_ticks.wait(self.watch_interval):
-            if self.runner is None or not self._watch_available():
+            if self.runner is None:
                 continue
             try:
                 result = self.runner.invoke(Stage.WATCH.value, watch_tick_body())
@@ -295,9 +293,6 @@ class LocalTarget:
                 continue
             if not result.ok:
                 log.warning("watch tick answered %s", result.fdk_status)
-
-    def _watch_available(self) -> bool:
-        return Stage.WATCH.value in self.function_overrides or stage_code_exists(Stage.WATCH)
 
     def _write_info(self) -> TargetInfo:
         assert self.gateway is not None

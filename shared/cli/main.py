@@ -144,7 +144,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from shared import watcher
+    from shared.stages import watch as watcher
 
     conn = connect(args)
     report = watcher.reconcile(conn.settings)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.families import token_limits
+
 TRAINING_DATA_DOC = "https://docs.oracle.com/iaas/Content/generative-ai/training-data-requirements.htm"
 BYTES_PER_TOKEN = 3
 
@@ -60,19 +62,10 @@ class DatasetRules(BaseModel):
 
     @classmethod
     def for_base_model(cls, name: str | None) -> DatasetRules:
-        """Rules for ``name``'s family; an unknown or missing name gets conservative defaults."""
-        key = (name or "").strip().lower()
-        if key.startswith(("cohere.command-r-08-2024", "cohere.command-r-16k",
-                           "cohere.command-r")):
-            limits = {"family": "cohere.command-r", "max_prompt_tokens": 16_000,
-                      "max_completion_tokens": 4_000,
-                      "max_example_tokens": 16_000 if "16k" in key else 20_000}
-        elif key.startswith("meta.llama-3"):
-            limits = {"family": "meta.llama-3", "max_prompt_tokens": 128_000,
-                      "max_completion_tokens": 128_000, "max_example_tokens": 128_000}
-        elif key.startswith("cohere.command"):
-            limits = {"family": "cohere.command", "max_prompt_tokens": 4_096,
-                      "max_completion_tokens": 4_000, "max_example_tokens": 4_096}
-        else:
-            limits = {}
-        return cls.model_validate({"base_model": name, **limits})
+        """Rules for ``name``'s family (``shared.families``); unknown names get conservative
+        defaults."""
+        family, limits = token_limits(name)
+        return cls.model_validate({"base_model": name, "family": family,
+                                   "max_prompt_tokens": limits.prompt,
+                                   "max_completion_tokens": limits.completion,
+                                   "max_example_tokens": limits.example})

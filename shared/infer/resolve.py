@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import tags
+from shared.families import ApiShape
 from shared.infer.errors import (
     ENDPOINT_NOT_READY,
     UNKNOWN_ENDPOINT,
@@ -23,10 +24,9 @@ from shared.infer.errors import (
     InferError,
     from_upstream,
 )
-from shared.infer.shapes import ApiShape, shape_for
+from shared.infer.shapes import shape_for
+from shared.lifecycle import NOT_READY, Lifecycle
 from shared.settings import Settings
-
-NOT_READY_STATES = ("CREATING", "UPDATING")
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ class EndpointResolver:
                 raise InferError(404, UNKNOWN_ENDPOINT,
                                  f"endpoint {endpoint_id} was not found") from None
             raise from_upstream(exc, "the Generative AI service") from None
-        if endpoint.lifecycle_state in NOT_READY_STATES:
+        if endpoint.lifecycle_state in NOT_READY:
             raise InferError(409, ENDPOINT_NOT_READY, f"endpoint {endpoint_id} is "
                              f"{endpoint.lifecycle_state}; try again when it is ACTIVE")
-        if endpoint.lifecycle_state != "ACTIVE":
+        if endpoint.lifecycle_state != Lifecycle.ACTIVE:
             raise InferError(404, UNKNOWN_ENDPOINT, f"endpoint {endpoint_id} is "
                              f"{endpoint.lifecycle_state} and cannot serve")
         return self._remember(key, self._target(endpoint))
@@ -112,10 +112,10 @@ class EndpointResolver:
         cached = self._cached(key)
         if cached is not None:
             return cached
-        active = self._tagged_endpoints(name, "ACTIVE")
+        active = self._tagged_endpoints(name, Lifecycle.ACTIVE)
         if not active:
             pending = [e for e in self._tagged_endpoints(name, None)
-                       if e.lifecycle_state in NOT_READY_STATES]
+                       if e.lifecycle_state in NOT_READY]
             if pending:
                 raise InferError(409, ENDPOINT_NOT_READY, f"model {name!r} has no ACTIVE "
                                  f"endpoint yet ({len(pending)} being created); try again soon")

@@ -1,9 +1,10 @@
 """Request shape per base model family, and the answer read back from each shape.
 
-* ``cohere.command-r*`` (and ``cohere.command-a*``) -> ``CohereChatRequest`` via ``chat``
-* ``meta.llama*`` (and other generic models) -> ``GenericChatRequest`` via ``chat``
-* ``cohere.command`` / ``cohere.command-light`` -> ``CohereLlmInferenceRequest``
-  via ``generate_text``
+Which shape a base model takes is in the family table (``shared.families``):
+
+* ``CohereChatRequest`` via ``chat`` (``cohere.command-r*``, ``cohere.command-a*``);
+* ``GenericChatRequest`` via ``chat`` (``meta.llama*`` and unknown models);
+* ``CohereLlmInferenceRequest`` via ``generate_text`` (``cohere.command(-light)``).
 
 Family-specific parameter ranges (OCI's playground limits) are checked here so
 the caller learns which field is wrong before any upstream call.
@@ -12,9 +13,9 @@ the caller learns which field is wrong before any upstream call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from shared.families import ApiShape, api_shape
 from shared.infer.errors import INVALID_REQUEST, InferError
 from shared.infer.models import (
     InferRequest,
@@ -24,12 +25,6 @@ from shared.infer.models import (
     TokenLikelihood,
     Usage,
 )
-
-
-class ApiShape(StrEnum):
-    COHERE_CHAT = "cohere_chat"
-    GENERIC_CHAT = "generic_chat"
-    COHERE_TEXT = "cohere_text"
 
 
 @dataclass(frozen=True)
@@ -48,15 +43,8 @@ LIMITS: dict[ApiShape, Limits] = {
 
 
 def shape_for(base_model: str) -> ApiShape:
-    """The request shape that fits ``base_model`` (a base model name such as ``meta.llama-3``)."""
-    name = base_model.strip().lower()
-    if name.startswith(("cohere.command-r", "cohere.command-a")):
-        return ApiShape.COHERE_CHAT
-    if name.startswith("cohere.command"):
-        return ApiShape.COHERE_TEXT
-    if name.startswith("cohere."):
-        return ApiShape.COHERE_CHAT
-    return ApiShape.GENERIC_CHAT
+    """The request shape that fits ``base_model`` (read from ``shared.families``)."""
+    return api_shape(base_model)
 
 
 def check_limits(req: InferRequest, shape: ApiShape, base_model: str) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from shared import clients
-from shared.convert_stage import convert_object
 from shared.events import parse_object_event
 from shared.outcome import OutcomeStatus
-from shared.settings import Settings, get_settings
+from shared.runtime import handle_object_event
+from shared.settings import Settings, Stage, get_settings
+from shared.stages.convert import convert_dataset
 from shared.storage import ObjectStore
 
 pytestmark = pytest.mark.contract
@@ -52,6 +53,10 @@ def event_for(store: ObjectStore, name: str, etag: str | None = None, kind: str 
     details["namespace"] = store.namespace
     details["eTag"] = etag if etag is not None else store.head(name).etag
     return parse_object_event(doc)
+
+
+def convert_object(ev, settings):
+    return handle_object_event(Stage.CONVERT, convert_dataset, ev, settings)
 
 
 def jsonl_lines(store, name):

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("deploy.local.emulator.genai")
-
 from deploy.local.emulator import Emulator
-from shared import clients, genai, watcher
-from shared.endpoint_stage import ensure_endpoint
+from shared import clients, genai
 from shared.settings import AuthMode, Settings, TrainingMethod
-from shared.train_stage import StageContext, context_for, read_status, train_dataset
+from shared.stages import watch as watcher
+from shared.stages.context import StageContext, context_for, read_status
+from shared.stages.endpoint import ensure_endpoint
+from shared.stages.train import train_dataset
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -282,3 +282,14 @@ def test_resource_manager_schema_covers_every_variable() -> None:
     for name, body in declared.items():
         if "default" not in body:
             assert schema["variables"][name].get("required") is True, name
+
+
+def test_local_function_limits_match_what_terraform_deploys() -> None:
+    """deploy/local runs each stage with the memory and timeout the Terraform gives it."""
+    from deploy.local.functions import DEFAULT_MEMORY, DEFAULT_TIMEOUTS
+
+    stage_defaults = _load(TF_DIR / "functions.tf")["locals"][0]["stage_defaults"]
+    assert set(stage_defaults) == {s.value for s in Stage}
+    for stage in Stage:
+        assert DEFAULT_MEMORY[stage] == stage_defaults[stage.value]["memory"], stage
+        assert DEFAULT_TIMEOUTS[stage] == stage_defaults[stage.value]["timeout"], stage

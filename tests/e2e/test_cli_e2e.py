@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("deploy.local.emulator.genai")
-
 from deploy.local.target import LocalTarget
 from shared import clients
 

@@ -13,13 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("deploy.local.emulator")
-if not (Path(__file__).resolve().parents[2] / "functions" / "convert.py").exists():
-    pytest.skip("functions/convert.py is not written yet", allow_module_level=True)
-
 import oci
+import pytest
 from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget

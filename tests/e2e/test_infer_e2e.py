@@ -11,11 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("deploy.local.emulator.genai")
-
 import oci
+import pytest
 
 from deploy.local.runner import HttpRequest
 from deploy.local.target import LocalTarget

@@ -18,16 +18,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("deploy.local.emulator.genai")
-
 import oci
+import pytest
 from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
-from shared import clients, genai, tags, watcher
+from shared import clients, genai, tags
 from shared.settings import Settings
+from shared.stages import watch as watcher
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

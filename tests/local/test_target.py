@@ -12,14 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from local_helpers import make_fn
 
-pytest.importorskip("deploy.local.emulator")
-
-from deploy.local.functions import stage_code_exists
 from deploy.local.target import LocalTarget, read_info, watch_tick_body
-from shared.settings import Stage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -183,13 +178,3 @@ def test_state_and_queued_events_survive_a_restart(tmp_path: Path) -> None:
         assert head.etag == etag
     delivered = json.loads((fn_dir / "convert.calls").read_text().splitlines()[-1])
     assert delivered["data"]["additionalDetails"]["eTag"] == etag
-
-
-
-def test_ticks_need_the_watch_stage_code(tmp_path: Path) -> None:
-    # The ticker only calls watch when functions/watch.py exists (or watch is overridden).
-    assert not stage_code_exists(Stage.WATCH, tmp_path)
-    (tmp_path / "functions").mkdir()
-    (tmp_path / "functions" / "watch.py").write_text("")
-    assert stage_code_exists(Stage.WATCH, tmp_path)
-    assert not stage_code_exists(Stage.INFER, tmp_path)

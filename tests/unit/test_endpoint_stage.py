@@ -6,9 +6,11 @@ from typing import Any
 
 from test_train_stage import drop_jsonl, make_ctx
 
-from shared import tags, watcher
-from shared.endpoint_stage import ensure_endpoint
-from shared.train_stage import StageContext, train_dataset
+from shared import tags
+from shared.stages import watch as watcher
+from shared.stages.context import StageContext
+from shared.stages.endpoint import ensure_endpoint
+from shared.stages.train import train_dataset
 
 
 def _active_model(ctx: StageContext, ai: Any, dataset: str = "fin") -> str:

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from shared.infer import errors
 from shared.infer.errors import InferError, from_upstream
 from shared.infer.models import InferRequest, Likelihoods, Role
-from shared.infer.service import parse_request
 from shared.settings import Settings
+from shared.stages.infer import parse_request
 
 SETTINGS = Settings(max_request_bytes=2048)
 

@@ -16,9 +16,9 @@ from shared.infer import errors
 from shared.infer.errors import InferError
 from shared.infer.models import InferRequest
 from shared.infer.resolve import EndpointResolver
-from shared.infer.service import Backend, handle_http
 from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer, shape_for
 from shared.settings import Settings
+from shared.stages.infer import Backend, handle_http
 
 COMPARTMENT = "ocid1.compartment.oc1..c"
 SETTINGS = Settings(compartment_id=COMPARTMENT, endpoint_cache_seconds=30)
@@ -323,22 +323,3 @@ def test_bug_in_function_is_500_without_detail() -> None:
 
 def _raise(exc: BaseException) -> Any:
     raise exc
-
-
-def _logged(caplog: pytest.LogCaptureFixture) -> str:
-    return " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records
-                    if r.name.startswith("ocift"))
-
-
-def test_prompts_are_not_logged_unless_asked(caplog: pytest.LogCaptureFixture) -> None:
-    be, _, _ = _backend()
-    secret = "my account number is 12345678"
-    with caplog.at_level("INFO", logger="ocift.infer"):
-        assert _call({"prompt": secret, "model": "fin"}, be)[0] == 200
-    logged = _logged(caplog)
-    assert "inference answered" in logged and "12345678" not in logged
-    caplog.clear()
-    with caplog.at_level("INFO", logger="ocift.infer"):
-        _call({"prompt": secret, "model": "fin"}, be,
-              settings=SETTINGS.model_copy(update={"log_prompts": True}))
-    assert "12345678" in _logged(caplog)

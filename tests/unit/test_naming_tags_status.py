@@ -33,12 +33,16 @@ def test_display_name_is_safe_for_oci():
     assert len(naming.display_name("x" * 400)) == 255
 
 
-def test_retry_token_is_deterministic_bounded_and_input_sensitive():
-    a = naming.retry_token("model", "training/a.jsonl", "etag-1")
-    assert a == naming.retry_token("model", "training/a.jsonl", "etag-1")
-    assert a != naming.retry_token("model", "training/a.jsonl", "etag-2")
+def test_idempotency_key_is_deterministic_bounded_and_input_sensitive():
+    a = naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-1")
+    assert a == naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-1")
+    assert a != naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-2")
+    # the stage is part of the key: the same work in another stage is another create
+    assert a != naming.idempotency_key("ocift", "endpoint", "training/a.jsonl", "etag-1")
+    assert a != naming.idempotency_key("other", "train", "training/a.jsonl", "etag-1")
     # parts are separated: ("ab", "c") must differ from ("a", "bc")
-    assert naming.retry_token("ab", "c") != naming.retry_token("a", "bc")
+    assert (naming.idempotency_key("p", "s", "ab", "c")
+            != naming.idempotency_key("p", "s", "a", "bc"))
     assert len(a) <= 64
 
 

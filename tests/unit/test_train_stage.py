@@ -18,9 +18,10 @@ from oci.exceptions import ServiceError
 
 from shared import genai, naming, tags
 from shared.settings import Settings, TrainingMethod
+from shared.stages.context import StageContext, read_status
+from shared.stages.train import train_dataset
 from shared.status import DatasetState, DatasetStatus
 from shared.storage import ObjectStore
-from shared.train_stage import StageContext, read_status, train_dataset
 
 COMPARTMENT = "ocid1.compartment.oc1..test"
 _ids = itertools.count(1)
@@ -211,7 +212,8 @@ def make_ctx(**overrides: Any) -> tuple[StageContext, FakeObjectStorage, FakeGen
     ctx = StageContext(settings=settings,
                        store=ObjectStore(genai.CountingClient(os_client, counter, "objectstorage."),
                                          "ns", "b"),
-                       genai=genai.CountingClient(ai, counter, "genai."), counter=counter)
+                       genai_client=genai.CountingClient(ai, counter, "genai."),
+                       counter=counter)
     return ctx, os_client, ai
 
 
@@ -285,11 +287,14 @@ def test_base_model_resolved_by_name_capability_and_state() -> None:
         genai.resolve_base_model(FakeGenAi(), make_settings(base_model="no.such-model"))
 
 
-def test_retry_tokens_are_deterministic_short_and_version_specific() -> None:
-    a = naming.retry_token("ocift", "training/x.jsonl", "etag-1")
-    assert a == naming.retry_token("ocift", "training/x.jsonl", "etag-1")
-    assert a != naming.retry_token("ocift", "training/x.jsonl", "etag-2")
-    assert len(a) <= 64
+def test_create_model_token_is_the_train_idempotency_key_of_the_jsonl_version() -> None:
+    ctx, _, ai = make_ctx()
+    etag = drop_jsonl(ctx, "fin")
+    train_dataset(ctx, "fin", etag)
+    ai.activate_clusters()
+    assert train_dataset(ctx, "fin", etag).status.value == "done"
+    key = naming.idempotency_key(ctx.settings.pipeline_name, "train", "training/fin.jsonl", etag)
+    assert f"model:{key}" in ai.tokens
 
 
 def test_permanent_errors_are_400_404_and_token_conflicts() -> None:

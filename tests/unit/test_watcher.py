@@ -7,8 +7,9 @@ from typing import Any
 
 from test_train_stage import drop_jsonl, make_ctx
 
-from shared import watcher
-from shared.train_stage import StageContext, train_dataset
+from shared.stages import watch as watcher
+from shared.stages.context import StageContext
+from shared.stages.train import train_dataset
 
 
 def _training(ctx: StageContext, ai: Any, dataset: str) -> str:
@@ -95,7 +96,7 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     del store.objects["training/fin.jsonl"]  # only the cloud remembers
     from unittest import mock
 
-    with mock.patch("shared.watcher.context_for", return_value=ctx):
+    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
         report = watcher.reconcile(ctx.settings)
     assert "fin: status rebuilt" in report.actions
     status = store.status("fin")
@@ -107,7 +108,7 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
 
 def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -> None:
     from deploy.local.target import watch_tick_body
-    from functions.watch import wants_reconcile
+    from shared.stages.watch import wants_reconcile
 
     ons_alarm = json.dumps({"dedupeKey": "x", "title": "ocift-watch", "type": "OK_TO_FIRING"})
     for body in (watch_tick_body(), b"", b"not json", ons_alarm.encode(), b"[]"):
@@ -118,10 +119,10 @@ def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -
 
 def test_warm_watch_function_reconciles_first_then_periodically(
         monkeypatch: Any) -> None:
-    import functions.watch as fn
+    from shared.stages import watch as fn
 
-    monkeypatch.setattr(fn, "_last_reconcile", None)
+    monkeypatch.setattr(fn._Schedule, "last_reconcile", None)
     assert fn.reconcile_due(100.0)
-    monkeypatch.setattr(fn, "_last_reconcile", 100.0)
+    monkeypatch.setattr(fn._Schedule, "last_reconcile", 100.0)
     assert not fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS - 1)
     assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)

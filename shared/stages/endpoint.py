@@ -15,11 +15,11 @@ from typing import Any
 
 from shared import genai, logs, naming, notify, tags
 from shared.events import ObjectEvent
+from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
-from shared.settings import Settings, Stage, TrainingMethod
-from shared.stage_guard import claim_object
+from shared.settings import Stage, TrainingMethod
+from shared.stages.context import StageContext, read_status, write_status
 from shared.status import DatasetState, DatasetStatus, utcnow
-from shared.train_stage import StageContext, context_for, read_status, write_status
 
 log = logs.get_logger("ocift.endpoint")
 
@@ -31,12 +31,9 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
     return Outcome.of(Stage.ENDPOINT.value, status, reason, obj, **details)
 
 
-def endpoint_for_status(event: ObjectEvent, settings: Settings) -> Outcome:
-    """Handle one Object Storage event for the endpoint stage."""
-    dataset = claim_object(event, settings, Stage.ENDPOINT)
-    if isinstance(dataset, Outcome):
-        return dataset
-    return ensure_endpoint(context_for(settings, event.namespace), dataset)
+def endpoint_for_status(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """Handle one Object Storage event (a status object claimed for ``dataset``)."""
+    return ensure_endpoint(ctx, dataset)
 
 
 def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
@@ -62,7 +59,7 @@ def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
         return _outcome(OutcomeStatus.SKIPPED, "model was not created by this pipeline", name)
     if status.state is DatasetState.MODEL_FAILED:
         return _record_failure(ctx, status, etag, model, name)
-    if model.lifecycle_state != "ACTIVE":
+    if model.lifecycle_state != Lifecycle.ACTIVE:
         return _outcome(OutcomeStatus.SKIPPED, f"model is {model.lifecycle_state}", name)
     try:
         return _host(ctx, dataset, status, etag, model, name)

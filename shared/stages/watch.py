@@ -7,39 +7,39 @@ cluster for PENDING_*, endpoint for ENDPOINT_CREATING). A change is written
 back to the status object with ``If-Match`` (a 412 means someone else moved
 it; the next tick re-reads), and that write is the Object Storage event that
 reaches the endpoint stage. Pending steps resume through the stages' own
-functions (:func:`shared.train_stage.train_dataset`,
-:func:`shared.endpoint_stage.ensure_endpoint`).
+functions (:func:`shared.stages.train.train_dataset`,
+:func:`shared.stages.endpoint.ensure_endpoint`).
 
 :func:`reconcile` finishes what lost events left undone: a JSONL with no
 model, an ACTIVE model with no endpoint, a missing status object (rebuilt
-from the model's tags); then it ticks.
+from the model's tags); then it ticks. :func:`handle` is the watch function's
+work: it ticks on any body, and reconciles on ``{"kind": "reconcile"}``, on a
+warm process's first call and every :data:`RECONCILE_EVERY_SECONDS` after.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from shared import genai, logs, naming, tags
-from shared.endpoint_stage import ensure_endpoint
-from shared.settings import Settings
+from shared import caches, genai, logs, naming, tags
+from shared.lifecycle import GONE, REMOVED, WORK_REQUEST_DONE, Lifecycle
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Settings, Stage
+from shared.stages.context import StageContext, context_for, read_status, write_status
+from shared.stages.endpoint import ensure_endpoint
+from shared.stages.train import MODEL_STATE_TO_DATASET, record_model, train_dataset
 from shared.status import DatasetState, DatasetStatus
-from shared.train_stage import (
-    MODEL_STATE_TO_DATASET,
-    StageContext,
-    context_for,
-    read_status,
-    record_model,
-    train_dataset,
-    write_status,
-)
+
+if TYPE_CHECKING:  # the runtime imports the stages, not the other way round
+    from shared.runtime import Invocation
 
 log = logs.get_logger("ocift.watch")
 
-WR_DONE = ("SUCCEEDED", "FAILED", "CANCELED")
-GONE = ("FAILED", "DELETED", "DELETING")
 
 
 class TickReport(BaseModel):
@@ -126,19 +126,19 @@ def _observe(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str,
         _observe_training(ctx, status, etag, report)
     elif state is DatasetState.PENDING_CLUSTER and status.finetuning_cluster_id:
         cluster = ctx.genai.get_dedicated_ai_cluster(status.finetuning_cluster_id).data
-        if cluster.lifecycle_state == "ACTIVE" or cluster.lifecycle_state in GONE:
+        if cluster.lifecycle_state == Lifecycle.ACTIVE or cluster.lifecycle_state in GONE:
             outcome = train_dataset(ctx, dataset, None)
             report.resumed.append(f"{dataset}: train {outcome.status.value}")
     elif state is DatasetState.PENDING_HOSTING_CLUSTER and status.hosting_cluster_id:
         cluster = ctx.genai.get_dedicated_ai_cluster(status.hosting_cluster_id).data
-        if cluster.lifecycle_state == "ACTIVE" or cluster.lifecycle_state in GONE:
+        if cluster.lifecycle_state == Lifecycle.ACTIVE or cluster.lifecycle_state in GONE:
             outcome = ensure_endpoint(ctx, dataset)
             report.resumed.append(f"{dataset}: endpoint {outcome.status.value}")
     elif state is DatasetState.ENDPOINT_CREATING and status.endpoint_id:
         endpoint = ctx.genai.get_endpoint(status.endpoint_id).data
-        if endpoint.lifecycle_state == "ACTIVE":
+        if endpoint.lifecycle_state == Lifecycle.ACTIVE:
             _save(ctx, status.moved_to(DatasetState.ENDPOINT_ACTIVE, "endpoint ACTIVE",
-                                       endpoint_state="ACTIVE"), etag, report)
+                                       endpoint_state=Lifecycle.ACTIVE.value), etag, report)
         elif endpoint.lifecycle_state in GONE:
             reason = endpoint.lifecycle_details or f"endpoint {endpoint.lifecycle_state}"
             _save(ctx, status.moved_to(DatasetState.ENDPOINT_FAILED, reason, reason=reason,
@@ -154,7 +154,7 @@ def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
     assert status.model_id is not None
     if status.work_request_id:
         wr = ctx.genai.get_work_request(status.work_request_id).data
-        if wr.status not in WR_DONE:
+        if wr.status not in WORK_REQUEST_DONE:
             pct = float(wr.percent_complete or 0.0)
             if pct != status.percent_complete:
                 _save(ctx, status.moved_to(DatasetState.TRAINING, percent_complete=pct),
@@ -162,7 +162,7 @@ def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
             return
     model = ctx.genai.get_model(status.model_id).data
     new_state = MODEL_STATE_TO_DATASET.get(model.lifecycle_state)
-    if model.lifecycle_state in ("DELETING", "DELETED"):
+    if model.lifecycle_state in REMOVED:
         new_state = DatasetState.MODEL_FAILED
     if new_state is None or new_state is DatasetState.TRAINING:
         return
@@ -215,7 +215,7 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     for item in genai.list_all(ctx.genai.list_models, s.compartment_id):
         item_tags = item.freeform_tags or {}
         dataset = item_tags.get(tags.DATASET)
-        if (not dataset or item.lifecycle_state in ("DELETING", "DELETED")
+        if (not dataset or item.lifecycle_state in REMOVED
                 or not tags.matches(item_tags, pipeline=s.pipeline_name, role=tags.ROLE_MODEL)):
             continue
         if dataset not in latest or genai.version_of(item) > genai.version_of(latest[dataset]):
@@ -233,3 +233,50 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     report.tick = tick(s, ctx=ctx)
     report.calls = ctx.counter.snapshot()
     return report
+
+
+# -- the watch function's work -----------------------------------------------------------------
+
+#: A warm watch function also reconciles on its first call and then this often, so work whose
+#: event was lost completes without an operator.
+RECONCILE_EVERY_SECONDS = 900.0
+
+
+class _Schedule:
+    """When this process last reconciled (``None``: not yet)."""
+
+    last_reconcile: float | None = None
+
+
+def reconcile_due(now: float) -> bool:
+    """True on this process's first call and every :data:`RECONCILE_EVERY_SECONDS` after."""
+    last = _Schedule.last_reconcile
+    return last is None or now - last >= RECONCILE_EVERY_SECONDS
+
+
+def wants_reconcile(body: bytes) -> bool:
+    """True when the body asks for a reconcile; anything else (or garbage) is a tick."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "reconcile" in (doc.get("kind"), doc.get("action"))
+
+
+def handle(inv: Invocation) -> Outcome:
+    """Tick, or reconcile when asked or due. Any body means "tick" (schedule, alarm, empty)."""
+    now = time.monotonic()
+    if wants_reconcile(inv.body) or reconcile_due(now):
+        _Schedule.last_reconcile = now
+        details = reconcile(inv.settings).model_dump()
+    else:
+        details = tick(inv.settings).model_dump()
+    return Outcome.of(Stage.WATCH.value, OutcomeStatus.DONE, "", None, **details)
+
+
+def _forget() -> None:
+    _terminal_seen.clear()
+    _Schedule.last_reconcile = None
+
+
+caches.register("watch", _forget)

@@ -11,80 +11,26 @@ stage records PENDING_CLUSTER and the watcher resumes through
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from shared import clients, genai, logs, naming, tags
+from shared import genai, logs, naming, tags
 from shared.events import ObjectEvent
+from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
-from shared.settings import Settings, Stage
-from shared.stage_guard import claim_object
-from shared.status import DatasetState, DatasetStatus
-from shared.storage import ObjectInfo, ObjectStore, PreconditionFailed, namespace_of
+from shared.settings import Stage
+from shared.stages.context import StageContext, StatusRead, next_status, read_status, write_status
+from shared.status import DatasetState
+from shared.storage import ObjectInfo
 
 log = logs.get_logger("ocift.train")
 
 META_SOURCE_ETAG = "source-etag"
 
 MODEL_STATE_TO_DATASET = {
-    "CREATING": DatasetState.TRAINING,
-    "ACTIVE": DatasetState.MODEL_ACTIVE,
-    "FAILED": DatasetState.MODEL_FAILED,
+    Lifecycle.CREATING: DatasetState.TRAINING,
+    Lifecycle.ACTIVE: DatasetState.MODEL_ACTIVE,
+    Lifecycle.FAILED: DatasetState.MODEL_FAILED,
 }
-
-
-@dataclass
-class StageContext:
-    """What every stage step needs: settings, the bucket and the GenAI client."""
-
-    settings: Settings
-    store: ObjectStore
-    genai: Any
-    counter: genai.CallCounter = field(default_factory=genai.CallCounter)
-
-
-def context_for(settings: Settings, namespace: str | None = None,
-                counter: genai.CallCounter | None = None) -> StageContext:
-    """Clients for ``settings``, every call counted in ``counter``."""
-    counter = counter or genai.CallCounter()
-    os_client = genai.CountingClient(clients.object_storage(settings), counter, "objectstorage.")
-    ns = namespace or namespace_of(os_client, settings.namespace)
-    if settings.namespace != ns:
-        settings = settings.model_copy(update={"namespace": ns})
-    store = ObjectStore(os_client, ns, settings.bucket)
-    client = genai.CountingClient(clients.generative_ai(settings), counter, "genai.")
-    return StageContext(settings=settings, store=store, genai=client, counter=counter)
-
-
-# -- status object -----------------------------------------------------------------------------
-
-
-def read_status(ctx: StageContext, dataset: str) -> tuple[DatasetStatus, str] | None:
-    got = ctx.store.read_json(naming.status_object(ctx.settings, dataset))
-    if got is None:
-        return None
-    doc, etag = got
-    return DatasetStatus.model_validate(doc), etag
-
-
-def write_status(ctx: StageContext, status: DatasetStatus, etag: str | None) -> str | None:
-    """Write conditionally on ``etag`` (create-only when None); None if someone else won."""
-    name = naming.status_object(ctx.settings, status.dataset)
-    try:
-        return ctx.store.put_json(name, status.model_dump(mode="json"),
-                                  if_match=etag or None, if_none_match=None if etag else "*")
-    except PreconditionFailed:
-        log.info("status object changed under us; leaving it", extra={"status": name})
-        return None
-
-
-def _next(current: tuple[DatasetStatus, str] | None, dataset: str, state: DatasetState,
-          detail: str = "", **changes: Any) -> tuple[DatasetStatus, str | None]:
-    if current is None:
-        fresh = DatasetStatus(dataset=dataset, state=state)
-        return fresh.moved_to(state, detail or "created", **changes), None
-    status, etag = current
-    return status.moved_to(state, detail, **changes), etag
 
 
 def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
@@ -94,12 +40,9 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 # -- stage entry -------------------------------------------------------------------------------
 
 
-def train_object(event: ObjectEvent, settings: Settings) -> Outcome:
-    """Handle one Object Storage event for the train stage."""
-    dataset = claim_object(event, settings, Stage.TRAIN)
-    if isinstance(dataset, Outcome):
-        return dataset
-    return train_dataset(context_for(settings, event.namespace), dataset, event.etag)
+def train_object(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """Handle one Object Storage event (claimed for ``dataset``) for the train stage."""
+    return train_dataset(ctx, dataset, event.etag)
 
 
 def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
@@ -133,8 +76,8 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
 
 
 def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
-            current: tuple[DatasetStatus, str] | None, reason: str) -> Outcome:
-    new, etag = _next(current, dataset, DatasetState.REJECTED, reason, reason=reason,
+            current: StatusRead | None, reason: str) -> Outcome:
+    new, etag = next_status(current, dataset, DatasetState.REJECTED, reason, reason=reason,
                       source_object=info.name, source_etag=info.etag, model_id=None,
                       work_request_id=None, endpoint_id=None)
     write_status(ctx, new, etag)
@@ -143,7 +86,7 @@ def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 
 def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
-           current: tuple[DatasetStatus, str] | None) -> Outcome:
+           current: StatusRead | None) -> Outcome:
     settings = ctx.settings
     examples = validated_examples(ctx, dataset, info)
     models = genai.dataset_models(ctx.genai, settings, dataset)
@@ -167,7 +110,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         if not (current and current[0].state is DatasetState.PENDING_CLUSTER
                 and current[0].source_etag == info.etag
                 and current[0].finetuning_cluster_id == cluster.id):
-            new, etag = _next(current, dataset, DatasetState.PENDING_CLUSTER,
+            new, etag = next_status(current, dataset, DatasetState.PENDING_CLUSTER,
                               f"waiting for fine-tuning cluster {cluster.id}", model_id=None,
                               work_request_id=None, endpoint_id=None, **common)
             write_status(ctx, new, etag)
@@ -177,7 +120,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         ctx.genai, settings, dataset=dataset, source_object=info.name, source_etag=info.etag,
         base=base, cluster_id=cluster.id, method=method, version=version)
     for _attempt in range(3):
-        new, etag = _next(current, dataset, DatasetState.TRAINING, f"model version {version}",
+        new, etag = next_status(current, dataset, DatasetState.TRAINING, f"model version {version}",
                           model_id=model.id, model_version=str(version),
                           model_state=model.lifecycle_state, work_request_id=wr_id or None,
                           percent_complete=0.0, endpoint_id=None, endpoint_state=None,
@@ -199,14 +142,14 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 
 def record_model(ctx: StageContext, dataset: str, model: Any,
-                 current: tuple[DatasetStatus, str] | None,
+                 current: StatusRead | None,
                  work_request_id: str | None) -> None:
     """Make the status object describe ``model`` (rebuild from its tags) if it does not."""
     if current is not None and current[0].model_id == model.id:
         return
     model_tags = model.freeform_tags or {}
     state = MODEL_STATE_TO_DATASET.get(model.lifecycle_state, DatasetState.TRAINING)
-    new, etag = _next(current, dataset, state, "rebuilt from the model's tags",
+    new, etag = next_status(current, dataset, state, "rebuilt from the model's tags",
                       model_id=model.id, model_version=str(model.version),
                       model_state=model.lifecycle_state,
                       source_object=model_tags.get(tags.SOURCE_OBJECT),

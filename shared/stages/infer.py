@@ -1,7 +1,8 @@
 """``POST /infer``: validate, resolve the endpoint, call Generative AI Inference, answer JSON.
 
-:func:`handle_http` is transport-free (method, body, settings in; :class:`Reply`
-out) so it is unit-testable; ``functions/infer.py`` adapts it to fdk. Clients
+:func:`handle_http` is transport-free (method, body, settings in; an
+:class:`~shared.runtime.HttpReply` out) so it is unit-testable; :func:`handle`
+is what ``functions/infer.py`` gives the invocation wrapper. Clients
 and the endpoint cache are module-level: they live across warm invocations.
 """
 
@@ -9,18 +10,19 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared import logs
+from shared import caches, logs
+from shared.families import ApiShape
 from shared.infer import errors
 from shared.infer.errors import InferError
 from shared.infer.models import InferRequest, InferResponse, ModelRef
 from shared.infer.resolve import EndpointResolver, Target
-from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer
+from shared.infer.shapes import build_details, check_limits, read_answer
+from shared.runtime import JSON_HEADERS, HttpReply, Invocation
 from shared.settings import Settings
 
 log = logs.get_logger("ocift.infer")
@@ -29,14 +31,6 @@ log = logs.get_logger("ocift.infer")
 INFERENCE_TIMEOUT = (5.0, 50.0)
 _CLOUDEVENT_KEYS = frozenset({"eventType", "cloudEventsVersion", "specversion", "eventID"})
 _REQUEST_KEYS = frozenset({"prompt", "messages"})
-JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
 
 
 @dataclass
@@ -82,10 +76,12 @@ def backend(settings: Settings) -> Backend:
     return found
 
 
-def reset() -> None:
-    """Forget clients and cached endpoints (tests)."""
+def _forget_backends() -> None:
     with _lock:
         _backends.clear()
+
+
+caches.register("infer.backends", _forget_backends)
 
 
 def parse_request(body: bytes, settings: Settings) -> InferRequest:
@@ -149,10 +145,18 @@ def answer(req: InferRequest, settings: Settings, be: Backend) -> tuple[InferRes
     return response, target
 
 
+def handle(inv: Invocation) -> HttpReply:
+    """The infer stage's work for :func:`shared.runtime.invoke`."""
+    return handle_http(inv.method, inv.body, inv.settings)
+
+
 def handle_http(method: str | None, body: bytes, settings: Settings,
-                be: Backend | None = None) -> Reply:
-    """Answer one HTTP call; never raises, never leaks internals."""
-    started = time.perf_counter()
+                be: Backend | None = None) -> HttpReply:
+    """Answer one HTTP call; never raises, never leaks internals.
+
+    What the invocation's log line should say (never the prompt, unless
+    ``OCIFT_LOG_PROMPTS`` asks for it) travels in :attr:`HttpReply.log_fields`.
+    """
     extra: dict[str, Any] = {}
     try:
         if method and method.upper() != "POST":
@@ -161,22 +165,18 @@ def handle_http(method: str | None, body: bytes, settings: Settings,
                              {"Allow": "POST"})
         req = parse_request(body, settings)
         if settings.log_prompts:
-            extra["prompt"] = req.question
+            extra["prompt"] = logs.Disclosed(req.question)
         response, target = answer(req, settings, be or backend(settings))
         extra.update(endpoint_id=target.endpoint_id, model=target.model_name,
                      model_version=target.model_version,
                      completion_tokens=response.usage.completion_tokens)
-        reply = Reply(200, response.model_dump_json(exclude_none=True))
+        return HttpReply(200, response.model_dump_json(exclude_none=True), log_fields=extra)
     except InferError as exc:
         extra["code"] = exc.code
-        reply = Reply(exc.status, exc.body(), {**JSON_HEADERS, **exc.headers})
+        return HttpReply(exc.status, exc.body(), {**JSON_HEADERS, **exc.headers},
+                         log_fields=extra)
     except Exception as exc:  # never a stack trace to the caller
         log.exception("inference failed unexpectedly")
-        extra["code"] = errors.INTERNAL
-        extra["error_type"] = type(exc).__name__
-        reply = Reply(500, InferError(500, errors.INTERNAL, "the inference function failed; "
-                                      "see its logs").body())
-    log.info("inference answered", extra={"status": reply.status, **extra,
-                                          "elapsed_ms": round((time.perf_counter() - started)
-                                                              * 1000, 2)})
-    return reply
+        extra.update(code=errors.INTERNAL, error_type=type(exc).__name__)
+        return HttpReply(500, InferError(500, errors.INTERNAL, "the inference function failed; "
+                                         "see its logs").body(), log_fields=extra)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import clients, logs, naming
+from shared import logs, naming
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
-from shared.settings import Settings, Stage
-from shared.stage_guard import claim_object
-from shared.storage import ObjectNotFound, ObjectStore, PreconditionFailed
+from shared.settings import Stage
+from shared.stages.context import StageContext
+from shared.storage import ObjectNotFound, PreconditionFailed
 
 log = logs.get_logger("ocift.convert")
 
@@ -33,23 +33,14 @@ JSONL_CONTENT_TYPE = "application/x-ndjson"
 
 
 def _outcome(status: OutcomeStatus, reason: str, event: ObjectEvent, **details: Any) -> Outcome:
-    return Outcome(status=status, stage=Stage.CONVERT.value, reason=reason,
-                   object_name=event.object_name, details=details)
+    return Outcome.of(Stage.CONVERT.value, status, reason, event.object_name, **details)
 
 
-def convert_object(event: ObjectEvent, settings: Settings) -> Outcome:
-    """Handle one Object Storage event for the convert stage."""
-    dataset = claim_object(event, settings, Stage.CONVERT)
-    if isinstance(dataset, Outcome):
-        return dataset
-    store = ObjectStore(clients.object_storage(settings), event.namespace, event.bucket)
-    return convert_in_store(store, event, dataset, settings)
-
-
-def convert_in_store(store: ObjectStore, event: ObjectEvent, dataset: str,
-                     settings: Settings) -> Outcome:
+def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """Convert the raw object of ``event`` (claimed for ``dataset``) into its training JSONL."""
     from shared.convert import DatasetRules, convert_stream
 
+    settings, store = ctx.settings, ctx.store
     out_name = naming.training_object(settings, dataset)
     report_name = naming.report_object(settings, dataset)
 

@@ -1,0 +1,137 @@
+"""The one invocation wrapper every handler uses: settings, log context, timing, response.
+
+Policy (what Fn and OCI Events see):
+
+* 200 with an :class:`Outcome` body for done / duplicate / skipped / rejected /
+  pending: the delivery succeeded; input that can never succeed is recorded
+  (report or status object) and is never retried.
+* An exception escapes only for transient failures (throttling, 5xx, network
+  after the SDK's own retries): fdk answers 502 and the event is redelivered.
+* A configuration error (bad or missing ``OCIFT_*``) answers 502 with the key:
+  the platform keeps the event, and fixing the configuration makes it succeed.
+* The HTTP stage (infer) returns an :class:`HttpReply` with its own status.
+
+Each invocation logs one line with the stage, the fdk call id as ``request_id``,
+the outcome and the elapsed time; nothing of the body is logged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import logs
+from shared.events import EventParseError, ObjectEvent, parse_object_event
+from shared.outcome import Outcome, OutcomeStatus
+from shared.settings import Settings, SettingsError, Stage, get_settings
+from shared.stages.context import StageContext, context_for
+from shared.stages.guard import claim_object
+
+log = logs.get_logger("ocift.fn")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """What an HTTP-invoked stage answers."""
+
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+    log_fields: dict[str, Any] = field(default_factory=dict)  # for the log line, never sent
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One call of a function, as the stage code sees it."""
+
+    stage: Stage
+    settings: Settings
+    body: bytes
+    method: str | None = None
+    request_id: str | None = None
+
+
+Work = Callable[[Invocation], Outcome | HttpReply]
+EventWork = Callable[[StageContext, ObjectEvent, str], Outcome]
+
+
+def read_body(data: Any) -> bytes:
+    """The request body as bytes, whatever fdk handed over."""
+    if data is None:
+        return b""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    if isinstance(data, io.IOBase) or hasattr(data, "read"):
+        raw = data.read()
+        return raw.encode() if isinstance(raw, str) else bytes(raw)
+    return str(data).encode()
+
+
+def respond(ctx: Any, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    from fdk import response
+
+    return response.Response(ctx, response_data=body, headers={**JSON_HEADERS, **(headers or {})},
+                             status_code=status)
+
+
+def configuration_error(ctx: Any, message: str) -> Any:
+    """502 naming the bad setting: the platform keeps the event until the config is fixed."""
+    body = json.dumps({"status": "error", "code": "BadConfiguration", "reason": message})
+    return respond(ctx, body, 502)
+
+
+def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
+    """Run ``work`` for one fdk call of ``stage`` and turn its result into the response."""
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        return configuration_error(ctx, str(exc))
+    if settings.stage is not stage:
+        return configuration_error(
+            ctx, f"this function runs stage {stage.value} but OCIFT_STAGE is "
+                 f"{settings.stage.value if settings.stage else 'unset'}")
+    logs.configure(settings.log_level)
+    logs.clear()
+    request_id = str(ctx.CallID() or "") or None
+    logs.bind(function=str(ctx.FnName() or "") or None, stage=stage.value, request_id=request_id)
+    method = str(ctx.Method() or "") or None
+    started = time.perf_counter()
+    result = work(Invocation(stage, settings, read_body(data), method, request_id))
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    if isinstance(result, HttpReply):
+        log.info("request answered", extra={**result.log_fields, "status": result.status,
+                                            "elapsed_ms": elapsed_ms})
+        return respond(ctx, result.body, result.status, result.headers)
+    log.info("stage finished", extra={"outcome": result.status.value, "reason": result.reason,
+                                      "elapsed_ms": elapsed_ms})
+    return respond(ctx, result.to_json())
+
+
+def handle_object_event(stage: Stage, work: EventWork, event: ObjectEvent,
+                        settings: Settings) -> Outcome:
+    """Claim ``event``'s object for ``stage`` (or skip it), build the clients and run ``work``."""
+    dataset = claim_object(event, settings, stage)
+    if isinstance(dataset, Outcome):
+        return dataset
+    return work(context_for(settings, event.namespace), event, dataset)
+
+
+def object_event_work(work: EventWork) -> Work:
+    """Wrap an event stage: parse the CloudEvent, then :func:`handle_object_event`."""
+
+    def run(inv: Invocation) -> Outcome:
+        try:
+            event = parse_object_event(inv.body)
+        except EventParseError as exc:
+            return Outcome.of(inv.stage.value, OutcomeStatus.REJECTED, str(exc), None)
+        logs.bind(object=event.object_name, bucket=event.bucket, etag=event.etag,
+                  event_id=event.event_id)
+        return handle_object_event(inv.stage, work, event, inv.settings)
+
+    return run
