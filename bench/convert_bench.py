@@ -97,7 +97,7 @@ with open(src, "rb") as f, open(dst, "wb") as out:
 # nothing (the real one sends 8 MiB multipart parts). Prints peak RSS at rest first.
 STAGE = """
 import sys
-import functions.handler, shared.convert_stage
+import functions.handler, shared.stages.convert
 from shared.convert import DatasetRules, convert_stream
 def peak():
     for line in open("/proc/self/status"):
