@@ -1,22 +1,22 @@
 """The convert stage against the emulator: real SDK, real multipart, real conditions."""
 
-import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
-from shared import clients
+from functions import handler as entry
+from shared import caches, clients
 from shared.events import parse_object_event
 from shared.outcome import OutcomeStatus
 from shared.runtime import handle_object_event
-from shared.settings import Settings, Stage, get_settings
+from shared.settings import Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.storage import ObjectStore
+from tests.support.events import object_event
+from tests.support.fdk import call_fdk
 
 pytestmark = pytest.mark.contract
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 BUCKET = "convert-stage"
 
 
@@ -36,23 +36,18 @@ def env(emulator, monkeypatch):
         objectstorage_endpoint=emulator.endpoint, genai_endpoint=emulator.endpoint,
         genai_inference_endpoint=emulator.endpoint, retry_max_attempts=2,
     )
-    clients.reset_clients()
+    caches.reset_all()
     emulator.objectstorage.ensure_bucket(emulator.namespace, BUCKET, emulator.compartment_id,
                                          object_events_enabled=False)
     store = ObjectStore(clients.object_storage(settings), emulator.namespace, BUCKET)
     yield settings, store
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def event_for(store: ObjectStore, name: str, etag: str | None = None, kind: str = "createobject"):
-    doc = json.loads((FIXTURES / "createobject.json").read_text())
-    doc["eventType"] = f"com.oraclecloud.objectstorage.{kind}"
-    doc["data"]["resourceName"] = name
-    details = doc["data"]["additionalDetails"]
-    details["bucketName"] = store.bucket
-    details["namespace"] = store.namespace
-    details["eTag"] = etag if etag is not None else store.head(name).etag
-    return parse_object_event(doc)
+    current = etag if etag is not None else store.head(name).etag
+    return parse_object_event(object_event(name, bucket=store.bucket, namespace=store.namespace,
+                                           etag=current, kind=kind))
 
 
 def convert_object(ev, settings):
@@ -103,8 +98,8 @@ def test_new_source_version_replaces_output_and_stale_event_is_skipped(env):
     assert convert_object(new, settings).status is OutcomeStatus.DONE
     assert len(jsonl_lines(store, "training/v.jsonl")) == 50
     # the old event delivered late must not bring the old version back
-    assert convert_object(old, settings).status in (OutcomeStatus.SKIPPED,
-                                                    OutcomeStatus.DUPLICATE)
+    late = convert_object(old, settings)
+    assert late.status is OutcomeStatus.SKIPPED and "stale event" in late.reason
     assert store.head("training/v.jsonl").metadata["source-etag"] == new.etag
 
 
@@ -142,24 +137,15 @@ def test_event_for_a_deleted_object_is_rejected_without_output(env):
 
 
 def test_through_the_fdk_entry_point(env, monkeypatch):
-    from fdk import fixtures
-
-    from functions import handler as entry
-
     settings, store = env
     for key, value in settings.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OCIFT_STAGE", "convert")
-    get_settings.cache_clear()
+    caches.reset_all()
     store.put_bytes("raw/fdk.json", alpaca(40))
     body = event_for(store, "raw/fdk.json").model_dump_json(by_alias=True).encode()
-
-    async def run():
-        coro = await fixtures.setup_fn_call(entry.handler, content=body)
-        return await coro
-
-    data, status, _ = asyncio.run(run())
-    get_settings.cache_clear()
-    assert status == 200
-    assert json.loads(data)["status"] == "done"
+    reply = call_fdk(entry.handler, body)
+    caches.reset_all()
+    assert reply.status == 200
+    assert json.loads(reply.body)["status"] == "done"
     assert len(jsonl_lines(store, "training/fdk.jsonl")) == 40

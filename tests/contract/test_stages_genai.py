@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from deploy.local.emulator import Emulator
-from shared import clients, genai
+from shared import caches, clients, genai
 from shared.settings import AuthMode, Settings, TrainingMethod
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext, context_for, read_status
@@ -38,14 +38,14 @@ def settings(emulator: Emulator) -> Iterator[Settings]:
     control.config.provisioning_seconds = 0.2
     control.config.seconds_per_epoch = 0.02
     emulator.objectstorage.ensure_bucket(emulator.namespace, BUCKET, emulator.compartment_id)
-    clients.reset_clients()
+    caches.reset_all()
     yield Settings(
         bucket=BUCKET, namespace=emulator.namespace, compartment_id=emulator.compartment_id,
         region=emulator.region, auth=AuthMode.CONFIG_FILE,
         oci_config_file=str(emulator.config_file), oci_profile=emulator.profile,
         objectstorage_endpoint=emulator.endpoint, genai_endpoint=emulator.endpoint,
         genai_inference_endpoint=emulator.endpoint, retry_max_attempts=8)
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _drop(ctx: StageContext, dataset: str, n: int = 40) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from deploy.local.target import LocalTarget
-from shared import clients
+from shared import caches
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -72,9 +72,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTar
             if hasattr(service, "control"):
                 service.control.config.provisioning_seconds = 0.2
                 service.control.config.seconds_per_epoch = 0.02
-        clients.reset_clients()
+        caches.reset_all()
         yield target, root
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _status_rows(root: Path) -> list[dict[str, Any]]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import oci
 import pytest
-from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
+from tests.support.targets import RecordingTarget
 
 pytestmark = pytest.mark.e2e
 

@@ -16,14 +16,14 @@ import pytest
 
 from deploy.local.runner import HttpRequest
 from deploy.local.target import LocalTarget
-from shared import clients, tags
+from shared import caches, tags
 from shared.cli.connection import local_settings
 from shared.settings import Stage
+from tests.support.events import fixture_event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 DATASET = "fin"
-EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 FUNCTION_LIMIT = 4096  # OCIFT_MAX_REQUEST_BYTES of the function (the gateway allows more)
 
 
@@ -77,13 +77,13 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
         control = _control(t)
         control.config.provisioning_seconds = 0.2
         control.config.seconds_per_epoch = 0.02
-        clients.reset_clients()
+        caches.reset_all()
         raw = root / "fin.json"
         raw.write_text(json.dumps(_records("v1")), encoding="utf-8")
         t.upload(raw, f"raw/{DATASET}.json")
         _wait_state(t, DATASET, "ENDPOINT_ACTIVE")
         yield t
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _post(target: LocalTarget, body: Any, raw: bytes | None = None,
@@ -166,7 +166,7 @@ def test_wrong_method_through_fdk(target: LocalTarget) -> None:
 
 def test_cloudevent_is_refused_and_starts_nothing(target: LocalTarget) -> None:
     before = sorted(o["name"] for o in _objects(target))
-    event = json.loads((EVENTS / "createobject.json").read_text(encoding="utf-8"))
+    event = fixture_event()
     event["prompt"] = "also a prompt"
     status, body, _ = _post(target, event)
     assert (status, body["error"]["code"]) == (400, "not_an_inference_request")

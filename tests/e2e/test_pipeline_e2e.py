@@ -20,12 +20,12 @@ from typing import Any
 
 import oci
 import pytest
-from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
-from shared import clients, genai, tags
+from shared import caches, genai, tags
 from shared.settings import Settings
 from shared.stages import watch as watcher
+from tests.support.targets import RecordingTarget
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -48,9 +48,9 @@ def _start(tmp_path: Path, **kwargs: Any) -> Iterator[RecordingTarget]:
         control = _control(target)
         control.config.provisioning_seconds = 0.3
         control.config.seconds_per_epoch = 0.05
-        clients.reset_clients()
+        caches.reset_all()
         yield target
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _raw(path: Path, topic: str) -> Path:

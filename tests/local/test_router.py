@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.__main__ import main
 from deploy.local.router import Router, runner_deliver
 from deploy.local.rules import parse_rule
 from deploy.local.runner import FunctionRunner
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "createobject.json"
+from tests.support.events import object_event
+from tests.support.local import FnDefFactory, RunnerFactory, calls
 
 
 def _rule(function: str, pattern: str = "raw/*") -> Any:
@@ -27,9 +26,7 @@ def _rule(function: str, pattern: str = "raw/*") -> Any:
 
 
 def _event(name: str = "raw/a.json") -> dict[str, Any]:
-    event = json.loads(FIXTURE.read_text())
-    event["data"]["resourceName"] = name
-    return dict(event)
+    return object_event(name)
 
 
 def _router(state: Path, runner: FunctionRunner, function: str, **kw: Any) -> Router:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.functions import pipeline_functions
 from deploy.local.runner import FunctionTimeout, HttpRequest, InvocationError, UnknownFunction
 from shared.settings import Settings, Stage
+from tests.support.local import FnDefFactory, RunnerFactory, calls
 
 
 def test_event_call_reaches_fdk_with_fn_headers_and_config(

@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from local_helpers import make_fn
-
 from deploy.local.target import LocalTarget, read_info, watch_tick_body
+from tests.support.local import make_fn
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,16 +1,15 @@
-"""Endpoint stage against the in-memory fakes of test_train_stage."""
+"""Endpoint stage against the in-memory fakes of ``tests.support``."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from test_train_stage import drop_jsonl, make_ctx
 
 from shared import tags
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext
 from shared.stages.endpoint import ensure_endpoint
 from shared.stages.train import train_dataset
+from tests.support.fakes import drop_jsonl, make_ctx
 
 
 def _active_model(ctx: StageContext, ai: Any, dataset: str = "fin") -> str:

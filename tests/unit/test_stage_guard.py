@@ -1,7 +1,5 @@
 """Every event stage refuses objects outside its layout or its bucket before any OCI call."""
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +10,8 @@ from shared.settings import Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.stages.endpoint import endpoint_for_status
 from shared.stages.train import train_object
+from tests.support.events import object_event
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "events" / "createobject.json"
 # No endpoints and no config file: any OCI call would fail, so a pass proves none was made.
 SETTINGS = Settings(bucket="ocift-datasets", auth="config_file",
                     oci_config_file="/nonexistent/config")
@@ -24,10 +22,7 @@ STAGES = [((Stage.CONVERT, convert_dataset), "raw/a.json"),
 
 
 def event(name: str, bucket: str = "ocift-datasets"):
-    doc = json.loads(FIXTURE.read_text())
-    doc["data"]["resourceName"] = name
-    doc["data"]["additionalDetails"]["bucketName"] = bucket
-    return parse_object_event(doc)
+    return parse_object_event(object_event(name, bucket=bucket))
 
 
 @pytest.mark.parametrize(("work", "own"), STAGES)

@@ -1,15 +1,14 @@
-"""Watcher ticks and status transitions against the in-memory fakes of test_train_stage."""
+"""Watcher ticks and status transitions against the in-memory fakes of ``tests.support``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from test_train_stage import drop_jsonl, make_ctx
-
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext
 from shared.stages.train import train_dataset
+from tests.support.fakes import drop_jsonl, make_ctx
 
 
 def _training(ctx: StageContext, ai: Any, dataset: str) -> str:

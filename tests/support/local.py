@@ -1,4 +1,4 @@
-"""Helpers for the local-target tests (imported by name: tests/local is on sys.path)."""
+"""The tiny test functions in ``tests/local/fns`` as the local runner serves them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from deploy.local.functions import FunctionDef
 from deploy.local.runner import FunctionRunner
 
-FNS = Path(__file__).resolve().parent / "fns" / "testfns.py"
+FNS = Path(__file__).resolve().parents[1] / "local" / "fns" / "testfns.py"
 
 FnDefFactory = Callable[..., FunctionDef]
 RunnerFactory = Callable[..., FunctionRunner]
