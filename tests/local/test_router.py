@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from deploy.local.rules import parse_rule
 from deploy.local.runner import FunctionRunner
 from tests.support.events import object_event
 from tests.support.local import FnDefFactory, RunnerFactory, calls
+from tests.support.wait import wait_until
 
 
 def _rule(function: str, pattern: str = "raw/*") -> Any:
@@ -182,9 +182,8 @@ def test_redrive_on_a_running_router_delivers_dead_letters(
         assert router.redrive() == [delivery_id]
         assert router.status().dead_lettered_count == 0
         # The running router finds the requeued record on its own.
-        deadline = time.monotonic() + 60
-        while router.status().delivered_count == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: router.status().delivered_count, "the requeued delivery",
+                   interval=0.02)
         status = router.status()
     assert status.delivered_count == 1 and status.delivered[0].attempts == 1
     assert status.dead_lettered_count == 0 and calls(fn_dir, "flaky") == 3

@@ -20,7 +20,7 @@ class WaitTimeout(AssertionError):
     """The awaited condition never held (an assertion failure of the test)."""
 
 
-def wait_until(check: Callable[[], T], what: Description, timeout: float = 60.0,
+def wait_until(check: Callable[[], T | None], what: Description, timeout: float = 60.0,
                interval: float = 0.05) -> T:
     """Call ``check`` until it returns something truthy and return that.
 

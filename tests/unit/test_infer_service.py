@@ -11,11 +11,12 @@ import pytest
 from oci.exceptions import ServiceError
 from oci.generative_ai_inference import models as m
 
+from shared.families import ApiShape
 from shared.infer import errors
 from shared.infer.errors import InferError
 from shared.infer.models import InferRequest
 from shared.infer.resolve import EndpointResolver
-from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer, shape_for
+from shared.infer.shapes import build_details, check_limits, read_answer, shape_for
 from shared.settings import Settings
 from shared.stages.infer import Backend, handle_http
 from tests.support.fakes import (

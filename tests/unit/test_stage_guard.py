@@ -1,51 +1,53 @@
 """Every event stage refuses objects outside its layout or its bucket before any OCI call."""
 
+from __future__ import annotations
 
 import pytest
 
-from shared.events import parse_object_event
+from shared.events import ObjectEvent, parse_object_event
 from shared.outcome import OutcomeStatus
-from shared.runtime import handle_object_event
-from shared.settings import Settings, Stage
+from shared.runtime import EventWork, handle_object_event
+from shared.settings import AuthMode, Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.stages.endpoint import endpoint_for_status
+from shared.stages.guard import claim_object
 from shared.stages.train import train_object
 from tests.support.events import object_event
 
 # No endpoints and no config file: any OCI call would fail, so a pass proves none was made.
-SETTINGS = Settings(bucket="ocift-datasets", auth="config_file",
+SETTINGS = Settings(bucket="ocift-datasets", auth=AuthMode.CONFIG_FILE,
                     oci_config_file="/nonexistent/config")
 
-STAGES = [((Stage.CONVERT, convert_dataset), "raw/a.json"),
-          ((Stage.TRAIN, train_object), "training/a.jsonl"),
-          ((Stage.ENDPOINT, endpoint_for_status), "status/a.json")]
+STAGES: list[tuple[Stage, EventWork, str]] = [
+    (Stage.CONVERT, convert_dataset, "raw/a.json"),
+    (Stage.TRAIN, train_object, "training/a.jsonl"),
+    (Stage.ENDPOINT, endpoint_for_status, "status/a.json"),
+]
 
 
-def event(name: str, bucket: str = "ocift-datasets"):
+def event(name: str, bucket: str = "ocift-datasets") -> ObjectEvent:
     return parse_object_event(object_event(name, bucket=bucket))
 
 
-@pytest.mark.parametrize(("work", "own"), STAGES)
-def test_objects_of_other_stages_are_skipped(work, own):
-    for _, other in STAGES:
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_objects_of_other_stages_are_skipped(stage: Stage, work: EventWork, own: str) -> None:
+    for _, _, other in STAGES:
         if other == own:
             continue
-        outcome = handle_object_event(*work, event(other), SETTINGS)
+        outcome = handle_object_event(stage, work, event(other), SETTINGS)
         assert outcome.status is OutcomeStatus.SKIPPED
         assert "expected" in outcome.reason
 
 
-@pytest.mark.parametrize(("work", "own"), STAGES)
-def test_own_objects_in_another_bucket_are_skipped(work, own):
-    outcome = handle_object_event(*work, event(own, bucket="other-team"), SETTINGS)
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_own_objects_in_another_bucket_are_skipped(stage: Stage, work: EventWork,
+                                                   own: str) -> None:
+    outcome = handle_object_event(stage, work, event(own, bucket="other-team"), SETTINGS)
     assert outcome.status is OutcomeStatus.SKIPPED
     assert "other-team" in outcome.reason
 
 
-@pytest.mark.parametrize("stage", ["watch", "infer"])
-def test_stages_without_object_events_cannot_claim_objects(stage):
-    from shared.settings import Stage
-    from shared.stages.guard import claim_object
-
+@pytest.mark.parametrize("stage", [Stage.WATCH, Stage.INFER])
+def test_stages_without_object_events_cannot_claim_objects(stage: Stage) -> None:
     with pytest.raises(ValueError, match="not triggered by object events"):
-        claim_object(event("raw/a.json"), SETTINGS, Stage(stage))
+        claim_object(event("raw/a.json"), SETTINGS, stage)
