@@ -23,6 +23,7 @@ from shared.infer.resolve import EndpointResolver
 from shared.settings import Settings
 from shared.stages.context import StageContext
 from shared.stages.infer import Backend
+from shared.stages.train import train_dataset
 from shared.storage import ObjectStore
 
 COMPARTMENT = "ocid1.compartment.oc1..test"
@@ -237,6 +238,21 @@ def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool =
                         "fatal": None if valid else {"message": "too few examples"}})
     return ctx.store.put_bytes(naming.training_object(ctx.settings, dataset), body,
                                metadata={"source-etag": raw_etag})
+
+
+def start_training(ctx: StageContext, ai: FakeGenAi, dataset: str, records: int = 40) -> str:
+    """Drop a JSONL and train it until its model is created (status TRAINING); the model id.
+
+    The first call may only request the fine-tuning cluster; once the cluster is
+    ACTIVE the second creates the model (or, if the first did, finds it).
+    """
+    etag = drop_jsonl(ctx, dataset, records)
+    train_dataset(ctx, dataset, etag)
+    ai.activate_clusters()
+    train_dataset(ctx, dataset, None)
+    got = ctx.store.read_json(naming.status_object(ctx.settings, dataset))
+    assert got is not None and got[0]["state"] == "TRAINING", got
+    return str(got[0]["model_id"])
 
 
 # -- infer -----------------------------------------------------------------------------------

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared import tags
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext
 from shared.stages.endpoint import ensure_endpoint
-from shared.stages.train import train_dataset
-from tests.support.fakes import drop_jsonl, make_ctx
+from tests.support.fakes import FakeGenAi, make_ctx, start_training
 
 
-def _active_model(ctx: StageContext, ai: Any, dataset: str = "fin") -> str:
-    drop_jsonl(ctx, dataset)
-    ai.activate_clusters()
-    train_dataset(ctx, dataset, None)
-    ai.activate_clusters()
-    train_dataset(ctx, dataset, None)
-    model_id = str(ctx.store.read_json(f"status/{dataset}.json")[0]["model_id"])  # type: ignore[index]
+def _active_model(ctx: StageContext, ai: FakeGenAi, dataset: str = "fin") -> str:
+    model_id = start_training(ctx, ai, dataset)
     ai.finish(model_id)
     watcher.tick(ctx.settings, ctx=ctx)
     return model_id
@@ -69,15 +61,10 @@ def test_a_second_event_after_a_lost_status_write_finds_the_endpoint_by_tags() -
 
 
 def test_other_states_and_foreign_models_are_skipped() -> None:
-    ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
+    ctx, _store, ai = make_ctx()
+    model_id = start_training(ctx, ai, "fin")
     assert ensure_endpoint(ctx, "fin").status.value == "skipped"  # TRAINING
     assert ensure_endpoint(ctx, "nothing").status.value == "skipped"
-    model_id = store.status("fin")["model_id"]
     ai.finish(model_id)
     watcher.tick(ctx.settings, ctx=ctx)
     ai.models[model_id].freeform_tags = {}
@@ -88,12 +75,7 @@ def test_other_states_and_foreign_models_are_skipped() -> None:
 
 def test_failed_model_reason_is_recorded_and_no_endpoint_made() -> None:
     ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    model_id = store.status("fin")["model_id"]
+    model_id = start_training(ctx, ai, "fin")
     ai.finish(model_id, ok=False)
     watcher.tick(ctx.settings, ctx=ctx)
     status = store.status("fin")

@@ -13,7 +13,14 @@ from shared.settings import Settings, TrainingMethod
 from shared.stages.context import read_status
 from shared.stages.train import train_dataset
 from shared.status import DatasetState, DatasetStatus
-from tests.support.fakes import FakeGenAi, drop_jsonl, make_ctx, make_settings, service_error
+from tests.support.fakes import (
+    FakeGenAi,
+    drop_jsonl,
+    make_ctx,
+    make_settings,
+    service_error,
+    start_training,
+)
 
 # -- GenAI rules -----------------------------------------------------------------------------
 
@@ -140,11 +147,7 @@ def test_same_version_redelivered_never_creates_a_second_model() -> None:
 
 def test_a_changed_jsonl_trains_a_new_version() -> None:
     ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    first = store.status("fin")["model_id"]
+    first = start_training(ctx, ai, "fin")
     new_etag = drop_jsonl(ctx, "fin", records=50)
     assert train_dataset(ctx, "fin", new_etag).status.value == "done"
     status = store.status("fin")
@@ -212,7 +215,8 @@ def test_dropped_jsonl_with_duplicates_still_trains() -> None:
     ctx, store, _ai = make_ctx()
     good = [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(40)]
     etag = ctx.store.put_bytes("training/dups.jsonl", _lines(*good, good[0]))
-    assert train_dataset(ctx, "dups", etag).status.value in ("done", "pending")
+    # Valid, so training starts: the first step requests the fine-tuning cluster.
+    assert train_dataset(ctx, "dups", etag).status.value == "pending"
     assert json.loads(store.objects["reports/dups.json"][0])["valid"] is True
 
 
@@ -272,12 +276,7 @@ def test_notifications_are_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_status_rewrite_racing_the_create_does_not_lose_the_new_model() -> None:
     ctx, store, ai = make_ctx()
-    ai.activate_clusters()
-    drop_jsonl(ctx, "fin")
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    old_model = store.status("fin")["model_id"]
+    old_model = start_training(ctx, ai, "fin")
     new_etag = drop_jsonl(ctx, "fin", records=45)
     real_create = ai.create_model
 

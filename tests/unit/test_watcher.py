@@ -6,24 +6,13 @@ import json
 from typing import Any
 
 from shared.stages import watch as watcher
-from shared.stages.context import StageContext
 from shared.stages.train import train_dataset
-from tests.support.fakes import drop_jsonl, make_ctx
-
-
-def _training(ctx: StageContext, ai: Any, dataset: str) -> str:
-    drop_jsonl(ctx, dataset)
-    ai.activate_clusters()
-    first = train_dataset(ctx, dataset, None).status.value
-    ai.activate_clusters()
-    if "done" not in (first, train_dataset(ctx, dataset, None).status.value):
-        raise AssertionError("training did not start")
-    return str(ctx.store.read_json(f"status/{dataset}.json")[0]["model_id"])  # type: ignore[index]
+from tests.support.fakes import drop_jsonl, make_ctx, start_training
 
 
 def test_progress_then_active_is_recorded_with_metrics() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     wr = ai.work_requests[ai.models[model_id].wr]
     wr.status, wr.percent_complete = "IN_PROGRESS", 40.0
     report = watcher.tick(ctx.settings, ctx=ctx)
@@ -44,7 +33,7 @@ def test_progress_then_active_is_recorded_with_metrics() -> None:
 
 def test_failed_training_records_lifecycle_details() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     ai.finish(model_id, ok=False)
     watcher.tick(ctx.settings, ctx=ctx)
     status = store.status("fin")
@@ -65,9 +54,9 @@ def test_pending_cluster_is_resumed_through_the_train_stage() -> None:
 
 def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
     ctx, store, ai = make_ctx()
-    in_flight = [_training(ctx, ai, f"d{i}") for i in range(3)]
+    in_flight = [start_training(ctx, ai, f"d{i}") for i in range(3)]
     for i in range(5):  # finished datasets and unrelated models cost nothing
-        model_id = _training(ctx, ai, f"done{i}")
+        model_id = start_training(ctx, ai, f"done{i}")
         ai.finish(model_id)
         watcher.tick(ctx.settings, ctx=ctx)
         status = store.status(f"done{i}")
@@ -89,7 +78,7 @@ def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
 
 def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     ai.finish(model_id)
     del store.objects["status/fin.json"]
     del store.objects["training/fin.jsonl"]  # only the cloud remembers
