@@ -21,6 +21,7 @@ from oci.generative_ai_inference import models as m
 from shared import genai, naming, tags
 from shared.infer.resolve import EndpointResolver
 from shared.settings import Settings
+from shared.stages import watch
 from shared.stages.context import StageContext
 from shared.stages.infer import Backend
 from shared.stages.train import train_dataset
@@ -253,6 +254,14 @@ def start_training(ctx: StageContext, ai: FakeGenAi, dataset: str, records: int 
     got = ctx.store.read_json(naming.status_object(ctx.settings, dataset))
     assert got is not None and got[0]["state"] == "TRAINING", got
     return str(got[0]["model_id"])
+
+
+def finish_training(ctx: StageContext, ai: FakeGenAi, dataset: str, ok: bool = True) -> str:
+    """Train ``dataset`` to the end (``ok``: ACTIVE, else FAILED) and let the watcher record it."""
+    model_id = start_training(ctx, ai, dataset)
+    ai.finish(model_id, ok=ok)
+    watch.tick(ctx.settings, ctx=ctx)
+    return model_id
 
 
 # -- infer -----------------------------------------------------------------------------------

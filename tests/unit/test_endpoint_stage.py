@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from shared import tags
 from shared.stages import watch as watcher
-from shared.stages.context import StageContext
 from shared.stages.endpoint import ensure_endpoint
-from tests.support.fakes import FakeGenAi, make_ctx, start_training
-
-
-def _active_model(ctx: StageContext, ai: FakeGenAi, dataset: str = "fin") -> str:
-    model_id = start_training(ctx, ai, dataset)
-    ai.finish(model_id)
-    watcher.tick(ctx.settings, ctx=ctx)
-    return model_id
+from tests.support.fakes import finish_training, make_ctx, start_training
 
 
 def test_model_active_gets_one_endpoint_on_a_hosting_cluster() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _active_model(ctx, ai)
+    model_id = finish_training(ctx, ai, "fin")
     assert ensure_endpoint(ctx, "fin").status.value == "pending"
     assert store.status("fin")["state"] == "PENDING_HOSTING_CLUSTER"
     hosting = [c for c in ai.clusters.values() if c.type == "HOSTING"]
@@ -45,7 +37,7 @@ def test_model_active_gets_one_endpoint_on_a_hosting_cluster() -> None:
 
 def test_a_second_event_after_a_lost_status_write_finds_the_endpoint_by_tags() -> None:
     ctx, store, ai = make_ctx(content_moderation=False)
-    _active_model(ctx, ai)
+    finish_training(ctx, ai, "fin")
     ai.activate_clusters()
     ensure_endpoint(ctx, "fin")
     ai.activate_clusters()
@@ -75,9 +67,7 @@ def test_other_states_and_foreign_models_are_skipped() -> None:
 
 def test_failed_model_reason_is_recorded_and_no_endpoint_made() -> None:
     ctx, store, ai = make_ctx()
-    model_id = start_training(ctx, ai, "fin")
-    ai.finish(model_id, ok=False)
-    watcher.tick(ctx.settings, ctx=ctx)
+    finish_training(ctx, ai, "fin", ok=False)
     status = store.status("fin")
     status["reason"] = ""
     ctx.store.put_json("status/fin.json", status)

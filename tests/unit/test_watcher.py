@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.stages import watch as watcher
 from shared.stages.train import train_dataset
-from tests.support.fakes import drop_jsonl, make_ctx, start_training
+from tests.support.fakes import drop_jsonl, finish_training, make_ctx, start_training
 
 
 def test_progress_then_active_is_recorded_with_metrics() -> None:
@@ -56,9 +56,7 @@ def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
     ctx, store, ai = make_ctx()
     in_flight = [start_training(ctx, ai, f"d{i}") for i in range(3)]
     for i in range(5):  # finished datasets and unrelated models cost nothing
-        model_id = start_training(ctx, ai, f"done{i}")
-        ai.finish(model_id)
-        watcher.tick(ctx.settings, ctx=ctx)
+        finish_training(ctx, ai, f"done{i}")
         status = store.status(f"done{i}")
         status["state"] = "ENDPOINT_ACTIVE"
         ctx.store.put_json(f"status/done{i}.json", status)
