@@ -1,10 +1,14 @@
 """The per-dataset status object ``status/<dataset>.json``: the pipeline's own record.
 
 Written by the train stage when it creates a model, by the watcher when a
-model or endpoint changes state, and by the endpoint stage. Because OCI
-Generative AI emits no events, the watcher's rewrite of this object *is* the
-"training finished" event: OCI Events routes it to the endpoint stage. Writes
-are conditional on the ETag read, so concurrent writers never lose an update.
+model, cluster or endpoint changes state (or reconcile finds work undone), and
+by the endpoint stage. Because OCI Generative AI emits no events, the watcher's
+rewrite of this object *is* the "cluster ready" / "training finished" event:
+OCI Events routes every status write to the stages, and each acts only on the
+states it owns (convert: QUEUED for a raw object; train: QUEUED for a JSONL and
+PENDING_CLUSTER; endpoint: MODEL_ACTIVE, PENDING_HOSTING_CLUSTER, MODEL_FAILED).
+The watcher itself creates nothing. Writes are conditional on the ETag read,
+so concurrent writers never lose an update.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ SCHEMA_VERSION = 1
 
 
 class DatasetState(StrEnum):
+    QUEUED = "QUEUED"  # reconcile found undone work; the owning stage acts on this write
     REJECTED = "REJECTED"  # the dataset can never train (see reason); terminal
     PENDING_CLUSTER = "PENDING_CLUSTER"  # waiting for the fine-tuning cluster to become ACTIVE
     TRAINING = "TRAINING"  # custom model is being created (fine-tuned)
@@ -61,6 +66,7 @@ class DatasetStatus(BaseModel):
     base_model_id: str | None = None
     training_method: str | None = None
     finetuning_cluster_id: str | None = None
+    cluster_state: str | None = None  # last seen state of the cluster a PENDING_* waits for
     model_id: str | None = None
     model_version: str | None = None
     model_state: str | None = None

@@ -229,8 +229,11 @@ class AtomicObjectWriter(io.RawIOBase):
         if self._upload_id is None:
             from oci.object_storage.models import CreateMultipartUploadDetails
 
+            # CreateMultipartUploadDetails.metadata keys must carry the opc-meta- prefix
+            # (PutObject's SDK argument adds it; this model does not).
+            metadata = {f"opc-meta-{k}": v for k, v in (self.metadata or {}).items()}
             details = CreateMultipartUploadDetails(
-                object=self.name, content_type=self.content_type, metadata=self.metadata or None
+                object=self.name, content_type=self.content_type, metadata=metadata or None
             )
             resp = self.store.client.create_multipart_upload(
                 self.store.namespace, self.store.bucket, details

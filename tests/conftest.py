@@ -1,6 +1,8 @@
 """Shared fixtures: a running local OCI emulator and the real `oci` CLI pointed at it.
 
 ``emulator``          function-scoped: fresh state in ``tmp_path``, ephemeral port.
+``shared_emulator``   session-scoped: one emulator for tests that only need isolation
+                      by bucket name (faster; do not change its faults without resetting).
 ``oci_cli``           runs the real ``oci`` CLI against ``emulator``; returns the process.
 """
 
@@ -22,6 +24,16 @@ OCI_CLI = Path(sys.executable).with_name("oci")
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
     emu = build_emulator(tmp_path / "emulator-state")
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    emu = build_emulator(tmp_path_factory.mktemp("shared-emulator"))
     emu.start()
     try:
         yield emu

@@ -36,6 +36,7 @@ from deploy.local.functions import (
     pipeline_functions,
 )
 from deploy.local.gateway import Gateway, GatewayRoute
+from deploy.local.policies import STAGE_FILES, render, stage_dynamic_group
 from deploy.local.router import Router, RouterStatus, runner_deliver
 from deploy.local.rules import default_events_dir, load_rules
 from deploy.local.runner import FunctionRunner, FunctionState
@@ -128,6 +129,7 @@ class LocalTarget:
         max_request_bytes: int | None = None,
         start_functions: bool = False,
         function_overrides: Mapping[str, FunctionDef] | None = None,
+        iam_dir: str | Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.bucket = bucket
@@ -141,6 +143,7 @@ class LocalTarget:
         self.max_request_bytes = max_request_bytes
         self.start_functions = start_functions
         self.function_overrides = dict(function_overrides or {})
+        self.iam_dir = iam_dir
         self.state_dir.mkdir(parents=True, exist_ok=True)
         rules = load_rules(events_dir or default_events_dir(), bucket)
         # The router exists before the emulator so no event is ever dropped; it
@@ -170,6 +173,7 @@ class LocalTarget:
                 object_events_enabled=True)
             settings = self.pipeline_settings()
             functions = pipeline_functions(settings, self.settings_overrides, self.timeouts)
+            functions = self._apply_iam(settings, functions)
             functions.update(self.function_overrides)
             self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs)
             if self.start_functions:
@@ -207,6 +211,42 @@ class LocalTarget:
             oci_profile=str(getattr(self.emulator, "profile", "DEFAULT")),
             objectstorage_endpoint=endpoint, genai_endpoint=endpoint,
             genai_inference_endpoint=endpoint)
+
+    def iam_values(self, settings: Settings) -> dict[str, str]:
+        """The values ``deploy/iam/*.json`` are rendered with (as Terraform passes them)."""
+        region = settings.region or ""
+        return {
+            "compartment_ocid": str(self.emulator.compartment_id),
+            "bucket_name": self.bucket,
+            "region": region,
+            # Stand-ins for resources the local target has no emulated API for.
+            "gateway_ocid": f"ocid1.apigateway.oc1.{region}.aaaaaaaaocift1oca1gateway",
+            "schedule_ocid": f"ocid1.resourceschedule.oc1.{region}.aaaaaaaaocift1oca1watch",
+            "bucket_kms_key_ocid": "",
+            "notification_topic_ocid": self.settings_overrides.get(
+                "OCIFT_NOTIFICATION_TOPIC_ID", settings.notification_topic_id or ""),
+        }
+
+    def _apply_iam(self, settings: Settings,
+                   functions: dict[str, FunctionDef]) -> dict[str, FunctionDef]:
+        """Enforce the rendered statements and give each stage function its own principal.
+
+        Each stage signs with its own key as an ``fnfunc`` resource in its dynamic group
+        (its resource principal on OCI). A statement that does not parse fails start.
+        """
+        pipeline = self.settings_overrides.get("OCIFT_PIPELINE_NAME", settings.pipeline_name)
+        groups = {stage: stage_dynamic_group(pipeline, stage) for stage in STAGE_FILES}
+        rendered = render(self.iam_values(settings), groups, self.iam_dir)
+        self.emulator.set_policy([s for stmts in rendered.values() for s in stmts])
+        out = dict(functions)
+        for stage in STAGE_FILES:
+            if stage not in out:
+                continue
+            identity = self.emulator.add_function_principal(f"fn-{stage}", [groups[stage]])
+            config = {**out[stage].config, "OCIFT_OCI_CONFIG_FILE": str(identity.config_file),
+                      "OCIFT_OCI_PROFILE": identity.profile}
+            out[stage] = out[stage].model_copy(update={"config": config})
+        return out
 
     def stop(self) -> None:
         """Stop everything; no function process outlives this call."""

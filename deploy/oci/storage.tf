@@ -25,6 +25,9 @@ resource "oci_objectstorage_bucket" "datasets" {
 resource "oci_objectstorage_object_lifecycle_policy" "datasets" {
   namespace = local.namespace
   bucket    = oci_objectstorage_bucket.datasets.name
+  # Object Storage applies the rules as objectstorage-<region>: it needs the service
+  # statement first (400 InsufficientServicePermissions otherwise).
+  depends_on = [oci_identity_policy.invokers]
 
   rules {
     name        = "abort-stale-multipart-uploads"

@@ -7,6 +7,7 @@
     ocift ask "question" [--model NAME] [--url URL]
     ocift reconcile                    # finish what lost events left undone
     ocift convert IN OUT               # offline conversion (no cloud)
+    ocift ui [--port 8765]             # the whole pipeline on one web page
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="finish work that lost events left undone")
     add_connection_flags(rec)
 
+    ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    add_connection_flags(ui)
+
     conv = sub.add_parser("convert", help="convert a raw dataset offline (IN OUT [options])")
     conv.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -80,15 +85,13 @@ def _upload(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"error: {args.file} is not a file", file=sys.stderr)
         return 2
-    s = conn.settings
-    if args.training:
-        if args.file.suffix != ".jsonl":
-            print("error: --training needs a .jsonl file", file=sys.stderr)
-            return 2
-        name = f"{s.training_prefix}{args.name or args.file.stem}.jsonl"
-    else:
-        suffix = args.file.suffix if args.file.suffix in s.raw_suffixes else ".json"
-        name = f"{s.raw_prefix}{args.name or args.file.stem}{suffix}"
+    from shared.cli.upload import BadUpload, object_name
+
+    try:
+        name = object_name(conn.settings, args.file.name, args.name, args.training)
+    except BadUpload as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     store = conn.store()
     with args.file.open("rb") as body:
         resp = store.client.put_object(store.namespace, store.bucket, name, body)
@@ -104,7 +107,8 @@ def _status(args: argparse.Namespace) -> int:
     while True:
         rows = collect(store, conn.settings)
         if args.json:
-            print(json.dumps([r.model_dump(exclude_none=True) for r in rows], indent=2))
+            print(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in rows],
+                             indent=2))
         else:
             if args.watch and sys.stdout.isatty():
                 print("\x1b[2J\x1b[H", end="")
@@ -173,6 +177,12 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ui(args: argparse.Namespace) -> int:
+    from shared.ui.server import serve
+
+    return serve(connect(args), args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from shared.cli.demo import SAMPLE, run_demo
 
@@ -189,7 +199,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "convert": _convert}
+            "reconcile": _reconcile, "convert": _convert, "ui": _ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,11 +26,36 @@ class DatasetRow(BaseModel):
     endpoint_state: str | None = None
     endpoint_id: str | None = None
     reason: str = ""
+    updated_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
         return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED") or (
             self.valid is False)
+
+
+def apply_report(row: DatasetRow, doc: Any) -> None:
+    """Fill ``row`` from a ``reports/<dataset>.json`` document."""
+    if not isinstance(doc, dict):
+        return
+    row.written, row.skipped = doc.get("records_written"), doc.get("records_skipped")
+    row.valid = doc.get("valid")
+    if doc.get("fatal") and not row.reason:
+        row.reason = str((doc["fatal"] or {}).get("message", ""))
+
+
+def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
+    """Fill ``row`` from a ``status/<dataset>.json`` document; the parsed status or None."""
+    try:
+        st = DatasetStatus.model_validate(doc)
+    except ValueError:
+        return None
+    row.state, row.model_state, row.model_version = st.state.value, st.model_state, st.model_version
+    row.percent, row.metrics = st.percent_complete, st.model_metrics
+    row.endpoint_state, row.endpoint_id = st.endpoint_state, st.endpoint_id
+    row.reason = st.reason or row.reason
+    row.updated_at = st.updated_at
+    return st
 
 
 def collect(store: Any, settings: Settings) -> list[DatasetRow]:
@@ -43,12 +69,7 @@ def collect(store: Any, settings: Settings) -> list[DatasetRow]:
         dataset = naming.dataset_from_object(obj, settings.reports_prefix, (".json",))
         found = store.read_json(obj) if dataset else None
         if dataset and found is not None and isinstance(found[0], dict):
-            doc = found[0]
-            r = row(dataset)
-            r.written, r.skipped = doc.get("records_written"), doc.get("records_skipped")
-            r.valid = doc.get("valid")
-            if doc.get("fatal") and not r.reason:
-                r.reason = str((doc["fatal"] or {}).get("message", ""))
+            apply_report(row(dataset), found[0])
     for obj in store.list_names(settings.training_prefix):
         dataset = naming.training_dataset(settings, obj)
         if dataset:
@@ -58,15 +79,9 @@ def collect(store: Any, settings: Settings) -> list[DatasetRow]:
         found = store.read_json(obj) if dataset else None
         if not dataset or found is None:
             continue
-        try:
-            st = DatasetStatus.model_validate(found[0])
-        except ValueError:
-            continue
-        r = row(dataset)
-        r.state, r.model_state, r.model_version = st.state.value, st.model_state, st.model_version
-        r.percent, r.metrics = st.percent_complete, st.model_metrics
-        r.endpoint_state, r.endpoint_id = st.endpoint_state, st.endpoint_id
-        r.reason = st.reason or r.reason
+        candidate = rows.get(dataset, DatasetRow(dataset=dataset))
+        if apply_status(candidate, found[0]) is not None:
+            rows[dataset] = candidate
     return [rows[k] for k in sorted(rows)]
 
 

@@ -22,7 +22,9 @@ from shared import logs, naming
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Stage
-from shared.stages.context import StageContext
+from shared.stages.context import StageContext, read_status
+from shared.stages.guard import is_status_object
+from shared.status import DatasetState
 from shared.storage import ObjectNotFound, PreconditionFailed
 
 log = logs.get_logger("ocift.convert")
@@ -32,12 +34,34 @@ META_SOURCE_ETAG = "source-etag"
 JSONL_CONTENT_TYPE = "application/x-ndjson"
 
 
-def _outcome(status: OutcomeStatus, reason: str, event: ObjectEvent, **details: Any) -> Outcome:
-    return Outcome.of(Stage.CONVERT.value, status, reason, event.object_name, **details)
+def _outcome(status: OutcomeStatus, reason: str, name: str, **details: Any) -> Outcome:
+    return Outcome.of(Stage.CONVERT.value, status, reason, name, **details)
 
 
 def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
-    """Convert the raw object of ``event`` (claimed for ``dataset``) into its training JSONL."""
+    """A raw object landed (convert it), or a status object changed (convert what is queued)."""
+    if is_status_object(ctx.settings, event.object_name):
+        return convert_queued(ctx, dataset)
+    return convert_source(ctx, event.object_name, event.etag, dataset)
+
+
+def convert_queued(ctx: StageContext, dataset: str) -> Outcome:
+    """Convert the raw object reconcile queued in the status object, if that is what it says."""
+    name = naming.status_object(ctx.settings, dataset)
+    current = read_status(ctx, dataset)
+    if current is None:
+        return _outcome(OutcomeStatus.SKIPPED, "no status object", name)
+    status = current[0]
+    source = status.source_object or ""
+    if (status.state is not DatasetState.QUEUED or not status.source_etag
+            or naming.raw_dataset(ctx.settings, source) != dataset):
+        return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to convert",
+                        name)
+    return convert_source(ctx, source, status.source_etag, dataset)
+
+
+def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Outcome:
+    """Convert raw object ``name`` at version ``etag`` into ``dataset``'s training JSONL."""
     from shared.convert import DatasetRules, convert_stream
 
     settings, store = ctx.settings, ctx.store
@@ -45,37 +69,37 @@ def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outc
     report_name = naming.report_object(settings, dataset)
 
     existing = store.head(out_name)
-    if existing is not None and existing.metadata.get(META_SOURCE_ETAG) == event.etag:
+    if existing is not None and existing.metadata.get(META_SOURCE_ETAG) == etag:
         return _outcome(OutcomeStatus.DUPLICATE, "already converted from this source version",
-                        event, output=out_name)
+                        name, output=out_name)
     previous_report = store.read_json(report_name)
     if previous_report is not None:
         doc, _ = previous_report
-        if (isinstance(doc, dict) and doc.get("source_etag") == event.etag
+        if (isinstance(doc, dict) and doc.get("source_etag") == etag
                 and doc.get("valid") is False):
             return _outcome(OutcomeStatus.DUPLICATE, "already rejected for this source version",
-                            event, report=report_name)
+                            name, report=report_name)
 
     try:
-        info, stream = store.open(event.object_name, if_match=event.etag)
+        info, stream = store.open(name, if_match=etag)
     except ObjectNotFound:
         return _outcome(OutcomeStatus.REJECTED,
-                        f"source object {event.object_name!r} no longer exists; nothing converted",
-                        event)
+                        f"source object {name!r} no longer exists; nothing converted",
+                        name)
     except PreconditionFailed:
         return _outcome(OutcomeStatus.SKIPPED,
                         "stale event: the source changed since; its newer event converts it",
-                        event)
+                        name)
 
     writer = store.writer(
         out_name,
         part_size=settings.multipart_part_size,
         content_type=JSONL_CONTENT_TYPE,
-        metadata={META_SOURCE_OBJECT: event.object_name, META_SOURCE_ETAG: event.etag},
+        metadata={META_SOURCE_OBJECT: name, META_SOURCE_ETAG: etag},
     )
     try:
         with stream:
-            report = convert_stream(stream, writer, source=event.object_name,
+            report = convert_stream(stream, writer, source=name,
                                     rules=DatasetRules.for_base_model(settings.base_model))
     except BaseException:
         writer.abort()
@@ -84,8 +108,8 @@ def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outc
     doc = report.model_dump(mode="json")
     doc.update({
         "dataset": dataset,
-        "source_object": event.object_name,
-        "source_etag": event.etag,
+        "source_object": name,
+        "source_etag": etag,
         "source_size": info.size,
         "output_object": out_name if report.valid else None,
         "base_model": settings.base_model,
@@ -93,7 +117,7 @@ def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outc
     if not report.valid:
         writer.abort()
         store.put_json(report_name, doc)
-        return _outcome(OutcomeStatus.REJECTED, _fatal_reason(doc), event, report=report_name)
+        return _outcome(OutcomeStatus.REJECTED, _fatal_reason(doc), name, report=report_name)
 
     store.put_json(report_name, doc)
     try:
@@ -104,13 +128,13 @@ def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outc
     except PreconditionFailed:
         # Another delivery won the race; it is only a duplicate if it wrote our version.
         now = store.head(out_name)
-        if now is not None and now.metadata.get(META_SOURCE_ETAG) == event.etag:
+        if now is not None and now.metadata.get(META_SOURCE_ETAG) == etag:
             return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery converted it",
-                            event, output=out_name)
+                            name, output=out_name)
         raise
     log.info("dataset converted", extra={"output": out_name, "records_written":
                                          doc.get("records_written"), "output_etag": etag})
-    return _outcome(OutcomeStatus.DONE, "converted", event, output=out_name, report=report_name,
+    return _outcome(OutcomeStatus.DONE, "converted", name, output=out_name, report=report_name,
                     records_written=doc.get("records_written"))
 
 

@@ -100,7 +100,7 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                 and status.hosting_cluster_id == cluster.id):
             write_status(ctx, status.moved_to(
                 DatasetState.PENDING_HOSTING_CLUSTER, f"waiting for hosting cluster {cluster.id}",
-                hosting_cluster_id=cluster.id), etag)
+                hosting_cluster_id=cluster.id, cluster_state=cluster.state), etag)
         return _outcome(OutcomeStatus.PENDING, f"hosting cluster is {cluster.state}", name,
                         cluster_id=cluster.id)
     endpoint = genai.create_endpoint(ctx.genai, settings, dataset=dataset, model=model,

@@ -9,15 +9,23 @@ from shared.settings import Settings, Stage
 
 
 def _layout(settings: Settings, stage: Stage, name: str) -> tuple[str | None, str]:
-    """The dataset ``name`` belongs to for ``stage`` (or ``None``) and the expected layout."""
+    """The dataset ``name`` belongs to for ``stage`` (or ``None``) and the expected layout.
+
+    Every event stage also reads status objects: a status write is how the watcher
+    (which creates nothing) hands work back to the stage that owns the next step.
+    """
+    status = f"{settings.status_prefix}*.json"
     if stage is Stage.CONVERT:
-        return (naming.raw_dataset(settings, name),
-                f"{settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}")
-    if stage is Stage.TRAIN:
-        return naming.training_dataset(settings, name), f"{settings.training_prefix}*.jsonl"
-    if stage is Stage.ENDPOINT:
-        return naming.status_dataset(settings, name), f"{settings.status_prefix}*.json"
-    raise ValueError(f"stage {stage.value} is not triggered by object events")
+        own = (naming.raw_dataset(settings, name),
+               f"{settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}")
+    elif stage is Stage.TRAIN:
+        own = naming.training_dataset(settings, name), f"{settings.training_prefix}*.jsonl"
+    elif stage is Stage.ENDPOINT:
+        return naming.status_dataset(settings, name), status
+    else:
+        raise ValueError(f"stage {stage.value} is not triggered by object events")
+    dataset = own[0] or naming.status_dataset(settings, name)
+    return dataset, f"{own[1]} or {status}"
 
 
 def claim_object(event: ObjectEvent, settings: Settings, stage: Stage) -> str | Outcome:
@@ -37,3 +45,8 @@ def claim_object(event: ObjectEvent, settings: Settings, stage: Stage) -> str | 
         return dataset
     return Outcome(status=OutcomeStatus.SKIPPED, stage=stage.value, reason=reason,
                    object_name=event.object_name)
+
+
+def is_status_object(settings: Settings, name: str) -> bool:
+    """True for ``status/<dataset>.json``: the event is a hand-over, not new input."""
+    return naming.status_dataset(settings, name) is not None

@@ -5,8 +5,9 @@ is created with an ``opc-retry-token`` derived from the JSONL and its ETag; the
 status object is written conditionally. The same JSONL version delivered twice
 finds its model by tags (or the token dedups a racing create); a new ETag
 makes a new model version. The fine-tuning cluster is never waited for: the
-stage records PENDING_CLUSTER and the watcher resumes through
-:func:`train_dataset` once the cluster is ACTIVE.
+stage records PENDING_CLUSTER; the watcher records the cluster's state change
+in the status object, and that write brings the train stage back
+(:func:`train_handed_over`) to create the model.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Stage
 from shared.stages.context import StageContext, StatusRead, next_status, read_status, write_status
+from shared.stages.guard import is_status_object
 from shared.status import DatasetState
 from shared.storage import ObjectInfo
 
@@ -40,9 +42,35 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 # -- stage entry -------------------------------------------------------------------------------
 
 
+#: Status states the train stage acts on when a status object changes.
+HANDED_TO_TRAIN = (DatasetState.PENDING_CLUSTER, DatasetState.QUEUED)
+
+
 def train_object(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
-    """Handle one Object Storage event (claimed for ``dataset``) for the train stage."""
+    """A JSONL landed (train it), or a status object changed (resume what it hands over)."""
+    if is_status_object(ctx.settings, event.object_name):
+        return train_handed_over(ctx, dataset)
     return train_dataset(ctx, dataset, event.etag)
+
+
+def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
+    """Resume ``dataset`` when its status says the train stage owns the next step.
+
+    The watcher records that the fine-tuning cluster became ACTIVE (PENDING_CLUSTER
+    with a new ``cluster_state``), and reconcile queues a JSONL no event trained
+    (QUEUED with the JSONL as source); both writes reach this stage.
+    """
+    name = naming.status_object(ctx.settings, dataset)
+    current = read_status(ctx, dataset)
+    if current is None:
+        return _outcome(OutcomeStatus.SKIPPED, "no status object", name)
+    status = current[0]
+    queued_jsonl = (status.state is DatasetState.QUEUED and naming.training_dataset(
+        ctx.settings, status.source_object or "") == dataset)
+    if status.state is not DatasetState.PENDING_CLUSTER and not queued_jsonl:
+        return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to train",
+                        name)
+    return train_dataset(ctx, dataset, None)
 
 
 def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
@@ -61,7 +89,7 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
     current = read_status(ctx, dataset)
     if current is not None:
         status = current[0]
-        if status.source_etag == info.etag and status.state is not DatasetState.PENDING_CLUSTER:
+        if status.source_etag == info.etag and status.state not in HANDED_TO_TRAIN:
             return _outcome(OutcomeStatus.DUPLICATE,
                             f"this JSONL version is already {status.state.value}", name,
                             model_id=status.model_id)
@@ -112,7 +140,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                 and current[0].finetuning_cluster_id == cluster.id):
             new, etag = next_status(current, dataset, DatasetState.PENDING_CLUSTER,
                               f"waiting for fine-tuning cluster {cluster.id}", model_id=None,
-                              work_request_id=None, endpoint_id=None, **common)
+                              work_request_id=None, endpoint_id=None,
+                              cluster_state=cluster.state, **common)
             write_status(ctx, new, etag)
         return _outcome(OutcomeStatus.PENDING, f"fine-tuning cluster is {cluster.state}",
                         info.name, cluster_id=cluster.id)

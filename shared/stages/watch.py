@@ -6,9 +6,10 @@ not terminal, makes one state call (work request or model for TRAINING,
 cluster for PENDING_*, endpoint for ENDPOINT_CREATING). A change is written
 back to the status object with ``If-Match`` (a 412 means someone else moved
 it; the next tick re-reads), and that write is the Object Storage event that
-reaches the endpoint stage. Pending steps resume through the stages' own
-functions (:func:`shared.stages.train.train_dataset`,
-:func:`shared.stages.endpoint.ensure_endpoint`).
+reaches the stages. The watcher creates nothing (least privilege: it reads
+Generative AI resources and writes status objects only): when a cluster a
+dataset waits for changes state it records the change, and that write brings
+the owning stage (train or endpoint) back to make the next create.
 
 :func:`reconcile` finishes what lost events left undone: a JSONL with no
 model, an ACTIVE model with no endpoint, a missing status object (rebuilt
@@ -30,9 +31,14 @@ from shared import caches, genai, logs, naming, tags
 from shared.lifecycle import GONE, REMOVED, WORK_REQUEST_DONE, Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage
-from shared.stages.context import StageContext, context_for, read_status, write_status
-from shared.stages.endpoint import ensure_endpoint
-from shared.stages.train import MODEL_STATE_TO_DATASET, record_model, train_dataset
+from shared.stages.context import (
+    StageContext,
+    context_for,
+    next_status,
+    read_status,
+    write_status,
+)
+from shared.stages.train import MODEL_STATE_TO_DATASET, record_model
 from shared.status import DatasetState, DatasetStatus
 
 if TYPE_CHECKING:  # the runtime imports the stages, not the other way round
@@ -104,11 +110,15 @@ def _remember_terminal(key: tuple[str, str], etag: str) -> None:
 
 
 def _status_objects(ctx: StageContext) -> Iterator[tuple[str, str]]:
-    """``(name, etag)`` of every status object (one listing call per 1000)."""
+    """``(name, etag)`` of every status object."""
+    return _listed(ctx, ctx.settings.status_prefix)
+
+
+def _listed(ctx: StageContext, prefix: str) -> Iterator[tuple[str, str]]:
+    """``(name, etag)`` of every object under ``prefix`` (one listing call per 1000)."""
     start: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"prefix": ctx.settings.status_prefix, "fields": "name,etag",
-                                  "limit": 1000}
+        kwargs: dict[str, Any] = {"prefix": prefix, "fields": "name,etag", "limit": 1000}
         if start:
             kwargs["start"] = start
         resp = ctx.store.client.list_objects(ctx.store.namespace, ctx.store.bucket, **kwargs)
@@ -125,15 +135,11 @@ def _observe(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str,
     if state is DatasetState.TRAINING and status.model_id:
         _observe_training(ctx, status, etag, report)
     elif state is DatasetState.PENDING_CLUSTER and status.finetuning_cluster_id:
-        cluster = ctx.genai.get_dedicated_ai_cluster(status.finetuning_cluster_id).data
-        if cluster.lifecycle_state == Lifecycle.ACTIVE or cluster.lifecycle_state in GONE:
-            outcome = train_dataset(ctx, dataset, None)
-            report.resumed.append(f"{dataset}: train {outcome.status.value}")
+        _observe_cluster(ctx, status, etag, status.finetuning_cluster_id, "train", report)
     elif state is DatasetState.PENDING_HOSTING_CLUSTER and status.hosting_cluster_id:
-        cluster = ctx.genai.get_dedicated_ai_cluster(status.hosting_cluster_id).data
-        if cluster.lifecycle_state == Lifecycle.ACTIVE or cluster.lifecycle_state in GONE:
-            outcome = ensure_endpoint(ctx, dataset)
-            report.resumed.append(f"{dataset}: endpoint {outcome.status.value}")
+        _observe_cluster(ctx, status, etag, status.hosting_cluster_id, "endpoint", report)
+    elif state is DatasetState.QUEUED:
+        _observe_queued(ctx, status, etag, report)
     elif state is DatasetState.ENDPOINT_CREATING and status.endpoint_id:
         endpoint = ctx.genai.get_endpoint(status.endpoint_id).data
         if endpoint.lifecycle_state == Lifecycle.ACTIVE:
@@ -147,6 +153,35 @@ def _observe(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str,
             _save(ctx, status.moved_to(state, endpoint_state=endpoint.lifecycle_state), etag,
                   report)
     # MODEL_ACTIVE: the endpoint stage acts on the write that recorded it (reconcile backs it up).
+
+
+def _observe_cluster(ctx: StageContext, status: DatasetStatus, etag: str, cluster_id: str,
+                     owner: str, report: TickReport) -> None:
+    """Record a change of the cluster a PENDING_* dataset waits for.
+
+    The write is the hand-over: it reaches ``owner`` (train or endpoint), which
+    creates the model or endpoint once the cluster is ACTIVE, or replaces a
+    cluster that failed. The watcher itself creates nothing.
+    """
+    state = ctx.genai.get_dedicated_ai_cluster(cluster_id).data.lifecycle_state
+    if state == status.cluster_state:
+        return
+    if _save(ctx, status.moved_to(status.state, f"cluster {cluster_id} {state}",
+                                  cluster_state=state), etag, report):
+        report.resumed.append(f"{status.dataset}: {owner}")
+
+
+def _observe_queued(ctx: StageContext, status: DatasetStatus, etag: str,
+                    report: TickReport) -> None:
+    """A queued raw object whose report says it can never convert is REJECTED."""
+    if naming.raw_dataset(ctx.settings, status.source_object or "") != status.dataset:
+        return
+    got = ctx.store.read_json(naming.report_object(ctx.settings, status.dataset))
+    doc = got[0] if got is not None and isinstance(got[0], dict) else {}
+    if doc.get("source_etag") == status.source_etag and doc.get("valid") is False:
+        fatal = doc.get("fatal") or {}
+        reason = str(fatal.get("message") if isinstance(fatal, dict) else fatal) or "invalid"
+        _save(ctx, status.moved_to(DatasetState.REJECTED, reason, reason=reason), etag, report)
 
 
 def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
@@ -191,26 +226,32 @@ def _metrics(model: Any) -> dict[str, Any] | None:
     return dict(vars(metrics))
 
 
-def _save(ctx: StageContext, status: DatasetStatus, etag: str, report: TickReport) -> None:
-    if write_status(ctx, status, etag) is not None:
-        report.changed.append(f"{status.dataset}: {status.state.value}")
+def _save(ctx: StageContext, status: DatasetStatus, etag: str | None,
+          report: TickReport) -> bool:
+    if write_status(ctx, status, etag) is None:
+        return False
+    report.changed.append(f"{status.dataset}: {status.state.value}")
+    return True
 
 
 def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> ReconcileReport:
-    """Finish what events missed for every pipeline dataset, then tick."""
+    """Hand every piece of work no event carried back to the stage that owns it, then tick.
+
+    The watcher creates nothing: it writes status objects, and each write reaches
+    the stages (``events/*-status-change.json``), which act on the states they own.
+
+    1. a pipeline model with no status object -> the status rebuilt from its tags;
+    2. a raw object with no report for its current ETag -> QUEUED for convert;
+    3. a JSONL whose status does not describe its current ETag -> QUEUED for train;
+    4. any other status waiting on a stage (QUEUED, MODEL_ACTIVE, PENDING_* whose cluster is
+       ACTIVE) -> written again, so the stage sees it once more.
+
+    A dataset busy with another version (training, creating an endpoint) is left
+    alone: its newer upload is queued once it settles.
+    """
     ctx = context_for(settings, counter=counter or genai.CallCounter())
     s = ctx.settings
     report = ReconcileReport()
-    for name in list(ctx.store.list_names(s.training_prefix)):
-        dataset = naming.training_dataset(s, name)
-        if dataset is None:
-            continue
-        info = ctx.store.head(name)
-        current = read_status(ctx, dataset)
-        if info is None or (current is not None and current[0].source_etag == info.etag):
-            continue
-        outcome = train_dataset(ctx, dataset, info.etag)
-        report.actions.append(f"{dataset}: train {outcome.status.value}")
     latest: dict[str, Any] = {}
     for item in genai.list_all(ctx.genai.list_models, s.compartment_id):
         item_tags = item.freeform_tags or {}
@@ -221,18 +262,61 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
         if dataset not in latest or genai.version_of(item) > genai.version_of(latest[dataset]):
             latest[dataset] = item
     for dataset, model in sorted(latest.items()):
-        current = read_status(ctx, dataset)
-        if current is None:
+        if read_status(ctx, dataset) is None:
             record_model(ctx, dataset, model, None, work_request_id=None)
             report.actions.append(f"{dataset}: status rebuilt")
-            current = read_status(ctx, dataset)
-        if (current is not None and current[0].model_id == model.id
-                and current[0].state is DatasetState.MODEL_ACTIVE):
-            outcome = ensure_endpoint(ctx, dataset)
-            report.actions.append(f"{dataset}: endpoint {outcome.status.value}")
+    for name, etag in list(_listed(ctx, s.raw_prefix)):
+        dataset = naming.raw_dataset(s, name)
+        if dataset is None:
+            continue
+        got = ctx.store.read_json(naming.report_object(s, dataset))
+        doc = got[0] if got is not None and isinstance(got[0], dict) else {}
+        if doc.get("source_etag") == etag or doc.get("source_object") not in (None, name):
+            continue  # converted (or rejected) already, or another raw object owns the name
+        _queue(ctx, dataset, name, etag, "convert", report)
+    for name, etag in list(_listed(ctx, s.training_prefix)):
+        dataset = naming.training_dataset(s, name)
+        current = read_status(ctx, dataset) if dataset else None
+        if dataset is None or (current is not None and current[0].source_etag == etag
+                               and current[0].state is not DatasetState.QUEUED):
+            continue
+        _queue(ctx, dataset, name, etag, "train", report)
+    for name, _ in list(_listed(ctx, s.status_prefix)):
+        dataset = naming.status_dataset(s, name)
+        current = read_status(ctx, dataset) if dataset else None
+        if current is None or not _waits_on_a_stage(current[0]) or any(
+                a.startswith(f"{dataset}: ") and a.endswith(" queued") for a in report.actions):
+            continue
+        status, etag = current
+        if write_status(ctx, status.moved_to(status.state, "reconcile: handed back"), etag):
+            report.actions.append(f"{status.dataset}: {status.state.value} handed back")
     report.tick = tick(s, ctx=ctx)
     report.calls = ctx.counter.snapshot()
     return report
+
+
+def _waits_on_a_stage(status: DatasetStatus) -> bool:
+    if status.state in (DatasetState.QUEUED, DatasetState.MODEL_ACTIVE):
+        return True
+    return (status.state in (DatasetState.PENDING_CLUSTER, DatasetState.PENDING_HOSTING_CLUSTER)
+            and status.cluster_state == Lifecycle.ACTIVE)
+
+
+def _queue(ctx: StageContext, dataset: str, source: str, etag: str, owner: str,
+           report: ReconcileReport) -> None:
+    """Record ``source`` (at ``etag``) as QUEUED for ``owner`` unless the dataset is busy."""
+    current = read_status(ctx, dataset)
+    if current is not None and not (current[0].terminal
+                                    or current[0].state is DatasetState.QUEUED):
+        report.actions.append(f"{dataset}: {owner} waits ({current[0].state.value})")
+        return
+    new, status_etag = next_status(current, dataset, DatasetState.QUEUED,
+                                   f"reconcile: {source} queued for {owner}",
+                                   source_object=source, source_etag=etag, reason="",
+                                   model_id=None, work_request_id=None, endpoint_id=None,
+                                   cluster_state=None)
+    if write_status(ctx, new, status_etag) is not None:
+        report.actions.append(f"{dataset}: {owner} queued")
 
 
 # -- the watch function's work -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from shared.settings import AuthMode, Settings, TrainingMethod
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext, context_for, read_status
 from shared.stages.endpoint import ensure_endpoint
-from shared.stages.train import train_dataset
+from shared.stages.train import train_dataset, train_handed_over
 from tests.support.targets import set_paces
 from tests.support.wait import wait_until
 
@@ -54,9 +54,12 @@ def _state(ctx: StageContext, dataset: str) -> str | None:
 
 
 def _drive(ctx: StageContext, dataset: str, state: str) -> None:
-    """Tick (and run the endpoint step as its event would) until ``dataset`` is in ``state``."""
+    """Tick, and run the stage a status write hands over to (as its event would), until
+    ``dataset`` is in ``state``."""
     def step() -> bool:
         watcher.tick(ctx.settings, ctx=ctx)
+        if _state(ctx, dataset) in ("PENDING_CLUSTER", "QUEUED"):
+            train_handed_over(ctx, dataset)
         if _state(ctx, dataset) in ("MODEL_ACTIVE", "PENDING_HOSTING_CLUSTER"):
             ensure_endpoint(ctx, dataset)
         return _state(ctx, dataset) == state
@@ -130,6 +133,8 @@ def test_two_watchers_and_repeated_status_writes_make_one_endpoint(
             t.start()
         for t in threads:
             t.join()
+        if _state(ctx, "twin") == "PENDING_HOSTING_CLUSTER":
+            endpoint_twice()  # the watchers' status write, delivered twice to the endpoint stage
         return _state(ctx, "twin") == "ENDPOINT_ACTIVE"
 
     endpoint_twice()

@@ -13,6 +13,8 @@ from typing import Any
 import hcl2
 import pytest
 
+from deploy.local.emulator.iam import parse_statement
+from deploy.local.policies import render
 from shared.settings import Settings, Stage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,32 +202,90 @@ def test_memory_and_timeouts_fit_oci_and_the_work() -> None:
         assert sizes[stage] == (256, 120)
 
 
-def test_every_policy_statement_is_compartment_scoped_and_narrow() -> None:
-    text = "\n".join(p.read_text() for p in TF_FILES)
-    statements = _allow_statements(text)
-    assert len(statements) >= 8
-    local = _locals()
-    assert _unquote(local["in_compartment"]) == "in compartment id ${var.compartment_ocid}"
-    for statement in statements:
-        assert "${local.in_compartment}" in statement, statement
-        lowered = statement.lower()
-        assert "tenancy" not in lowered, statement
-        assert "all-resources" not in lowered, statement
-        if " objects " in statement or " buckets " in statement:
-            assert "${local.bucket_is}" in statement, statement
-        if " manage objects " in statement:
-            assert "${local.write_perms}" in statement and "OBJECT_DELETE" not in text
-    assert _unquote(local["bucket_is"]).startswith("target.bucket.name = '")
-    patterns = {k: _unquote(v) for k, v in local["object_patterns"].items()}
-    assert patterns == {p: f"target.object.name = /{p}/*"
-                        for p in ("raw", "training", "reports", "status")}
-    # The convert function reads raw/ only and writes training/ and reports/ only.
-    assert [_unquote(p) for p in local["object_reads"]["convert"]] == ["raw"]
-    writes = local["object_writes"]
-    assert [_unquote(p) for p in writes["convert"]] == ["training", "reports"]
-    assert writes["infer"] == []
-    infer = [_unquote(s) for s in local["genai_statements"]["infer"]]
-    assert not any(s.startswith("manage") for s in infer)
+SAMPLE_VALUES = {
+    "compartment_ocid": "ocid1.compartment.oc1..aaaaaaaasamplecompartment",
+    "bucket_name": "sample-datasets",
+    "region": "eu-frankfurt-1",
+    "gateway_ocid": "ocid1.apigateway.oc1.eu-frankfurt-1.aaaaaaaasamplegateway",
+    "schedule_ocid": "ocid1.resourceschedule.oc1.eu-frankfurt-1.aaaaaaaasampleschedule",
+    "bucket_kms_key_ocid": "ocid1.key.oc1.eu-frankfurt-1.aaaaaaaasamplekey",
+    "notification_topic_ocid": "",
+}
+SAMPLE_GROUPS = {s.value: f"sample-{s.value}-fn" for s in Stage}
+
+
+def test_iam_tf_takes_every_statement_from_the_policy_data() -> None:
+    text = (TF_DIR / "iam.tf").read_text()
+    assert _allow_statements(text) == [], "statements belong in deploy/iam/*.json"
+    assert 'source   = "./modules/iam_policy"' in text
+    assert 'iam_root = "${path.module}/../iam"' in text
+    for name in SAMPLE_VALUES:
+        assert re.search(rf"\b{name}\s*=", text), name
+
+
+def test_every_stage_statement_is_compartment_scoped_and_narrow() -> None:
+    rendered = render(SAMPLE_VALUES, SAMPLE_GROUPS)
+    assert set(rendered) == {*SAMPLE_GROUPS, "services", "tenancy"}
+    scope = f"in compartment id {SAMPLE_VALUES['compartment_ocid']}"
+    for stage in SAMPLE_GROUPS:
+        assert rendered[stage], stage
+        for statement in rendered[stage]:
+            parsed = parse_statement(statement)
+            assert parsed.subject.names == (SAMPLE_GROUPS[stage],)
+            assert scope in statement and "all-resources" not in statement
+            if parsed.resource_type in ("objects", "buckets"):
+                assert "target.bucket.name = 'sample-datasets'" in statement
+            if parsed.verb == "manage":
+                assert "request.permission = " in statement, statement
+            assert "OBJECT_DELETE" not in statement or "AbortMultipartUpload" in statement
+    # convert reads raw/ only and never touches Generative AI; infer no objects at all.
+    assert not any("generative-ai" in s for s in rendered["convert"])
+    assert not any(" objects " in s or " buckets " in s for s in rendered["infer"])
+    assert any("/raw/*/" in s for s in rendered["convert"])
+    assert not any("/raw/*/" in s for st in ("train", "endpoint", "watch", "infer")
+                   for s in rendered[st])
+
+
+def test_service_statements_pin_the_gateway_and_grant_lifecycle_and_kms() -> None:
+    services = render(SAMPLE_VALUES, SAMPLE_GROUPS)["services"]
+    assert any("objectstorage-eu-frankfurt-1 to manage object-family" in s for s in services)
+    assert any("use keys" in s and "aaaaaaaasamplekey" in s for s in services)
+    gateway = [s for s in services if "ApiGateway" in s]
+    assert gateway and all(SAMPLE_VALUES["gateway_ocid"] in s for s in gateway)
+    without_key = render({**SAMPLE_VALUES, "bucket_kms_key_ocid": ""}, SAMPLE_GROUPS)
+    assert not any("use keys" in s for s in without_key["services"])
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform binary not installed")
+def test_terraform_renders_the_statements_the_local_target_enforces(tmp_path: Path) -> None:
+    """templatefile() over deploy/iam gives exactly what deploy.local.policies renders."""
+    assert TERRAFORM is not None
+    values = ", ".join(f'{k} = "{v}"' for k, v in SAMPLE_VALUES.items())
+    groups = ", ".join(f'{k} = "{v}"' for k, v in SAMPLE_GROUPS.items())
+    (tmp_path / "main.tf").write_text(
+        'module "iam" {\n'
+        f'  source         = "{TF_DIR / "modules" / "iam_policy"}"\n'
+        f'  iam_root       = "{ROOT / "deploy" / "iam"}"\n'
+        f"  values         = {{ {values} }}\n"
+        f"  dynamic_groups = {{ {groups} }}\n"
+        "}\n"
+        'output "statements" {\n  value = module.iam.statements\n}\n'
+    )
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": "", "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(tmp_path / ".terraform")}
+    for args in (["init", "-input=false", "-backend=false"],
+                 ["apply", "-auto-approve", "-input=false", f"-state={tmp_path / 's.tfstate'}"]):
+        done = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", *args, "-no-color"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    out = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", "output", "-json",
+                          f"-state={tmp_path / 's.tfstate'}", "statements"],
+                         capture_output=True, text=True, env=env, check=True)
+    rendered = json.loads(out.stdout)
+    assert rendered == render(SAMPLE_VALUES, SAMPLE_GROUPS)
+    for statements in rendered.values():
+        for statement in statements:
+            parse_statement(statement)  # the emulator's parser accepts what Terraform deploys
 
 
 def test_dynamic_groups_match_each_function_by_ocid() -> None:

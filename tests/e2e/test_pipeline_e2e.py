@@ -215,13 +215,15 @@ def test_failed_training_is_recorded_and_gets_no_endpoint(
 
 def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    only_convert = tmp_path / "events"
-    only_convert.mkdir()
-    rule = EVENTS_DIR / "convert-raw-dataset.json"
-    if not rule.exists():
-        rule = next(EVENTS_DIR.glob("convert*.json"))
-    (only_convert / rule.name).write_text(rule.read_text())
-    with _start(tmp_path, watch_interval=0, events_dir=only_convert) as target:
+    # Every training JSONL event is lost: only the raw and status rules are deployed, so
+    # the JSONLs below reach the train stage only through reconcile's QUEUED status writes.
+    no_train_rule = tmp_path / "events"
+    no_train_rule.mkdir()
+    for rule in EVENTS_DIR.glob("*.json"):
+        if rule.name != "train-training-jsonl.json":
+            (no_train_rule / rule.name).write_text(rule.read_text())
+    assert len(list(no_train_rule.iterdir())) == len(list(EVENTS_DIR.glob("*.json"))) - 1
+    with _start(tmp_path, watch_interval=0, events_dir=no_train_rule) as target:
         settings = _settings(target)
         target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
         target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")
@@ -256,8 +258,7 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         _os(target).delete_object(target.info.namespace, target.info.bucket,
                                   "status/lost.json")
         result = watcher.reconcile(settings)
-        # The JSONL has no status: train finds its model by tags and writes the status again.
-        assert "lost: train duplicate" in result.actions, result.actions
+        assert "lost: status rebuilt" in result.actions, result.actions
         doc = _wait_state(target, "lost", "ENDPOINT_ACTIVE",
                           step=lambda: watcher.reconcile(settings))
         assert doc["model_id"] in {m.id for m in _pipeline_models(target, "lost")}

@@ -76,7 +76,9 @@ def test_target_composes_everything_and_stops_clean(tmp_path: Path) -> None:
             if name != "watch":
                 assert env["OCIFT_STAGE"] == name
                 assert env["OCIFT_OBJECTSTORAGE_ENDPOINT"] == info.emulator_endpoint
-                assert env["OCIFT_OCI_CONFIG_FILE"] == info.config_file
+                # Its own principal (key + config), never the administrator's config.
+                assert env["OCIFT_OCI_CONFIG_FILE"] != info.config_file
+                assert env["OCIFT_OCI_CONFIG_FILE"].endswith(f"principals/fn-{name}/config")
                 assert env["OCIFT_AUTH"] == "config_file"
         # The ticker calls watch with the tick body.
         wait_until(lambda: (fn_dir / "watch.calls").exists(), "a watch tick")

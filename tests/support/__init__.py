@@ -6,5 +6,7 @@
 ``fakes``   in-memory fakes of the ``oci`` clients the stages and the infer function call
 ``fdk``     calls through fdk's own request handling and real fdk invoke contexts
 ``local``   test functions for the local runner and router (``tests/local/fns``)
-``targets`` a recording LocalTarget and the emulator paces the e2e tests run at
+``store``   reading back objects a test expects in the bucket
+``targets`` a recording LocalTarget, the emulator paces the e2e tests run at, status objects
+``ui``      the web page tests: a served target, browser settings, page waits, screenshots
 """

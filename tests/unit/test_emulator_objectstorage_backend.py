@@ -28,7 +28,8 @@ def _names(backend: ObjectStorageBackend, **kwargs: object) -> tuple[list[str], 
 def test_crash_leftovers_are_cleaned_when_the_state_is_reopened(
         backend: ObjectStorageBackend, tmp_path: Path) -> None:
     meta = backend.put_object(NS, BUCKET, "kept", b"data")
-    data_dir = tmp_path / "os" / "n" / NS / "b" / BUCKET / "data"
+    (bucket_dir,) = (tmp_path / "os" / "n" / NS / "b").iterdir()  # named by a hash of BUCKET
+    data_dir = bucket_dir / "data"
     (data_dir / "orphan-from-a-crash").write_bytes(b"half")
     (tmp_path / "os" / "tmp" / "partial-upload").write_bytes(b"half")
     reopened = ObjectStorageBackend(tmp_path / "os", NS)

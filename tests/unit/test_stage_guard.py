@@ -10,7 +10,7 @@ from shared.runtime import EventWork, handle_object_event
 from shared.settings import AuthMode, Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.stages.endpoint import endpoint_for_status
-from shared.stages.guard import claim_object
+from shared.stages.guard import claim_object, is_status_object
 from shared.stages.train import train_object
 from tests.support.events import object_event
 
@@ -32,11 +32,18 @@ def event(name: str, bucket: str = "ocift-datasets") -> ObjectEvent:
 @pytest.mark.parametrize(("stage", "work", "own"), STAGES)
 def test_objects_of_other_stages_are_skipped(stage: Stage, work: EventWork, own: str) -> None:
     for _, _, other in STAGES:
-        if other == own:
-            continue
+        if other == own or other.startswith("status/"):
+            continue  # every event stage reads status objects (the watcher's hand-over)
         outcome = handle_object_event(stage, work, event(other), SETTINGS)
         assert outcome.status is OutcomeStatus.SKIPPED
         assert "expected" in outcome.reason
+
+
+@pytest.mark.parametrize("stage", [Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT])
+def test_every_event_stage_claims_status_objects_as_hand_overs(stage: Stage) -> None:
+    assert claim_object(event("status/team/a.json"), SETTINGS, stage) == "team/a"
+    assert is_status_object(SETTINGS, "status/team/a.json")
+    assert not is_status_object(SETTINGS, "raw/team/a.json")
 
 
 @pytest.mark.parametrize(("stage", "work", "own"), STAGES)

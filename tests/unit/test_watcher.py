@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from shared.stages import watch as watcher
-from shared.stages.train import train_dataset
+from shared.stages.endpoint import ensure_endpoint
+from shared.stages.train import train_dataset, train_handed_over
 from tests.support.fakes import drop_jsonl, finish_training, make_ctx, start_training
 
 
@@ -41,15 +42,22 @@ def test_failed_training_records_lifecycle_details() -> None:
     assert watcher.tick(ctx.settings, ctx=ctx).in_flight == 0  # terminal: never polled again
 
 
-def test_pending_cluster_is_resumed_through_the_train_stage() -> None:
+def test_pending_cluster_is_handed_back_to_the_train_stage_which_creates_the_model() -> None:
     ctx, store, ai = make_ctx()
     drop_jsonl(ctx, "fin")
     train_dataset(ctx, "fin", None)
     assert watcher.tick(ctx.settings, ctx=ctx).resumed == []  # cluster still CREATING
     ai.activate_clusters()
+    creates = list(ai.creates)
     report = watcher.tick(ctx.settings, ctx=ctx)
-    assert report.resumed == ["fin: train done"]
-    assert store.status("fin")["state"] == "TRAINING"
+    assert report.resumed == ["fin: train"]
+    assert ai.creates == creates  # the watcher recorded the change and created nothing
+    status = store.status("fin")
+    assert (status["state"], status["cluster_state"]) == ("PENDING_CLUSTER", "ACTIVE")
+    assert watcher.tick(ctx.settings, ctx=ctx).changed == []  # written once per change
+    # That write is the event the train stage receives (events/train-status-change.json).
+    assert train_handed_over(ctx, "fin").status.value == "done"
+    assert store.status("fin")["state"] == "TRAINING" and ai.creates.count("model") == 1
 
 
 def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
@@ -85,11 +93,47 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     with mock.patch("shared.stages.watch.context_for", return_value=ctx):
         report = watcher.reconcile(ctx.settings)
     assert "fin: status rebuilt" in report.actions
+    assert "fin: MODEL_ACTIVE handed back" in report.actions
     status = store.status("fin")
     assert status["model_id"] == model_id
-    # Rebuilt as MODEL_ACTIVE, then the endpoint step ran (hosting cluster requested).
-    assert status["state"] == "PENDING_HOSTING_CLUSTER"
-    assert ai.creates.count("model") == 1
+    # Rebuilt as MODEL_ACTIVE and written again for the endpoint stage; the watcher
+    # itself created no cluster or endpoint.
+    assert status["state"] == "MODEL_ACTIVE"
+    assert ai.creates.count("model") == 1 and "cluster" not in ai.creates[1:]
+    assert ensure_endpoint(ctx, "fin").status.value == "pending"  # the stage's own step
+
+
+def test_reconcile_queues_a_raw_object_no_event_converted_and_a_jsonl_no_event_trained(
+        ) -> None:
+    ctx, store, ai = make_ctx()
+    store.objects["raw/lost.json"] = (b"[]", "etag-raw", {})
+    drop_jsonl(ctx, "orphan")
+    from unittest import mock
+
+    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
+        report = watcher.reconcile(ctx.settings)
+    assert {"lost: convert queued", "orphan: train queued"} <= set(report.actions)
+    lost, orphan = store.status("lost"), store.status("orphan")
+    assert (lost["state"], lost["source_object"], lost["source_etag"]) == (
+        "QUEUED", "raw/lost.json", "etag-raw")
+    assert (orphan["state"], orphan["source_object"]) == ("QUEUED", "training/orphan.jsonl")
+    assert ai.creates == []  # queued for the stages, nothing created by the watcher
+    # No fine-tuning cluster exists yet: the train stage's first step requests it.
+    assert train_handed_over(ctx, "orphan").status.value == "pending"
+    assert store.status("orphan")["state"] == "PENDING_CLUSTER"
+
+
+def test_reconcile_leaves_a_converted_raw_object_alone() -> None:
+    ctx, store, _ = make_ctx()
+    store.objects["raw/done.json"] = (b"[]", "etag-raw", {})
+    ctx.store.put_json("reports/done.json", {"source_object": "raw/done.json",
+                                             "source_etag": "etag-raw", "valid": False})
+    from unittest import mock
+
+    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
+        report = watcher.reconcile(ctx.settings)
+    assert not any(a.startswith("done:") for a in report.actions)
+    assert ctx.store.read_json("status/done.json") is None
 
 
 def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -> None:

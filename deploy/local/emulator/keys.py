@@ -81,7 +81,21 @@ def config_text(identity: LocalIdentity) -> str:
 
 def ensure_identity(state_dir: Path, region: str = REGION) -> LocalIdentity:
     """Create (first time) or load the key pair and config under ``state_dir/auth``."""
-    auth_dir = Path(state_dir) / "auth"
+    return _ensure_key(Path(state_dir) / "auth", USER_OCID, region)
+
+
+def ensure_principal_identity(state_dir: Path, name: str, principal_ocid: str,
+                              region: str = REGION) -> LocalIdentity:
+    """The key pair and config of principal ``name`` under ``state_dir/auth/principals``.
+
+    ``name`` must be a plain identifier (it names a directory).
+    """
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"principal name {name!r} must be letters, digits, '-' or '_'")
+    return _ensure_key(Path(state_dir) / "auth" / "principals" / name, principal_ocid, region)
+
+
+def _ensure_key(auth_dir: Path, user: str, region: str) -> LocalIdentity:
     auth_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(auth_dir, 0o700)
     key_file = auth_dir / "oci_api_key.pem"
@@ -92,7 +106,7 @@ def ensure_identity(state_dir: Path, region: str = REGION) -> LocalIdentity:
         _write_private(key_file, pem + KEY_LABEL)
     identity = LocalIdentity(key_file=key_file.resolve(),
                              config_file=(auth_dir / "config").resolve(),
-                             tenancy=TENANCY_OCID, user=USER_OCID, fingerprint="", region=region)
+                             tenancy=TENANCY_OCID, user=user, fingerprint="", region=region)
     identity = replace(identity, fingerprint=fingerprint_of(identity.public_key()))
     text = config_text(identity)
     if not identity.config_file.exists() or identity.config_file.read_text() != text:

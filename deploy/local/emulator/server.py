@@ -40,7 +40,9 @@ from deploy.local.emulator.http import (
     Service,
     ServiceError,
 )
+from deploy.local.emulator.iam import Authorizer, PrincipalRegistry, admin_principal
 from deploy.local.emulator.keys import ensure_identity
+from deploy.local.emulator.limits import check_request
 from deploy.local.emulator.signing import SignatureError, Verifier, not_authenticated
 
 log = logging.getLogger("ocift.emulator")
@@ -65,15 +67,20 @@ class EmulatorServer:
 
     def __init__(self, state_dir: Path, services: list[Service], host: str = "127.0.0.1",
                  port: int = 0, faults: Faults | None = None,
-                 verifier: Verifier | None = None) -> None:
+                 verifier: Verifier | None = None, principals: PrincipalRegistry | None = None,
+                 authorizer: Authorizer | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.services = list(services)
         self.host = host
         self.faults = faults or Faults()
+        self.principals = principals or PrincipalRegistry()
         if verifier is None:
             identity = ensure_identity(self.state_dir)
             verifier = Verifier({identity.key_id: identity.public_key()})
+            self.principals.add(identity.key_id, admin_principal(identity.user))
         self.verifier = verifier
+        #: IAM enforcement (``None``: every authenticated request is allowed).
+        self.authorizer = authorizer
         self.admin_enabled = _is_loopback(host)
         self.router = Router()
         for service in self.services:
@@ -133,7 +140,7 @@ class EmulatorServer:
             route, params = self.router.match(req.method, req.raw_path)
         except ServiceError as exc:
             miss = exc
-        self._authenticate(req, route.body_signed if route else True)
+        key_id = self._authenticate(req, route.body_signed if route else True)
         latency, failure = self.faults.draw()
         if latency:
             time.sleep(latency)
@@ -145,15 +152,23 @@ class EmulatorServer:
             raise ServiceError(500, "InternalServerError", "Internal error (injected fault).")
         if miss is not None or route is None:
             raise miss or ServiceError(404, "NotFound", "no route")
+        if self.authorizer is not None:
+            principal = self.principals.lookup(key_id)
+            if principal is None:  # a key the verifier knows but IAM does not: no grants
+                raise not_authenticated("the key belongs to no principal")
+            self.authorizer.authorize(principal, route, req, params)
+        check_request(route, req)
         return route.handler(req, params)
 
-    def _authenticate(self, req: Request, body_signed: bool) -> None:
+    def _authenticate(self, req: Request, body_signed: bool) -> str:
+        """Verify the signature; return the signing ``keyId``."""
         try:
             signed = self.verifier.verify(req.method, req.raw_target, req.headers, body_signed)
         except SignatureError as exc:
             raise not_authenticated(str(exc)) from None
         if "x-content-sha256" in signed.headers:
             req.body = _verified_body(req.body, req.headers["x-content-sha256"])
+        return signed.key_id
 
     def _admin(self, req: Request) -> Response:
         if req.raw_path.rstrip("/") != "/_emulator/faults":

@@ -195,7 +195,11 @@ class ObjectStorageBackend:
     # -- persistence --------------------------------------------------------------------------
 
     def _bucket_dir(self, name: str) -> Path:
-        return self.root / "n" / self.namespace / "b" / name
+        # Named by a hash, never by the bucket name: no name can leave this directory.
+        return self._buckets_root() / f"h-{_key(name)}"
+
+    def _buckets_root(self) -> Path:
+        return self.root / "n" / self.namespace / "b"
 
     def _load(self) -> None:
         base = self.root / "n" / self.namespace / "b"
@@ -310,7 +314,10 @@ class ObjectStorageBackend:
                                    f"Bucket named '{name}' is not empty. Delete all objects "
                                    f"and multipart uploads first.")
             del self._buckets[name]
-            shutil.rmtree(bucket.path, ignore_errors=True)
+            # Only a directory this backend made or loaded, directly under the buckets root.
+            if bucket.path.parent.resolve() == self._buckets_root().resolve() and \
+                    (bucket.path / "bucket.json").is_file():
+                shutil.rmtree(bucket.path, ignore_errors=True)
 
     # -- objects: reads -----------------------------------------------------------------------
 
@@ -608,14 +615,24 @@ class ObjectStorageBackend:
 
 
 def _validate_bucket_name(name: str) -> None:
+    """OCI: letters, numbers, dashes, underscores and periods, 1-256 characters ("Managing
+    Buckets", https://docs.oracle.com/iaas/Content/Object/Tasks/managingbuckets.htm). A name
+    of periods only (``.``, ``..``) is not documented either way; it is refused (stricter)."""
     ok = 1 <= len(name) <= 256 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
-    if not ok:
+    if not ok or not name.strip("."):
         raise ServiceError(400, "InvalidBucketName",
                            "Bucket names may contain only letters, numbers, dashes, underscores "
                            "and periods, and be 1 to 256 characters long")
 
 
 def _validate_object_name(name: str) -> None:
-    if not name or len(name.encode("utf-8")) > 1024 or "\x00" in name:
+    """OCI: 1-1024 bytes of UTF-8; no NUL, line feed or carriage return ("Object Names",
+    https://docs.oracle.com/iaas/Content/Object/Tasks/managingobjects.htm)."""
+    if not name or len(name.encode("utf-8", "surrogatepass")) > 1024:
         raise ServiceError(400, "InvalidParameter",
-                           "Object names must be 1 to 1024 bytes of UTF-8 without NUL")
+                           f"Object names must be 1 to 1024 bytes of UTF-8; this one has "
+                           f"{len(name.encode('utf-8', 'surrogatepass'))}")
+    bad = sorted({repr(c) for c in name if c in "\x00\n\r"})
+    if bad:
+        raise ServiceError(400, "InvalidParameter",
+                           f"Object names may not contain {', '.join(bad)}")

@@ -1,0 +1,44 @@
+"""Where an uploaded file goes in the bucket: one rule for ``ocift upload`` and the web page."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import PurePosixPath
+
+from shared.settings import Settings
+
+MAX_OBJECT_NAME_BYTES = 1024  # OCI Object Storage's limit on an object name
+
+
+class BadUpload(ValueError):
+    """The file or name cannot be uploaded; the message says why and how to fix it."""
+
+
+def object_name(settings: Settings, filename: str, name: str | None = None,
+                training: bool = False) -> str:
+    """The object name for ``filename``: ``raw/<name><suffix>`` or ``training/<name>.jsonl``.
+
+    ``name`` defaults to the file's stem; a suffix outside ``OCIFT_RAW_SUFFIXES``
+    becomes ``.json`` (the convert stage sniffs the format).
+    """
+    path = PurePosixPath(filename.replace("\\", "/"))
+    dataset = name if name is not None else path.stem
+    if not dataset or not dataset.strip():
+        raise BadUpload("the dataset name is empty: give a file with a name or a name of its own")
+    if any(unicodedata.category(ch) == "Cc" for ch in dataset):
+        raise BadUpload(f"the dataset name {dataset!r} contains control characters; "
+                        "use printable characters only")
+    if dataset.startswith("/") or ".." in dataset.split("/"):
+        raise BadUpload(f"the dataset name {dataset!r} must be relative and contain no '..'")
+    if training:
+        if path.suffix != ".jsonl":
+            raise BadUpload(f"{filename!r}: a training upload needs a .jsonl file "
+                            "(prompt/completion lines)")
+        result = f"{settings.training_prefix}{dataset}.jsonl"
+    else:
+        suffix = path.suffix if path.suffix in settings.raw_suffixes else ".json"
+        result = f"{settings.raw_prefix}{dataset}{suffix}"
+    if len(result.encode("utf-8")) > MAX_OBJECT_NAME_BYTES:
+        raise BadUpload(f"the object name would be {len(result.encode('utf-8'))} bytes; "
+                        f"OCI allows {MAX_OBJECT_NAME_BYTES}: choose a shorter dataset name")
+    return result

@@ -1,0 +1,29 @@
+"""The one error type the page's routes answer with: status, stable code, what to do."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class UiError(Exception):
+    """An answer ``{"error": {"code", "message"}}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> bytes:
+        return json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
+
+
+def from_oci(exc: BaseException, what: str) -> UiError:
+    """A 502 naming the OCI call that failed (status, code, message; nothing else)."""
+    status: Any = getattr(exc, "status", None)
+    if status is None:
+        return UiError(502, "upstream_unreachable", f"{what}: {type(exc).__name__}: {exc}")
+    code = getattr(exc, "code", "") or ""
+    message = getattr(exc, "message", "") or ""
+    return UiError(502, "upstream_error", f"{what}: OCI answered {status} {code}: {message}")

@@ -1,0 +1,117 @@
+"""JSON bodies the page reads and sends (pydantic; what the page sees is exactly these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.cli.status_view import DatasetRow
+from shared.convert.report import ConversionReport
+from shared.status import DatasetStatus
+
+
+class Resource(BaseModel):
+    """A pipeline resource found by its tags; clusters are what OCI bills per unit-hour."""
+
+    id: str
+    kind: str  # "fine-tuning cluster" | "hosting cluster" | "endpoint"
+    name: str = ""
+    state: str = ""
+    shape: str | None = None
+    units: int | None = None
+    created: datetime | None = None
+    hours: float | None = None  # since creation, while it exists
+    unit_hours: float | None = None  # units x hours; None for endpoints (their cluster bills)
+    datasets: list[str] = Field(default_factory=list)  # who holds it
+
+
+class DatasetSummary(DatasetRow):
+    """One row of the datasets view."""
+
+    raw: bool = False  # the uploaded object is in the bucket
+    stage: str = "uploaded"  # uploaded | converted | training | model | endpoint | failed
+    failed_at: str | None = None  # the stage that failed
+    resources: list[Resource] = Field(default_factory=list)
+    unit_hours: float = 0.0
+
+
+class Overview(BaseModel):
+    """What the datasets view polls."""
+
+    target: str  # "local target" or "tenancy (profile ...)"
+    local: bool
+    poll_seconds: float
+    datasets: list[DatasetSummary]
+    resources: list[Resource]
+    unit_hours: float
+    dead_letters: int | None = None  # local target only
+    resources_error: str | None = None  # Generative AI could not be read (what and why)
+
+
+class ModelVersion(BaseModel):
+    id: str
+    version: str | None = None
+    state: str = ""
+    details: str = ""
+    created: datetime | None = None
+    metrics: dict[str, Any] | None = None
+    training: dict[str, Any] = Field(default_factory=dict)  # method and hyperparameters
+
+
+class DeadLetter(BaseModel):
+    delivery_id: str
+    function: str
+    rule: str
+    object: str | None = None
+    dataset: str | None = None
+    attempts: int
+    last_error: str | None = None
+    finished_at: str
+
+
+class DatasetDetail(BaseModel):
+    """Everything the dataset view shows."""
+
+    summary: DatasetSummary
+    local: bool
+    report: ConversionReport | None = None
+    report_error: str | None = None  # the report exists but cannot be read
+    status: DatasetStatus | None = None
+    models: list[ModelVersion] = Field(default_factory=list)
+    endpoints: list[Resource] = Field(default_factory=list)
+    dead_letters: list[DeadLetter] = Field(default_factory=list)
+    metric_notes: dict[str, str] = Field(default_factory=dict)
+
+
+class RedriveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]],
+                            Field(min_length=1, max_length=1000)]
+
+
+class RedriveResult(BaseModel):
+    requeued: list[str]
+    missing: list[str]
+
+
+class UploadResult(BaseModel):
+    object: str
+    etag: str
+    dataset: str
+
+
+class Match(BaseModel):
+    """How close the question was to what the stand-in was trained on (local target)."""
+
+    training_prompt: str | None = None
+    overlap: float | None = None  # token F1 between the question and that prompt
+    similarity: float | None = None  # exp(token likelihood) when the model returns them
+
+
+class AskResult(BaseModel):
+    status: int
+    answer: dict[str, Any]
+    match: Match | None = None

@@ -1,0 +1,277 @@
+"""The HTTP server behind ``ocift ui`` (standard library, loopback only).
+
+Routes (JSON unless said otherwise; errors are ``{"error": {"code", "message"}}``):
+
+    GET  /                      the page (carries the write token)
+    GET  /static/<file>         its script and style sheet (package data)
+    GET  /api/overview          datasets, stages, billable resources
+    GET  /api/dataset?name=N    one dataset: report, status, versions, endpoint, dead letters
+    GET  /api/deadletters       dead-lettered deliveries (local target)
+    POST /api/redrive           {"delivery_ids": [...]} (local target)          token
+    POST /api/ask               the inference function's body (its errors as it answers them) token
+    POST /api/upload?filename=F[&name=N][&training=1]   the file's bytes          token
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from shared.cli.connection import DEFAULT_STATE_DIR, Connection
+from shared.ui.errors import UiError
+from shared.ui.guard import Guard
+from shared.ui.models import RedriveRequest
+from shared.ui.view import PipelineView
+
+log = logging.getLogger("ocift.ui")
+
+MAX_JSON_BYTES = 256 * 1024
+STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+Route = Callable[["_Handler", dict[str, list[str]]], Any]
+
+
+def static_text(name: str) -> str:
+    return resources.files("shared.ui").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _one(query: dict[str, list[str]], key: str, required: bool = True) -> str | None:
+    values = query.get(key)
+    if not values:
+        if required:
+            raise UiError(400, "missing_parameter", f"the query parameter {key!r} is required")
+        return None
+    return values[0]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: UiServer
+    protocol_version = "HTTP/1.1"
+    server_version = "ocift-ui"
+    sys_version = ""
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("ui request: " + format, *args)  # paths may name datasets: debug only
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, value: Any) -> None:
+        if isinstance(value, BaseModel):
+            body = value.model_dump_json().encode()
+        else:
+            body = json.dumps(value).encode()
+        self._send(status, body, "application/json")
+
+    def _error(self, exc: UiError, extra: dict[str, str] | None = None) -> None:
+        self._send(exc.status, exc.body(), "application/json", extra)
+
+    def _length(self) -> int:
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            raise UiError(411, "length_required", "send a Content-Length header with the body")
+        try:
+            length = int(raw)
+        except ValueError:
+            raise UiError(400, "bad_length", f"Content-Length {raw!r} is not a number") from None
+        if length < 0:
+            raise UiError(400, "bad_length", "Content-Length must not be negative")
+        return length
+
+    def _json_body(self) -> bytes:
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise UiError(415, "unsupported_media_type",
+                          f"send the body as application/json, not {ctype or 'no type'}")
+        length = self._length()
+        if length > MAX_JSON_BYTES:
+            raise UiError(413, "body_too_large", f"the body has {length} bytes; at most "
+                          f"{MAX_JSON_BYTES} are accepted")
+        return self.rfile.read(length)
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        routes = ROUTES.get(url.path)
+        if method != "GET":
+            self.close_connection = True  # an error answer leaves the body unread
+        try:
+            if routes is None:
+                raise UiError(404, "not_found", f"no route {url.path!r}: the page is at /")
+            route = routes.get(method)
+            if route is None:
+                allowed = ", ".join(sorted(routes))
+                self._error(UiError(405, "method_not_allowed",
+                                    f"{method} is not allowed on {url.path}; use {allowed}"),
+                            {"Allow": allowed})
+                return
+            guard = self.server.guard
+            headers = {k: v for k, v in self.headers.items()}
+            if method == "POST":
+                guard.check_write(headers)
+            else:
+                guard.check_read(headers)
+            route(self, query)
+        except UiError as exc:
+            self._error(exc)
+        except Exception:
+            log.exception("ui route failed")
+            self._error(UiError(500, "internal_error", "the page's server failed; see the "
+                                "terminal running 'ocift ui'"))
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def page(self, query: dict[str, list[str]]) -> None:
+        html = static_text("index.html").replace("{{TOKEN}}", self.server.guard.token)
+        self._send(200, html.encode(), "text/html; charset=utf-8")
+
+    def static(self, query: dict[str, list[str]]) -> None:
+        name = urlsplit(self.path).path.rsplit("/", 1)[-1]
+        self._send(200, static_text(name).encode(), STATIC[name])
+
+    def overview(self, query: dict[str, list[str]]) -> None:
+        self._json(200, self.server.view.overview())
+
+    def dataset(self, query: dict[str, list[str]]) -> None:
+        name = _one(query, "name")
+        assert name is not None
+        if not name:
+            raise UiError(400, "missing_parameter", "the query parameter 'name' is empty")
+        self._json(200, self.server.view.dataset(name))
+
+    def dead_letters(self, query: dict[str, list[str]]) -> None:
+        self._json(200, {"dead_letters": [d.model_dump(mode="json")
+                                          for d in self.server.view.dead_letters()]})
+
+    def redrive(self, query: dict[str, list[str]]) -> None:
+        body = self._json_body()
+        try:
+            req = RedriveRequest.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise UiError(400, "invalid_request", f"{where}: {first['msg']}; send "
+                          '{"delivery_ids": ["<id>", ...]}') from None
+        self._json(200, self.server.view.redrive(req.delivery_ids))
+
+    def ask(self, query: dict[str, list[str]]) -> None:
+        result = self.server.view.ask(self._json_body())
+        if result.status != 200:  # the inference function's own error answer, as it gave it
+            self._json(result.status, result.answer)
+        else:
+            self._json(200, result)
+
+    def upload(self, query: dict[str, list[str]]) -> None:
+        filename = _one(query, "filename")
+        assert filename is not None
+        name = _one(query, "name", required=False)
+        training = (_one(query, "training", required=False) or "0") in ("1", "true")
+        length = self._length()
+        self._json(201, self.server.view.upload(filename, name, training, self.rfile, length))
+
+
+ROUTES: dict[str, dict[str, Route]] = {
+    "/": {"GET": _Handler.page},
+    **{f"/static/{name}": {"GET": _Handler.static} for name in STATIC},
+    "/api/overview": {"GET": _Handler.overview},
+    "/api/dataset": {"GET": _Handler.dataset},
+    "/api/deadletters": {"GET": _Handler.dead_letters},
+    "/api/redrive": {"POST": _Handler.redrive},
+    "/api/ask": {"POST": _Handler.ask},
+    "/api/upload": {"POST": _Handler.upload},
+}
+
+
+class UiServer(ThreadingHTTPServer):
+    """The page's server on 127.0.0.1; ``start()`` serves in a thread, ``stop()`` ends it."""
+
+    daemon_threads = True
+
+    def __init__(self, view: PipelineView, port: int = 0, token: str | None = None) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.view = view
+        self.port = int(self.server_address[1])
+        self.guard = Guard(self.port, token)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> UiServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="ocift-ui", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+
+def view_for(conn: Connection, args: argparse.Namespace) -> PipelineView:
+    """The :class:`PipelineView` of the CLI's connection (the local target's state dir)."""
+    state_dir: Path | None = None
+    if conn.local:
+        from deploy.local.target import read_info
+
+        state_dir = Path(read_info(args.state_dir or DEFAULT_STATE_DIR).state_dir)
+    return PipelineView(conn, state_dir)
+
+
+def serve(conn: Connection, args: argparse.Namespace) -> int:
+    """``ocift ui``: serve until Ctrl-C."""
+    server = UiServer(view_for(conn, args), port=args.port)
+    print(f"ocift ui: {server.url}  ({server.view.label}; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

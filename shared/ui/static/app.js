@@ -1,0 +1,447 @@
+// ocift ui: one page for the whole pipeline. No framework, no build step.
+// Every dataset-provided string reaches the DOM as a text node (el() / textContent),
+// never as HTML, so names, prompts and error texts cannot inject markup.
+"use strict";
+
+const TOKEN = document.querySelector('meta[name="ocift-token"]').content;
+const STEPS = [["uploaded", "uploaded"], ["converted", "converted"], ["training", "training"],
+  ["model", "model active"], ["endpoint", "endpoint active"]];
+let pollTimer = null;
+let pollSeconds = 2;
+let overview = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
+  for (const child of children.flat()) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options) {
+  const init = Object.assign({headers: {}}, options || {});
+  if (init.method === "POST") init.headers["X-Ocift-Token"] = TOKEN;
+  const resp = await fetch(path, init);
+  let body = {};
+  try { body = await resp.json(); } catch (e) { body = {}; }
+  if (!resp.ok) {
+    const err = body.error || {};
+    throw new Error(`${resp.status} ${err.code || ""}: ${err.message || resp.statusText}`);
+  }
+  return body;
+}
+
+function num(value, digits) {
+  if (value === null || value === undefined) return "-";
+  const n = Number(value);
+  if (digits === undefined) digits = n !== 0 && Math.abs(n) < 0.1 ? 4 : 2;
+  return n.toFixed(digits);
+}
+
+function shortId(id) {
+  return el("span", {class: "mono", title: id}, id.length > 28 ? "…" + id.slice(-24) : id);
+}
+
+function age(hours) {
+  if (hours === null || hours === undefined) return "-";
+  if (hours < 1) return `${Math.round(hours * 60)} min`;
+  if (hours < 48) return `${hours.toFixed(1)} h`;
+  return `${(hours / 24).toFixed(1)} d`;
+}
+
+function when(iso) {
+  if (!iso) return "-";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString();
+}
+
+function datasetLink(name) {
+  return el("a", {href: "#dataset=" + encodeURIComponent(name), class: "dataset-link"}, name);
+}
+
+function timeline(row) {
+  const reached = STEPS.findIndex(([key]) => key === row.stage);
+  const failed = row.failed_at ? STEPS.findIndex(([key]) => key === row.failed_at) : -1;
+  const steps = STEPS.map(([key, label], i) => {
+    let cls = "step";
+    let text = label;
+    if (failed === i) { cls += " failed"; text = label + " failed"; }
+    else if (i < reached || (i === reached && (key === "endpoint" || failed > i))) cls += " done";
+    else if (i === reached) cls += failed === -1 ? " now" : " done";
+    if (key === "training" && row.state === "TRAINING" && row.percent !== null
+        && row.percent !== undefined) text = `training ${Math.round(row.percent)}%`;
+    return el("span", {class: cls, "data-step": key}, text);
+  });
+  return el("div", {},
+    el("div", {class: "timeline"}, steps),
+    el("div", {class: "state muted", "data-field": "state"}, row.state || (row.valid === false
+      ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
+    row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null);
+}
+
+function holds(resources, total) {
+  const clusters = resources.filter((r) => r.unit_hours !== null && r.unit_hours !== undefined);
+  if (!clusters.length) return "-";
+  return el("div", {},
+    clusters.map((r) => el("div", {class: "muted"},
+      `${r.kind}: ${r.units} × ${r.shape} (${r.state})`
+      + (r.datasets.length > 1 ? `, shared by ${r.datasets.length}` : ""))),
+    el("div", {}, el("b", {}, num(total)), " unit-hours"));
+}
+
+// -- datasets view -------------------------------------------------------------------------
+
+function renderOverview(data) {
+  overview = data;
+  document.getElementById("target").textContent = data.target;
+  const counters = document.getElementById("counters");
+  const active = data.datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").length;
+  counters.replaceChildren(
+    el("span", {}, el("b", {}, data.datasets.length), " datasets"),
+    el("span", {}, el("b", {}, active), " serving"),
+    el("span", {}, el("b", {}, num(data.unit_hours)), " unit-hours held"),
+    data.local ? el("span", {}, el("b", {id: "dead-count"}, data.dead_letters || 0),
+      " dead-lettered deliveries") : null);
+  const body = document.querySelector("#datasets tbody");
+  body.replaceChildren(...data.datasets.map((row) => el("tr", {"data-dataset": row.dataset},
+    el("td", {}, datasetLink(row.dataset),
+      row.valid !== null && row.valid !== undefined ? el("div", {class: "muted"},
+        `${row.written || 0} written, ${row.skipped || 0} skipped`) : null),
+    el("td", {}, timeline(row)),
+    el("td", {}, row.model_version ? `v${row.model_version} ${row.model_state || ""}` : "-"),
+    el("td", {}, row.endpoint_state ? el("div", {}, el("div", {}, row.endpoint_state),
+      el("div", {class: "mono muted"}, row.endpoint_id || "")) : "-"),
+    el("td", {}, holds(row.resources, row.unit_hours)),
+    el("td", {}, when(row.updated_at)))));
+  document.getElementById("datasets-empty").hidden = data.datasets.length > 0;
+  const res = document.querySelector("#resources tbody");
+  res.replaceChildren(...data.resources.map((r) => el("tr", {},
+    el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
+    el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
+    el("td", {}, age(r.hours)), el("td", {}, num(r.unit_hours)),
+    el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
+      : el("span", {class: "muted"}, "idle")))));
+  const err = document.getElementById("resources-error");
+  err.hidden = !data.resources_error;
+  err.textContent = data.resources_error || "";
+  fillModels(data.datasets);
+}
+
+function fillModels(datasets) {
+  const select = document.getElementById("ask-model");
+  const current = select.value || wantedModel();
+  const names = datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").map((d) => d.dataset);
+  if (current && !names.includes(current)) names.unshift(current);
+  const same = names.length === select.options.length
+    && names.every((n, i) => select.options[i].value === n);
+  if (!same) {
+    select.replaceChildren(...names.map((n) => el("option", {value: n}, n)));
+  }
+  if (current) select.value = current;
+}
+
+// -- one dataset -----------------------------------------------------------------------------
+
+function kv(rows) {
+  return el("table", {class: "kv"}, rows.filter((r) => r).map(([k, v]) =>
+    el("tr", {}, el("td", {}, k), el("td", {}, v === null || v === undefined ? "-" : v))));
+}
+
+function issueTable(issues) {
+  return el("table", {class: "grid", id: "skipped-examples"},
+    el("thead", {}, el("tr", {}, ["reason", "what", "record", "line", "byte", "how to fix"]
+      .map((h) => el("th", {}, h)))),
+    el("tbody", {}, issues.map((i) => el("tr", {},
+      el("td", {class: "mono"}, i.code), el("td", {}, i.message),
+      el("td", {}, i.record_index ?? "-"), el("td", {}, i.line ?? "-"),
+      el("td", {}, i.byte_offset ?? "-"), el("td", {class: "muted"}, i.hint || "")))));
+}
+
+function reportCard(d) {
+  const r = d.report;
+  if (!r) {
+    return el("div", {class: "card", id: "report"}, el("h3", {}, "Conversion report"),
+      el("p", {class: d.report_error ? "error" : "muted"},
+        d.report_error || "no report yet (conversion has not finished)"));
+  }
+  const reasons = Object.entries(r.skipped_by_reason || {});
+  return el("div", {class: "card", id: "report"}, el("h3", {}, "Conversion report"),
+    r.fatal ? el("div", {class: "error", id: "fatal"}, el("b", {}, "Cannot succeed: "),
+      `${r.fatal.code}: ${r.fatal.message}`,
+      r.fatal.line ? ` (record ${r.fatal.record_index ?? "-"}, line ${r.fatal.line}, byte `
+        + `${r.fatal.byte_offset ?? "-"})` : "", r.fatal.hint ? el("div", {}, r.fatal.hint) : null)
+      : null,
+    kv([["verdict", r.valid ? "valid" : "INVALID"], ["source", r.source],
+      ["format", `${r.input_format || "-"} / ${r.record_schema || "-"}`],
+      ["records read", r.records_read], ["written", r.records_written],
+      ["skipped", r.records_skipped],
+      ["prompt tokens (p50 / p95 / max)", `${r.prompt.est_tokens.p50} / `
+        + `${r.prompt.est_tokens.p95} / ${r.prompt.est_tokens.max}`],
+      ["completion tokens (p50 / p95 / max)", `${r.completion.est_tokens.p50} / `
+        + `${r.completion.est_tokens.p95} / ${r.completion.est_tokens.max}`]]),
+    reasons.length ? el("div", {id: "skip-reasons"}, el("h3", {}, "Skipped, by reason"),
+      kv(reasons.map(([k, v]) => [k, v]))) : null,
+    r.skipped_examples.length ? el("div", {}, el("h3", {}, "First bad records"),
+      issueTable(r.skipped_examples)) : null,
+    (r.notes || []).map((n) => el("p", {class: "muted"}, n)));
+}
+
+function metricsChart(models) {
+  const points = models.filter((m) => m.metrics).slice().reverse();
+  const keys = ["final_accuracy", "final_loss"].filter((k) =>
+    points.some((m) => typeof m.metrics[k] === "number"));
+  if (points.length < 2 || !keys.length) return null;
+  const W = 420, H = 160, P = 28;
+  const x = (i) => P + i * (W - 2 * P) / (points.length - 1);
+  const values = points.flatMap((m) => keys.map((k) => m.metrics[k])).filter((v) => v !== undefined);
+  const top = Math.max(1, ...values);
+  const y = (v) => H - P - (v / top) * (H - 2 * P);
+  const colors = {final_accuracy: "#1a7f37", final_loss: "#c62828"};
+  return svg("svg", {class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`,
+    role: "img", "aria-label": "metrics by model version"},
+    svg("line", {x1: P, y1: H - P, x2: W - P, y2: H - P, stroke: "#bbb"}),
+    points.map((m, i) => svg("text", {x: x(i) - 6, y: H - 10}, `v${m.version}`)),
+    keys.map((k) => [
+      svg("polyline", {fill: "none", stroke: colors[k], "stroke-width": 2,
+        points: points.map((m, i) => `${x(i)},${y(m.metrics[k] || 0)}`).join(" ")}),
+      svg("text", {x: W - P - 80, y: k === "final_loss" ? 14 : 26, fill: colors[k]}, k)]));
+}
+
+function trainingCard(d) {
+  const st = d.status || {};
+  const latest = d.models[0];
+  const metrics = (latest && latest.metrics) || st.model_metrics || {};
+  const shown = Object.entries(metrics).filter(([, v]) => typeof v === "number");
+  return el("div", {class: "card", id: "training"}, el("h3", {}, "Training"),
+    kv([["state", st.state], ["base model", st.base_model], ["method", st.training_method],
+      st.state === "TRAINING" ? ["progress", el("div", {}, `${num(st.percent_complete, 0)}%`,
+        el("div", {class: "bar"}, el("div", {style: null, "data-pct": st.percent_complete})))]
+        : null,
+      ...Object.entries((latest && latest.training) || {}).map(([k, v]) => [k, String(v)])]),
+    shown.length ? el("div", {id: "metrics"}, el("h3", {}, "Metrics" + (latest ? ` (v${latest.version})` : "")),
+      kv(shown.map(([k, v]) => [k, el("span", {}, el("b", {}, num(v, 3)),
+        d.metric_notes[k] ? el("div", {class: "muted"}, d.metric_notes[k]) : null)]))) : null,
+    metricsChart(d.models));
+}
+
+function versionsCard(d) {
+  return el("div", {class: "card", id: "versions"}, el("h3", {}, "Model versions"),
+    d.models.length ? el("table", {class: "grid"},
+      el("thead", {}, el("tr", {}, ["version", "state", "created", "metrics", "id"]
+        .map((h) => el("th", {}, h)))),
+      el("tbody", {}, d.models.map((m) => el("tr", {},
+        el("td", {}, `v${m.version || "?"}`),
+        el("td", {}, m.state, m.details ? el("div", {class: m.state === "FAILED" ? "reason"
+          : "muted"}, m.details) : null),
+        el("td", {}, when(m.created)),
+        el("td", {}, Object.entries(m.metrics || {}).filter(([, v]) => typeof v === "number")
+          .map(([k, v]) => `${k}=${num(v, 3)}`).join(" ") || "-"),
+        el("td", {}, shortId(m.id))))))
+      : el("p", {class: "muted"}, "no model yet"));
+}
+
+function endpointCard(d) {
+  const name = d.summary.dataset;
+  return el("div", {class: "card", id: "endpoint"}, el("h3", {}, "Endpoint"),
+    d.endpoints.length ? d.endpoints.map((e) => kv([["state", e.state],
+      ["id", el("span", {class: "mono"}, e.id)], ["created", when(e.created)]]))
+      : el("p", {class: "muted"}, d.summary.endpoint_state || "no endpoint yet"),
+    d.summary.resources.filter((r) => r.unit_hours !== null).map((r) => el("p", {class: "muted"},
+      `${r.kind} ${r.units} × ${r.shape}, ${age(r.hours)} old: ${num(r.unit_hours)} unit-hours`)),
+    d.summary.state === "ENDPOINT_ACTIVE"
+      ? el("a", {href: "#ask=" + encodeURIComponent(name), id: "ask-this"}, "Ask it in the playground")
+      : null);
+}
+
+function deadLetterCard(d) {
+  if (!d.local) return null;
+  const redrive = async (ids, button) => {
+    button.disabled = true;
+    try {
+      const done = await api("/api/redrive", {method: "POST",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({delivery_ids: ids})});
+      setLive(`requeued ${done.requeued.length} deliveries`);
+    } catch (e) { setLive(e.message, true); }
+    refresh();
+  };
+  const rows = d.dead_letters;
+  return el("div", {class: "card", id: "dead-letters"}, el("h3", {}, "Dead-lettered deliveries"),
+    rows.length ? [el("table", {class: "grid"},
+      el("thead", {}, el("tr", {}, ["function", "object", "attempts", "last error", "when", ""]
+        .map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows.map((r) => el("tr", {"data-delivery": r.delivery_id},
+        el("td", {}, r.function), el("td", {class: "mono"}, r.object || "-"),
+        el("td", {}, r.attempts), el("td", {class: "reason"}, r.last_error || "-"),
+        el("td", {}, when(r.finished_at)),
+        el("td", {}, el("button", {class: "small", onclick: (ev) =>
+          redrive([r.delivery_id], ev.target)}, "Redrive")))))),
+    rows.length > 1 ? el("button", {onclick: (ev) => redrive(rows.map((r) => r.delivery_id),
+      ev.target)}, "Redrive all") : null]
+      : el("p", {class: "muted"}, "none: every delivery for this dataset succeeded or is queued"));
+}
+
+function historyCard(d) {
+  const history = (d.status && d.status.history) || [];
+  return el("div", {class: "card", id: "history"}, el("h3", {}, "History"),
+    history.length ? kv(history.slice().reverse().map((h) => [when(h.time),
+      el("span", {}, el("b", {}, h.state), h.detail ? " " + h.detail : "")]))
+      : el("p", {class: "muted"}, "no status yet"));
+}
+
+function renderDataset(d) {
+  const view = document.getElementById("view-dataset");
+  view.replaceChildren(
+    el("h2", {id: "dataset-title"}, d.summary.dataset),
+    timeline(d.summary),
+    el("div", {class: "cards"}, reportCard(d), trainingCard(d), versionsCard(d),
+      endpointCard(d), deadLetterCard(d), historyCard(d)));
+  for (const bar of view.querySelectorAll("[data-pct]")) {
+    bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.pct) || 0))}%`;
+  }
+}
+
+// -- playground --------------------------------------------------------------------------------
+
+function wantedModel() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return params.get("ask") || "";
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const body = {model: document.getElementById("ask-model").value,
+    prompt: document.getElementById("ask-prompt").value};
+  for (const key of ["max_tokens", "top_k"]) {
+    const v = document.getElementById("ask-" + key).value;
+    if (v !== "") body[key] = parseInt(v, 10);
+  }
+  for (const key of ["temperature", "top_p", "frequency_penalty", "presence_penalty"]) {
+    const v = document.getElementById("ask-" + key).value;
+    if (v !== "") body[key] = parseFloat(v);
+  }
+  const stops = document.getElementById("ask-stop_sequences").value.split("\n")
+    .filter((s) => s.length);
+  if (stops.length) body.stop_sequences = stops;
+  const out = document.getElementById("ask-result");
+  out.hidden = false;
+  out.replaceChildren(el("p", {class: "muted"}, "asking…"));
+  try {
+    const result = await api("/api/ask", {method: "POST",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    const a = result.answer;
+    const m = result.match;
+    out.replaceChildren(el("div", {class: "answer", id: "ask-answer"}, a.text),
+      kv([["finish reason", a.finish_reason], ["usage", a.usage ? `prompt ${a.usage.prompt_tokens
+        ?? "-"}, completion ${a.usage.completion_tokens ?? "-"}, total ${a.usage.total_tokens
+        ?? "-"} tokens` : "-"],
+        ["model", a.model ? `${a.model.name || ""} v${a.model.version || "?"}` : "-"],
+        ["endpoint", el("span", {class: "mono"}, a.endpoint_id || "-")],
+        m && m.training_prompt !== null ? ["closest training prompt", el("span", {id: "ask-match"},
+          m.training_prompt, el("div", {class: "muted"}, `word overlap with your prompt: `
+          + `${Math.round(m.overlap * 100)}% (local stand-in: it answers with that example's `
+          + `completion)`))] : null,
+        m && m.similarity !== null ? ["retrieval similarity", num(m.similarity, 3)] : null]));
+  } catch (e) {
+    out.replaceChildren(el("p", {class: "error", id: "ask-error"}, e.message));
+  }
+}
+
+// -- upload ----------------------------------------------------------------------------------
+
+async function upload(file) {
+  const out = document.getElementById("upload-result");
+  const params = new URLSearchParams({filename: file.name});
+  const name = document.getElementById("upload-name").value.trim();
+  if (name) params.set("name", name);
+  if (document.getElementById("upload-training").checked) params.set("training", "1");
+  out.className = "muted";
+  out.textContent = `uploading ${file.name}…`;
+  try {
+    const done = await api("/api/upload?" + params, {method: "POST",
+      headers: {"Content-Type": "application/octet-stream"}, body: file});
+    out.className = "";
+    out.textContent = `uploaded as ${done.object}`;
+    refresh();
+  } catch (e) {
+    out.className = "error";
+    out.textContent = e.message;
+  }
+}
+
+function setupUpload() {
+  const form = document.getElementById("upload");
+  const input = document.getElementById("upload-file");
+  input.addEventListener("change", () => { if (input.files.length) upload(input.files[0]); });
+  form.addEventListener("submit", (e) => e.preventDefault());
+  form.addEventListener("dragover", (e) => { e.preventDefault(); form.classList.add("over"); });
+  form.addEventListener("dragleave", () => form.classList.remove("over"));
+  form.addEventListener("drop", (e) => {
+    e.preventDefault();
+    form.classList.remove("over");
+    if (e.dataTransfer.files.length) upload(e.dataTransfer.files[0]);
+  });
+}
+
+// -- routing and live updates -----------------------------------------------------------------
+
+function route() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (params.has("dataset")) return ["dataset", params.get("dataset")];
+  if (location.hash.startsWith("#ask")) return ["ask", params.get("ask") || ""];
+  return ["datasets", null];
+}
+
+function setLive(text, bad) {
+  const live = document.getElementById("live");
+  live.textContent = text;
+  live.className = bad ? "error" : "muted";
+}
+
+async function refresh() {
+  clearTimeout(pollTimer);
+  const [view, arg] = route();
+  try {
+    if (view === "dataset") renderDataset(await api("/api/dataset?name=" + encodeURIComponent(arg)));
+    else {
+      const data = await api("/api/overview");
+      pollSeconds = data.poll_seconds;
+      renderOverview(data);
+    }
+    setLive("updated " + new Date().toLocaleTimeString());
+  } catch (e) {
+    setLive(e.message, true);
+  }
+  pollTimer = setTimeout(refresh, pollSeconds * 1000);
+}
+
+function show() {
+  const [view, arg] = route();
+  for (const name of ["datasets", "dataset", "ask"]) {
+    document.getElementById("view-" + name).hidden = name !== view;
+  }
+  document.getElementById("nav-datasets").classList.toggle("active", view !== "ask");
+  document.getElementById("nav-ask").classList.toggle("active", view === "ask");
+  if (view === "ask" && arg) fillModels(overview ? overview.datasets : []);
+  refresh();
+}
+
+document.getElementById("ask-form").addEventListener("submit", ask);
+setupUpload();
+window.addEventListener("hashchange", show);
+show();
