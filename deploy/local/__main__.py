@@ -1,6 +1,7 @@
 """``python -m deploy.local``: run the local target, drop files into it, show its status.
 
     python -m deploy.local up [--state-dir .ocift] [--port 0] [--gateway-port 0]
+                              [--infer-instances 4] [--max-queued 256]
     python -m deploy.local upload FILE [--name raw/FILE] [--state-dir .ocift]
     python -m deploy.local status [--state-dir .ocift]
     python -m deploy.local redrive [DELIVERY_ID ...] [--state-dir .ocift]
@@ -18,6 +19,7 @@ from pathlib import Path
 from deploy.local.router import Router
 from deploy.local.target import DEFAULT_STATE_DIR, LocalTarget, read_info, upload_file
 from shared import logs
+from shared.settings import Stage
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--quiet", action="store_true", help="do not echo function output")
     up.add_argument("--warm", action="store_true",
                     help="start every function process now instead of on first call")
+    up.add_argument("--infer-instances", type=int, default=None, metavar="N",
+                    help="warm processes of the infer function at most (default 4)")
+    up.add_argument("--max-queued", type=int, default=None, metavar="N",
+                    help="calls that may wait for a busy function; more get 429 (default 256)")
     up.add_argument("--set", action="append", default=[], metavar="OCIFT_KEY=VALUE",
                     help="extra function configuration (repeatable)")
 
@@ -72,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              gateway_port=args.gateway_port, watch_interval=args.watch_interval,
                              duplicate_deliveries=args.duplicate_deliveries,
                              echo_logs=not args.quiet, settings_overrides=_overrides(args.set),
-                             start_functions=args.warm)
+                             start_functions=args.warm, max_queued=args.max_queued,
+                             instances=({Stage.INFER: args.infer_instances}
+                                        if args.infer_instances else None))
         target.start()
         info = target.info
         assert info is not None

@@ -37,6 +37,19 @@ DEFAULT_MEMORY: Mapping[Stage, int] = {
     Stage.INFER: 256,
 }
 
+#: Warm processes per stage. Event stages keep one (their calls are few and long); the
+#: HTTP-triggered infer function scales out under concurrent callers as Fn would.
+DEFAULT_INSTANCES: Mapping[Stage, int] = {
+    Stage.CONVERT: 1,
+    Stage.TRAIN: 1,
+    Stage.ENDPOINT: 1,
+    Stage.WATCH: 1,
+    Stage.INFER: 4,
+}
+
+#: Calls that may wait for a busy function before more are refused with 429.
+DEFAULT_MAX_QUEUED = 256
+
 #: Gateway path of the HTTP-triggered function (API Gateway route on OCI).
 INFER_PATH = "/infer"
 
@@ -52,6 +65,12 @@ class FunctionDef(BaseModel):
     entrypoint: str = "handler"
     memory_mb: int = Field(default=256, ge=128)
     timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Warm processes at most (each answers one call at a time, as an Fn hot container).
+    max_instances: int = Field(default=1, ge=1, le=64)
+    #: Calls that may wait for a free process; one more is refused at once (429).
+    max_queued: int = Field(default=DEFAULT_MAX_QUEUED, ge=0, le=100_000)
+    #: How long a call may wait for a free process (default: the function's timeout).
+    queue_timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
     config: dict[str, str] = Field(default_factory=dict)
     app_name: str = "ocift"
 
@@ -67,23 +86,29 @@ def pipeline_functions(
     settings: Settings,
     overrides: Mapping[str, str] | None = None,
     timeouts: Mapping[Stage, float] | None = None,
+    instances: Mapping[Stage, int] | None = None,
+    max_queued: int | None = None,
 ) -> dict[str, FunctionDef]:
     """The five stage functions, named by stage (the rules' ``action.function``).
 
     ``settings`` carries the pipeline configuration shared by all functions
-    (bucket, namespace, endpoints...); ``overrides`` are extra ``OCIFT_*`` keys.
+    (bucket, namespace, endpoints...); ``overrides`` are extra ``OCIFT_*`` keys;
+    ``instances`` and ``max_queued`` set the concurrency limits (see ``FunctionDef``).
     Each function gets its own copy, with its own ``OCIFT_STAGE``.
     """
     base = {k: v for k, v in settings.env().items() if k != "OCIFT_STAGE"}
     base.update(overrides or {})
     chosen = {**DEFAULT_TIMEOUTS, **(timeouts or {})}
+    scale = {**DEFAULT_INSTANCES, **(instances or {})}
     return {
         stage.value: FunctionDef(
             name=stage.value,
             stage=stage,
             memory_mb=DEFAULT_MEMORY[stage],
             timeout_seconds=chosen[stage],
+            max_instances=scale[stage],
             config=dict(base),
+            max_queued=DEFAULT_MAX_QUEUED if max_queued is None else max_queued,
         )
         for stage in Stage
     }

@@ -5,7 +5,18 @@ other path is a JSON 404 and nothing reaches the event stages. A body larger
 than ``max_body_bytes`` is refused with a JSON 413 before the function is
 called. The call is made with Fn's HTTP intent, and the function's status,
 headers and body are passed back to the caller. A function that never
-answers yields 502 (crashed) or 504 (timed out), as API Gateway reports them.
+answers yields 502 (crashed) or 504 (timed out), as API Gateway reports them;
+a function at its concurrency limit yields 429 with ``Retry-After`` (OCI
+Functions throttles with 429:
+https://docs.oracle.com/en-us/iaas/Content/Functions/Reference/functionsmetrics.htm).
+
+Under load it degrades, never collapses: the listen backlog is ``backlog``
+(1024, capped by the kernel's ``net.core.somaxconn``), at most
+``max_connections`` connections are served at once (one thread each; further
+clients wait in the backlog instead of each getting a thread), a client that
+sends nothing for ``read_timeout`` seconds is dropped, and while every
+connection slot is taken, answers close their connection so waiting clients
+get a turn.
 """
 
 from __future__ import annotations
@@ -19,7 +30,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploy.local.runner import FunctionTimeout, HttpRequest, InvocationError, InvokeResult
+from deploy.local.runner import (
+    FunctionBusy,
+    FunctionTimeout,
+    HttpRequest,
+    InvocationError,
+    InvokeResult,
+)
 
 log = logging.getLogger("ocift.local.gateway")
 
@@ -40,18 +57,72 @@ class GatewayRoute(BaseModel):
     methods: tuple[str, ...] = ("POST",)
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, but at most ``max_connections`` of them."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 backlog: int, max_connections: int) -> None:
+        self.request_queue_size = backlog  # listen(2) backlog, read by server_activate
+        self._slots = threading.Semaphore(max_connections)
+        self._in_use = 0
+        self._count_lock = threading.Lock()
+        self.max_connections = max_connections
+        self.closing = threading.Event()
+        super().__init__(address, handler)
+
+    @property
+    def saturated(self) -> bool:
+        return self._in_use >= self.max_connections
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Block the accept loop while every slot is taken: new clients wait in the
+        # kernel's listen backlog instead of each getting a thread.
+        while not self._slots.acquire(timeout=0.2):
+            if self.closing.is_set():
+                self.shutdown_request(request)
+                return
+        with self._count_lock:
+            self._in_use += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self._in_use -= 1
+        self._slots.release()
+
+
 class Gateway:
     """HTTP server on 127.0.0.1 forwarding configured routes to functions."""
 
     def __init__(self, invoke: Invoke, routes: list[GatewayRoute], host: str = "127.0.0.1",
-                 port: int = 0, max_body_bytes: int = 256 * 1024) -> None:
+                 port: int = 0, max_body_bytes: int = 256 * 1024, backlog: int = 1024,
+                 max_connections: int = 512, read_timeout: float = 15.0) -> None:
         self.invoke = invoke
         self.routes: Mapping[str, GatewayRoute] = {r.path.rstrip("/") or "/": r for r in routes}
         self.max_body_bytes = max_body_bytes
         self.host = host
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
+        self.read_timeout = read_timeout
+        self._server = _BoundedServer((host, port), _handler_class(self), backlog,
+                                      max_connections)
         self._thread: threading.Thread | None = None
+
+    @property
+    def saturated(self) -> bool:
+        """Every connection slot is taken (answers then close their connection)."""
+        return self._server.saturated
 
     @property
     def port(self) -> int:
@@ -67,6 +138,7 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
+        self._server.closing.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(10)
@@ -88,16 +160,21 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm waits
         # for the client's delayed ACK and every call gains ~40 ms (measured by bench/infer_bench).
         disable_nagle_algorithm = True
+        # Socket timeout for every read (request line, headers, body, idle keep-alive).
+        timeout = gateway.read_timeout
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("gateway %s", format % args)
 
-        def _json(self, status: int, code: str, message: str, close: bool = False) -> None:
+        def _json(self, status: int, code: str, message: str, close: bool = False,
+                  headers: Mapping[str, str] | None = None) -> None:
             body = json.dumps({"code": code, "message": message}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
-            if close:
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            if close or gateway.saturated:
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
@@ -139,6 +216,10 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     route.function, body,
                     content_type=self.headers.get("Content-Type", "application/octet-stream"),
                     http=request)
+            except FunctionBusy as exc:
+                self._json(429, "TooManyRequests", str(exc),
+                           headers={"Retry-After": str(exc.retry_after)})
+                return
             except FunctionTimeout as exc:
                 self._json(504, "GatewayTimeout", str(exc))
                 return
@@ -151,6 +232,9 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(result.body)))
             self.send_header("opc-request-id", result.call_id)
+            if gateway.saturated:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(result.body)
 

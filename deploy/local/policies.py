@@ -120,3 +120,20 @@ def stage_dynamic_group(pipeline: str, stage: str) -> str:
 
 def as_json(rendered: Mapping[str, list[str]]) -> str:
     return json.dumps(rendered, indent=2, sort_keys=True)
+
+
+def markdown(files: Mapping[str, PolicyFile]) -> str:
+    """The README tables of every statement and its reason (``deploy/oci/README.md``)."""
+    out: list[str] = []
+    for name, policy in files.items():
+        out += [f"### `{name}.json`: {policy.description}", "", "| statement | why |",
+                "| --- | --- |"]
+        for entry in policy.statements:
+            when = f" *(if `{entry.requires}`)*" if entry.requires else ""
+            out.append(f"| `{entry.statement}`{when} | {entry.reason} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m deploy.local.policies > the README's IAM tables
+    print(markdown(load_policy_files()), end="")

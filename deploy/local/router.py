@@ -20,7 +20,6 @@ import contextlib
 import heapq
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from deploy.local.private import append_private, make_private_dir, write_private
 from deploy.local.rules import Rule, matching_rules
 
 log = logging.getLogger("ocift.local.router")
@@ -124,7 +124,8 @@ class Router:
         self.queue_dir = self.dir / "queue"
         self.delivered_log = self.dir / "delivered.jsonl"
         self.deadletter_log = self.dir / "deadletter.jsonl"
-        self.queue_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.dir)
+        make_private_dir(self.queue_dir)
         self.rules = list(rules)
         self.deliver = deliver
         self.workers = workers
@@ -281,9 +282,7 @@ class Router:
 
     def _persist(self, delivery: Delivery) -> None:
         path = self._path(delivery.delivery_id)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(delivery.model_dump_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(path, delivery.model_dump_json())
 
     def _schedule(self, delivery_id: str, due: float, only_new: bool = False) -> bool:
         with self._cond:
@@ -371,7 +370,7 @@ class Router:
             function=delivery.function, attempts=delivery.attempts,
             last_error=delivery.last_error, finished_at=_now(),
             event=delivery.event if journal == self.deadletter_log else None)
-        with self._log_lock, open(journal, "a", encoding="utf-8") as sink:
+        with self._log_lock, append_private(journal) as sink:
             sink.write(record.model_dump_json(exclude_none=True) + "\n")
         self._path(delivery.delivery_id).unlink(missing_ok=True)
         with self._cond:
@@ -399,10 +398,8 @@ class Router:
                     resource_name=record.resource_name, rule=record.rule,
                     function=record.function, event=record.event))
                 requeued.append(record.delivery_id)
-            tmp = self.deadletter_log.with_suffix(".tmp")
-            tmp.write_text("".join(r.model_dump_json(exclude_none=True) + "\n" for r in keep),
-                           encoding="utf-8")
-            os.replace(tmp, self.deadletter_log)
+            write_private(self.deadletter_log,
+                          "".join(r.model_dump_json(exclude_none=True) + "\n" for r in keep))
         return requeued
 
 

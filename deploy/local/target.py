@@ -6,7 +6,8 @@
   Object Storage events feed the router;
 * the router (rules from ``events/*.json``) delivering to the stage functions;
 * the function runner serving ``functions/handler.py`` through the real fdk,
-  one warm process per stage, configured like the OCI deployment;
+  warm processes per stage (a pool, see ``deploy.local.instances``), configured like the
+  OCI deployment;
 * the gateway exposing ``POST /infer`` (HTTP intent) and nothing else;
 * the watch ticker, calling the ``watch`` function every ``watch_interval``
   seconds with :func:`watch_tick_body`.
@@ -22,6 +23,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +38,15 @@ from deploy.local.functions import (
     pipeline_functions,
 )
 from deploy.local.gateway import Gateway, GatewayRoute
+from deploy.local.orphans import clean_stale
 from deploy.local.policies import STAGE_FILES, render, stage_dynamic_group
+from deploy.local.private import (
+    acquire_private_umask,
+    make_private_dir,
+    release_private_umask,
+    tighten,
+    write_private,
+)
 from deploy.local.router import Router, RouterStatus, runner_deliver
 from deploy.local.rules import default_events_dir, load_rules
 from deploy.local.runner import FunctionRunner, FunctionState
@@ -130,6 +140,8 @@ class LocalTarget:
         start_functions: bool = False,
         function_overrides: Mapping[str, FunctionDef] | None = None,
         iam_dir: str | Path | None = None,
+        instances: Mapping[Stage, int] | None = None,
+        max_queued: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.bucket = bucket
@@ -144,7 +156,9 @@ class LocalTarget:
         self.start_functions = start_functions
         self.function_overrides = dict(function_overrides or {})
         self.iam_dir = iam_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.instances = dict(instances or {})
+        self.max_queued = max_queued
+        make_private_dir(self.state_dir)
         rules = load_rules(events_dir or default_events_dir(), bucket)
         # The router exists before the emulator so no event is ever dropped; it
         # persists what it accepts and delivers once started.
@@ -158,6 +172,9 @@ class LocalTarget:
         self._ticker: threading.Thread | None = None
         self._stop_ticks = threading.Event()
         self._stopped = threading.Event()
+        self._private = False
+        #: What the last start cleaned up after a crash (processes, socket dirs, uploads).
+        self.cleaned: dict[str, int] = {}
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -165,14 +182,22 @@ class LocalTarget:
         from deploy.local.emulator import build_emulator
 
         try:
+            if not self._private:
+                acquire_private_umask()
+                self._private = True
+            tighten(self.state_dir)
+            self.cleaned = clean_stale(self.state_dir)
+            started = time.time()
             self.emulator = build_emulator(self.state_dir / "emulator", port=self.emulator_port,
                                            on_event=self._on_event, faults=self.faults)
             self.emulator.start()
             self.emulator.objectstorage.ensure_bucket(
                 self.emulator.namespace, self.bucket, self.emulator.compartment_id,
                 object_events_enabled=True)
+            self.cleaned["uploads"] = self._abort_stale_uploads(started)
             settings = self.pipeline_settings()
-            functions = pipeline_functions(settings, self.settings_overrides, self.timeouts)
+            functions = pipeline_functions(settings, self.settings_overrides, self.timeouts,
+                                           self.instances, self.max_queued)
             functions = self._apply_iam(settings, functions)
             functions.update(self.function_overrides)
             self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs)
@@ -266,6 +291,9 @@ class LocalTarget:
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+        if self._private:
+            release_private_umask()
+            self._private = False
         self._stopped.set()
 
     def __enter__(self) -> LocalTarget:
@@ -314,6 +342,26 @@ class LocalTarget:
 
     # -- internals --------------------------------------------------------------------
 
+    def _abort_stale_uploads(self, started: float) -> int:
+        """Abort multipart uploads a previous run left uncommitted; return how many.
+
+        Every writer of such an upload died with that run, so none can ever commit
+        it. OCI leaves them to the bucket's lifecycle ABORT rule
+        (``deploy/oci/storage.tf``, 2 days;
+        https://docs.oracle.com/en-us/iaas/Content/Object/Tasks/usinglifecyclepolicies.htm);
+        the local target applies it at once, before any function can start an upload.
+        """
+        store = self.emulator.objectstorage
+        namespace = self.emulator.namespace
+        aborted = 0
+        for bucket in store.list_buckets(namespace):
+            gone = store.abort_uploads_created_before(namespace, bucket.name, started)
+            if gone:
+                log.info("aborted uncommitted multipart uploads of a previous run",
+                         extra={"bucket": bucket.name, "uploads": len(gone)})
+            aborted += len(gone)
+        return aborted
+
     def _on_event(self, event: dict[str, Any]) -> None:
         self.router.submit(event)
 
@@ -343,9 +391,6 @@ class LocalTarget:
             namespace=self.emulator.namespace, compartment_id=self.emulator.compartment_id,
             bucket=self.bucket, region=self.pipeline_settings().region, pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-        path = self.state_dir / INFO_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(info.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(self.state_dir / INFO_FILE, info.model_dump_json(indent=2))
         return info
 

@@ -82,17 +82,25 @@ class Progress:
                 self.say(f"pct{r.percent:.0f}", f"training {r.percent:.0f}%")
         if r.model_state == "ACTIVE" or r.state in ("MODEL_ACTIVE", "PENDING_HOSTING_CLUSTER",
                                                     "ENDPOINT_CREATING", "ENDPOINT_ACTIVE"):
-            metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in (r.metrics or {}).items()
-                                if isinstance(v, int | float))
             self.say("model", f"model ACTIVE (version {r.model_version or '?'})"
-                              + (f" held-out metrics: {metrics} (retrieval stand-in: a question"
-                                 " absent from training scores 0; see deploy/local/README.md)"
-                                 if metrics else ""))
+                              + _metrics_in_words(r.metrics or {}))
         if r.state == "ENDPOINT_CREATING":
             self.say("endpoint-creating", "creating the endpoint")
         if r.state == "ENDPOINT_ACTIVE":
             self.say("endpoint", f"endpoint ACTIVE: {r.endpoint_id}")
+
+
+def _metrics_in_words(metrics: dict[str, Any]) -> str:
+    """The held-out metrics of the local stand-in said in plain words ("" if absent)."""
+    accuracy, loss = metrics.get("final_accuracy"), metrics.get("final_loss")
+    if not isinstance(accuracy, int | float) or not isinstance(loss, int | float):
+        return ""
+    return (f"; held-out check: {accuracy:.0%} of questions kept out of training got an "
+            "answer sharing at least half its words with the true one (accuracy), average "
+            f"word overlap {1 - loss:.0%} (loss {loss:.2f}). The local stand-in answers only "
+            "from its training examples, so these are expected to be low; the model's "
+            "lifecycle details compare them with a random-answer baseline on the same split "
+            "(see deploy/local/README.md)")
 
 
 def _wait_for_endpoint(conn_store: Any, settings: Any, progress: Progress,

@@ -23,11 +23,13 @@ a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 from __future__ import annotations
 
 from collections.abc import Callable
-from json.encoder import encode_basestring
 from typing import Any, BinaryIO, Protocol
 
+import msgspec
+
+from shared.convert.batches import BatchReader
 from shared.convert.dedupe import HashSet64
-from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable, ValueReader
+from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
 from shared.convert.report import ConversionReport, Issue, RecordSchema
 from shared.convert.rules import DatasetRules
 from shared.convert.stats import LengthHistogram
@@ -35,7 +37,14 @@ from shared.convert.stats import LengthHistogram
 SEPARATOR = "\n\nContext:\n"
 _MASK64 = (1 << 64) - 1
 # Unicode line breaks are valid raw in JSON strings but split lines for str.splitlines().
-_LINE_BREAK_ESCAPES = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+# Their UTF-8 bytes occur in the output only as these characters (UTF-8 self-synchronises).
+_LINE_BREAK_ESCAPES = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"),
+                       (b"\xc2\x85", b"\\u0085"))
+# msgspec escapes strings exactly as json.dumps(ensure_ascii=False) (checked by the
+# tests); a (prompt, completion) pair becomes '["p","c"]' and then the documented line.
+# '","' cannot occur inside an encoded string (its quotes are escaped), nor '\n["' or
+# '"]\n' (raw line breaks are escaped), so these replacements touch only the framing.
+_ENCODE_LINES = msgspec.json.Encoder().encode_lines
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
 FLUSH_CHARS = 1 << 20
@@ -80,7 +89,7 @@ def convert_stream(
     """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only)."""
     rules = rules or DatasetRules()
     report = ConversionReport(source=source, rules=rules, separator=SEPARATOR)
-    reader = ValueReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
+    reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
                          chunk_size=chunk_size, progress=progress)
     run = _Run(report, reader, out, rules)
     try:
@@ -99,7 +108,7 @@ def convert_stream(
 class _Run:
     """State of one conversion."""
 
-    def __init__(self, report: ConversionReport, reader: ValueReader,
+    def __init__(self, report: ConversionReport, reader: BatchReader,
                  out: Writable | BinaryIO | None, rules: DatasetRules) -> None:
         self.report = report
         self.reader = reader
@@ -107,7 +116,7 @@ class _Run:
         self.rules = rules
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
-        self.pending: list[str] = []
+        self.pending: list[tuple[str, str]] = []
         self.written = 0
         self.bytes_written = 0
         self.read = 0
@@ -135,7 +144,7 @@ class _Run:
 
     def convert(self) -> None:
         """The hot loop: one pass over the records, state kept in locals."""
-        rules, skip, encode = self.rules, self.skip, encode_basestring
+        rules, skip = self.rules, self.skip
         max_p, max_c, max_e = (rules.max_prompt_tokens, rules.max_completion_tokens,
                                rules.max_example_tokens)
         bpt = rules.bytes_per_token
@@ -202,12 +211,9 @@ class _Run:
                          f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
                          f"{max_e} total tokens", start, read)
                     continue
-                line = f'{{"prompt": {encode(prompt)}, "completion": {encode(completion)}}}\n'
-                if (pb != len(prompt) or cb != len(completion)) and (
-                        "\u2028" in line or "\u2029" in line or "\x85" in line):
-                    line = line.translate(_LINE_BREAK_ESCAPES)  # keep splitlines() readers safe
+                pair = (prompt, completion)
                 if dedupe:  # inline HashSet64.add_hash: this runs once per record
-                    digest = (hash(line) & _MASK64) or 1
+                    digest = (hash(pair) & _MASK64) or 1
                     slot = digest & mask
                     current = table[slot]
                     while current and current != digest:
@@ -221,10 +227,10 @@ class _Run:
                     seen.used += 1  # == written + 1: every stored hash is one written record
                     if seen.used * 2 > mask:
                         table, mask = seen.grow()
-                pending.append(line)
-                pending_chars += len(line)
-                written += 1
+                pending.append(pair)
                 pl, cl = len(prompt), len(completion)
+                pending_chars += pl + cl
+                written += 1
                 try:  # zero-cost unless a length reaches EXACT
                     p_chars[pl] += 1
                 except IndexError:
@@ -264,7 +270,13 @@ class _Run:
 
     def flush(self) -> None:
         if self.pending:
-            data = "".join(self.pending).encode("utf-8")
+            data = _ENCODE_LINES(self.pending)
+            data = (b'{"prompt": ' + data[1:-3].replace(b'","', b'", "completion": "')
+                    .replace(b'"]\n["', b'"}\n{"prompt": "') + b'"}\n')
+            if not data.isascii():
+                for raw, escaped in _LINE_BREAK_ESCAPES:
+                    if raw in data:
+                        data = data.replace(raw, escaped)
             if self.out is not None:
                 self.out.write(data)
             self.bytes_written += len(data)

@@ -46,6 +46,18 @@ class Oversized:
     chars: int
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a reader takes over a stream another reader started: the stream's first byte
+    is at ``byte_offset`` of the input, after ``newlines`` line breaks and ``records``
+    records, just after a record's separator (array) or line (JSON Lines)."""
+
+    byte_offset: int
+    newlines: int
+    format: Format
+    records: int
+
+
 class InputError(Exception):
     """The input cannot be converted at all; ``issue`` says what, where and how to fix it."""
 
@@ -59,7 +71,8 @@ class ValueReader:
 
     def __init__(self, src: Readable | BinaryIO, *, record_keys: frozenset[str],
                  max_value_chars: int, chunk_size: int = CHUNK_SIZE,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 resume: Resume | None = None) -> None:
         self._src = src
         self._record_keys = record_keys
         self._max_value_chars = max_value_chars
@@ -81,6 +94,23 @@ class ValueReader:
         self._mark_byte = 0
         self._newlines = 0  # in all bytes read so far
         self.record_index = -1
+        self._resume = resume
+        if resume is not None:
+            self.bytes_read = self._mark_byte = resume.byte_offset
+            self._newlines = resume.newlines
+            self._mark_line = 1 + resume.newlines
+            self._next_progress = resume.byte_offset + PROGRESS_EVERY
+            self._started = True
+            self.format = resume.format
+            self.record_index = resume.records - 1
+
+    def load_all(self, data: bytes) -> None:
+        """Take ``data`` as the whole (rest of the) input, decoded at once, so ``locate``
+        keeps working after the last record (raises UnicodeDecodeError on bad UTF-8)."""
+        self._buf = data.decode("utf-8")
+        self._eof = True
+        self.bytes_read += len(data)
+        self._newlines += data.count(b"\n")
 
     # ----- positions -----------------------------------------------------------------
 
@@ -296,6 +326,15 @@ class ValueReader:
     def values(self) -> Iterator[tuple[Any, int]]:
         """Yield (record, buffer index of its start); ``locate`` works until the next one."""
         pos = self._skip_ws(0)
+        if self._resume is not None:
+            if self.format == "jsonl":
+                yield from self._lines(pos)
+                return
+            if pos < len(self._buf) and self._buf[pos] == "]":
+                raise self._fail("malformed_json", "trailing comma before ']'", pos,
+                                 "remove the comma after the last record")
+            yield from self._items(pos)
+            return
         if pos >= len(self._buf):
             raise self._fail("empty_input", "the input holds no JSON at all", None,
                              "upload a JSON array of records or JSON Lines")
@@ -316,10 +355,13 @@ class ValueReader:
         try:
             value, end = _SCAN(buf, pos)
         except (StopIteration, ValueError, RecursionError):
-            return self._decode_at(pos)
-        if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
-            return self._decode_at(pos)
-        if end - pos > self._max_value_chars:
+            value, pos, end = self._decode_at(pos)
+        else:
+            if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
+                value, pos, end = self._decode_at(pos)
+        # Checked whichever way the value was decoded, so a record crossing a chunk
+        # boundary is capped like any other (the cap must not depend on chunking).
+        if end - pos > self._max_value_chars and not isinstance(value, Oversized):
             return self._oversized(pos, end), pos, end
         return value, pos, end
 
@@ -332,6 +374,10 @@ class ValueReader:
         if pos < len(self._buf) and self._buf[pos] == "]":
             self._expect_end(pos + 1)
             return
+        yield from self._items(pos)
+
+    def _items(self, pos: int) -> Iterator[tuple[Any, int]]:
+        """The array's records from ``pos``, the start of one (after its separator)."""
         sep_re, scan, max_chars = _ARRAY_SEP, _SCAN, self._max_value_chars
         while True:
             if pos >= len(self._buf):

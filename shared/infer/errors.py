@@ -30,6 +30,8 @@ UPSTREAM_TIMEOUT = "upstream_timeout"
 INTERNAL = "internal_error"
 
 _MAX_UPSTREAM_MESSAGE = 500
+#: A body with thousands of bad fields gets a short answer naming the first few.
+MAX_LISTED_PROBLEMS = 10
 
 
 class InferError(Exception):
@@ -49,10 +51,13 @@ class InferError(Exception):
 
 def from_validation(exc: ValidationError) -> InferError:
     """400 naming each offending field and why."""
+    found = exc.errors(include_url=False)
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in found[:MAX_LISTED_PROBLEMS]:
         where = ".".join(str(p) for p in err["loc"]) or "body"
         problems.append(f"{where}: {err['msg']}")
+    if len(found) > MAX_LISTED_PROBLEMS:
+        problems.append(f"and {len(found) - MAX_LISTED_PROBLEMS} more")
     return InferError(400, INVALID_REQUEST, "invalid request body: " + "; ".join(problems))
 
 

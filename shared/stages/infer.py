@@ -94,6 +94,12 @@ def parse_request(body: bytes, settings: Settings) -> InferRequest:
                          'as {"prompt": "..."}')
     try:
         raw = json.loads(body)
+    except RecursionError:
+        # The decoder recurses once per nesting level; a body nested deeper than the
+        # interpreter's limit is the caller's mistake, not a crash of this function.
+        raise InferError(400, errors.INVALID_JSON, "the body nests arrays or objects too "
+                         "deeply; send a flat JSON object such as {\"prompt\": \"...\"}"
+                         ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
             exc, json.JSONDecodeError) else ""
@@ -106,6 +112,8 @@ def parse_request(body: bytes, settings: Settings) -> InferRequest:
         return InferRequest.model_validate(raw)
     except ValidationError as exc:
         raise errors.from_validation(exc) from None
+    except RecursionError:
+        raise InferError(400, errors.INVALID_REQUEST, "the body nests values too deeply") from None
 
 
 def resolve(req: InferRequest, settings: Settings, resolver: EndpointResolver) -> Target:

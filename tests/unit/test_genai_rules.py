@@ -12,7 +12,7 @@ from deploy.local.emulator.genai.errors import GenAiError
 from deploy.local.emulator.genai.hyperparams import complete_config
 from deploy.local.emulator.genai.retrieval import RetrievalIndex, token_f1
 from deploy.local.emulator.genai.samples import finance_pairs, to_jsonl
-from deploy.local.emulator.genai.training import EpochResult, fit, split
+from deploy.local.emulator.genai.training import Corpus, EpochResult, fit, split
 
 
 def _parse(data: bytes, minimum: int = 32) -> list[Pair]:
@@ -95,7 +95,7 @@ def test_token_f1() -> None:
 
 def test_index_returns_the_stored_completion_for_a_training_prompt() -> None:
     pairs = finance_pairs(40)
-    index = RetrievalIndex(pairs)
+    index = RetrievalIndex.from_pairs(pairs)
     for pair in pairs:
         hits = index.search(pair.prompt, k=1)
         assert index.pairs[hits[0].index].completion == pair.completion
@@ -121,7 +121,7 @@ def test_fit_reports_held_out_metrics_and_honours_early_stopping() -> None:
         seen.append(result.epoch)
         return True
 
-    outcome, index = fit(pairs, seed="m1", epochs=10, patience=1, threshold=0.5,
+    outcome, index = fit(Corpus.from_pairs(pairs), seed="m1", epochs=10, patience=1, threshold=0.5,
                          validation_share=0.2, max_validation=100,
                          on_epoch=record)
     assert outcome.stopped_early and outcome.epochs_run == 2 and seen == [1, 2]

@@ -83,3 +83,9 @@ def http_status(ctx: Any, data: Any = None) -> Any:
     return response.Response(
         ctx, json.dumps({"echo": asked}), status_code=int(asked.get("status", 200)),
         headers={"Content-Type": "application/json", "X-Test": asked.get("header", "none")})
+
+
+def nap(ctx: Any, data: Any = None) -> Any:
+    """Sleep ``TESTFN_SLEEP`` seconds (0.02 by default), answer with this process's pid."""
+    time.sleep(float(os.environ.get("TESTFN_SLEEP", "0.02")))
+    return response.Response(ctx, json.dumps({"pid": os.getpid()}))

@@ -1,10 +1,9 @@
 """Generative AI control plane: dedicated AI clusters, models, endpoints, work requests.
 
-Plain Python (no HTTP): :mod:`routes` binds it to the REST paths. State
+Plain Python (no HTTP): :mod:`.rest` binds it to the REST paths. State
 changes that OCI makes in the background (CREATING -> ACTIVE, DELETING ->
 DELETED) are applied lazily against stored deadlines, so they survive a
-restart; fine-tuning runs in a background thread per model and is resumed
-(from scratch) for models still CREATING when the emulator starts.
+restart; fine-tuning runs in :mod:`.trainer` jobs.
 
 OCI Generative AI emits no OCI Events, and neither does this emulation: state
 is visible only through the API (lifecycle states and work requests).
@@ -12,15 +11,12 @@ is visible only through the API (lifecycle states and work requests).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from deploy.local.emulator.genai import hyperparams
 from deploy.local.emulator.genai.catalog import (
@@ -30,13 +26,25 @@ from deploy.local.emulator.genai.catalog import (
     BaseModelSpec,
 )
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG, GenAiConfig
-from deploy.local.emulator.genai.dataset import DatasetRejected, Pair, parse_training_jsonl
 from deploy.local.emulator.genai.errors import (
     GenAiError,
     conflict,
     incorrect_state,
     invalid_parameter,
     not_found,
+)
+from deploy.local.emulator.genai.listing import matches, sort_items
+from deploy.local.emulator.genai.records import (
+    Cluster,
+    CustomModel,
+    Endpoint,
+    EndpointState,
+    Lifecycle,
+    ModelState,
+    Pending,
+    Record,
+    RetryToken,
+    WorkRequest,
 )
 from deploy.local.emulator.genai.requests import (
     CreateDedicatedAiClusterDetails,
@@ -45,16 +53,16 @@ from deploy.local.emulator.genai.requests import (
     parse,
 )
 from deploy.local.emulator.genai.retrieval import RetrievalIndex
-from deploy.local.emulator.genai.store import ResourceStore, write_json_atomic
+from deploy.local.emulator.genai.store import ResourceStore, Table
 from deploy.local.emulator.genai.timefmt import rfc3339
-from deploy.local.emulator.genai.training import EpochResult, TrainingCancelled, fit
+from deploy.local.emulator.genai.trainer import ObjectOpener, Trainer
+from deploy.local.emulator.genai.workrequests import WorkRequests, new_ocid
 
-ObjectOpener = Callable[[str, str, str], BinaryIO]
-"""Opens ``(namespace, bucket, object)`` from the emulated Object Storage; raises if absent."""
-
-Record = dict[str, Any]
+__all__ = ["ControlPlane", "ObjectOpener", "Record"]
 
 LIVE_ENDPOINT_STATES = ("CREATING", "ACTIVE", "UPDATING", "DELETING")
+GONE_STATES = ("DELETING", "DELETED")
+API = "/20231130"
 
 
 class ControlPlane:
@@ -70,41 +78,29 @@ class ControlPlane:
         self.store = ResourceStore(Path(state_dir))
         self.config = config or GenAiConfig.from_env()
         self.region = region
-        self._open_object = open_object
-        self._stopping = threading.Event()
-        self._threads: dict[str, threading.Thread] = {}
-        self._indexes: dict[str, RetrievalIndex] = {}
+        self.workrequests = WorkRequests(self.store, region)
+        self.trainer = Trainer(self.store, self.workrequests, open_object, self.config)
         self._base_by_id = {self.base_model_id(spec.name): spec for spec in CATALOGUE}
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
         """Resume fine-tuning for every model left CREATING by a previous run."""
-        self._stopping.clear()
-        with self.store.lock:
-            pending = [m["id"] for m in self.store.all("models")
-                       if m["lifecycleState"] == "CREATING"]
-        for model_id in pending:
-            self._launch_training(model_id)
+        self.trainer.resume()
 
     def stop(self) -> None:
         """Stop training threads (their models stay CREATING and resume on restart)."""
-        self._stopping.set()
-        for thread in list(self._threads.values()):
-            thread.join(timeout=10)
-        self._threads.clear()
+        self.trainer.stop()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait for running trainings to end (test helper); True if all ended."""
-        deadline = time.monotonic() + timeout
-        for thread in list(self._threads.values()):
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self._threads.values())
+        return self.trainer.wait_idle(timeout)
+
+    def index_for(self, model_id: str) -> RetrievalIndex | None:
+        """The trained retrieval index of a custom model (cached), or None."""
+        return self.trainer.index_for(model_id)
 
     # ------------------------------------------------------------------ helpers
-
-    def _ocid(self, kind: str) -> str:
-        return f"ocid1.{kind}.oc1.{self.region}.amaaaaaa{secrets.token_hex(26)}"
 
     def base_model_id(self, name: str) -> str:
         """The stable (per state dir) OCID of a catalogue base model."""
@@ -115,16 +111,12 @@ class ControlPlane:
         """The catalogue entry for a base model OCID, or None."""
         return self._base_by_id.get(model_id)
 
-    def spec_of(self, model: Record) -> BaseModelSpec:
-        """The base model family of a (base or custom) model record."""
-        if model.get("type") == "BASE":
-            return BY_NAME[model["displayName"]]
-        return BY_NAME[model["_emu"]["baseName"]]
-
-    @staticmethod
-    def render(record: Record) -> Record:
-        """The API view of a stored record (internal fields removed)."""
-        return {k: copy.deepcopy(v) for k, v in record.items() if k != "_emu"}
+    def spec_for(self, model_id: str) -> BaseModelSpec:
+        """The base model family of a (base or custom) model OCID."""
+        spec = self.base_spec(model_id)
+        if spec is not None:
+            return spec
+        return BY_NAME[self._require(self.store.models, model_id).emu.base_name]
 
     def _idempotent(
         self, operation: str, token: str | None, body: Any, create: Callable[[], tuple[str, str]]
@@ -141,109 +133,67 @@ class ControlPlane:
         now = time.time()
         with self.store.lock:
             seen = self.store.token(key)
-            if seen and seen["expires"] > now:
-                if seen["bodyHash"] != digest:
+            if seen and seen.expires > now:
+                if seen.body_hash != digest:
                     raise conflict(
                         "The opc-retry-token was already used with a different request body.")
-                return seen["resourceId"], seen["workRequestId"]
+                return seen.resource_id, seen.work_request_id
             resource_id, wr_id = create()
-            self.store.put_token(key, {
-                "bodyHash": digest, "resourceId": resource_id, "workRequestId": wr_id,
-                "expires": now + self.config.retry_token_ttl_seconds,
-            }, now)
+            self.store.put_token(key, RetryToken(
+                body_hash=digest, resource_id=resource_id, work_request_id=wr_id,
+                expires=now + self.config.retry_token_ttl_seconds), now)
             return resource_id, wr_id
-
-    def _new_work_request(
-        self, operation: str, compartment_id: str, entity_type: str, resource_id: str,
-        entity_uri: str, done_at: float | None,
-    ) -> str:
-        wr_id = self._ocid("generativeaiworkrequest")
-        now = time.time()
-        self.store.put("workrequests", {
-            "id": wr_id,
-            "operationType": operation,
-            "status": "ACCEPTED",
-            "compartmentId": compartment_id,
-            "resources": [{
-                "entityType": entity_type, "actionType": "IN_PROGRESS",
-                "identifier": resource_id, "entityUri": entity_uri,
-            }],
-            "percentComplete": 0.0,
-            "timeAccepted": rfc3339(now),
-            "_emu": {"acceptedAt": now, "doneAt": done_at, "errors": [], "logs": []},
-        })
-        return wr_id
-
-    def _log(self, wr: Record, message: str) -> None:
-        wr["_emu"]["logs"].append({"message": message, "timestamp": rfc3339()})
-
-    def _finish_wr(self, wr_id: str, *, ok: bool, action: str, error: str | None = None,
-                   code: str = "InternalError") -> None:
-        wr = self.store.get("workrequests", wr_id)
-        if wr is None:
-            return
-        now = rfc3339()
-        wr["status"] = "SUCCEEDED" if ok else "FAILED"
-        if ok:
-            wr["percentComplete"] = 100.0
-        wr.setdefault("timeStarted", now)
-        wr["timeFinished"] = now
-        for resource in wr["resources"]:
-            resource["actionType"] = action
-        if error:
-            wr["_emu"]["errors"].append({"code": code, "message": error, "timestamp": now})
-        self.store.put("workrequests", wr)
-
-    def _cancel_wr(self, wr_id: str, reason: str) -> None:
-        wr = self.store.get("workrequests", wr_id)
-        if wr is None or wr["status"] not in ("ACCEPTED", "IN_PROGRESS"):
-            return
-        wr["status"] = "CANCELED"
-        wr["timeFinished"] = rfc3339()
-        self._log(wr, reason)
-        self.store.put("workrequests", wr)
 
     def _tick(self) -> None:
         """Apply background transitions whose deadline has passed."""
         now = time.time()
         with self.store.lock:
-            for kind in ("clusters", "endpoints", "models"):
-                for rec in self.store.all(kind):
-                    state, ready = rec["lifecycleState"], rec["_emu"].get("readyAt")
-                    if state not in ("CREATING", "DELETING") or ready is None:
-                        continue
-                    if kind == "models" and state == "CREATING":
-                        continue  # the training thread owns it
-                    wr_id = rec["_emu"]["wr"]
-                    if now >= ready:
-                        done = "ACTIVE" if state == "CREATING" else "DELETED"
-                        rec["lifecycleState"] = done
-                        rec["lifecycleDetails"] = None
-                        rec["timeUpdated"] = rfc3339(now)
-                        rec["_emu"]["readyAt"] = None
-                        self.store.put(kind, rec)
-                        action = "CREATED" if done == "ACTIVE" else "DELETED"
-                        self._finish_wr(wr_id, ok=True, action=action)
-                    else:
-                        self._progress_wr(wr_id, now)
+            tables: tuple[Table[Any], ...] = (
+                self.store.clusters, self.store.endpoints, self.store.models)
+            for table in tables:
+                for rec in table.all():
+                    self._settle(table, rec, now)
 
-    def _progress_wr(self, wr_id: str, now: float) -> None:
-        wr = self.store.get("workrequests", wr_id)
-        if wr is None or wr["status"] not in ("ACCEPTED", "IN_PROGRESS"):
+    def _settle(self, table: Table[Any], rec: Lifecycle, now: float) -> None:
+        pending: Pending = rec.emu  # type: ignore[attr-defined]
+        state, ready = rec.lifecycle_state, pending.ready_at
+        if state not in ("CREATING", "DELETING") or ready is None:
             return
-        emu = wr["_emu"]
-        span = max(1e-9, (emu["doneAt"] or now) - emu["acceptedAt"])
-        pct = round(min(99.0, 100.0 * (now - emu["acceptedAt"]) / span), 1)
-        if wr["status"] == "ACCEPTED":
-            wr["status"], wr["timeStarted"] = "IN_PROGRESS", rfc3339(now)
-        wr["percentComplete"] = pct
-        self.store.put("workrequests", wr)
+        if isinstance(rec, CustomModel) and state == "CREATING":
+            return  # the training job owns it
+        if now < ready:
+            self.workrequests.progress(pending.wr, now)
+            return
+        done = "ACTIVE" if state == "CREATING" else "DELETED"
+        rec.lifecycle_state = done
+        rec.lifecycle_details = None
+        rec.time_updated = rfc3339(now)
+        pending.ready_at = None
+        table.put(rec)
+        self.workrequests.finish(pending.wr, ok=True,
+                                 action="CREATED" if done == "ACTIVE" else "DELETED")
 
-    def _require(self, kind: str, resource_id: str) -> Record:
-        rec = self.store.get(kind, resource_id)
+    @staticmethod
+    def _require(table: Table[Any], resource_id: str) -> Any:
+        rec = table.get(resource_id)
         if rec is None:
             raise not_found()
         return rec
+
+    def _begin_delete(self, table: Table[Any], rec: Cluster | Endpoint | CustomModel,
+                      operation: str, entity: str, collection: str) -> str:
+        now = time.time()
+        if isinstance(rec, CustomModel) and rec.lifecycle_state == "CREATING":
+            self.workrequests.cancel(rec.emu.wr, "The model was deleted during fine-tuning.")
+        ready = now + self.config.provisioning_seconds
+        wr_id = self.workrequests.new(operation, rec.compartment_id, entity, rec.id,
+                                      f"{API}/{collection}/{rec.id}", ready)
+        rec.lifecycle_state = "DELETING"
+        rec.time_updated = rfc3339(now)
+        rec.emu.ready_at, rec.emu.wr = ready, wr_id
+        table.put(rec)
+        self._tick()
+        return wr_id
 
     # ------------------------------------------------------------------- models
 
@@ -274,17 +224,14 @@ class ControlPlane:
         self._tick()
         with self.store.lock:
             items = [self._base_record(spec) for spec in CATALOGUE]
-            items += [self.render(m) for m in self.store.all("models")
-                      if m["compartmentId"] == compartment_id]
+            items += [m.to_api() for m in self.store.models.all()
+                      if m.compartment_id == compartment_id]
         capabilities = filters.get("capability") or []
         items = [
             m for m in items
             if (not filters.get("vendor") or m["vendor"] == filters["vendor"])
             and all(c in m["capabilities"] for c in capabilities)
-            and (not filters.get("lifecycle_state")
-                 or m["lifecycleState"] == filters["lifecycle_state"])
-            and (not filters.get("display_name") or m["displayName"] == filters["display_name"])
-            and (not filters.get("id") or m["id"] == filters["id"])
+            and matches(m, filters)
         ]
         return sort_items(items, filters.get("sort_by"), filters.get("sort_order"))
 
@@ -294,23 +241,21 @@ class ControlPlane:
         if spec is not None:
             return self._base_record(spec)
         self._tick()
-        return self.render(self._require("models", model_id))
+        model: CustomModel = self._require(self.store.models, model_id)
+        return model.to_api()
 
     def create_model(self, body: Any, retry_token: str | None) -> tuple[Record, str]:
         """``CreateModel``: validate, persist CREATING, start fine-tuning."""
         details = parse(CreateModelDetails, body)
         self._tick()
-
-        def create() -> tuple[str, str]:
-            return self._create_model(details)
-
-        model_id, wr_id = self._idempotent("CreateModel", retry_token, body, create)
+        model_id, wr_id = self._idempotent("CreateModel", retry_token, body,
+                                           lambda: self._create_model(details))
         return self.get_model(model_id), wr_id
 
     def _create_model(self, details: CreateModelDetails) -> tuple[str, str]:
         spec = self.base_spec(details.base_model_id)
         if spec is None:
-            if self.store.get("models", details.base_model_id) is not None:
+            if self.store.models.get(details.base_model_id) is not None:
                 raise invalid_parameter(
                     "baseModelId must be a pretrained base model; fine-tuning a custom model "
                     "is not supported.")
@@ -320,49 +265,47 @@ class ControlPlane:
         ftd = details.fine_tune_details
         if ftd.training_dataset.dataset_type != "OBJECT_STORAGE":
             raise invalid_parameter("trainingDataset.datasetType must be OBJECT_STORAGE.")
-        cluster = self._require("clusters", ftd.dedicated_ai_cluster_id)
-        if cluster["type"] != "FINE_TUNING":
+        cluster: Cluster = self._require(self.store.clusters, ftd.dedicated_ai_cluster_id)
+        if cluster.type != "FINE_TUNING":
             raise invalid_parameter("The dedicated AI cluster is not a FINE_TUNING cluster.")
-        if cluster["lifecycleState"] != "ACTIVE":
+        if cluster.lifecycle_state != "ACTIVE":
             raise incorrect_state(
-                f"The dedicated AI cluster is {cluster['lifecycleState']}, not ACTIVE.")
+                f"The dedicated AI cluster is {cluster.lifecycle_state}, not ACTIVE.")
         need = spec.fine_tuning
-        if (cluster["unitShape"], cluster["unitCount"]) != (need.shape, need.count):
+        if (cluster.unit_shape, cluster.unit_count) != (need.shape, need.count):
             raise invalid_parameter(
                 f"Base model {spec.name} needs a fine-tuning cluster of {need.count} "
-                f"{need.shape} units; this cluster has {cluster['unitCount']} "
-                f"{cluster['unitShape']}.")
+                f"{need.shape} units; this cluster has {cluster.unit_count} "
+                f"{cluster.unit_shape}.")
         config = hyperparams.complete_config(spec, ftd.training_config)
         now = time.time()
-        model_id = self._ocid("generativeaimodel")
-        wr_id = self._new_work_request(
-            "CREATE_MODEL", details.compartment_id, "GenerativeAiModel", model_id,
-            f"/20231130/models/{model_id}", None)
+        model_id = new_ocid("generativeaimodel", self.region)
+        wr_id = self.workrequests.new("CREATE_MODEL", details.compartment_id,
+                                      "GenerativeAiModel", model_id,
+                                      f"{API}/models/{model_id}", None)
         fine_tune = ftd.model_dump(by_alias=True, exclude_none=True)
         fine_tune["trainingConfig"] = config
         fail = (details.freeform_tags.get(FAIL_TRAINING_TAG, "").lower() == "true"
                 or self.config.fail_training)
-        self.store.put("models", {
-            "id": model_id,
-            "displayName": details.display_name or f"custom-{spec.name}-{int(now)}",
-            "description": details.description,
-            "compartmentId": details.compartment_id,
-            "capabilities": spec.custom_capabilities,
-            "lifecycleState": "CREATING",
-            "lifecycleDetails": "Fine-tuning job accepted.",
-            "vendor": details.vendor or spec.vendor,
-            "version": details.version or "1.0",
-            "timeCreated": rfc3339(now),
-            "timeUpdated": rfc3339(now),
-            "baseModelId": details.base_model_id,
-            "type": "CUSTOM",
-            "fineTuneDetails": fine_tune,
-            "freeformTags": details.freeform_tags,
-            "definedTags": details.defined_tags,
-            "systemTags": {},
-            "_emu": {"baseName": spec.name, "wr": wr_id, "failTraining": fail, "readyAt": None},
-        })
-        self._launch_training(model_id)
+        self.store.models.put(CustomModel(
+            id=model_id,
+            display_name=details.display_name or f"custom-{spec.name}-{int(now)}",
+            description=details.description,
+            compartment_id=details.compartment_id,
+            capabilities=spec.custom_capabilities,
+            lifecycle_state="CREATING",
+            lifecycle_details="Fine-tuning job accepted.",
+            vendor=details.vendor or spec.vendor,
+            version=details.version or "1.0",
+            time_created=rfc3339(now),
+            time_updated=rfc3339(now),
+            base_model_id=details.base_model_id,
+            fine_tune_details=fine_tune,
+            freeform_tags=details.freeform_tags,
+            defined_tags=details.defined_tags,
+            emu=ModelState(base_name=spec.name, wr=wr_id, fail_training=fail),
+        ))
+        self.trainer.launch(model_id)
         return model_id, wr_id
 
     def delete_model(self, model_id: str) -> str:
@@ -371,191 +314,23 @@ class ControlPlane:
             raise GenAiError(400, "InvalidParameter", "Base models cannot be deleted.")
         self._tick()
         with self.store.lock:
-            model = self._require("models", model_id)
-            if model["lifecycleState"] in ("DELETING", "DELETED"):
-                raise incorrect_state(f"The model is already {model['lifecycleState']}.")
-            users = [e["id"] for e in self.store.all("endpoints")
-                     if e["modelId"] == model_id and e["lifecycleState"] in LIVE_ENDPOINT_STATES]
+            model: CustomModel = self._require(self.store.models, model_id)
+            if model.lifecycle_state in GONE_STATES:
+                raise incorrect_state(f"The model is already {model.lifecycle_state}.")
+            users = [e.id for e in self.store.endpoints.all()
+                     if e.model_id == model_id and e.lifecycle_state in LIVE_ENDPOINT_STATES]
             if users:
                 raise conflict(f"The model is used by endpoint(s): {', '.join(users)}.")
-            return self._begin_delete("models", model, "DELETE_MODEL", "GenerativeAiModel")
-
-    def _begin_delete(self, kind: str, rec: Record, operation: str, entity: str) -> str:
-        now = time.time()
-        if kind == "models" and rec["lifecycleState"] == "CREATING":
-            self._cancel_wr(rec["_emu"]["wr"], "The model was deleted during fine-tuning.")
-        ready = now + self.config.provisioning_seconds
-        wr_id = self._new_work_request(
-            operation, rec["compartmentId"], entity, rec["id"],
-            f"/20231130/{kind_path(kind)}/{rec['id']}", ready)
-        rec["lifecycleState"] = "DELETING"
-        rec["timeUpdated"] = rfc3339(now)
-        rec["_emu"].update({"readyAt": ready, "wr": wr_id})
-        self.store.put(kind, rec)
-        self._tick()
-        return wr_id
-
-    # ---------------------------------------------------------------- training
-
-    def _launch_training(self, model_id: str) -> None:
-        thread = threading.Thread(
-            target=self._train, args=(model_id,), name=f"genai-train-{model_id[-8:]}",
-            daemon=True)
-        self._threads[model_id] = thread
-        thread.start()
-
-    def _update(self, model_id: str, change: Callable[[Record, Record], None]) -> bool:
-        """Apply ``change(model, work_request)`` if the model is still training."""
-        with self.store.lock:
-            model = self.store.get("models", model_id)
-            if model is None or model["lifecycleState"] != "CREATING":
-                return False
-            wr = self.store.get("workrequests", model["_emu"]["wr"])
-            assert wr is not None
-            change(model, wr)
-            model["timeUpdated"] = rfc3339()
-            self.store.put("models", model)
-            self.store.put("workrequests", wr)
-            return True
-
-    def _fail_training(self, model_id: str, reason: str, code: str) -> None:
-        def change(model: Record, wr: Record) -> None:
-            model["lifecycleState"] = "FAILED"
-            model["lifecycleDetails"] = reason
-            self._log(wr, reason)
-
-        if self._update(model_id, change):
-            wr_id = self.store.get("models", model_id)["_emu"]["wr"]  # type: ignore[index]
-            self._finish_wr(wr_id, ok=False, action="FAILED", error=reason, code=code)
-
-    def _train(self, model_id: str) -> None:
-        model = self.store.get("models", model_id)
-        if model is None:
-            return
-        dataset = model["fineTuneDetails"]["trainingDataset"]
-        config = model["fineTuneDetails"]["trainingConfig"]
-        where = f"{dataset['namespaceName']}/{dataset['bucketName']}/{dataset['objectName']}"
-
-        def started(model: Record, wr: Record) -> None:
-            wr["status"] = "IN_PROGRESS"
-            wr["timeStarted"] = rfc3339()
-            wr["percentComplete"] = 0.0
-            self._log(wr, "Validating the training dataset.")
-            model["lifecycleDetails"] = "Validating the training dataset."
-
-        if not self._update(model_id, started):
-            return
-        try:
-            pairs = self._read_dataset(dataset)
-        except DatasetRejected as exc:
-            self._fail_training(model_id, f"Training dataset {where} is invalid: {exc}",
-                                "InvalidTrainingData")
-            return
-        except Exception:  # any read failure means the object is unusable
-            self._fail_training(
-                model_id, f"Training dataset {where} was not found or cannot be read.",
-                "TrainingDatasetNotFound")
-            return
-        epochs = int(config["totalTrainingEpochs"])
-
-        def validated(model: Record, wr: Record) -> None:
-            wr["percentComplete"] = 10.0
-            self._log(wr, f"Dataset valid: {len(pairs)} examples. Training for up to "
-                          f"{epochs} epoch(s).")
-            model["lifecycleDetails"] = "Fine-tuning in progress."
-
-        if not self._update(model_id, validated):
-            return
-        if model["_emu"].get("failTraining"):
-            if not self._stopping.wait(self.config.seconds_per_epoch):
-                self._fail_training(
-                    model_id,
-                    f"Fine-tuning failed: fault injected (freeform tag {FAIL_TRAINING_TAG} "
-                    "or the emulator's fail_training switch).", "TrainingFailed")
-            return
-
-        def on_epoch(result: EpochResult) -> bool:
-            if self._stopping.wait(self.config.seconds_per_epoch):
-                return False
-
-            def progress(model: Record, wr: Record) -> None:
-                wr["percentComplete"] = round(10.0 + 85.0 * result.epoch / epochs, 1)
-                self._log(wr, f"Epoch {result.epoch}/{epochs}: validation accuracy "
-                              f"{result.accuracy:.4f}, loss {result.loss:.4f}.")
-
-            return self._update(model_id, progress)
-
-        try:
-            outcome, index = fit(
-                pairs, seed=model_id, epochs=epochs,
-                patience=int(config["earlyStoppingPatience"]),
-                threshold=float(config["earlyStoppingThreshold"]),
-                validation_share=self.config.validation_share,
-                max_validation=self.config.max_validation_queries, on_epoch=on_epoch)
-        except TrainingCancelled:
-            return
-        write_json_atomic(self.store.artifact_path(model_id), {
-            "modelId": model_id,
-            "kind": "tfidf-retrieval",
-            "completionWeight": index.completion_weight,
-            "pairs": [[p.prompt, p.completion] for p in index.pairs],
-        })
-        self._indexes[model_id] = index  # warm: the first chat needs no rebuild
-        metrics_type = ("CHAT_MODEL_METRICS" if "CHAT" in model["capabilities"]
-                        else "TEXT_GENERATION_MODEL_METRICS")
-
-        def finished(model: Record, wr: Record) -> None:
-            model["lifecycleState"] = "ACTIVE"
-            model["lifecycleDetails"] = (
-                f"Fine-tuning completed after {outcome.epochs_run} epoch(s)"
-                + (" (early stopping)" if outcome.stopped_early else "")
-                + f"; {outcome.train_size} training / {outcome.validation_size} validation "
-                "examples.")
-            model["modelMetrics"] = {
-                "modelMetricsType": metrics_type,
-                "finalAccuracy": round(outcome.final_accuracy, 6),
-                "finalLoss": round(outcome.final_loss, 6),
-            }
-            self._log(wr, model["lifecycleDetails"])
-
-        if self._update(model_id, finished):
-            self._finish_wr(model["_emu"]["wr"], ok=True, action="CREATED")
-
-    def _read_dataset(self, dataset: Record) -> list[Pair]:
-        stream = self._open_object(
-            dataset["namespaceName"], dataset["bucketName"], dataset["objectName"])
-        try:
-            return parse_training_jsonl(
-                _lines(stream), min_examples=self.config.min_examples,
-                max_bytes=self.config.max_dataset_bytes)
-        finally:
-            stream.close()
-
-    def index_for(self, model_id: str) -> RetrievalIndex | None:
-        """The trained retrieval index of a custom model (cached), or None."""
-        cached = self._indexes.get(model_id)
-        if cached is not None:
-            return cached
-        path = self.store.artifact_path(model_id)
-        if not path.exists():
-            return None
-        artifact = json.loads(path.read_text(encoding="utf-8"))
-        index = RetrievalIndex([Pair(p, c) for p, c in artifact["pairs"]],
-                               float(artifact["completionWeight"]))
-        self._indexes[model_id] = index
-        return index
+            return self._begin_delete(self.store.models, model, "DELETE_MODEL",
+                                      "GenerativeAiModel", "models")
 
     # ---------------------------------------------------------------- clusters
 
     def create_cluster(self, body: Any, retry_token: str | None) -> tuple[Record, str]:
         """``CreateDedicatedAiCluster``."""
         details = parse(CreateDedicatedAiClusterDetails, body)
-
-        def create() -> tuple[str, str]:
-            return self._create_cluster(details)
-
         cluster_id, wr_id = self._idempotent("CreateDedicatedAiCluster", retry_token, body,
-                                             create)
+                                             lambda: self._create_cluster(details))
         return self.get_cluster(cluster_id), wr_id
 
     def _create_cluster(self, d: CreateDedicatedAiClusterDetails) -> tuple[str, str]:
@@ -575,38 +350,37 @@ class ControlPlane:
             raise invalid_parameter(f"unitShape {d.unit_shape} cannot host any base model.")
         now = time.time()
         ready = now + self.config.provisioning_seconds
-        cluster_id = self._ocid("generativeaidedicatedaicluster")
-        wr_id = self._new_work_request(
+        cluster_id = new_ocid("generativeaidedicatedaicluster", self.region)
+        wr_id = self.workrequests.new(
             "CREATE_DEDICATED_AI_CLUSTER", d.compartment_id, "DedicatedAiCluster", cluster_id,
-            f"/20231130/dedicatedAiClusters/{cluster_id}", ready)
-        self.store.put("clusters", {
-            "id": cluster_id,
-            "displayName": d.display_name or f"dedicatedaicluster{time.strftime('%Y%m%d%H%M%S')}",
-            "description": d.description,
-            "type": d.type,
-            "compartmentId": d.compartment_id,
-            "timeCreated": rfc3339(now),
-            "timeUpdated": rfc3339(now),
-            "lifecycleState": "CREATING",
-            "lifecycleDetails": "Provisioning dedicated AI cluster.",
-            "unitCount": d.unit_count,
-            "unitShape": d.unit_shape,
-            "freeformTags": d.freeform_tags,
-            "definedTags": d.defined_tags,
-            "systemTags": {},
-            "_emu": {"readyAt": ready, "wr": wr_id},
-        })
+            f"{API}/dedicatedAiClusters/{cluster_id}", ready)
+        self.store.clusters.put(Cluster(
+            id=cluster_id,
+            display_name=d.display_name or f"dedicatedaicluster{time.strftime('%Y%m%d%H%M%S')}",
+            description=d.description,
+            type=d.type,
+            compartment_id=d.compartment_id,
+            time_created=rfc3339(now),
+            time_updated=rfc3339(now),
+            lifecycle_state="CREATING",
+            lifecycle_details="Provisioning dedicated AI cluster.",
+            unit_count=d.unit_count,
+            unit_shape=d.unit_shape,
+            freeform_tags=d.freeform_tags,
+            defined_tags=d.defined_tags,
+            emu=Pending(ready_at=ready, wr=wr_id),
+        ))
         return cluster_id, wr_id
 
-    def _render_cluster(self, rec: Record) -> Record:
-        out = self.render(rec)
-        if rec["type"] == "HOSTING":
-            used = sum(1 for e in self.store.all("endpoints")
-                       if e["dedicatedAiClusterId"] == rec["id"]
-                       and e["lifecycleState"] in LIVE_ENDPOINT_STATES)
+    def _render_cluster(self, rec: Cluster) -> Record:
+        out = rec.to_api()
+        if rec.type == "HOSTING":
+            used = sum(1 for e in self.store.endpoints.all()
+                       if e.dedicated_ai_cluster_id == rec.id
+                       and e.lifecycle_state in LIVE_ENDPOINT_STATES)
             out["capacity"] = {
                 "capacityType": "HOSTING_CAPACITY",
-                "totalEndpointCapacity": ENDPOINTS_PER_HOSTING_UNIT * rec["unitCount"],
+                "totalEndpointCapacity": ENDPOINTS_PER_HOSTING_UNIT * rec.unit_count,
                 "usedEndpointCapacity": used,
             }
         return out
@@ -615,36 +389,36 @@ class ControlPlane:
         """``GetDedicatedAiCluster``."""
         self._tick()
         with self.store.lock:
-            return self._render_cluster(self._require("clusters", cluster_id))
+            return self._render_cluster(self._require(self.store.clusters, cluster_id))
 
     def list_clusters(self, compartment_id: str, **filters: Any) -> list[Record]:
         """``ListDedicatedAiClusters``."""
         self._tick()
         with self.store.lock:
-            items = [self._render_cluster(c) for c in self.store.all("clusters")
-                     if c["compartmentId"] == compartment_id]
-        items = [c for c in items if _matches(c, filters)]
+            items = [self._render_cluster(c) for c in self.store.clusters.all()
+                     if c.compartment_id == compartment_id]
+        items = [c for c in items if matches(c, filters)]
         return sort_items(items, filters.get("sort_by"), filters.get("sort_order"))
 
     def delete_cluster(self, cluster_id: str) -> str:
         """``DeleteDedicatedAiCluster``: 409 while it hosts endpoints or trains models."""
         self._tick()
         with self.store.lock:
-            cluster = self._require("clusters", cluster_id)
-            if cluster["lifecycleState"] in ("DELETING", "DELETED"):
-                raise incorrect_state(f"The cluster is already {cluster['lifecycleState']}.")
-            users = [e["id"] for e in self.store.all("endpoints")
-                     if e["dedicatedAiClusterId"] == cluster_id
-                     and e["lifecycleState"] in LIVE_ENDPOINT_STATES]
-            users += [m["id"] for m in self.store.all("models")
-                      if m["lifecycleState"] == "CREATING"
-                      and m["fineTuneDetails"]["dedicatedAiClusterId"] == cluster_id]
+            cluster: Cluster = self._require(self.store.clusters, cluster_id)
+            if cluster.lifecycle_state in GONE_STATES:
+                raise incorrect_state(f"The cluster is already {cluster.lifecycle_state}.")
+            users = [e.id for e in self.store.endpoints.all()
+                     if e.dedicated_ai_cluster_id == cluster_id
+                     and e.lifecycle_state in LIVE_ENDPOINT_STATES]
+            users += [m.id for m in self.store.models.all()
+                      if m.lifecycle_state == "CREATING" and m.cluster_id == cluster_id]
             if users:
                 raise conflict(
                     "The dedicated AI cluster still has endpoints or fine-tuning jobs: "
                     f"{', '.join(users)}. Delete them first.")
-            return self._begin_delete("clusters", cluster, "DELETE_DEDICATED_AI_CLUSTER",
-                                      "DedicatedAiCluster")
+            return self._begin_delete(self.store.clusters, cluster,
+                                      "DELETE_DEDICATED_AI_CLUSTER", "DedicatedAiCluster",
+                                      "dedicatedAiClusters")
 
     # --------------------------------------------------------------- endpoints
 
@@ -652,22 +426,19 @@ class ControlPlane:
         """``CreateEndpoint``."""
         details = parse(CreateEndpointDetails, body)
         self._tick()
-
-        def create() -> tuple[str, str]:
-            return self._create_endpoint(details)
-
-        endpoint_id, wr_id = self._idempotent("CreateEndpoint", retry_token, body, create)
+        endpoint_id, wr_id = self._idempotent("CreateEndpoint", retry_token, body,
+                                              lambda: self._create_endpoint(details))
         return self.get_endpoint(endpoint_id), wr_id
 
     def _create_endpoint(self, d: CreateEndpointDetails) -> tuple[str, str]:
         model = self.get_model(d.model_id)
         if model["lifecycleState"] != "ACTIVE":
             raise incorrect_state(f"The model is {model['lifecycleState']}, not ACTIVE.")
-        spec = self.spec_of(model if model["type"] == "BASE"
-                            else self._require("models", d.model_id))
+        spec = self.spec_for(d.model_id)
         if not {"CHAT", "TEXT_GENERATION"} & set(model["capabilities"]):
             raise invalid_parameter(f"Model {spec.name} cannot be served by chat or generateText.")
-        cluster = self._render_cluster(self._require("clusters", d.dedicated_ai_cluster_id))
+        cluster = self._render_cluster(
+            self._require(self.store.clusters, d.dedicated_ai_cluster_id))
         if cluster["type"] != "HOSTING":
             raise invalid_parameter("The dedicated AI cluster is not a HOSTING cluster.")
         if cluster["lifecycleState"] != "ACTIVE":
@@ -677,69 +448,68 @@ class ControlPlane:
             raise invalid_parameter(
                 f"Models based on {spec.name} are hosted on {spec.hosting.shape} clusters; "
                 f"this cluster is {cluster['unitShape']}.")
-        share_key = self._hosting_key(model, spec)
-        for other in self.store.all("endpoints"):
-            if (other["dedicatedAiClusterId"] == cluster["id"]
-                    and other["lifecycleState"] in LIVE_ENDPOINT_STATES
-                    and other["_emu"].get("shareKey") != share_key):
+        share_key = self._hosting_key(d.model_id, spec)
+        for other in self.store.endpoints.all():
+            if (other.dedicated_ai_cluster_id == cluster["id"]
+                    and other.lifecycle_state in LIVE_ENDPOINT_STATES
+                    and other.emu.share_key != share_key):
                 raise invalid_parameter(
                     "The endpoints of a hosting cluster must all serve the same base model or "
                     "the same custom model (T-Few cohere.command models may be stacked); this "
-                    f"cluster serves {other['modelId']}.")
+                    f"cluster serves {other.model_id}.")
         capacity = cluster["capacity"]
         if capacity["usedEndpointCapacity"] >= capacity["totalEndpointCapacity"]:
             raise conflict("The hosting cluster has no free endpoint capacity.")
         now = time.time()
         ready = now + self.config.provisioning_seconds
-        endpoint_id = self._ocid("generativeaiendpoint")
-        wr_id = self._new_work_request(
+        endpoint_id = new_ocid("generativeaiendpoint", self.region)
+        wr_id = self.workrequests.new(
             "CREATE_ENDPOINT", d.compartment_id, "GenerativeAiEndpoint", endpoint_id,
-            f"/20231130/endpoints/{endpoint_id}", ready)
+            f"{API}/endpoints/{endpoint_id}", ready)
         moderation = (d.content_moderation_config.model_dump(by_alias=True, exclude_none=True)
                       if d.content_moderation_config else {"isEnabled": False})
-        self.store.put("endpoints", {
-            "id": endpoint_id,
-            "displayName": d.display_name or f"endpoint{time.strftime('%Y%m%d%H%M%S')}",
-            "description": d.description,
-            "modelId": d.model_id,
-            "compartmentId": d.compartment_id,
-            "dedicatedAiClusterId": d.dedicated_ai_cluster_id,
-            "timeCreated": rfc3339(now),
-            "timeUpdated": rfc3339(now),
-            "lifecycleState": "CREATING",
-            "lifecycleDetails": "Creating endpoint.",
-            "contentModerationConfig": moderation,
-            "freeformTags": d.freeform_tags,
-            "definedTags": d.defined_tags,
-            "systemTags": {},
-            "_emu": {"readyAt": ready, "wr": wr_id, "baseName": spec.name,
-                     "shareKey": share_key},
-        })
+        self.store.endpoints.put(Endpoint(
+            id=endpoint_id,
+            display_name=d.display_name or f"endpoint{time.strftime('%Y%m%d%H%M%S')}",
+            description=d.description,
+            model_id=d.model_id,
+            compartment_id=d.compartment_id,
+            dedicated_ai_cluster_id=d.dedicated_ai_cluster_id,
+            time_created=rfc3339(now),
+            time_updated=rfc3339(now),
+            lifecycle_state="CREATING",
+            lifecycle_details="Creating endpoint.",
+            content_moderation_config=moderation,
+            freeform_tags=d.freeform_tags,
+            defined_tags=d.defined_tags,
+            emu=EndpointState(ready_at=ready, wr=wr_id, base_name=spec.name,
+                              share_key=share_key),
+        ))
         return endpoint_id, wr_id
 
-    @staticmethod
-    def _hosting_key(model: Record, spec: BaseModelSpec) -> str:
+    def _hosting_key(self, model_id: str, spec: BaseModelSpec) -> str:
         """Endpoints on one hosting cluster must agree on this (OCI's sharing rule)."""
-        if model["type"] == "BASE":
-            return f"base:{model['id']}"
-        method = model["fineTuneDetails"]["trainingConfig"]["trainingConfigType"]
+        model = self.store.models.get(model_id)
+        if model is None:
+            return f"base:{model_id}"
         stackable = ("cohere.command", "cohere.command-light")
-        if spec.name in stackable and method == "TFEW_TRAINING_CONFIG":
+        if spec.name in stackable and model.training_method == "TFEW_TRAINING_CONFIG":
             return f"stack:{spec.name}"  # stack serving of T-Few versions
-        return f"model:{model['id']}"
+        return f"model:{model_id}"
 
     def get_endpoint(self, endpoint_id: str) -> Record:
         """``GetEndpoint``."""
         self._tick()
-        return self.render(self._require("endpoints", endpoint_id))
+        endpoint: Endpoint = self._require(self.store.endpoints, endpoint_id)
+        return endpoint.to_api()
 
     def list_endpoints(self, compartment_id: str, **filters: Any) -> list[Record]:
         """``ListEndpoints`` (also filters by ``modelId``, which the REST API accepts)."""
         self._tick()
         with self.store.lock:
-            items = [self.render(e) for e in self.store.all("endpoints")
-                     if e["compartmentId"] == compartment_id]
-        items = [e for e in items if _matches(e, filters)
+            items = [e.to_api() for e in self.store.endpoints.all()
+                     if e.compartment_id == compartment_id]
+        items = [e for e in items if matches(e, filters)
                  and (not filters.get("model_id") or e["modelId"] == filters["model_id"])]
         return sort_items(items, filters.get("sort_by"), filters.get("sort_order"))
 
@@ -747,25 +517,29 @@ class ControlPlane:
         """``DeleteEndpoint``."""
         self._tick()
         with self.store.lock:
-            endpoint = self._require("endpoints", endpoint_id)
-            if endpoint["lifecycleState"] in ("DELETING", "DELETED"):
-                raise incorrect_state(f"The endpoint is already {endpoint['lifecycleState']}.")
-            return self._begin_delete("endpoints", endpoint, "DELETE_ENDPOINT",
-                                      "GenerativeAiEndpoint")
+            endpoint: Endpoint = self._require(self.store.endpoints, endpoint_id)
+            if endpoint.lifecycle_state in GONE_STATES:
+                raise incorrect_state(f"The endpoint is already {endpoint.lifecycle_state}.")
+            return self._begin_delete(self.store.endpoints, endpoint, "DELETE_ENDPOINT",
+                                      "GenerativeAiEndpoint", "endpoints")
 
     # ----------------------------------------------------------- work requests
 
+    def _work_request(self, wr_id: str) -> WorkRequest:
+        self._tick()
+        wr: WorkRequest = self._require(self.store.workrequests, wr_id)
+        return wr
+
     def get_work_request(self, wr_id: str) -> Record:
         """``GetWorkRequest``."""
-        self._tick()
-        return self.render(self._require("workrequests", wr_id))
+        return self._work_request(wr_id).to_api()
 
     def list_work_requests(self, compartment_id: str, **filters: Any) -> list[Record]:
         """``ListWorkRequests`` (newest first unless ``sort_order=ASC``)."""
         self._tick()
         with self.store.lock:
-            items = [self.render(w) for w in self.store.all("workrequests")
-                     if w["compartmentId"] == compartment_id]
+            items = [w.to_api() for w in self.store.workrequests.all()
+                     if w.compartment_id == compartment_id]
         items = [
             w for w in items
             if (not filters.get("status") or w["status"] == filters["status"])
@@ -778,40 +552,8 @@ class ControlPlane:
 
     def work_request_errors(self, wr_id: str) -> list[Record]:
         """``ListWorkRequestErrors``."""
-        self._tick()
-        return copy.deepcopy(self._require("workrequests", wr_id)["_emu"]["errors"])
+        return [e.model_dump(by_alias=True) for e in self._work_request(wr_id).emu.errors]
 
     def work_request_logs(self, wr_id: str) -> list[Record]:
         """``ListWorkRequestLogs``."""
-        self._tick()
-        return copy.deepcopy(self._require("workrequests", wr_id)["_emu"]["logs"])
-
-
-def kind_path(kind: str) -> str:
-    """REST collection name of a store kind."""
-    return {"clusters": "dedicatedAiClusters", "models": "models",
-            "endpoints": "endpoints"}[kind]
-
-
-def _matches(item: Record, filters: dict[str, Any]) -> bool:
-    return ((not filters.get("lifecycle_state")
-             or item["lifecycleState"] == filters["lifecycle_state"])
-            and (not filters.get("display_name")
-                 or item["displayName"] == filters["display_name"])
-            and (not filters.get("id") or item["id"] == filters["id"]))
-
-
-def sort_items(items: list[Record], sort_by: str | None, sort_order: str | None) -> list[Record]:
-    """OCI list ordering: timeCreated defaults to DESC, other keys to ASC."""
-    key = sort_by or "timeCreated"
-    if key not in ("timeCreated", "displayName", "lifecycleState"):
-        raise invalid_parameter(f"Unsupported sortBy {key}.")
-    order = sort_order or ("DESC" if key == "timeCreated" else "ASC")
-    if order not in ("ASC", "DESC"):
-        raise invalid_parameter(f"Unsupported sortOrder {order}.")
-    return sorted(items, key=lambda item: (str(item.get(key) or ""), item["id"]),
-                  reverse=order == "DESC")
-
-
-def _lines(stream: BinaryIO) -> Iterator[bytes]:
-    yield from stream
+        return [e.model_dump(by_alias=True) for e in self._work_request(wr_id).emu.logs]

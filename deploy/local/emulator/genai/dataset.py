@@ -7,7 +7,7 @@ properties ``prompt`` and ``completion``, at least 32 examples.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 
@@ -27,7 +27,18 @@ def parse_training_jsonl(
     lines: Iterable[bytes], *, min_examples: int, max_bytes: int
 ) -> list[Pair]:
     """Validate the file line by line and return its pairs, or raise DatasetRejected."""
-    pairs: list[Pair] = []
+    return list(iter_training_pairs(lines, min_examples=min_examples, max_bytes=max_bytes))
+
+
+def iter_training_pairs(
+    lines: Iterable[bytes], *, min_examples: int, max_bytes: int
+) -> Iterator[Pair]:
+    """Validate the file line by line, yielding its pairs; raise DatasetRejected on a bad one.
+
+    The minimum count is checked after the last line, so a caller keeping the
+    pairs must discard them if that final check raises.
+    """
+    count = 0
     total = 0
     for number, raw in enumerate(lines, start=1):
         total += len(raw)
@@ -55,9 +66,9 @@ def parse_training_jsonl(
             raise DatasetRejected(f"Line {number}: prompt and completion must be strings.")
         if not prompt.strip() or not completion.strip():
             raise DatasetRejected(f"Line {number}: prompt and completion must not be empty.")
-        pairs.append(Pair(prompt, completion))
-    if len(pairs) < min_examples:
+        count += 1
+        yield Pair(prompt, completion)
+    if count < min_examples:
         raise DatasetRejected(
-            f"Training dataset has {len(pairs)} prompt/completion examples; "
+            f"Training dataset has {count} prompt/completion examples; "
             f"at least {min_examples} are required.")
-    return pairs

@@ -3,9 +3,21 @@
 Answers come from the endpoint model's retrieval index: the completion of the
 training example most like the prompt. Sampling parameters act on the ranked
 examples (temperature 0 = top-1; above 0 = seeded softmax sampling over the
-top-k / top-p candidates). Token likelihoods are NOT language-model
-probabilities: every answer token carries ``ln(similarity)`` of the example it
-came from, the retrieval confidence, spread evenly over the tokens.
+top-k / top-p candidates). When no example reaches the model's similarity
+floor the answer is :data:`NO_MATCH` instead of an unrelated completion.
+
+How close the match was, and which example answered, travel in fields the
+unmodified ``oci`` SDK response models carry:
+
+* token likelihoods (``returnLikelihoods`` of generateText, ``logProbs`` of
+  generic chat) are NOT language-model probabilities: every answer token
+  carries ``ln(similarity)`` of the example it came from;
+* Cohere chat answers list the example in ``documents`` (``id``
+  ``training-example-<n>``, ``similarity``, ``floor``, ``prompt``) and a
+  ``citations`` entry tying the answer text to it; Cohere documents these as
+  the documents an answer is grounded in:
+  https://docs.oracle.com/en-us/iaas/tools/python/latest/api/generative_ai_inference/models/
+  oci.generative_ai_inference.models.CohereChatResponse.html
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import math
 import random
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deploy.local.emulator.genai.catalog import ApiFormat, BaseModelSpec
@@ -23,7 +35,8 @@ from deploy.local.emulator.genai.errors import GenAiError, incorrect_state, inva
 from deploy.local.emulator.genai.retrieval import Hit, RetrievalIndex, approx_tokens
 from deploy.local.emulator.genai.timefmt import rfc3339
 
-NO_MATCH = "No training example matches this prompt."
+NO_MATCH = ("No training example is close enough to this prompt to answer it "
+            "(the local stand-in only answers from its training data).")
 BASE_MODEL_ANSWER = (
     "The local emulator hosts no pretrained weights; only fine-tuned custom models answer "
     "(from their training data).")
@@ -52,6 +65,19 @@ class Answer:
     score: float
     tokens: list[str]
     offsets: list[int]
+    example: int | None = None  # row of the training example that answered
+    prompt: str | None = None  # that example's prompt
+    floor: float = 0.0
+
+    def documents(self) -> list[Record]:
+        """The Cohere ``documents`` entry naming the example (empty for base models)."""
+        if self.example is None and self.score >= 1.0:
+            return []
+        doc: Record = {"id": _document_id(self.example), "similarity": round(self.score, 6),
+                       "floor": self.floor}
+        if self.prompt is not None:
+            doc["prompt"] = self.prompt
+        return [doc]
 
     @property
     def token_logprob(self) -> float:
@@ -84,8 +110,7 @@ class Inference:
         if endpoint["lifecycleState"] != "ACTIVE":
             raise incorrect_state(f"The endpoint is {endpoint['lifecycleState']}, not ACTIVE.")
         model = self.control.get_model(endpoint["modelId"])
-        spec = (self.control.base_spec(model["id"])
-                or self.control.spec_of(self.control.store.get("models", model["id"]) or model))
+        spec = self.control.spec_for(model["id"])
         return endpoint, model, spec
 
     def _index(self, model: Record) -> RetrievalIndex | None:
@@ -108,10 +133,15 @@ class Inference:
             return [_shape(BASE_MODEL_ANSWER, 1.0, s)]
         pool = max(n, s.top_k or 0, 5) if s.temperature > 0 else n
         hits = index.search(query, k=pool)
-        if not hits:
-            return [_shape(NO_MATCH, 1e-9, s)]
-        chosen = hits[:n] if s.temperature <= 0 else _sample(hits, s, n)
-        return [_shape(index.pairs[h.index].completion, h.score, s) for h in chosen]
+        close = [h for h in hits if h.score >= index.floor]
+        if not close:
+            best = hits[0].score if hits else 1e-9
+            return [replace(_shape(NO_MATCH, best, s), floor=index.floor)]
+        chosen = close[:n] if s.temperature <= 0 else _sample(close, s, n)
+        pairs = index.pairs.take([h.index for h in chosen])
+        return [replace(_shape(pair.completion, h.score, s), example=h.index,
+                        prompt=pair.prompt, floor=index.floor)
+                for h, pair in zip(chosen, pairs, strict=True)]
 
     # -------------------------------------------------------------------- chat
 
@@ -156,6 +186,12 @@ class Inference:
             "finishReason": {"max_tokens": "MAX_TOKENS"}.get(answer.finish, "COMPLETE"),
             "usage": _usage(prompt_tokens, len(answer.tokens)),
         }
+        documents = answer.documents()
+        if documents:
+            response["documents"] = documents
+        if answer.example is not None:
+            response["citations"] = [{"start": 0, "end": len(answer.text), "text": answer.text,
+                                      "documentIds": [_document_id(answer.example)]}]
         if req.get("isEcho"):
             response["prompt"] = message
         return response
@@ -307,6 +343,11 @@ def _shape(text: str, score: float, s: Sampling) -> Answer:
         finish = "max_tokens"
     return Answer(text=text, finish=finish, score=score,
                   tokens=[m.group() for m in spans], offsets=[m.start() for m in spans])
+
+
+def _document_id(example: int | None) -> str:
+    """``training-example-<n>`` (1-based, in training-file order), or ``none-close-enough``."""
+    return "none-close-enough" if example is None else f"training-example-{example + 1}"
 
 
 def _content_text(message: Record) -> str:

@@ -1,26 +1,52 @@
 """The stand-in "fine-tuned model": TF-IDF retrieval over the training pairs.
 
 It is honest about what it is: given a prompt it finds the training prompts
-most alike (cosine similarity of sublinear TF-IDF vectors, optionally blended
-with similarity to the stored completion) and answers with that example's
-completion. It does not generate new text. Standard library only.
+most alike (cosine similarity of sublinear TF-IDF vectors) and answers with
+that example's completion. It does not generate new text. Below a similarity
+floor (chosen on the held-out split, see :mod:`.training`) it says that no
+training example is close enough instead of answering.
+
+Vectorised with scikit-learn's ``HashingVectorizer`` (terms hashed into 2**20
+columns: no vocabulary to hold, chunks vectorised independently) and scipy
+sparse products: the index is the transposed TF-IDF matrix, an inverted index
+whose product with a batch of query vectors scores every training prompt at
+once. The completion blend re-ranks the best ``RERANK`` prompt matches by a
+weighted similarity to their completions. Only the local target installs these
+libraries (the ``local`` extra), never the function image.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
 
 from deploy.local.emulator.genai.dataset import Pair
+from deploy.local.emulator.genai.pairs import PairFile, PairList, PairSource
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-# Terms in more than this share of documents are skipped at query time (speed; their
-# IDF weight is near the floor anyway), unless the query has nothing else.
-_COMMON_SHARE = 0.5
+
+N_FEATURES = 1 << 20
+RERANK = 32  # prompt matches re-scored with the completion blend
+BATCH_BUDGET = 4_000_000  # candidate scores computed at once by a batched search
+_HASHER = HashingVectorizer(n_features=N_FEATURES, alternate_sign=False, norm=None,
+                            token_pattern=r"(?u)\w+", dtype=np.float32)  # noqa: S106
+
+Matrix: TypeAlias = sparse.csr_matrix
+Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
 
 
 def words(text: str) -> list[str]:
@@ -46,6 +72,47 @@ def token_f1(candidate: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def token_f1_rows(candidates: Matrix, references: Matrix) -> npt.NDArray[np.float64]:
+    """:func:`token_f1` of each row pair of two term-count matrices (hashed terms)."""
+    overlap = np.asarray(candidates.minimum(references).sum(axis=1), dtype=np.float64).ravel()
+    total = (np.asarray(candidates.sum(axis=1), dtype=np.float64).ravel()
+             + np.asarray(references.sum(axis=1), dtype=np.float64).ravel())
+    f1 = np.divide(2 * overlap, total, out=np.ones_like(overlap), where=total > 0)
+    return f1
+
+
+def term_counts(texts: Iterable[str]) -> Matrix:
+    """Term counts of ``texts``, one row each (hashed columns, float32)."""
+    batch = list(texts)
+    if not batch:
+        return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+    counts: Matrix = _HASHER.transform(batch)
+    return counts
+
+
+def documents_per_term(rows: Matrix) -> npt.NDArray[np.int64]:
+    """How many rows contain each term."""
+    return np.bincount(rows.indices, minlength=N_FEATURES).astype(np.int64)
+
+
+def idf_of(term_docs: npt.NDArray[np.int64], n_docs: int) -> Floats:
+    """Smoothed IDF; terms no document contains weigh 0 (a query term never seen is ignored)."""
+    idf = (np.log((n_docs + 1) / (term_docs + 1)) + 1.0).astype(np.float32)
+    idf[term_docs == 0] = 0.0
+    return idf
+
+
+def tfidf(counts: Matrix, idf: Floats) -> Matrix:
+    """Unit-length sublinear TF-IDF rows of ``counts``."""
+    weights = counts.astype(np.float32, copy=True)
+    weights.data = (1.0 + np.log(weights.data)) * idf[weights.indices]
+    weights.eliminate_zeros()
+    if not weights.shape[0]:
+        return weights
+    normalised: Matrix = normalize(weights, copy=False)
+    return normalised
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved training example and its similarity score in [0, 1]."""
@@ -54,50 +121,125 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The best prompt matches of one query: training rows and their prompt similarity."""
+
+    rows: Ids
+    prompt_scores: Floats
+
+
 class RetrievalIndex:
-    """Inverted TF-IDF index over prompts (and completions) of the training pairs."""
+    """An inverted TF-IDF index over the prompts of the training pairs."""
 
-    def __init__(self, pairs: Sequence[Pair], completion_weight: float = 0.0) -> None:
-        self.pairs = list(pairs)
+    def __init__(self, pairs: PairSource, postings: Matrix, idf: Floats,
+                 completion_weight: float = 0.0, floor: float = 0.0) -> None:
+        self.pairs = pairs
+        self.postings = postings  # terms x pairs
+        self.idf = idf
         self.completion_weight = completion_weight
-        self._n = len(self.pairs)
-        df: Counter[str] = Counter()
-        prompt_terms = [Counter(words(p.prompt)) for p in self.pairs]
-        completion_terms = [Counter(words(p.completion)) for p in self.pairs]
-        for pt, ct in zip(prompt_terms, completion_terms, strict=True):
-            df.update(set(pt) | set(ct))
-        self._df = df
-        self._idf = {t: math.log((self._n + 1) / (d + 1)) + 1.0 for t, d in df.items()}
-        self._prompt_post = self._postings(prompt_terms)
-        self._completion_post = self._postings(completion_terms)
+        self.floor = floor
 
-    def _vector(self, counts: Counter[str]) -> dict[str, float]:
-        vec = {t: (1.0 + math.log(c)) * self._idf.get(t, 0.0) for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values()))
-        return {t: v / norm for t, v in vec.items() if v > 0} if norm else {}
+    @classmethod
+    def from_prompts(cls, pairs: PairSource, prompt_counts: Matrix, idf: Floats,
+                     completion_weight: float = 0.0, floor: float = 0.0) -> RetrievalIndex:
+        """Index ``pairs`` whose prompt term counts are ``prompt_counts``."""
+        postings = tfidf(prompt_counts, idf).T.tocsr()
+        return cls(pairs, postings, idf, completion_weight, floor)
 
-    def _postings(self, docs: list[Counter[str]]) -> dict[str, list[tuple[int, float]]]:
-        post: dict[str, list[tuple[int, float]]] = {}
-        for index, counts in enumerate(docs):
-            for term, weight in self._vector(counts).items():
-                post.setdefault(term, []).append((index, weight))
-        return post
+    @classmethod
+    def from_pairs(cls, pairs: Sequence[Pair], completion_weight: float = 0.0,
+                   floor: float = 0.0) -> RetrievalIndex:
+        """Index pairs held in memory (IDF over their prompts and completions)."""
+        prompts = term_counts(p.prompt for p in pairs)
+        both = prompts + term_counts(p.completion for p in pairs)
+        idf = idf_of(documents_per_term(both), len(pairs))
+        return cls.from_prompts(PairList(pairs), prompts, idf, completion_weight, floor)
+
+    # ---------------------------------------------------------------- searching
+
+    def vectors(self, texts: Iterable[str]) -> Matrix:
+        """Query vectors of ``texts`` in this index's TF-IDF space."""
+        return tfidf(term_counts(texts), self.idf)
+
+    def candidates(self, queries: Matrix, k: int) -> Iterator[Candidates]:
+        """The ``k`` best prompt matches of each query row, best first, batched by work."""
+        lengths = np.diff(self.postings.indptr)
+        total = np.concatenate(([0], np.cumsum(lengths[queries.indices], dtype=np.int64)))
+        work = total[queries.indptr[1:]] - total[queries.indptr[:-1]]
+        start = 0
+        while start < queries.shape[0]:
+            stop, budget = start + 1, int(work[start])
+            while stop < queries.shape[0] and budget + int(work[stop]) <= BATCH_BUDGET:
+                budget += int(work[stop])
+                stop += 1
+            scores: Matrix = (queries[start:stop] @ self.postings).tocsr()
+            for row in range(stop - start):
+                lo, hi = scores.indptr[row], scores.indptr[row + 1]
+                yield _top(scores.indices[lo:hi].astype(np.int64), scores.data[lo:hi], k)
+            start = stop
+
+    def completion_scores(self, query: Matrix, rows: Ids) -> Floats:
+        """Similarity of one query vector to the completions of ``rows``."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        completions = self.vectors(p.completion for p in self.pairs.take(rows))
+        scores: Floats = np.asarray((completions @ query.T).todense()).ravel()
+        return scores.astype(np.float32)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` best examples for ``query``, best first (empty if nothing matches)."""
-        qvec = self._vector(Counter(t for t in words(query) if t in self._idf))
-        if not qvec:
+        vector = self.vectors([query])
+        if not vector.nnz:
             return []
-        limit = _COMMON_SHARE * self._n
-        rare = {t: w for t, w in qvec.items() if self._df[t] <= limit}
-        terms = rare or qvec
-        scores: dict[int, float] = {}
+        found = next(self.candidates(vector, max(k, RERANK)))
+        scores = found.prompt_scores
         blend = self.completion_weight
-        for post, weight in ((self._prompt_post, 1.0 - blend), (self._completion_post, blend)):
-            if weight <= 0:
-                continue
-            for term, qw in terms.items():
-                for index, dw in post.get(term, ()):
-                    scores[index] = scores.get(index, 0.0) + weight * qw * dw
-        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [Hit(index, min(1.0, score)) for index, score in best if score > 0]
+        if blend > 0:
+            scores = (1 - blend) * scores + blend * self.completion_scores(vector, found.rows)
+        ranked = _top(found.rows, scores, k)
+        return [Hit(int(row), min(1.0, float(score)))
+                for row, score in zip(ranked.rows, ranked.prompt_scores, strict=True)
+                if score > 0]
+
+    # --------------------------------------------------------------- persisting
+
+    def save(self, folder: Path) -> None:
+        """Write the index next to its :class:`PairFile` in ``folder``."""
+        np.savez(folder / "index.npz", data=self.postings.data, indices=self.postings.indices,
+                 indptr=self.postings.indptr, shape=np.asarray(self.postings.shape),
+                 idf=self.idf)
+        meta = {"kind": "tfidf-retrieval", "version": 2,
+                "completionWeight": self.completion_weight, "floor": self.floor}
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> RetrievalIndex:
+        """Read an index written by :meth:`save`."""
+        meta: dict[str, Any] = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        with np.load(folder / "index.npz") as arrays:
+            postings = sparse.csr_matrix(
+                (arrays["data"], arrays["indices"], arrays["indptr"]),
+                shape=tuple(int(n) for n in arrays["shape"]))
+            idf = arrays["idf"]
+        return cls(PairFile(folder), postings, idf, float(meta["completionWeight"]),
+                   float(meta["floor"]))
+
+
+def _top(rows: Ids, scores: Floats, k: int) -> Candidates:
+    """The ``k`` highest ``scores`` (ties: lower row first), best first."""
+    if len(scores) > k:
+        keep = np.argpartition(-scores, k - 1)[:k]
+        rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))
+    return Candidates(rows[order], scores[order].astype(np.float32))
+
+
+def similarity_floor_grid() -> list[float]:
+    """The floors training may choose from: 0.10, 0.15, ... 0.50."""
+    return [round(0.10 + 0.05 * i, 2) for i in range(9)]
+
+
+def log_similarity(score: float) -> float:
+    """ln(similarity), the per-token log-likelihood the stand-in reports."""
+    return math.log(max(score, 1e-9))

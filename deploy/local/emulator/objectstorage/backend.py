@@ -562,6 +562,27 @@ class ObjectStorageBackend:
         with bucket.lock:
             shutil.rmtree(path, ignore_errors=True)
 
+    def abort_uploads_created_before(self, namespace: str, bucket_name: str,
+                                     cutoff: float) -> list[UploadMeta]:
+        """Abort every uncommitted upload of the bucket created before ``cutoff`` (epoch s).
+
+        What a lifecycle rule with action ``ABORT`` and target ``multipart-uploads``
+        does once an upload is older than the rule's age: the upload and its parts
+        are deleted ("Rules using 'ABORT' abort the uncommitted multipart-uploads and
+        permanently delete their parts", ObjectLifecycleRule,
+        https://docs.oracle.com/en-us/iaas/api/#/en/objectstorage/20160918/datatypes/ObjectLifecycleRule;
+        https://docs.oracle.com/en-us/iaas/Content/Object/Tasks/usinglifecyclepolicies.htm).
+        Such rules take no name prefix or pattern, so every upload of the bucket counts.
+        """
+        bucket = self._bucket(namespace, bucket_name)
+        aborted = []
+        with bucket.lock:
+            for upload in self.list_uploads(namespace, bucket_name):
+                if upload.time_created < cutoff:
+                    shutil.rmtree(self._upload_dir(bucket, upload.upload_id), ignore_errors=True)
+                    aborted.append(upload)
+        return aborted
+
     def commit_upload(self, namespace: str, bucket_name: str, name: str, upload_id: str,
                       parts: Iterable[tuple[int, str]], *, exclude: Iterable[int] = (),
                       if_match: str | None = None,

@@ -1,0 +1,136 @@
+"""Benchmark: training the local stand-in model, time and peak memory per 100k records.
+
+Generates finance-alpaca-shaped records (a question of ~20 words, an answer of
+~100, Zipf-distributed vocabulary; about 800 bytes a record like the guide's
+57 MB / 70k dataset), writes them as training JSONL and trains in a fresh
+process per row, so each row's peak RSS is its own:
+
+* baseline: the pure-Python implementation the product used before issue 17
+  (``bench/baseline_retrieval.py``), at ``--baseline-records`` (it is slow);
+* vectorised: the product's training path (stream -> pair file + hashed
+  prompt counts -> batched validation -> epochs -> saved index) at
+  ``--baseline-records`` and each of ``--records``.
+
+Both run 5 epochs (the pipeline default), no early stopping, 500 validation
+prompts (the emulator's default cap), with no per-epoch pacing.
+
+    .venv/bin/python bench/train_bench.py [--records 70000 1000000] [--baseline-records 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+EPOCHS = 5
+VALIDATION = 500
+
+
+def write_dataset(path: Path, records: int, seed: int = 7) -> int:
+    """Write ``records`` JSONL training pairs to ``path``; returns its size in bytes."""
+    rng = np.random.default_rng(seed)
+    vocab = np.array([f"w{i:05d}" for i in range(30_000)])
+    weights = 1.0 / np.arange(1, len(vocab) + 1)
+    weights /= weights.sum()
+    with path.open("w", encoding="utf-8") as out:
+        for start in range(0, records, 10_000):
+            n = min(10_000, records - start)
+            q = rng.choice(vocab, size=(n, 20), p=weights)
+            a = rng.choice(vocab, size=(n, 100), p=weights)
+            for i in range(n):
+                out.write(json.dumps({"prompt": "What is " + " ".join(q[i]) + "?",
+                                      "completion": " ".join(a[i]) + "."}) + "\n")
+    return path.stat().st_size
+
+
+def _child(kind: str, path: str) -> None:
+    """Train once in this process and print seconds as JSON."""
+    sys.path.insert(0, str(ROOT))
+    from deploy.local.emulator.genai.dataset import iter_training_pairs, parse_training_jsonl
+
+    started = time.perf_counter()
+    with open(path, "rb") as stream:
+        if kind == "baseline":
+            from bench.baseline_retrieval import fit as old_fit
+
+            pairs = parse_training_jsonl(stream, min_examples=32, max_bytes=1 << 40)
+            old_fit(pairs, seed="bench", epochs=EPOCHS, patience=0, threshold=0.0,
+                    validation_share=0.2, max_validation=VALIDATION, on_epoch=lambda _: True)
+        else:
+            from deploy.local.emulator.genai.pairs import PairFileWriter
+            from deploy.local.emulator.genai.training import CorpusBuilder, fit
+
+            work = Path(tempfile.mkdtemp(prefix="ocift-train-bench-"))
+            writer, builder = PairFileWriter(work), CorpusBuilder()
+            for pair in iter_training_pairs(stream, min_examples=32, max_bytes=1 << 40):
+                writer.add(pair)
+                builder.add(pair)
+            corpus = builder.finish(writer.close())
+            _, index = fit(corpus, seed="bench", epochs=EPOCHS, patience=0, threshold=0.0,
+                           validation_share=0.2, max_validation=VALIDATION,
+                           on_epoch=lambda _: True)
+            index.save(work)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(kind: str, path: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one training in a fresh process."""
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), float(result["peak_mb"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="*", default=[70_000])
+    parser.add_argument("--baseline-records", type=int, default=20_000)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    rows: list[tuple[str, int, float, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="ocift-train-bench-") as tmp:
+        sizes = [args.baseline_records, *[n for n in args.records if n != args.baseline_records]]
+        for n in sizes:
+            path = Path(tmp) / f"train-{n}.jsonl"
+            mb = write_dataset(path, n) / 1e6
+            kinds = ["baseline", "vectorised"] if n == args.baseline_records else ["vectorised"]
+            for kind in kinds:
+                seconds, peak = measure(kind, path)
+                rows.append((kind, n, mb, seconds, peak))
+                print(f"  measured {kind} at {n} records", file=sys.stderr, flush=True)
+    base = next(r for r in rows if r[0] == "baseline")
+    base_per_100k = base[3] * 100_000 / base[1]
+    print(f"{'implementation':<12} {'records':>9} {'MB':>7} {'train s':>9} {'s/100k':>8} "
+          f"{'peak RSS MB':>12} {'speed-up':>9}")
+    for kind, n, mb, seconds, peak in rows:
+        per_100k = seconds * 100_000 / n
+        print(f"{kind:<12} {n:>9} {mb:>7.1f} {seconds:>9.2f} {per_100k:>8.2f} {peak:>12.0f} "
+              f"{base_per_100k / per_100k:>8.1f}x")
+    print(f"(memory counts the whole process; peak RSS of a fresh interpreter with "
+          f"scikit-learn imported is about {_import_floor():.0f} MB)")
+
+
+def _import_floor() -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", "import resource, sklearn.feature_extraction.text, scipy.sparse;"
+         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+        capture_output=True, text=True, check=True)
+    return int(done.stdout) / 1024
+
+
+if __name__ == "__main__":
+    main()
