@@ -224,6 +224,9 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
             (no_train_rule / rule.name).write_text(rule.read_text())
     assert len(list(no_train_rule.iterdir())) == len(list(EVENTS_DIR.glob("*.json"))) - 1
     with _start(tmp_path, watch_interval=0, events_dir=no_train_rule) as target:
+        # Epochs slow enough that both models are still TRAINING when the tick below
+        # counts its calls (a fast pace let one finish between two looks).
+        set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=3.0)
         settings = _settings(target)
         target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
         target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")
@@ -245,6 +248,7 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         assert report.in_flight == 2
         assert 1 <= report.genai_calls <= 2 * report.in_flight
         assert not any(op.startswith("genai.list") for op in report.calls)
+        set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=0.05)
 
         for dataset in ("lost", "lost2"):
             _wait_state(target, dataset, "ENDPOINT_ACTIVE", step=two_watchers)
@@ -303,7 +307,7 @@ def test_a_name_too_long_for_oci_is_reported_once_never_retried(
         return any(r.function == "convert" and (r.resource_name or "").startswith("raw/x")
                    for r in target.router.status().delivered)
 
-    _eventually(reported, "the convert delivery of the long name")
+    wait_until(reported, "the convert delivery of the long name", timeout=120, interval=0.1)
     status = target.router.status()
     [record] = [r for r in status.delivered if (r.resource_name or "").startswith("raw/x")]
     assert record.attempts == 1  # answered (rejected) the first time: no retry
