@@ -13,6 +13,7 @@ from pathlib import Path
 from deploy.local.orphans import InstanceRecord, InstanceRegistry, clean_stale, process_start_time
 from deploy.local.pdeathsig import ORPHANED_EXIT, wrap_command
 from deploy.local.target import LocalTarget
+from tests.support.local import children as _children
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,19 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _alive(pid: int) -> bool:
     return process_start_time(pid) is not None  # None for a gone process or a zombie
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return out
 
 
 def test_no_function_process_survives_kill_9_of_the_target(tmp_path: Path) -> None:

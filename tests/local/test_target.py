@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from deploy.local.target import LocalTarget, read_info, watch_tick_body
+from tests.support.local import children as _children
 from tests.support.local import make_fn
 from tests.support.wait import wait_until
 
@@ -25,19 +26,6 @@ def _alive(pid: int) -> bool:
     # A zombie is dead for our purposes.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ", 1)[1].split()[0] != "Z"
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().split(") ", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return out
 
 
 def _post(url: str, path: str, body: bytes) -> tuple[int, bytes]:

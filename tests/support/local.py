@@ -21,6 +21,20 @@ def make_fn(name: str, entrypoint: str | None = None, timeout: float = 20.0,
                        timeout_seconds=timeout, config=config)
 
 
+def children(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is ``pid`` (read from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
 def calls(fn_dir: Path, name: str) -> int:
     """How many calls test function ``name`` recorded."""
     path = fn_dir / f"{name}.calls"
