@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from oci.generative_ai_inference import models as m
 
 from shared.cli.ask import describe_grounding
+from shared.cli.main import main
 from shared.infer import grounding
 from shared.infer.models import InferRequest
 from shared.infer.shapes import ApiShape, read_answer
@@ -137,3 +142,49 @@ def test_ask_prints_token_probability_and_nothing_without_grounding() -> None:
     assert line.startswith("token probability 0.50 (exp of the mean token log-likelihood")
     assert describe_grounding({"text": "x"}) == ""
     assert describe_grounding({"grounding": "garbage"}) == ""
+
+
+class _Grounded(BaseHTTPRequestHandler):
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _Grounded.seen.append(body)
+        data = json.dumps({"text": "An ETF is a fund.", "finish_reason": "COMPLETE",
+                           "grounding": {"similarity": 0.83, "floor": 0.3, "sources": [DOC]},
+                           "model": {"id": "m1"}, "endpoint_id": "e1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def grounded_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Grounded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/infer"
+    server.shutdown()
+    server.server_close()
+
+
+def test_ask_command_prints_answer_on_stdout_and_grounding_on_stderr(
+        grounded_url: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["ask", "What is an ETF?", "--model", "fin", "--url", grounded_url,
+                 "--profile", "P", "--likelihoods"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "An ETF is a fund.\n"  # stdout stays the answer alone
+    assert "answered from training-example-12 (similarity 0.83, floor 0.30)" in err
+    assert _Grounded.seen[-1]["return_likelihoods"] == "GENERATION"
+    assert main(["ask", "What is an ETF?", "--model", "fin", "--url", grounded_url,
+                 "--profile", "P", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["grounding"]["sources"] == [DOC] and err == ""
+    assert "return_likelihoods" not in _Grounded.seen[-1]
