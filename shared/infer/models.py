@@ -101,8 +101,9 @@ class Source(BaseModel):
 
     On the local stand-in: the training example that answered (``id``
     ``training-example-<n>``, counted from 1 in the training file, or
-    ``none-close-enough`` when it declined), its similarity to the question
-    (cosine, 0..1), the model's similarity floor, and the example's prompt.
+    ``none-close-enough`` when it declined), its similarity score (0..1, the
+    blend of prompt and completion cosine similarity the model was trained to
+    use), the model's similarity floor, and the example's prompt.
     """
 
     id: str
