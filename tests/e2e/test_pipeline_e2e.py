@@ -276,3 +276,55 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
                           step=lambda: watcher.reconcile(settings))
         assert doc["model_id"] in {m.id for m in _pipeline_models(target, "lost")}
         assert len(_endpoints(target)) == 2 and len(_pipeline_models(target)) == 2
+
+
+def _report(target: LocalTarget, dataset: str) -> dict[str, Any]:
+    assert target.info is not None
+    resp = _os(target).get_object(target.info.namespace, target.info.bucket,
+                                  f"reports/{dataset}.json")
+    doc: dict[str, Any] = json.loads(resp.data.content)
+    return doc
+
+
+def test_a_dataset_named_in_cjk_emoji_and_spaces_reaches_an_active_endpoint(
+        target: RecordingTarget, tmp_path: Path) -> None:
+    dataset = "財務 データ 📈 q3\tfinal"
+    target.upload(_raw(tmp_path / "cjk.json", "yield"), f"raw/{dataset}.json")
+    doc = _wait_state(target, dataset, "ENDPOINT_ACTIVE", "REJECTED", "ENDPOINT_FAILED")
+    assert doc["state"] == "ENDPOINT_ACTIVE", doc.get("reason")
+    assert doc["source_object"] == f"training/{dataset}.jsonl"
+    assert _report(target, dataset)["source_object"] == f"raw/{dataset}.json"
+    assert target.info is not None
+    head = _os(target).head_object(target.info.namespace, target.info.bucket,
+                                   f"training/{dataset}.jsonl")
+    # The name travels percent-encoded in the header and decodes back to itself.
+    from shared.storage import decode_metadata
+
+    meta = decode_metadata({"source-object": head.headers["opc-meta-source-object"]})
+    assert meta["source-object"] == f"raw/{dataset}.json"
+    assert target.router.status().dead_lettered_count == 0
+
+
+def test_a_name_too_long_for_oci_is_reported_once_never_retried(
+        target: RecordingTarget, tmp_path: Path) -> None:
+    # raw/<name>.json and reports/<name>.json fit in 1024 bytes; training/<name>.jsonl not.
+    name = "x" * 1010
+    assert len(f"reports/{name}.json") <= 1024 < len(f"training/{name}.jsonl")
+    target.upload(_raw(tmp_path / "long.json", "size"), f"raw/{name}.json")
+
+    def reported() -> bool:
+        return any(r.function == "convert" and (r.resource_name or "").startswith("raw/x")
+                   for r in target.router.status().delivered)
+
+    _eventually(reported, "the convert delivery of the long name")
+    status = target.router.status()
+    [record] = [r for r in status.delivered if (r.resource_name or "").startswith("raw/x")]
+    assert record.attempts == 1  # answered (rejected) the first time: no retry
+    assert status.dead_lettered_count == 0
+    report = _report(target, name)
+    assert report["valid"] is False and report["fatal"]["code"] == "name_too_long"
+    assert "at most 1024" in report["fatal"]["message"]
+    listed = _os(target).list_objects(target.info.namespace if target.info else "",
+                                      target.info.bucket if target.info else "",
+                                      prefix="training/").data.objects
+    assert listed == []
