@@ -60,7 +60,8 @@ def _ctx(listed: Any) -> StageContext:
     def listed_etag(name: str) -> str | None:
         if isinstance(listed, BaseException):
             raise listed
-        return listed
+        etag: str | None = listed
+        return etag
 
     store = SimpleNamespace(bucket="b", listed_etag=listed_etag)
     return StageContext(settings=Settings(bucket="b"), store=store)  # type: ignore[arg-type]
