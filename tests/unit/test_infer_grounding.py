@@ -18,12 +18,14 @@ from oci.generative_ai_inference import models as m
 
 from shared.cli.ask import describe_grounding
 from shared.cli.main import main
+from shared.families import ApiShape
 from shared.infer import grounding
 from shared.infer.models import InferRequest
-from shared.infer.shapes import ApiShape, read_answer
-from tests.unit.test_infer_service import SETTINGS, _backend, handle_http
+from shared.infer.shapes import read_answer
+from shared.stages.infer import handle_http
+from tests.support.fakes import INFER_SETTINGS, infer_backend
 
-DOC = {"id": "training-example-12", "similarity": 0.83, "floor": 0.3,
+DOC: dict[str, Any] = {"id": "training-example-12", "similarity": 0.83, "floor": 0.3,
        "prompt": "What is an exchange-traded fund?"}
 
 
@@ -98,14 +100,11 @@ def test_token_probability_ignores_non_finite_values() -> None:
 
 
 def _infer_with(documents: list[dict[str, Any]] | None) -> tuple[dict[str, Any], Any]:
-    be, _, inference = _backend()
-
-    def chat(details: Any) -> Any:
-        return SimpleNamespace(data=_cohere(documents, None))
-
-    inference.chat = chat
+    be, _, _ = infer_backend()
+    be.inference = SimpleNamespace(chat=lambda details: SimpleNamespace(
+        data=_cohere(documents, None)))
     reply = handle_http("POST", json.dumps({"prompt": "What is an ETF?", "model": "fin"})
-                        .encode(), SETTINGS, be)
+                        .encode(), INFER_SETTINGS, be)
     assert reply.status == 200
     return json.loads(reply.body), reply
 
@@ -114,7 +113,7 @@ def test_function_answer_carries_grounding_but_its_log_fields_do_not() -> None:
     body, reply = _infer_with([DOC])
     assert body["grounding"] == {"similarity": 0.83, "floor": 0.3, "sources": [DOC]}
     logged = json.dumps(reply.log_fields, default=str)
-    assert DOC["prompt"] not in logged and "training-example" not in logged
+    assert str(DOC["prompt"]) not in logged and "training-example" not in logged
     assert "What is an ETF?" not in logged
 
 
