@@ -50,7 +50,8 @@ def check_dataset_file(path: Path, training: bool = False) -> None:
     try:
         text = text_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(text_bytes) - 4:  # not merely a character cut by the head's end
+        cut = len(head) == HEAD_BYTES and exc.start >= len(text_bytes) - 4
+        if not cut:  # not merely a character cut in two by the end of what was read
             raise NotADataset(
                 f"{what}: it is not UTF-8 text (byte 0x{text_bytes[exc.start]:02x} at byte "
                 f"offset {exc.start + len(head) - len(text_bytes)}); save it as UTF-8 "
