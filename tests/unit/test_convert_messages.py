@@ -52,6 +52,7 @@ def test_trailing_garbage_is_quoted_and_located() -> None:
     text = dumps(alpaca(40)) + "\n}garbage"
     report, _ = run(text)
     code, message = _fatal(report)
+    assert code == "malformed_json"
     assert "unexpected data after the top-level array (starting '}garbage')" in message
     assert report.fatal is not None and report.fatal.record_index is None
     assert report.fatal.line == 2
