@@ -29,7 +29,8 @@ def _variables() -> dict[str, dict[str, Any]]:
 
 
 def test_tfvars_example_sets_every_required_variable_with_a_valid_value() -> None:
-    example = {k: v for k, v in _load(TF_DIR / "terraform.tfvars.example").items()
+    example = {k: _unquote(v) if isinstance(v, str) else v
+               for k, v in _load(TF_DIR / "terraform.tfvars.example").items()
                if not k.startswith("__")}
     declared = _variables()
     assert set(example) <= set(declared), set(example) - set(declared)
