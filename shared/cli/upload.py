@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 from pathlib import PurePosixPath
 
+from shared.naming import MAX_OBJECT_NAME_BYTES
 from shared.settings import Settings
 
-MAX_OBJECT_NAME_BYTES = 1024  # OCI Object Storage's limit on an object name
+__all__ = ["MAX_OBJECT_NAME_BYTES", "BadUpload", "max_dataset_name_bytes", "object_name"]
 
 
 class BadUpload(ValueError):

@@ -11,15 +11,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_helpers import calls, make_fn
 
 from deploy.local.lock import TargetAlreadyRunning, running_holder
 from deploy.local.target import LocalTarget, read_info
+from tests.support.local import calls, make_fn
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -93,21 +93,13 @@ def test_dead_letters_are_shown_per_dataset_and_redriven(
     assert "the running target delivers them" in redriven.stdout
     # The running router's rescan picks the redriven delivery up and (the function still
     # failing) tries it twice more, then dead-letters it again.
-    assert _eventually(lambda: calls(fn_dir, "convert") == 4
-                       and target.status().router.dead_lettered_count == 1
-                       and target.status().router.pending_count == 0)
+    wait_until(lambda: calls(fn_dir, "convert") == 4
+               and target.status().router.dead_lettered_count == 1
+               and target.status().router.pending_count == 0,
+               "the redriven delivery to be tried twice more and dead-lettered again")
 
     unknown = _ocift("redrive", "no-such-id", cwd=tmp_path)
     assert unknown.returncode == 1 and "no dead letter with id 'no-such-id'" in unknown.stderr
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def _reader(stream: object) -> queue.Queue[str]:
@@ -123,7 +115,7 @@ def _reader(stream: object) -> queue.Queue[str]:
 
 
 def _wait_line(lines: queue.Queue[str], *words: str, timeout: float = 90) -> str:
-    seen = []
+    seen: list[str] = []
     while True:
         line = lines.get(timeout=timeout)
         if not line:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import gzip
 
-from test_convert import alpaca, dumps, run
-
 from shared.convert import ConversionReport
+from tests.support.convert import alpaca, dumps, run
 
 
 def _fatal(report: ConversionReport) -> tuple[str, str]:
