@@ -84,6 +84,22 @@ def from_answer(stage: str, body: bytes) -> tuple[str, str]:
     return outcome, reason
 
 
+def split_watch(outcome: StageOutcome) -> list[StageOutcome]:
+    """One outcome per dataset a watch tick changed (``"<dataset>: <state>"`` entries), so
+    each line names its dataset; other ticks stay as they are."""
+    parts = [p.strip() for p in outcome.reason.split(";") if p.strip()]
+    if outcome.stage != "watch" or not parts:
+        return [outcome]
+    out = []
+    for part in parts:
+        dataset, sep, what = part.partition(": ")
+        if sep and " " not in dataset.strip():
+            out.append(outcome.model_copy(update={"dataset": dataset, "reason": what}))
+        else:
+            out.append(outcome.model_copy(update={"reason": part}))
+    return out
+
+
 def format_line(o: StageOutcome) -> str:
     """``12:03:04  convert   finance-demo   done      0.42s  converted 36 records``."""
     what = o.dataset or o.object_name or "-"

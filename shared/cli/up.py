@@ -78,7 +78,7 @@ def watch_interval(args: argparse.Namespace) -> float:
 
 def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Start the target, print where it listens, then one line per outcome until Ctrl-C."""
-    from deploy.local.outcomes import StageOutcome, format_line
+    from deploy.local.outcomes import StageOutcome, format_line, split_watch
     from deploy.local.target import LocalTarget
 
     printing = threading.Lock()
@@ -87,7 +87,8 @@ def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         if outcome.quiet and not args.verbose:
             return
         with printing:
-            print(format_line(outcome), file=out, flush=True)
+            for line in split_watch(outcome):
+                print(format_line(line), file=out, flush=True)
 
     target = LocalTarget(
         args.state_dir, bucket=args.bucket, emulator_port=args.port,

@@ -221,3 +221,49 @@ def test_oci_service_errors_are_said_with_what_to_do() -> None:
     assert message is not None and message.startswith("OCI answered 404 BucketNotFound")
     assert "--bucket" in message
     assert user_message(RuntimeError("bug")) is None
+
+
+def test_outcome_lines_name_the_dataset_and_say_the_reason() -> None:
+    from datetime import datetime
+
+    from deploy.local.outcomes import StageOutcome, format_line, from_answer, split_watch
+
+    at = datetime(2026, 1, 1, 7, 20, 18)
+    line = format_line(StageOutcome(stage="convert", dataset="fin", outcome="rejected",
+                                    reason="only 3 usable\nexamples", elapsed_s=0.42, at=at))
+    assert line.split() == ["07:20:18", "convert", "fin", "rejected", "0.42s", "only", "3",
+                            "usable", "examples"]
+    answer = json.dumps({"status": "done", "stage": "watch", "details": {
+        "changed": ["fin: TRAINING", "bonds: MODEL_ACTIVE"], "resumed": ["fin: train"]}})
+    outcome, reason = from_answer("watch", answer.encode())
+    tick = StageOutcome(stage="watch", outcome=outcome, reason=reason, at=at)
+    assert not tick.quiet
+    lines = [(o.dataset, o.reason) for o in split_watch(tick)]
+    assert lines == [("fin", "TRAINING"), ("bonds", "MODEL_ACTIVE"), (None, "resumed fin: train")]
+    idle = StageOutcome(stage="watch", outcome="done", at=at)
+    assert idle.quiet and StageOutcome(stage="endpoint", outcome="skipped", at=at).quiet
+
+
+def test_status_reads_live_progress_and_an_endpoint_that_became_active() -> None:
+    from types import SimpleNamespace
+
+    from shared.cli.status_view import DatasetRow, refresh_live, render
+
+    class FakeGenAi:
+        def get_work_request(self, wr_id: str) -> Any:
+            return SimpleNamespace(data=SimpleNamespace(percent_complete=60.0))
+
+        def get_endpoint(self, endpoint_id: str) -> Any:
+            return SimpleNamespace(data=SimpleNamespace(lifecycle_state="ACTIVE"))
+
+    training = DatasetRow(dataset="a", state="TRAINING", percent=0.0, model_id="m",
+                          work_request_id="wr", valid=True, written=40, skipped=0)
+    serving = DatasetRow(dataset="b", state="ENDPOINT_CREATING", endpoint_state="CREATING",
+                         endpoint_id="e", model_id="m", model_state="ACTIVE",
+                         model_version="1")
+    for row in (training, serving):
+        refresh_live(row, FakeGenAi())
+    assert training.percent == 60.0 and "training 60%" in render([training])
+    assert (serving.state, serving.endpoint_state) == ("ENDPOINT_ACTIVE", "ACTIVE")
+    assert "the watcher records it on its next tick" in render([serving])
+    assert serving.finished  # `ask` answers now, and status says so
