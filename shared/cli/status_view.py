@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared import metrics as model_metrics
 from shared import naming
 from shared.cli.deadletters import DeadLetterRow, describe
 from shared.settings import Settings
@@ -144,13 +145,7 @@ def refresh_live(row: DatasetRow, genai: Any) -> None:
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
-    if not metrics:
-        return "-"
-    parts = []
-    for key, value in metrics.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-    return " ".join(parts[:3]) or "-"
+    return model_metrics.short(metrics)
 
 
 _NO_MODEL_YET = ("QUEUED", "REJECTED", "PENDING_CLUSTER")
@@ -196,8 +191,11 @@ def render(rows: list[DatasetRow]) -> str:
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
     notes += [f"  {r.dataset}: {r.live_note}" for r in rows if r.live_note]
+    meanings = [f"  {r.dataset}: {text}" for r in rows
+                if (text := model_metrics.in_words(r.metrics))]
     dead = [f"  {r.dataset}: {describe(d)}" for r in rows for d in r.dead_letters]
-    out = lines + (["", "reasons:", *notes] if notes else [])
+    out = (lines + (["", "metrics:", *meanings] if meanings else [])
+           + (["", "reasons:", *notes] if notes else []))
     if dead:
         out += ["", "dead-lettered deliveries (the router gave up; fix the cause, then "
                 "`ocift redrive` retries them all, or `ocift redrive ID`):", *dead]

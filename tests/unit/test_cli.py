@@ -59,7 +59,7 @@ def test_collect_joins_report_jsonl_and_status() -> None:
     fin_line = next(line for line in lines if line.startswith("fin"))
     assert "120 ok/5 skipped" in fin_line and "training 40% v2" in fin_line
     assert fin_line.count("TRAINING") == 1  # the MODEL column does not repeat the state
-    assert "final_loss=0.512" in fin_line
+    assert "loss 0.51" in fin_line  # metrics in words (shared.metrics), not raw keys
     bad_line = next(line for line in lines if line.startswith("bad"))
     assert "INVALID" in bad_line and " ok" not in bad_line  # nothing was written
     assert "bad: too few examples" in table
