@@ -70,6 +70,11 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "INFO", stream: Any = None) -> None:
     """Install the JSON formatter on the root logger once (idempotent)."""
     root = logging.getLogger()
+    for handler in list(root.handlers):
+        # fdk installs a plain "<call id> - logger - LEVEL - message" handler on the root
+        # logger at import; with ours beside it every line would be written twice.
+        if type(handler.formatter).__module__.startswith("fdk"):
+            root.removeHandler(handler)
     for handler in root.handlers:
         if isinstance(handler.formatter, JsonFormatter):
             root.setLevel(level.upper())

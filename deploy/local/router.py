@@ -17,14 +17,16 @@ independent records), so stage idempotency can be tested.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import heapq
 import json
 import logging
+import os
 import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,7 @@ class Router:
         backoff_max: float = 60.0,
         duplicate_deliveries: bool = False,
         rescan_interval: float = 1.0,
+        on_dead_letter: Callable[[DeliveryRecord], None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -140,6 +143,7 @@ class Router:
         self._threads: list[threading.Thread] = []
         self._known: set[str] = set()  # queued or in flight in this process
         self.rescan_interval = rescan_interval
+        self.on_dead_letter = on_dead_letter
         self._stopping = False
         self._log_lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not security
@@ -256,6 +260,18 @@ class Router:
                 self._cond.wait(min(left, 0.1))
         return True
 
+    @contextlib.contextmanager
+    def _journals(self) -> Iterator[None]:
+        """The journals to this thread and process alone: ``ocift redrive`` rewrites the
+        dead-letter journal from another process while a running router appends to it."""
+        with self._log_lock:
+            fd = os.open(self.dir / "journal.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
     # -- status -------------------------------------------------------------------
 
     def status(self, recent: int = 100) -> RouterStatus:
@@ -263,7 +279,7 @@ class Router:
         for path in sorted(self.queue_dir.glob("*.json")):
             with contextlib.suppress(ValueError, OSError):
                 pending.append(Delivery.model_validate_json(path.read_text(encoding="utf-8")))
-        with self._log_lock:
+        with self._journals():
             delivered = _read_jsonl(self.delivered_log)
             dead = _read_jsonl(self.deadletter_log)
         retried = sum(max(r.attempts - 1, 0) for r in delivered + dead)
@@ -344,7 +360,10 @@ class Router:
         except Exception as exc:
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if delivery.attempts >= self.max_attempts:
-                self._finish(delivery, self.deadletter_log)
+                record = self._finish(delivery, self.deadletter_log)
+                if self.on_dead_letter is not None:
+                    with contextlib.suppress(Exception):
+                        self.on_dead_letter(record)
                 log.error("delivery dead-lettered", extra={
                     "delivery_id": delivery_id, "function": delivery.function,
                     "attempts": delivery.attempts, "error": delivery.last_error})
@@ -363,18 +382,19 @@ class Router:
             "delivery_id": delivery_id, "function": delivery.function,
             "attempts": delivery.attempts})
 
-    def _finish(self, delivery: Delivery, journal: Path) -> None:
+    def _finish(self, delivery: Delivery, journal: Path) -> DeliveryRecord:
         record = DeliveryRecord(
             delivery_id=delivery.delivery_id, event_id=delivery.event_id,
             resource_name=delivery.resource_name, rule=delivery.rule,
             function=delivery.function, attempts=delivery.attempts,
             last_error=delivery.last_error, finished_at=_now(),
             event=delivery.event if journal == self.deadletter_log else None)
-        with self._log_lock, append_private(journal) as sink:
+        with self._journals(), append_private(journal) as sink:
             sink.write(record.model_dump_json(exclude_none=True) + "\n")
         self._path(delivery.delivery_id).unlink(missing_ok=True)
         with self._cond:
             self._known.discard(delivery.delivery_id)
+        return record
 
     def redrive(self, delivery_ids: Sequence[str] | None = None) -> list[str]:
         """Queue dead-lettered deliveries again (all, or the given ids) with fresh attempts.
@@ -383,7 +403,7 @@ class Router:
         next ``start`` does). Returns the requeued ids.
         """
         wanted = None if delivery_ids is None else set(delivery_ids)
-        with self._log_lock:
+        with self._journals():
             dead = _read_jsonl(self.deadletter_log)
             keep: list[DeliveryRecord] = []
             requeued: list[str] = []

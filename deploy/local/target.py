@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -38,7 +38,17 @@ from deploy.local.functions import (
     pipeline_functions,
 )
 from deploy.local.gateway import Gateway, GatewayRoute
+from deploy.local.info import (
+    DEFAULT_STATE_DIR,
+    INFO_FILE,
+    TargetInfo,
+    TargetNotRunning,
+    read_info,
+    running_info,
+)
+from deploy.local.lock import TargetLock
 from deploy.local.orphans import clean_stale
+from deploy.local.outcomes import StageOutcome, dataset_of, event_object, from_answer
 from deploy.local.policies import STAGE_FILES, render, stage_dynamic_group
 from deploy.local.private import (
     acquire_private_umask,
@@ -47,31 +57,22 @@ from deploy.local.private import (
     tighten,
     write_private,
 )
-from deploy.local.router import Router, RouterStatus, runner_deliver
+from deploy.local.router import (
+    DeliveryFailed,
+    DeliveryRecord,
+    Router,
+    RouterStatus,
+    runner_deliver,
+)
 from deploy.local.rules import default_events_dir, load_rules
 from deploy.local.runner import FunctionRunner, FunctionState
 from shared.settings import AuthMode, Settings, Stage
 
 log = logging.getLogger("ocift.local.target")
 
-INFO_FILE = "target.json"
-DEFAULT_STATE_DIR = Path(".ocift")
+__all__ = ["DEFAULT_STATE_DIR", "INFO_FILE", "LocalTarget", "TargetInfo", "TargetNotRunning",
+           "TargetStatus", "read_info", "running_info", "upload_file", "watch_tick_body"]
 
-
-class TargetInfo(BaseModel):
-    """Where a running local target listens (``<state_dir>/target.json``)."""
-
-    state_dir: str
-    emulator_endpoint: str
-    gateway_url: str
-    config_file: str
-    profile: str = "DEFAULT"
-    namespace: str
-    compartment_id: str
-    bucket: str
-    region: str | None = None
-    pid: int
-    started_at: str
 
 
 class TargetStatus(BaseModel):
@@ -94,15 +95,6 @@ def watch_tick_body(now: datetime | None = None) -> bytes:
         "kind": "watch-tick",
         "time": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
     }).encode()
-
-
-def read_info(state_dir: str | Path = DEFAULT_STATE_DIR) -> TargetInfo:
-    """The :class:`TargetInfo` a running (or last) target wrote in ``state_dir``."""
-    path = Path(state_dir) / INFO_FILE
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found: start the local target first (python -m deploy.local up)")
-    return TargetInfo.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 def upload_file(info: TargetInfo, path: str | Path, object_name: str) -> str:
@@ -142,6 +134,7 @@ class LocalTarget:
         iam_dir: str | Path | None = None,
         instances: Mapping[Stage, int] | None = None,
         max_queued: int | None = None,
+        on_outcome: Callable[[StageOutcome], None] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.bucket = bucket
@@ -158,13 +151,16 @@ class LocalTarget:
         self.iam_dir = iam_dir
         self.instances = dict(instances or {})
         self.max_queued = max_queued
+        #: Called with every function call's result (``ocift up`` prints one line each).
+        self.on_outcome = on_outcome
         make_private_dir(self.state_dir)
         rules = load_rules(events_dir or default_events_dir(), bucket)
         # The router exists before the emulator so no event is ever dropped; it
         # persists what it accepts and delivers once started.
         self.router = Router(self.state_dir, rules, self._deliver, workers=workers,
                              max_attempts=max_attempts, backoff_base=backoff_base,
-                             duplicate_deliveries=duplicate_deliveries)
+                             duplicate_deliveries=duplicate_deliveries,
+                             on_dead_letter=self._dead_lettered)
         self.emulator: Any = None
         self.runner: FunctionRunner | None = None
         self.gateway: Gateway | None = None
@@ -173,6 +169,8 @@ class LocalTarget:
         self._stop_ticks = threading.Event()
         self._stopped = threading.Event()
         self._private = False
+        self._settings: Settings | None = None
+        self.lock = TargetLock(self.state_dir)
         #: What the last start cleaned up after a crash (processes, socket dirs, uploads).
         self.cleaned: dict[str, int] = {}
 
@@ -182,6 +180,8 @@ class LocalTarget:
         from deploy.local.emulator import build_emulator
 
         try:
+            # One target per state directory: a second one is refused, naming the first.
+            self.lock.acquire()
             if not self._private:
                 acquire_private_umask()
                 self._private = True
@@ -196,6 +196,7 @@ class LocalTarget:
                 object_events_enabled=True)
             self.cleaned["uploads"] = self._abort_stale_uploads(started)
             settings = self.pipeline_settings()
+            self._settings = settings
             functions = pipeline_functions(settings, self.settings_overrides, self.timeouts,
                                            self.instances, self.max_queued)
             functions = self._apply_iam(settings, functions)
@@ -294,6 +295,7 @@ class LocalTarget:
         if self._private:
             release_private_umask()
             self._private = False
+        self.lock.release()
         self._stopped.set()
 
     def __enter__(self) -> LocalTarget:
@@ -368,19 +370,67 @@ class LocalTarget:
     def _deliver(self, function: str, body: bytes) -> None:
         if self.runner is None:
             raise RuntimeError("function runner not started")
-        runner_deliver(self.runner.invoke)(function, body)
+        if self.on_outcome is None:
+            runner_deliver(self.runner.invoke)(function, body)
+            return
+        started = time.monotonic()
+        try:
+            result = self.runner.invoke(function, body)
+        except Exception as exc:
+            self._report(function, body, "failed", f"{type(exc).__name__}: {exc}", started)
+            raise
+        if not result.ok:
+            snippet = bytes(result.body[:300]).decode("utf-8", "replace")
+            self._report(function, body, "failed",
+                         f"answered {result.fdk_status}: {snippet}", started)
+            raise DeliveryFailed(f"function {function} answered {result.fdk_status}: {snippet}")
+        outcome, reason = from_answer(function, result.body)
+        self._report(function, body, outcome, reason, started)
+
+    def _report(self, function: str, body: bytes, outcome: str, reason: str,
+                started: float) -> None:
+        if self.on_outcome is None:
+            return
+        name = event_object(body)
+        settings = self._settings
+        try:
+            self.on_outcome(StageOutcome(
+                stage=function, object_name=name,
+                dataset=dataset_of(settings, name) if settings else None, outcome=outcome,
+                reason=reason, elapsed_s=time.monotonic() - started, at=datetime.now()))
+        except Exception:  # a printing callback never breaks a delivery
+            log.exception("outcome callback failed")
+
+    def _dead_lettered(self, record: DeliveryRecord) -> None:
+        if self.on_outcome is None:
+            return
+        settings = self._settings
+        self.on_outcome(StageOutcome(
+            stage=record.function, object_name=record.resource_name,
+            dataset=dataset_of(settings, record.resource_name) if settings else None,
+            outcome="dead-lettered", attempt=record.attempts,
+            reason=f"{record.last_error or ''} -- see `ocift status`, retry with "
+                   "`ocift redrive`", at=datetime.now()))
 
     def _tick_loop(self) -> None:
         while not self._stop_ticks.wait(self.watch_interval):
             if self.runner is None:
                 continue
+            body = watch_tick_body()
+            started = time.monotonic()
             try:
-                result = self.runner.invoke(Stage.WATCH.value, watch_tick_body())
+                result = self.runner.invoke(Stage.WATCH.value, body)
             except Exception as exc:
                 log.warning("watch tick failed", extra={"error": str(exc)})
+                self._report(Stage.WATCH.value, body, "failed", str(exc), started)
                 continue
             if not result.ok:
                 log.warning("watch tick answered %s", result.fdk_status)
+                self._report(Stage.WATCH.value, body, "failed",
+                             f"answered {result.fdk_status}", started)
+                continue
+            outcome, reason = from_answer(Stage.WATCH.value, result.body)
+            self._report(Stage.WATCH.value, body, outcome, reason, started)
 
     def _write_info(self) -> TargetInfo:
         assert self.gateway is not None

@@ -16,6 +16,12 @@ variable "compartment_ocid" {
   }
 }
 
+variable "oci_config_profile" {
+  description = "Profile of ~/.oci/config the oci provider signs with when run from your machine (API key auth); empty = DEFAULT. Leave empty in Resource Manager, which authenticates the stack itself."
+  type        = string
+  default     = ""
+}
+
 variable "region" {
   description = "Region identifier, e.g. us-chicago-1 (one where OCI Generative AI fine-tuning is offered)."
   type        = string

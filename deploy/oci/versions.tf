@@ -8,6 +8,9 @@ terraform {
   }
 }
 
+# Authentication: API key from ~/.oci/config (the provider's default), profile
+# var.oci_config_profile or DEFAULT; see deploy/oci/README.md "Provider authentication".
 provider "oci" {
-  region = var.region
+  region              = var.region
+  config_file_profile = var.oci_config_profile != "" ? var.oci_config_profile : null
 }

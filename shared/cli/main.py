@@ -1,13 +1,17 @@
-"""``ocift``: run, feed, watch and query the pipeline (local target or a real tenancy).
+"""ocift: run, feed, watch and query the fine-tuning pipeline (local target or a real tenancy).
 
     ocift demo                         # the whole pipeline offline, then one answer
-    ocift up [--state-dir .ocift]      # the local target in the foreground
+    ocift up [--fast]                  # the local target in the foreground (Ctrl-C stops)
     ocift upload FILE [--name N] [--training]
-    ocift status [--watch] [--json]
+    ocift status [--watch] [--json]    # per dataset; dead-lettered deliveries too
+    ocift redrive [DELIVERY_ID ...]    # retry dead-lettered deliveries (local target)
     ocift ask "question" [--model NAME] [--url URL]
     ocift reconcile                    # finish what lost events left undone
-    ocift convert IN OUT               # offline conversion (no cloud)
+    ocift convert IN [OUT]             # offline conversion (no cloud)
     ocift ui [--port 8765]             # the whole pipeline on one web page
+
+Commands talk to the local target running in ./.ocift (or --state-dir DIR); for a
+real tenancy pass --profile NAME and --compartment-id (see deploy/oci/README.md).
 """
 
 from __future__ import annotations
@@ -15,17 +19,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli.connection import DEFAULT_STATE_DIR, TargetNotFound, add_connection_flags, connect
+from shared.cli.connection import TargetNotFound, add_connection_flags, connect
 from shared.settings import SettingsError
 
 
+class UserError(Exception):
+    """A mistake the user can fix; printed as ``error: <message>`` with exit code 2."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ocift", description=__doc__.split("\n")[0],
+    doc = __doc__ or ""
+    parser = argparse.ArgumentParser(prog="ocift", description=doc.split("\n\n")[0],
+                                     epilog="\n\n".join(doc.split("\n\n")[1:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -35,42 +46,67 @@ def _parser() -> argparse.ArgumentParser:
                       help="keep the state in ./.ocift-demo instead of a temp directory")
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds (default 90)")
 
-    up = sub.add_parser("up", help="start the local target in the foreground (Ctrl-C stops)")
-    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    up.add_argument("--bucket", default="ocift-datasets")
-    up.add_argument("--port", type=int, default=0, help="emulator port (default any free)")
-    up.add_argument("--gateway-port", type=int, default=0, help="gateway port (default any free)")
-    up.add_argument("--watch-interval", type=float, default=5.0)
-    up.add_argument("--fast", action="store_true",
-                    help="fast emulator paces (as in the demo): trainings take seconds")
+    from shared.cli.up import add_up_arguments
 
-    upload = sub.add_parser("upload", help="drop a dataset into the bucket")
-    upload.add_argument("file", type=Path)
+    up = sub.add_parser("up", help="start the local target in the foreground (Ctrl-C stops)",
+                        description="Run the emulator, event router, functions, inference "
+                                    "gateway and watcher on 127.0.0.1, printing one line per "
+                                    "stage outcome. One target per state directory.")
+    add_up_arguments(up)
+
+    upload = sub.add_parser("upload", help="drop a dataset into the bucket",
+                            description="Check that FILE looks like JSON / JSON Lines, then "
+                                        "put it at raw/<name>.json (or training/<name>.jsonl).")
+    upload.add_argument("file", type=Path, help="a JSON array of records or a JSON Lines file")
     upload.add_argument("--name", default=None, help="dataset name (default: the file's stem)")
     upload.add_argument("--training", action="store_true",
                         help="upload a ready .jsonl straight to training/ (skips conversion)")
     add_connection_flags(upload)
 
-    status = sub.add_parser("status", help="each dataset's journey as a table")
+    status = sub.add_parser("status", help="each dataset's journey as a table",
+                            description="Per dataset: conversion report, JSONL, state, "
+                                        "model (training %%), metrics, endpoint; then the "
+                                        "reasons and, on the local target, dead-lettered "
+                                        "deliveries.")
     status.add_argument("--watch", action="store_true", help="refresh until all are finished")
-    status.add_argument("--interval", type=float, default=2.0)
+    status.add_argument("--interval", type=float, default=2.0,
+                        help="seconds between refreshes with --watch (default 2)")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.add_argument("--deliveries", action="store_true",
+                        help="local target: show the event router's queue and journals instead")
     add_connection_flags(status)
 
-    ask = sub.add_parser("ask", help="ask a fine-tuned model through the inference route")
-    ask.add_argument("question")
-    ask.add_argument("--model", default=None, help="dataset/model name (default: the function's)")
-    ask.add_argument("--endpoint-id", default=None)
-    ask.add_argument("--max-tokens", type=int, default=None)
-    ask.add_argument("--temperature", type=float, default=None)
+    redrive = sub.add_parser("redrive", help="retry dead-lettered deliveries (local target)",
+                             description="Queue deliveries the router gave up on again, with "
+                                         "fresh attempts (see `ocift status`).")
+    redrive.add_argument("delivery_ids", nargs="*", metavar="DELIVERY_ID",
+                         help="only these deliveries (default: every dead letter)")
+    redrive.add_argument("--dataset", default=None,
+                         help="only the dead letters of this dataset")
+    redrive.add_argument("--state-dir", type=Path, default=None,
+                         help="state directory of the local target (default .ocift)")
+
+    ask = sub.add_parser("ask", help="ask a fine-tuned model through the inference route",
+                         description="POST {\"prompt\": QUESTION} to the inference route "
+                                     "(the local gateway, or --url on a tenancy).")
+    ask.add_argument("question", help="the prompt to send")
+    ask.add_argument("--model", default=None,
+                     help="dataset name whose newest ACTIVE endpoint answers (default: the "
+                          "function's OCIFT_DEFAULT_MODEL)")
+    ask.add_argument("--endpoint-id", default=None,
+                     help="ask this endpoint OCID instead of a dataset's")
+    ask.add_argument("--max-tokens", type=int, default=None, help="longest answer, in tokens")
+    ask.add_argument("--temperature", type=float, default=None,
+                     help="0 = deterministic (the local stand-in's default)")
     ask.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
-                     help="extra HTTP header (e.g. the API Gateway's Authorization)")
+                     help="extra HTTP header, e.g. 'Authorization: Bearer <jwt>' for the API "
+                          "Gateway")
     ask.add_argument("--json", action="store_true",
                      help="print the whole JSON answer (with 'grounding' when the model gives it)")
     ask.add_argument("--likelihoods", action="store_true",
                      help="ask for token log-likelihoods (generic chat and text models; on the "
                           "local stand-in they say how close the match was)")
-    add_connection_flags(ask)
+    add_connection_flags(ask, tenancy=False)
 
     rec = sub.add_parser("reconcile", help="finish work that lost events left undone")
     add_connection_flags(rec)
@@ -79,27 +115,32 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     add_connection_flags(ui)
 
-    conv = sub.add_parser("convert", help="convert a raw dataset offline (IN OUT [options])")
-    conv.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
+                                   "(ocift convert --help)", add_help=False)
     return parser
 
 
 def _upload(args: argparse.Namespace) -> int:
-    conn = connect(args)
-    if not args.file.is_file():
-        print(f"error: {args.file} is not a file", file=sys.stderr)
-        return 2
+    from shared.cli.sniff import NotADataset, check_dataset_file
     from shared.cli.upload import BadUpload, object_name
 
+    if not args.file.is_file():
+        raise UserError(f"{args.file} is not a file: give the path of a JSON or JSON Lines "
+                        "dataset")
+    try:
+        check_dataset_file(args.file, training=args.training)
+    except NotADataset as exc:
+        raise UserError(f"{exc} (nothing was uploaded)") from None
+    conn = connect(args)
     try:
         name = object_name(conn.settings, args.file.name, args.name, args.training)
     except BadUpload as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc)) from None
     store = conn.store()
     with args.file.open("rb") as body:
         resp = store.client.put_object(store.namespace, store.bucket, name, body)
-    print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')})")
+    print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')}); "
+          "follow it with `ocift status --watch`")
     return 0
 
 
@@ -107,9 +148,12 @@ def _status(args: argparse.Namespace) -> int:
     from shared.cli.status_view import collect, render
 
     conn = connect(args)
+    if args.deliveries:
+        return _deliveries(args, conn)
     store = conn.store()
     while True:
-        rows = collect(store, conn.settings)
+        rows = collect(store, conn.settings, genai=conn.genai() if not args.json else None,
+                       dead=_dead_letters(args, conn))
         if args.json:
             print(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in rows],
                              indent=2))
@@ -124,14 +168,81 @@ def _status(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
+def _dead_letters(args: argparse.Namespace, conn: object) -> list[object] | None:
+    if not getattr(conn, "local", False):
+        return None
+    from shared.cli.connection import DEFAULT_STATE_DIR
+    from shared.cli.deadletters import dead_letters
+
+    return list(dead_letters(args.state_dir or DEFAULT_STATE_DIR, conn.settings))  # type: ignore[attr-defined]
+
+
+def _deliveries(args: argparse.Namespace, conn: object) -> int:
+    from deploy.local.router import Router
+    from shared.cli.connection import DEFAULT_STATE_DIR
+
+    if not getattr(conn, "local", False):
+        raise UserError("--deliveries shows the local target's event router; OCI Events "
+                        "keeps no delivery journal (see its rule metrics in the Console)")
+    state_dir = (args.state_dir or DEFAULT_STATE_DIR).resolve()
+    status = Router(state_dir, [], lambda f, b: None).status()
+    if args.json:
+        print(status.model_dump_json(indent=2))
+        return 0
+    print(f"pending {status.pending_count}, in flight {status.in_flight}, delivered "
+          f"{status.delivered_count}, dead-lettered {status.dead_lettered_count}, "
+          f"retried attempts {status.retried_count}")
+    for d in status.pending:
+        print(f"  pending  {d.function:<8} {d.resource_name or '-'}  attempts {d.attempts}"
+              + (f"  last error: {d.last_error}" if d.last_error else ""))
+    for r in status.dead_lettered:
+        print(f"  dead     {r.function:<8} {r.resource_name or '-'}  attempts {r.attempts}  "
+              f"{r.delivery_id}  last error: {r.last_error}")
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    from shared.cli.connection import DEFAULT_STATE_DIR, local_settings, no_target_message
+    from shared.cli.deadletters import dead_letters, redrive
+
+    state_dir = args.state_dir or DEFAULT_STATE_DIR
+    if not (state_dir / "router").is_dir():
+        raise TargetNotFound(no_target_message(state_dir, f"{state_dir} holds no local target "
+                                                          "state"))
+    ids = list(args.delivery_ids)
+    if args.dataset:
+        from deploy.local.info import read_info
+
+        settings = local_settings(read_info(state_dir))
+        ids += [d.delivery_id for d in dead_letters(state_dir, settings)
+                if d.dataset == args.dataset]
+        if not ids:
+            print(f"no dead-lettered delivery of dataset {args.dataset!r}: nothing to redrive")
+            return 0
+    requeued, unknown = redrive(state_dir, ids or None)
+    for delivery_id in unknown:
+        print(f"error: no dead letter with id {delivery_id!r} (it may have been redriven "
+              "already): see `ocift status`", file=sys.stderr)
+    if not requeued:
+        if not unknown:
+            print("no dead-lettered deliveries: nothing to redrive")
+        return 1 if unknown else 0
+    from deploy.local.lock import running_holder
+
+    when = ("the running target delivers them within a second"
+            if running_holder(state_dir) else "they are delivered when `ocift up` starts")
+    print(f"requeued {len(requeued)} deliver{'y' if len(requeued) == 1 else 'ies'}: "
+          f"{', '.join(requeued)}; {when}")
+    return 1 if unknown else 0
+
+
 def _ask(args: argparse.Namespace) -> int:
     from shared.cli.ask import describe_error, describe_grounding, post_infer
 
     conn = connect(args)
     if not conn.infer_url:
-        print("error: no inference URL: pass --url (the API Gateway route) or use --local",
-              file=sys.stderr)
-        return 2
+        raise UserError("no inference URL: pass --url https://<gateway>/<pipeline>/infer "
+                        "(terraform output infer_url), or start the local target (`ocift up`)")
     body: dict[str, object] = {"prompt": args.question}
     for key in ("model", "endpoint_id", "max_tokens", "temperature"):
         if getattr(args, key) is not None:
@@ -140,7 +251,9 @@ def _ask(args: argparse.Namespace) -> int:
         body["return_likelihoods"] = "GENERATION"
     headers = {}
     for item in args.header:
-        name, _, value = item.partition(":")
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise UserError(f"--header expects 'NAME: VALUE', got {item!r}")
         headers[name.strip()] = value.strip()
     status, answer = post_infer(conn.infer_url, body, headers)
     if args.json:
@@ -167,23 +280,9 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from deploy.local.target import LocalTarget
+    from shared.cli.up import run_up
 
-    target = LocalTarget(args.state_dir, bucket=args.bucket, emulator_port=args.port,
-                         gateway_port=args.gateway_port, watch_interval=args.watch_interval)
-    target.start()
-    if args.fast:
-        from shared.cli.demo import fast_paces
-
-        fast_paces(target)
-    assert target.info is not None
-    print(f"local target up (state in {target.state_dir})\n"
-          f"  emulator: {target.info.emulator_endpoint}\n"
-          f"  inference: {target.info.gateway_url}/infer\n"
-          "Ctrl-C to stop; in another shell: ocift upload FILE / ocift status / ocift ask ...",
-          flush=True)
-    target.run_forever()
-    return 0
+    return run_up(args)
 
 
 def _ui(args: argparse.Namespace) -> int:
@@ -200,30 +299,48 @@ def _demo(args: argparse.Namespace) -> int:
                     timeout=args.timeout)
 
 
-def _convert(args: argparse.Namespace) -> int:
+def _convert(argv: Sequence[str]) -> int:
     from shared.convert.cli import main as convert_main
 
-    rest = [a for a in args.args if a != "--"]
-    return convert_main(rest)
+    return convert_main([a for a in argv if a != "--"], prog="ocift convert")
 
 
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "convert": _convert, "ui": _ui}
+            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "convert":  # the converter parses its own options and --help
+        return _convert(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
-    except (TargetNotFound, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except Exception as exc:  # every error ends in one line, never a traceback
+        return _report_error(exc)
+
+
+def _report_error(exc: Exception) -> int:
+    from deploy.local.lock import TargetAlreadyRunning
+    from shared.cli.errors import user_message
+    from shared.cli.up import UsageError
+
+    if isinstance(exc, UserError | TargetNotFound | SettingsError | TargetAlreadyRunning
+                  | UsageError):
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    message = user_message(exc)
+    if message is not None:
+        print(f"error: {message}", file=sys.stderr)
         return 1
+    if os.environ.get("OCIFT_DEBUG"):
+        raise exc
+    print(f"error: unexpected {type(exc).__name__}: {exc}. This is a bug in ocift: rerun "
+          "with OCIFT_DEBUG=1 to see the traceback, and report it", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

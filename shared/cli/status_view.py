@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared import metrics as model_metrics
 from shared import naming
+from shared.cli.deadletters import DeadLetterRow, describe
 from shared.settings import Settings
 from shared.status import DatasetStatus
 
@@ -28,6 +29,11 @@ class DatasetRow(BaseModel):
     endpoint_id: str | None = None
     reason: str = ""
     updated_at: datetime | None = None
+    model_id: str | None = None
+    work_request_id: str | None = None
+    #: What a live look at Generative AI found that the status object does not say yet.
+    live_note: str = ""
+    dead_letters: list[DeadLetterRow] = Field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -41,8 +47,26 @@ def apply_report(row: DatasetRow, doc: Any) -> None:
         return
     row.written, row.skipped = doc.get("records_written"), doc.get("records_skipped")
     row.valid = doc.get("valid")
-    if doc.get("fatal") and not row.reason:
-        row.reason = str((doc["fatal"] or {}).get("message", ""))
+    fatal = doc.get("fatal")
+    if isinstance(fatal, dict) and not row.reason:
+        row.reason = located(fatal)
+
+
+def located(issue: dict[str, Any]) -> str:
+    """A report issue's message with where it is (record, line, byte) when it has a place."""
+    parts = []
+    if isinstance(issue.get("record_index"), int):
+        parts.append(f"record {issue['record_index'] + 1}")
+    if isinstance(issue.get("line"), int):
+        parts.append(f"line {issue['line']}")
+    if isinstance(issue.get("byte_offset"), int) and parts:
+        parts.append(f"byte {issue['byte_offset']}")
+    text = str(issue.get("message", ""))
+    if parts:
+        text += f" [at {', '.join(parts)}]"
+    if issue.get("hint"):
+        text += f"; {issue['hint']}"
+    return text
 
 
 def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
@@ -54,13 +78,21 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     row.state, row.model_state, row.model_version = st.state.value, st.model_state, st.model_version
     row.percent, row.metrics = st.percent_complete, st.model_metrics
     row.endpoint_state, row.endpoint_id = st.endpoint_state, st.endpoint_id
-    row.reason = st.reason or row.reason
+    row.model_id, row.work_request_id = st.model_id, st.work_request_id
+    if not (row.valid is False and row.reason):  # the report's reason says where
+        row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
     return st
 
 
-def collect(store: Any, settings: Settings) -> list[DatasetRow]:
-    """Read every report, training object and status object of the bucket."""
+def collect(store: Any, settings: Settings, genai: Any = None,
+            dead: list[Any] | None = None) -> list[DatasetRow]:
+    """Read every report, training object and status object of the bucket.
+
+    With a Generative AI client (``genai``), in-flight rows are completed by one live
+    call each (training progress, an endpoint that became ACTIVE) so the table is not
+    behind the watcher's schedule. ``dead``: the local target's dead letters.
+    """
     rows: dict[str, DatasetRow] = {}
 
     def row(name: str) -> DatasetRow:
@@ -83,22 +115,66 @@ def collect(store: Any, settings: Settings) -> list[DatasetRow]:
         candidate = rows.get(dataset, DatasetRow(dataset=dataset))
         if apply_status(candidate, found[0]) is not None:
             rows[dataset] = candidate
+    for letter in dead or []:
+        row(letter.dataset or letter.object or "?").dead_letters.append(letter)
+    if genai is not None:
+        for r in rows.values():
+            refresh_live(r, genai)
     return [rows[k] for k in sorted(rows)]
+
+
+def refresh_live(row: DatasetRow, genai: Any) -> None:
+    """One Generative AI call for a row in flight; errors leave the recorded view as is."""
+    try:
+        if row.state == "TRAINING" and row.work_request_id:
+            wr = genai.get_work_request(row.work_request_id).data
+            pct = float(wr.percent_complete or 0.0)
+            if row.percent is None or pct > row.percent:
+                row.percent = pct
+                row.live_note = "training progress read live from the work request"
+        elif row.state == "ENDPOINT_CREATING" and row.endpoint_id:
+            endpoint = genai.get_endpoint(row.endpoint_id).data
+            if endpoint.lifecycle_state and endpoint.lifecycle_state != row.endpoint_state:
+                row.endpoint_state = endpoint.lifecycle_state
+                row.live_note = (f"the endpoint is {endpoint.lifecycle_state} (read live); "
+                                 "the watcher records it on its next tick")
+                if endpoint.lifecycle_state == "ACTIVE":
+                    row.state = "ENDPOINT_ACTIVE"
+    except Exception:  # noqa: S110 - a live look is a bonus; the recorded state stands
+        pass
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
     return model_metrics.short(metrics)
 
 
+_NO_MODEL_YET = ("QUEUED", "REJECTED", "PENDING_CLUSTER")
+
+
 def _model_text(r: DatasetRow) -> str:
-    if r.state is None:
+    """The model's own state (never the dataset's state again), progress and version."""
+    if r.state is None or (r.state in _NO_MODEL_YET and not r.model_id):
         return "-"
-    text = r.model_state or r.state
-    if r.state == "TRAINING" and r.percent is not None:
-        text = f"TRAINING {r.percent:.0f}%"
+    if r.state == "TRAINING":
+        text = f"training {r.percent or 0:.0f}%"
+    elif r.model_state:
+        text = r.model_state
+    elif r.model_id:
+        text = "ACTIVE" if r.state.startswith(("MODEL_ACTIVE", "ENDPOINT", "PENDING_HOSTING")) \
+            else "?"
+    else:
+        return "-"
     if r.model_version:
         text += f" v{r.model_version}"
     return text
+
+
+def _report_text(r: DatasetRow) -> str:
+    if r.valid is None:
+        return "-"
+    if not r.valid:
+        return "INVALID"  # nothing was written; the reason is below the table
+    return f"{r.written or 0} ok/{r.skipped or 0} skipped"
 
 
 def render(rows: list[DatasetRow]) -> str:
@@ -108,18 +184,19 @@ def render(rows: list[DatasetRow]) -> str:
     header = ("DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS", "ENDPOINT")
     table = [header]
     for r in rows:
-        if r.valid is None:
-            report = "-"
-        else:
-            report = f"{r.written or 0} ok/{r.skipped or 0} skipped"
-            report += "" if r.valid else " INVALID"
-        table.append((r.dataset, report, "yes" if r.jsonl else "no", r.state or "-",
+        table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no", r.state or "-",
                       _model_text(r), _metrics_text(r.metrics), r.endpoint_state or "-"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
+    notes += [f"  {r.dataset}: {r.live_note}" for r in rows if r.live_note]
     meanings = [f"  {r.dataset}: {text}" for r in rows
                 if (text := model_metrics.in_words(r.metrics))]
-    return "\n".join(lines + (["", "metrics:", *meanings] if meanings else [])
-                     + (["", "reasons:", *notes] if notes else []))
+    dead = [f"  {r.dataset}: {describe(d)}" for r in rows for d in r.dead_letters]
+    out = (lines + (["", "metrics:", *meanings] if meanings else [])
+           + (["", "reasons:", *notes] if notes else []))
+    if dead:
+        out += ["", "dead-lettered deliveries (the router gave up; fix the cause, then "
+                "`ocift redrive` retries them all, or `ocift redrive ID`):", *dead]
+    return "\n".join(out)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 from pathlib import PurePosixPath
 
+from shared.naming import MAX_OBJECT_NAME_BYTES
 from shared.settings import Settings
 
-MAX_OBJECT_NAME_BYTES = 1024  # OCI Object Storage's limit on an object name
+__all__ = ["MAX_OBJECT_NAME_BYTES", "BadUpload", "max_dataset_name_bytes", "object_name"]
 
 
 class BadUpload(ValueError):
@@ -38,7 +39,20 @@ def object_name(settings: Settings, filename: str, name: str | None = None,
     else:
         suffix = path.suffix if path.suffix in settings.raw_suffixes else ".json"
         result = f"{settings.raw_prefix}{dataset}{suffix}"
-    if len(result.encode("utf-8")) > MAX_OBJECT_NAME_BYTES:
-        raise BadUpload(f"the object name would be {len(result.encode('utf-8'))} bytes; "
-                        f"OCI allows {MAX_OBJECT_NAME_BYTES}: choose a shorter dataset name")
+    size = len(dataset.encode("utf-8"))
+    longest = max_dataset_name_bytes(settings, len(result.encode("utf-8")) - size)
+    if size > longest:
+        raise BadUpload(f"the dataset name is {size} bytes long; at most {longest} fit, because "
+                        f"OCI object names are at most {MAX_OBJECT_NAME_BYTES} bytes and the "
+                        f"pipeline names its objects like {settings.training_prefix}<name>.jsonl:"
+                        " choose a shorter name (--name)")
     return result
+
+
+def max_dataset_name_bytes(settings: Settings, upload_overhead: int) -> int:
+    """Longest dataset name (UTF-8 bytes) whose every object (the upload, the JSONL, the
+    report, the status) stays within OCI's object name limit."""
+    overhead = max(upload_overhead, len(settings.training_prefix) + len(".jsonl"),
+                   len(settings.reports_prefix) + len(".json"),
+                   len(settings.status_prefix) + len(".json"))
+    return MAX_OBJECT_NAME_BYTES - overhead

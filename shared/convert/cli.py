@@ -23,9 +23,9 @@ DEFAULT_BASE_MODEL = "cohere.command-r-08-2024"
 PROGRESS_MIN_BYTES = 8 << 20
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m shared.convert",
+        prog=prog,
         description="Convert an Alpaca-style JSON array / JSON Lines dataset into OCI "
                     "Generative AI fine-tuning JSONL and validate it.")
     parser.add_argument("input", type=Path, help="raw dataset (.json array or .jsonl)")
@@ -64,10 +64,10 @@ class _ProgressBar:
         self.stream.flush()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") -> int:
     """Run the converter; returns the process exit code."""
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(prog).parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
     src_path: Path = args.input

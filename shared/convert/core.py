@@ -116,6 +116,7 @@ class _Run:
         self.rules = rules
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
+        self.mixed = 0  # records of the other schema (Alpaca vs prompt/completion)
         self.pending: list[tuple[str, str]] = []
         self.written = 0
         self.bytes_written = 0
@@ -259,7 +260,14 @@ class _Run:
                     second_key: str, start: int, number: int) -> None:
         missing = [k for k in (first_key, second_key) if value.get(k) is None]
         if missing:
-            self.skip("missing_field", f"record has no {' or '.join(missing)}", start, number)
+            other = ("prompt", "completion") if schema == "alpaca" else ("instruction", "output")
+            message = f"record has no {' or '.join(missing)}"
+            if any(k in value for k in other):
+                self.mixed += 1
+                message += (f": it is a {'prompt/completion' if schema == 'alpaca' else 'Alpaca'}"
+                            f" record, but the first record made this a "
+                            f"{_SCHEMA_WORDS[schema]} dataset (schemas are mixed)")
+            self.skip("missing_field", message, start, number)
             return
         keys = (first_key, "input", second_key) if schema == "alpaca" else (first_key,
                                                                              second_key)
@@ -296,6 +304,13 @@ class _Run:
         report.completion.est_tokens = self.hist[3].summary()
         if report.utf8_bom:
             report.notes.append("a UTF-8 byte order mark was found and stripped")
+        if self.mixed:
+            first = report.record_schema or "alpaca"
+            other = "prompt/completion" if first == "alpaca" else "Alpaca"
+            report.notes.append(
+                f"schemas are mixed: {self.mixed} records use {other} keys in a dataset whose "
+                f"first record is {_SCHEMA_WORDS[first]}; they were skipped. Use one schema "
+                "per file")
         if report.records_with_extra_keys:
             report.notes.append(
                 f"{report.records_with_extra_keys} prompt/completion records carry other keys: "
@@ -314,6 +329,9 @@ class _Run:
         rules, written = self.rules, self.written
         skipped = ", ".join(f"{n} {code}" for code, n in sorted(self.skipped.items()))
         detail = f"{self.read} records read" + (f", skipped: {skipped}" if skipped else "")
+        if self.mixed:
+            detail += (f"; schemas are mixed: {self.mixed} records use the other schema than "
+                       "the first record's")
         if written == 0 and self.read > 0:
             return Issue(code="no_usable_records",
                          message=f"no usable prompt/completion record ({detail})",
@@ -328,6 +346,10 @@ class _Run:
                          message=f"{written} examples; at most {rules.max_examples} allowed",
                          hint="split the dataset")
         return None
+
+
+_SCHEMA_WORDS = {"alpaca": "Alpaca (instruction/input/output)",
+                 "prompt_completion": "prompt/completion"}
 
 
 def _json_type(value: Any) -> str:

@@ -135,8 +135,15 @@ class ValueReader:
         return Issue(code=code, message=message, record_index=record_index, line=line,
                      byte_offset=byte, hint=hint)
 
-    def _fail(self, code: str, message: str, pos: int | None, hint: str) -> InputError:
+    def _fail(self, code: str, message: str, pos: int | None, hint: str,
+              between: bool = False) -> InputError:
+        """``between``: the error lies after the last good record, not inside a record:
+        it is located by line and byte alone and the message names that record."""
         index = self.record_index if self.record_index >= 0 else None
+        if between:
+            if index is not None:
+                message = f"{message} (after record {index + 1}, the last good one)"
+            index = None
         return InputError(self.issue(code, message, pos, hint=hint, record_index=index))
 
     # ----- buffer --------------------------------------------------------------------
@@ -317,10 +324,11 @@ class ValueReader:
             or any(lit.startswith(tail) for lit in _LITERALS))
         if truncated:
             return self._fail(
-                "truncated_json", f"the input ends in the middle of a JSON value ({exc.msg})",
+                "truncated_json", "the input ends in the middle of a record "
+                f"({_plain(exc.msg, buf, exc.pos)})",
                 exc.pos, "the file looks cut short: upload it again completely")
-        return self._fail("malformed_json", f"invalid JSON: {exc.msg}", exc.pos,
-                          "fix the JSON syntax at this position (a validator such as "
+        return self._fail("malformed_json", f"invalid JSON: {_plain(exc.msg, buf, exc.pos)}",
+                          exc.pos, "fix the JSON syntax at this position (a validator such as "
                           "`python -m json.tool` shows the same place)")
 
     def values(self) -> Iterator[tuple[Any, int]]:
@@ -332,7 +340,7 @@ class ValueReader:
                 return
             if pos < len(self._buf) and self._buf[pos] == "]":
                 raise self._fail("malformed_json", "trailing comma before ']'", pos,
-                                 "remove the comma after the last record")
+                                 "remove the comma after the last record", between=True)
             yield from self._items(pos)
             return
         if pos >= len(self._buf):
@@ -344,6 +352,13 @@ class ValueReader:
             yield from self._array(pos + 1)
         elif first == "{":
             yield from self._lines(pos)
+        elif _looks_binary(self._buf, pos):
+            kind = "gzip-compressed" if self._buf.startswith("\x1f") else "binary"
+            raise self._fail("not_json_text",
+                             f"the input is not JSON text: it looks {kind} (it starts with "
+                             f"character U+{ord(first):04X})", pos,
+                             "decompress it (gunzip) or export the records as a JSON array "
+                             "or JSON Lines, then upload that")
         else:
             raise self._fail("top_level_not_array",
                              "the top-level JSON value is not an array of records",
@@ -382,7 +397,8 @@ class ValueReader:
         while True:
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the input ends inside the top-level array",
-                                 None, "the file looks cut short: upload it again completely")
+                                 None, "the file looks cut short: upload it again completely",
+                                 between=True)
             self.record_index += 1
             buf = self._buf
             try:
@@ -404,7 +420,8 @@ class ValueReader:
             pos = self._skip_ws(end)
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the top-level array is never closed by ']'",
-                                 None, "the file looks cut short: upload it again completely")
+                                 None, "the file looks cut short: upload it again completely",
+                                 between=True)
             sep = self._buf[pos]
             if sep == "]":
                 self._expect_end(pos + 1)
@@ -412,19 +429,23 @@ class ValueReader:
             if sep != ",":
                 raise self._fail("malformed_json",
                                  f"expected ',' or ']' after a record, found {sep!r}", pos,
-                                 "separate the array's records with commas")
+                                 "separate the array's records with commas", between=True)
             pos = self._skip_ws(pos + 1)
             if pos < len(self._buf) and self._buf[pos] == "]":
                 raise self._fail("malformed_json", "trailing comma before ']'", pos,
-                                 "remove the comma after the last record")
+                                 "remove the comma after the last record", between=True)
 
     def _lines(self, pos: int) -> Iterator[tuple[Any, int]]:
         while pos < len(self._buf):
             self.record_index += 1
-            if self._buf[pos] != "{":
+            char = self._buf[pos]
+            if char != "{" and (self.format is None or char not in _VALUE_START):
                 raise self._fail("malformed_json",
                                  f"expected a JSON object on each line, found {self._buf[pos]!r}",
                                  pos, "write exactly one JSON object per line")
+            # One rule for arrays and JSON Lines: a line that is valid JSON but not an
+            # object (an array, a string, a number, null) is skipped as not_an_object,
+            # as an array element is; text that is not JSON at all stops the conversion.
             value, start, end = self._fast_decode(pos)
             if self.format is None:
                 if not (isinstance(value, Oversized)
@@ -446,15 +467,51 @@ class ValueReader:
     def _expect_end(self, pos: int) -> None:
         pos = self._skip_ws(pos)
         if pos < len(self._buf):
-            raise self._fail("malformed_json", "unexpected data after the top-level array", pos,
-                             "the file must hold exactly one JSON array")
+            raise self._fail("malformed_json", "unexpected data after the top-level array "
+                             f"(starting {self._buf[pos:pos + 20]!r})", pos,
+                             "the file must hold exactly one JSON array: remove what follows "
+                             "its closing ']'", between=True)
 
 
 _DECODER = json.JSONDecoder()
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_VALUE_START = frozenset('{["-0123456789tfn')
 _STRING_STOP = re.compile(r'["\\]')
 _STRUCTURE = re.compile(r'["\[\]{}]')
 _ARRAY_SEP = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+
+
+_JSON_MESSAGES = {
+    "Unterminated string starting at": "a string is never closed by '\"'",
+    "Expecting value": "a value was expected here",
+    "Expecting ',' delimiter": "a ',' is missing between two values",
+    "Expecting ':' delimiter": "a ':' is missing after a property name",
+    "Expecting property name enclosed in double quotes":
+        "a property name in double quotes was expected (a trailing comma inside an object?)",
+    "Invalid \\escape": "an invalid backslash escape",
+    "Invalid \\uXXXX escape": "an invalid \\uXXXX escape",
+    "Extra data": "more data follows a complete value",
+}
+
+
+def _plain(msg: str, buf: str, pos: int) -> str:
+    """The json module's error in words, with no dangling "at" (the location is the
+    report's line and byte)."""
+    if msg == "Invalid control character at":
+        char = buf[pos] if pos < len(buf) else ""
+        name = "a NUL byte" if char == "\x00" else f"control character U+{ord(char or ' '):04X}"
+        return (f"{name} inside a string (JSON strings must escape it, e.g. \\u"
+                f"{ord(char or ' '):04x}; a file with NUL bytes may be binary or UTF-16)")
+    plain = _JSON_MESSAGES.get(msg)
+    if plain is not None:
+        return plain
+    return msg[:-3] if msg.endswith(" at") else msg
+
+
+def _looks_binary(buf: str, pos: int) -> bool:
+    """True when the text at ``pos`` is a control character no JSON text starts with."""
+    char = buf[pos]
+    return char < " " or char in "\x7f\ufffd"
 
 
 def _utf8_len(text: str) -> int:

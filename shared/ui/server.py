@@ -258,7 +258,7 @@ def view_for(conn: Connection, args: argparse.Namespace) -> PipelineView:
     """The :class:`PipelineView` of the CLI's connection (the local target's state dir)."""
     state_dir: Path | None = None
     if conn.local:
-        from deploy.local.target import read_info
+        from deploy.local.info import read_info
 
         state_dir = Path(read_info(args.state_dir or DEFAULT_STATE_DIR).state_dir)
     return PipelineView(conn, state_dir)

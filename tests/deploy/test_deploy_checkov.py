@@ -26,7 +26,7 @@ def test_checkov_passes_on_the_terraform() -> None:
     checkov = _checkov()
     if checkov is None:
         if os.environ.get("CI"):
-            pytest.fail("checkov missing in CI: .ci/run must install it into .venv-tools")
+            pytest.fail("checkov missing in CI: scripts/test.sh must install it into .venv-tools")
         pytest.skip("checkov not installed (python3 -m venv .venv-tools && "
                     ".venv-tools/bin/pip install checkov)")
     done = subprocess.run(

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from deploy.local.__main__ import main
 from deploy.local.router import Router, runner_deliver
 from deploy.local.rules import parse_rule
 from deploy.local.runner import FunctionRunner
+from shared.cli.main import main
 from tests.support.events import object_event
 from tests.support.local import FnDefFactory, RunnerFactory, calls
 from tests.support.wait import wait_until
@@ -198,10 +198,13 @@ def test_redrive_command_offline_then_restart(
         assert router.wait_idle(60)
     assert router.status().dead_lettered_count == 1  # only the first call failed
     [dead] = router.status().dead_lettered
-    assert main(["redrive", "--state-dir", str(tmp_path), "nope"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"requeued": []}
+    assert main(["redrive", "--state-dir", str(tmp_path), "nope"]) == 1
+    out = capsys.readouterr()
+    assert "no dead letter with id 'nope'" in out.err and out.out == ""
     assert main(["redrive", "--state-dir", str(tmp_path), dead.delivery_id]) == 0
-    assert json.loads(capsys.readouterr().out) == {"requeued": [dead.delivery_id]}
+    said = capsys.readouterr().out
+    assert said.startswith(f"requeued 1 delivery: {dead.delivery_id};")
+    assert "delivered when `ocift up` starts" in said  # no target runs on this state
     with _router(tmp_path, runner, "flaky") as again:
         assert again.wait_idle(60)
         status = again.status()

@@ -1,7 +1,7 @@
 """Fixtures for the web page: a running local target with ``ocift ui`` in front of it, and
 Debian's headless Chromium driven by Selenium through Debian's chromedriver.
 
-The browser is required: a missing one FAILS these tests (``.ci/run`` installs it).
+The browser is required: a missing one FAILS these tests (``scripts/test.sh`` installs it).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if missing:
         pytest.fail(f"headless browser missing ({', '.join(missing)}): install it with "
                     "'apt-get update && apt-get install -y chromium chromium-driver' "
-                    "(bash .ci/run does)", pytrace=False)
+                    "(scripts/test.sh, the README's test command, does)", pytrace=False)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

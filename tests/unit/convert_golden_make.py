@@ -5,6 +5,11 @@ behaviour; ``test_convert_golden.py`` replays every case against today's convert
 
     python tests/unit/convert_golden_make.py CAPTURED.json tests/fixtures/convert_golden.json.gz
 
+After a deliberate change of the converter's behaviour (a message, a rule), re-run the
+stored cases against today's converter and see every difference before accepting it::
+
+    python tests/unit/convert_golden_make.py --refresh tests/fixtures/convert_golden.json.gz
+
 ``CAPTURED.json`` holds the inputs every ``convert_stream`` call of the convert tests
 received (recorded by a pytest plugin wrapping it); the hazard cases below add large
 inputs with every kind of problem in the middle of the stream, where a batching
@@ -132,7 +137,66 @@ def run_case(data: bytes, rules: dict[str, Any], chunk_size: int, source: str,
     return sink.getvalue(), report.model_dump(mode="json")
 
 
+def _diff(old: Any, new: Any, path: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _diff(old.get(key), new.get(key), f"{path}.{key}")
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new, strict=True))
+                for d in _diff(a, b, f"{path}[{i}]")]
+    return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
+
+
+#: Report fields of a rejected input the golden test does not compare (see its docstring).
+READ_BEFORE_BAD_UTF8 = ("records_read", "records_written", "records_skipped", "prompt",
+                        "completion", "skipped_by_reason", "record_schema", "mapping")
+
+
+def _compared(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of a report ``test_convert_golden`` compares."""
+    out = dict(report)
+    if not out.get("valid"):
+        out.pop("bytes_read", None)
+        if (out.get("fatal") or {}).get("code") == "invalid_utf8":
+            for key in READ_BEFORE_BAD_UTF8:
+                out.pop(key, None)
+    return out
+
+
+def refresh(golden: Path) -> int:
+    """Re-run every stored case with today's converter; print what changed; rewrite."""
+    with gzip.open(golden, "rt", encoding="utf-8") as f:
+        doc = json.load(f)
+    hazards = hazard_cases()
+    changed: dict[str, list[str]] = {}
+    for case in doc["cases"]:
+        data = hazards[case["hazard"]] if "hazard" in case else base64.b64decode(case["input"])
+        out, report = run_case(data, case["rules"], case["chunk_size"], case["source"],
+                               case["has_out"])
+        diffs = _diff(_compared(case["report"]), _compared(report))
+        if hashlib.sha256(out).hexdigest() != case["output_sha256"]:
+            diffs.append("output changed")
+        if not diffs:
+            continue  # what the test compares is unchanged: keep the stored case as it was
+        changed[case["name"]] = diffs
+        case["output_sha256"] = hashlib.sha256(out).hexdigest()
+        case["output_lines"] = out.count(b"\n")
+        case["report"] = report
+    for name, diffs in changed.items():
+        print(name)
+        for d in diffs:
+            print("   ", d[:400])
+    print(f"{len(changed)} of {len(doc['cases'])} cases changed")
+    with gzip.open(golden, "wt", encoding="utf-8") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1] == "--refresh":
+        return refresh(Path(sys.argv[2]))
     captured = json.loads(Path(sys.argv[1]).read_text())
     cases: list[dict[str, Any]] = []
     for entry in captured.values():

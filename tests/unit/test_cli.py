@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from deploy.local.lock import TargetLock
 from shared.cli import connection
 from shared.cli.ask import describe_error, post_infer
 from shared.cli.demo import DemoFailed, Progress, pick_question
@@ -56,9 +57,12 @@ def test_collect_joins_report_jsonl_and_status() -> None:
     assert lines[0].split() == ["DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS",
                                 "ENDPOINT"]
     fin_line = next(line for line in lines if line.startswith("fin"))
-    assert "120 ok/5 skipped" in fin_line and "TRAINING 40% v2" in fin_line
+    assert "120 ok/5 skipped" in fin_line and "training 40% v2" in fin_line
+    assert fin_line.count("TRAINING") == 1  # the MODEL column does not repeat the state
     assert "loss 0.51" in fin_line  # metrics in words (shared.metrics), not raw keys
-    assert "2 ok/0 skipped INVALID" in table and "bad: too few examples" in table
+    bad_line = next(line for line in lines if line.startswith("bad"))
+    assert "INVALID" in bad_line and " ok" not in bad_line  # nothing was written
+    assert "bad: too few examples" in table
 
 
 def test_render_empty() -> None:
@@ -77,7 +81,12 @@ def test_connection_reads_local_target_info(tmp_path: Path) -> None:
                       namespace="ns", compartment_id="ocid1.compartment.oc1..c",
                       bucket="b", pid=1, started_at="now")
     (tmp_path / "target.json").write_text(info.model_dump_json())
-    conn = connection.connect(_args("--state-dir", str(tmp_path)))
+    lock = TargetLock(tmp_path)
+    lock.acquire()  # as the running target holds it
+    try:
+        conn = connection.connect(_args("--state-dir", str(tmp_path)))
+    finally:
+        lock.release()
     assert conn.local and conn.infer_url == "http://127.0.0.1:2/infer"
     s = conn.settings
     assert (s.bucket, s.namespace, s.auth, s.genai_inference_endpoint) == (
@@ -168,8 +177,8 @@ def test_post_infer_and_errors(echo_url: str) -> None:
 def test_ask_command_with_url(echo_url: str, capsys: pytest.CaptureFixture[str],
                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["ask", "hello", "--model", "ok", "--url", echo_url, "--profile", "P",
+    assert main(["ask", "hello", "--model", "ok", "--url", echo_url,
                  "--header", "Authorization: Bearer abc"]) == 0
     assert capsys.readouterr().out.strip() == "echo hello"
-    assert main(["ask", "hello", "--model", "bad", "--url", echo_url, "--profile", "P"]) == 1
+    assert main(["ask", "hello", "--model", "bad", "--url", echo_url]) == 1
     assert "404 unknown_model" in capsys.readouterr().err

@@ -177,13 +177,13 @@ def test_ask_command_prints_answer_on_stdout_and_grounding_on_stderr(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["ask", "What is an ETF?", "--model", "fin", "--url", grounded_url,
-                 "--profile", "P", "--likelihoods"]) == 0
+                 "--likelihoods"]) == 0
     out, err = capsys.readouterr()
     assert out == "An ETF is a fund.\n"  # stdout stays the answer alone
     assert "answered from training-example-12 (similarity 0.83, floor 0.30)" in err
     assert _Grounded.seen[-1]["return_likelihoods"] == "GENERATION"
     assert main(["ask", "What is an ETF?", "--model", "fin", "--url", grounded_url,
-                 "--profile", "P", "--json"]) == 0
+                 "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["grounding"]["sources"] == [DOC] and err == ""
     assert "return_likelihoods" not in _Grounded.seen[-1]

@@ -62,3 +62,18 @@ def test_exception_type_is_logged_without_traceback_text() -> None:
     entry = json.loads(stream.getvalue())
     assert entry["error_type"] == "ValueError"
     assert "secret content" not in stream.getvalue()
+
+
+def test_configure_replaces_fdks_plain_handler_so_each_line_is_written_once() -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: importing fdk puts its plain handler on the root logger, as in
+    # every function process; configure() must leave exactly one (JSON) line per record.
+    code = ("import logging, fdk.log; from shared import logs; logs.configure('INFO'); "
+            "logging.getLogger('ocift.x').info('hello')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert json.loads(lines[0])["msg"] == "hello"

@@ -77,7 +77,7 @@ def test_status_table_says_what_the_metrics_mean() -> None:
     assert lines[0].split() == ["DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS",
                                 "ENDPOINT"]
     assert "accuracy 38% (random 2%), loss 0.55 (random 0.93)" in lines[1]
-    assert lines[2].startswith("new") and "TRAINING 40%" in lines[2]
+    assert lines[2].startswith("new") and "training 40%" in lines[2]  # MODEL: progress
     meaning = lines[lines.index("metrics:") + 1]
     assert meaning.startswith("  fin: accuracy 38%: of the questions kept out of training")
     assert not any(line.startswith("  new:") for line in lines)
