@@ -272,7 +272,7 @@ def version_of(model: Any) -> int:
 
 def create_model(client: Any, settings: Settings, *, dataset: str, source_object: str,
                  source_etag: str, base: BaseModelRef, cluster_id: str, method: TrainingMethod,
-                 version: int) -> tuple[Any, str]:
+                 version: int, content_sha256: str | None = None) -> tuple[Any, str]:
     """CreateModel with tags and a retry token from the source object + ETag.
 
     Returns ``(model, work_request_id)``.
@@ -294,7 +294,8 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
             training_config=training_config(settings, family, method)),
         freeform_tags=tags.pipeline_tags(
             settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
-            source_object=source_object, source_etag=source_etag, base_model=base.name),
+            source_object=source_object, source_etag=source_etag, base_model=base.name,
+            content_sha256=content_sha256),
     )
     resp = client.create_model(details, opc_retry_token=naming.idempotency_key(
         settings.pipeline_name, "train", source_object, source_etag))
