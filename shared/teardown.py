@@ -20,7 +20,7 @@ from typing import Any
 
 from shared import billing, tags
 from shared.billing import Resource
-from shared.lifecycle import REMOVED, Lifecycle
+from shared.lifecycle import Lifecycle
 from shared.settings import Settings
 
 ORDER = (billing.ENDPOINT, billing.HOSTING_CLUSTER, billing.FINETUNING_CLUSTER, billing.MODEL)
