@@ -129,8 +129,9 @@ class DatasetStatus(BaseModel):
 
     @property
     def settled(self) -> bool:
-        """Terminal, and no cluster release is waiting: the watcher can stop looking."""
-        return self.terminal and not self.releases
+        """Terminal, and no release waits for an endpoint to go: the watcher can stop looking
+        (a ready release is the endpoint stage's; reconcile hands it back if it was missed)."""
+        return self.terminal and all(r.ready for r in self.releases)
 
     def moved_to(self, state: DatasetState, detail: str = "", **changes: Any) -> DatasetStatus:
         """A copy in ``state`` with ``changes`` applied and a history line appended."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.billing import Resource
+from shared.billing import Resource as Resource  # re-exported: the page's models
 from shared.cli.status_view import DatasetRow
 from shared.convert.report import ConversionReport
 from shared.status import DatasetStatus
