@@ -248,6 +248,19 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
     return ClusterRef(cluster.id, cluster.lifecycle_state)
 
 
+def shares_hosting(family: Family, method: str | None) -> bool:
+    """True when versions of a custom model may share one hosting cluster.
+
+    OCI ("Model Limitations", https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm):
+    a hosting cluster holds up to 50 endpoints, and they must all serve the same base
+    model or the same version of one custom model ("endpoint aliases"), except "stack
+    serving": several versions of a custom model on one cluster, documented only for
+    ``cohere.command`` and ``cohere.command-light`` fine-tuned with T-Few. Every other
+    family (command-r, Llama) gets a hosting cluster per custom model version.
+    """
+    return family.stackable_tfew and method == TrainingMethod.TFEW.value
+
+
 # -- models ------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from shared import genai, logs, naming, notify, retire, tags
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
-from shared.settings import Stage, TrainingMethod
+from shared.settings import Stage
 from shared.stages.context import StageContext, read_status, write_status
 from shared.status import DatasetState, DatasetStatus, utcnow
 
@@ -104,7 +104,7 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                         endpoint_id=existing.id)
     base_name = status.base_model or (model.freeform_tags or {}).get(tags.BASE_MODEL, "")
     family = genai.family_of(base_name)
-    stacked = family.stackable_tfew and status.training_method == TrainingMethod.TFEW.value
+    stacked = genai.shares_hosting(family, status.training_method)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.HOSTING, family,
                                    model_id=None if stacked else model.id)
     if not cluster.active:
