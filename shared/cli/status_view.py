@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared import naming
+from shared.billing import Resource
 from shared.settings import Settings
 from shared.status import DatasetStatus
 
@@ -27,6 +28,10 @@ class DatasetRow(BaseModel):
     endpoint_id: str | None = None
     reason: str = ""
     updated_at: datetime | None = None
+    duplicate_of: str | None = None  # the last upload was identical to this model (version)
+    idle_clusters: list[str] = Field(default_factory=list)  # reported by the watcher
+    resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
+    unit_hours: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -55,11 +60,16 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     row.endpoint_state, row.endpoint_id = st.endpoint_state, st.endpoint_id
     row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
+    if st.duplicate_of is not None:
+        row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
+    row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
+                         f"{c.idle_since:%Y-%m-%d %H:%M} UTC)" for c in st.idle_clusters]
     return st
 
 
-def collect(store: Any, settings: Settings) -> list[DatasetRow]:
-    """Read every report, training object and status object of the bucket."""
+def collect(store: Any, settings: Settings, with_resources: bool = True) -> list[DatasetRow]:
+    """Read every report, training object and status object of the bucket, and (when a
+    compartment is configured) the billable resources each dataset holds."""
     rows: dict[str, DatasetRow] = {}
 
     def row(name: str) -> DatasetRow:
@@ -82,7 +92,26 @@ def collect(store: Any, settings: Settings) -> list[DatasetRow]:
         candidate = rows.get(dataset, DatasetRow(dataset=dataset))
         if apply_status(candidate, found[0]) is not None:
             rows[dataset] = candidate
+    if with_resources and settings.compartment_id:
+        attach_resources(list(rows.values()), settings)
     return [rows[k] for k in sorted(rows)]
+
+
+def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
+    """Fill each row's billable resources and unit-hours (one listing of each kind)."""
+    from shared import billing, clients
+
+    try:
+        inv = billing.read_inventory(clients.generative_ai(settings), settings)
+    except Exception as exc:  # status still shows the bucket's view
+        for r in rows:
+            r.reason = r.reason or f"billable resources unavailable: {type(exc).__name__}"
+        return
+    held = billing.by_dataset([r for r in billing.resources(inv)
+                               if r.state not in ("DELETING", "DELETED")])
+    for r in rows:
+        r.resources = held.get(r.dataset, [])
+        r.unit_hours = billing.unit_hours(r.resources)
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
@@ -124,4 +153,21 @@ def render(rows: list[DatasetRow]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
-    return "\n".join(lines + (["", "reasons:", *notes] if notes else []))
+    notes += [f"  {r.dataset}: last upload identical to model {r.duplicate_of}; not retrained"
+              for r in rows if r.duplicate_of]
+    held = [f"  {r.dataset}: {_holding(r)}" for r in rows if r.resources]
+    idle = [f"  {r.dataset}: {c}" for r in rows for c in r.idle_clusters]
+    return "\n".join(lines + (["", "reasons:", *notes] if notes else [])
+                     + (["", "billable (unit-hours so far):", *held] if held else [])
+                     + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):",
+                         *idle] if idle else []))
+
+
+def _holding(r: DatasetRow) -> str:
+    parts = []
+    for res in r.resources:
+        if res.unit_hours is not None:
+            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours:.2f}")
+        else:
+            parts.append(res.kind)
+    return f"{r.unit_hours:.2f} unit-hours: " + ", ".join(parts)

@@ -180,6 +180,13 @@ def test_duplicates_versions_collisions_and_teardown(tmp_path: Path) -> None:
         print("after colliding name:", after_collision)
         assert after_collision == after_v2
 
+        # ocift status: what each dataset holds and its unit-hours so far.
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert ocift(["status", "--state-dir", str(target.state_dir)]) == 0
+        assert "billable (unit-hours so far):" in out.getvalue()
+        assert "fin: " in out.getvalue() and "hosting cluster LARGE_COHERE x1" in out.getvalue()
+
         # 4. Teardown: a hand-made untagged cluster survives; everything tagged goes.
         ai = _genai(target)
         details = oci.generative_ai.models.CreateDedicatedAiClusterDetails(
