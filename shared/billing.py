@@ -146,11 +146,12 @@ def idle_since(inv: Inventory, cluster: Any) -> datetime | None:
     if any(_model_cluster(m) == cluster.id and m.lifecycle_state == "CREATING"
            for m in inv.models):
         return None
-    times = [_aware(cluster.time_created)]
-    times += [_aware(getattr(e, "time_updated", None) or e.time_created) for e in inv.endpoints
-              if e.dedicated_ai_cluster_id == cluster.id]
-    times += [_aware(getattr(m, "time_updated", None) or m.time_created) for m in inv.models
-              if _model_cluster(m) == cluster.id]
+    def when(item: Any) -> datetime | None:
+        return _aware(getattr(item, "time_updated", None) or getattr(item, "time_created", None))
+
+    times = [_aware(getattr(cluster, "time_created", None))]
+    times += [when(e) for e in inv.endpoints if e.dedicated_ai_cluster_id == cluster.id]
+    times += [when(m) for m in inv.models if _model_cluster(m) == cluster.id]
     known = [t for t in times if t is not None]
     return max(known) if known else None
 
