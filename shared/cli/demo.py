@@ -13,11 +13,14 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from shared.cli.ask import describe_error, post_infer
 from shared.cli.connection import local_settings
 from shared.cli.status_view import DatasetRow, collect
+
+if TYPE_CHECKING:
+    from deploy.local.target import LocalTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "deploy" / "local" / "samples" / "finance_alpaca_sample.json"
@@ -29,13 +32,11 @@ class DemoFailed(RuntimeError):
     """A stage failed or the time ran out; the message says which."""
 
 
-def fast_paces(target: Any) -> None:
+def fast_paces(target: LocalTarget) -> None:
     """Make the emulated clusters, endpoints and training epochs take well under a second."""
-    for service in target.emulator.server.services:
-        control = getattr(service, "control", None)
-        if control is not None:
-            control.config.provisioning_seconds = 0.3
-            control.config.seconds_per_epoch = 0.3  # a few visible percent steps
+    config = target.emulator.genai.control.config
+    config.provisioning_seconds = 0.3
+    config.seconds_per_epoch = 0.3  # a few visible percent steps
 
 
 def pick_question(sample: Path) -> tuple[str, str]:

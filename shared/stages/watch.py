@@ -333,7 +333,7 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     for item in genai.list_all(ctx.genai.list_models, s.compartment_id):
         item_tags = item.freeform_tags or {}
         dataset = item_tags.get(tags.DATASET)
-        if (not dataset or item.lifecycle_state in REMOVED
+        if (not dataset or item.lifecycle_state in REMOVED or tags.is_shortened(dataset)
                 or not tags.matches(item_tags, pipeline=s.pipeline_name, role=tags.ROLE_MODEL)):
             continue
         if dataset not in latest or genai.version_of(item) > genai.version_of(latest[dataset]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +149,10 @@ def test_watch_cannot_delete_anything(target: LocalTarget) -> None:
 def test_no_stage_can_touch_another_bucket(target: LocalTarget, stage: str) -> None:
     client = _os(target, stage)
     ns = target.emulator.namespace
-    calls = [lambda: client.get_object(ns, OTHER, "raw/a.json"),
-             lambda: client.put_object(ns, OTHER, "training/x.jsonl", b"{}"),
-             lambda: client.list_objects(ns, OTHER)]
+    calls: list[Callable[[], Any]] = [
+        lambda: client.get_object(ns, OTHER, "raw/a.json"),
+        lambda: client.put_object(ns, OTHER, "training/x.jsonl", b"{}"),
+        lambda: client.list_objects(ns, OTHER)]
     for call in calls:
         with pytest.raises(oci.exceptions.ServiceError) as exc:
             call()
