@@ -22,6 +22,7 @@ from shared.stages.infer import Backend, handle_http
 from tests.support.fakes import (
     COMPARTMENT,
     INFER_SETTINGS,
+    FakeInference,
     FakeServingGenAi,
     endpoint_summary,
     infer_backend,
@@ -267,10 +268,10 @@ def _raise(exc: BaseException) -> Any:
 
 
 def test_a_cached_endpoint_retired_by_a_new_version_is_re_resolved_once() -> None:
-    be, fake, inference = _backend()
+    be, fake, inference = infer_backend()
     assert _call({"prompt": "q", "model": "fin"}, be)[0] == 200  # ep1 cached
     old = "ocid1.generativeaiendpoint.oc1.ep1"
-    fake.add(_ep("ocid1.generativeaiendpoint.oc1.ep2", "m2", "fin"), "2")
+    fake.add(endpoint_summary("ocid1.generativeaiendpoint.oc1.ep2", "m2", "fin"), "2")
     del fake.endpoints[old]  # v1's endpoint retired while the cache still names it
     gone = ServiceError(404, "NotAuthorizedOrNotFound", {}, "gone")
 

@@ -158,7 +158,7 @@ def test_warm_watch_function_reconciles_first_then_periodically(
     assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)
 
 
-def _idle_fixture(**overrides: Any) -> tuple[StageContext, Any, Any]:
+def _idle_fixture(**overrides: Any) -> tuple[Any, Any, Any]:
     from datetime import UTC, datetime, timedelta
     from types import SimpleNamespace
 
