@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared import metrics as model_metrics
 from shared import naming
 from shared.billing import Resource
 from shared.settings import Settings
@@ -115,13 +116,7 @@ def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
-    if not metrics:
-        return "-"
-    parts = []
-    for key, value in metrics.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-    return " ".join(parts[:3]) or "-"
+    return model_metrics.short(metrics)
 
 
 def _model_text(r: DatasetRow) -> str:
@@ -155,9 +150,12 @@ def render(rows: list[DatasetRow]) -> str:
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
     notes += [f"  {r.dataset}: last upload identical to model {r.duplicate_of}; not retrained"
               for r in rows if r.duplicate_of]
+    meanings = [f"  {r.dataset}: {text}" for r in rows
+                if (text := model_metrics.in_words(r.metrics))]
     held = [f"  {r.dataset}: {_holding(r)}" for r in rows if r.resources]
     idle = [f"  {r.dataset}: {c}" for r in rows for c in r.idle_clusters]
-    return "\n".join(lines + (["", "reasons:", *notes] if notes else [])
+    return "\n".join(lines + (["", "metrics:", *meanings] if meanings else [])
+                     + (["", "reasons:", *notes] if notes else [])
                      + (["", "billable (unit-hours so far):", *held] if held else [])
                      + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):",
                          *idle] if idle else []))

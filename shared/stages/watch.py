@@ -290,17 +290,10 @@ def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
 
 
 def _metrics(model: Any) -> dict[str, Any] | None:
-    metrics = getattr(model, "model_metrics", None)
-    if metrics is None:
-        return None
-    if isinstance(metrics, dict):
-        return dict(metrics)
-    if hasattr(metrics, "swagger_types"):
-        from oci.util import to_dict
+    """OCI's metrics, plus the local stand-in's baseline and similarity floor."""
+    from shared.metrics import recorded
 
-        result: dict[str, Any] = to_dict(metrics)
-        return result
-    return dict(vars(metrics))
+    return recorded(model)
 
 
 def _save(ctx: StageContext, status: DatasetStatus, etag: str | None,
