@@ -248,6 +248,19 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
     return ClusterRef(cluster.id, cluster.lifecycle_state)
 
 
+def shares_hosting(family: Family, method: str | None) -> bool:
+    """True when versions of a custom model may share one hosting cluster.
+
+    OCI ("Model Limitations", https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm):
+    a hosting cluster holds up to 50 endpoints, and they must all serve the same base
+    model or the same version of one custom model ("endpoint aliases"), except "stack
+    serving": several versions of a custom model on one cluster, documented only for
+    ``cohere.command`` and ``cohere.command-light`` fine-tuned with T-Few. Every other
+    family (command-r, Llama) gets a hosting cluster per custom model version.
+    """
+    return family.stackable_tfew and method == TrainingMethod.TFEW.value
+
+
 # -- models ------------------------------------------------------------------------------------
 
 
@@ -272,7 +285,7 @@ def version_of(model: Any) -> int:
 
 def create_model(client: Any, settings: Settings, *, dataset: str, source_object: str,
                  source_etag: str, base: BaseModelRef, cluster_id: str, method: TrainingMethod,
-                 version: int) -> tuple[Any, str]:
+                 version: int, content_sha256: str | None = None) -> tuple[Any, str]:
     """CreateModel with tags and a retry token from the source object + ETag.
 
     Returns ``(model, work_request_id)``.
@@ -294,7 +307,8 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
             training_config=training_config(settings, family, method)),
         freeform_tags=tags.pipeline_tags(
             settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
-            source_object=source_object, source_etag=source_etag, base_model=base.name),
+            source_object=source_object, source_etag=source_etag, base_model=base.name,
+            content_sha256=content_sha256),
     )
     resp = client.create_model(details, opc_retry_token=naming.idempotency_key(
         settings.pipeline_name, "train", source_object, source_etag))

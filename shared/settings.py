@@ -97,6 +97,13 @@ class Settings(BaseModel):
     hosting_cluster_id: str | None = None
     hosting_cluster_units: Annotated[int, Field(ge=1, le=50)] = 1
 
+    # Cost (issue 13): how many of a dataset's endpoints keep serving (newest first, the
+    # current one included); idle pipeline clusters are reported after this many hours and
+    # deleted only when ``delete_idle_clusters`` is true.
+    keep_endpoints: Annotated[int, Field(ge=1, le=50)] = 1
+    idle_cluster_hours: Annotated[float, Field(ge=0)] = 24.0
+    delete_idle_clusters: bool = False
+
     # Serving.
     content_moderation: bool = True
     notification_topic_id: str | None = None

@@ -53,6 +53,43 @@ class StatusEvent(BaseModel):
     detail: str = ""
 
 
+class DuplicateOf(BaseModel):
+    """An upload whose JSONL is byte-identical to what the current model was trained on."""
+
+    model_id: str
+    model_version: str | None = None
+    source_object: str
+    source_etag: str
+    content_sha256: str
+    time: datetime = Field(default_factory=utcnow)
+
+
+class ClusterRelease(BaseModel):
+    """A pipeline cluster the endpoint stage should delete once nothing uses it.
+
+    Recorded by the watcher (a fine-tuning cluster after the last training on it; an idle
+    cluster with ``OCIFT_DELETE_IDLE_CLUSTERS=true``) or by the endpoint stage (the
+    hosting cluster of a retired endpoint's model). ``wait_for`` lists endpoints that must
+    be gone first; the watcher sets ``ready`` when they are, and that write is the event
+    that brings the endpoint stage back to delete it.
+    """
+
+    cluster_id: str
+    reason: str
+    wait_for: list[str] = Field(default_factory=list)
+    ready: bool = False
+
+
+class IdleCluster(BaseModel):
+    """A pipeline cluster with no endpoint and no training for longer than the idle limit."""
+
+    cluster_id: str
+    kind: str
+    shape: str | None = None
+    units: int | None = None
+    idle_since: datetime
+
+
 class DatasetStatus(BaseModel):
     """Everything the pipeline knows about one dataset's journey."""
 
@@ -77,6 +114,11 @@ class DatasetStatus(BaseModel):
     endpoint_id: str | None = None
     endpoint_state: str | None = None
     notified_at: datetime | None = None  # when a failure was published to OCI Notifications
+    content_sha256: str | None = None  # SHA-256 of the JSONL the model was trained on
+    duplicate_of: DuplicateOf | None = None  # the last upload was identical: not retrained
+    releases: list[ClusterRelease] = Field(default_factory=list)  # clusters to delete
+    retired_for_endpoint: str | None = None  # superseded endpoints retired for this one
+    idle_clusters: list[IdleCluster] = Field(default_factory=list)  # reported by the watcher
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     history: list[StatusEvent] = Field(default_factory=list)
@@ -84,6 +126,12 @@ class DatasetStatus(BaseModel):
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL_STATES
+
+    @property
+    def settled(self) -> bool:
+        """Terminal, and no release waits for an endpoint to go: the watcher can stop looking
+        (a ready release is the endpoint stage's; reconcile hands it back if it was missed)."""
+        return self.terminal and all(r.ready for r in self.releases)
 
     def moved_to(self, state: DatasetState, detail: str = "", **changes: Any) -> DatasetStatus:
         """A copy in ``state`` with ``changes`` applied and a history line appended."""

@@ -13,6 +13,7 @@ SOURCE_ETAG = "ocift-source-etag"  # ETag of that JSONL when training started
 BASE_MODEL = "ocift-base-model"  # base model name (clusters, models)
 MODEL_ID = "ocift-model-id"  # on endpoints (and per-model hosting clusters): the custom model
 MODEL_FAMILY = "ocift-model-family"  # on clusters: base model family they fit (shared.genai)
+CONTENT_SHA256 = "ocift-content-sha256"  # on models: SHA-256 of the JSONL bytes trained on
 
 ROLE_FINETUNING_CLUSTER = "finetuning-cluster"
 ROLE_HOSTING_CLUSTER = "hosting-cluster"

@@ -100,7 +100,7 @@ def _metrics_in_words(metrics: dict[str, Any]) -> str:
 def _wait_for_endpoint(conn_store: Any, settings: Any, progress: Progress,
                        deadline: float) -> DatasetRow:
     while True:
-        rows = {r.dataset: r for r in collect(conn_store, settings)}
+        rows = {r.dataset: r for r in collect(conn_store, settings, with_resources=False)}
         row = rows.get(DATASET)
         if row is not None:
             progress.update(row)

@@ -9,6 +9,7 @@
     ocift reconcile                    # finish what lost events left undone
     ocift convert IN [OUT]             # offline conversion (no cloud)
     ocift ui [--port 8765]             # the whole pipeline on one web page
+    ocift down [DATASET] [--yes]       # list / delete what the pipeline created
 
 Commands talk to the local target running in ./.ocift (or --state-dir DIR); for a
 real tenancy pass --profile NAME and --compartment-id (see deploy/oci/README.md).
@@ -25,6 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.cli import down as down_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
 from shared.settings import SettingsError
 
@@ -114,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     add_connection_flags(ui)
+
+    down_cli.add_parser(sub)
 
     sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
                                    "(ocift convert --help)", add_help=False)
@@ -306,7 +310,7 @@ def _convert(argv: Sequence[str]) -> int:
 
 
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui}
+            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

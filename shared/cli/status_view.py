@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from shared import metrics as model_metrics
 from shared import naming
+from shared.billing import Resource
 from shared.cli.deadletters import DeadLetterRow, describe
 from shared.settings import Settings
 from shared.status import DatasetStatus
@@ -34,6 +35,10 @@ class DatasetRow(BaseModel):
     #: What a live look at Generative AI found that the status object does not say yet.
     live_note: str = ""
     dead_letters: list[DeadLetterRow] = Field(default_factory=list)
+    duplicate_of: str | None = None  # the last upload was identical to this model (version)
+    idle_clusters: list[str] = Field(default_factory=list)  # reported by the watcher
+    resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
+    unit_hours: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -82,16 +87,22 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     if not (row.valid is False and row.reason):  # the report's reason says where
         row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
+    if st.duplicate_of is not None:
+        row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
+    row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
+                         f"{c.idle_since:%Y-%m-%d %H:%M} UTC)" for c in st.idle_clusters]
     return st
 
 
 def collect(store: Any, settings: Settings, genai: Any = None,
-            dead: list[Any] | None = None) -> list[DatasetRow]:
+            dead: list[Any] | None = None, with_resources: bool = True) -> list[DatasetRow]:
     """Read every report, training object and status object of the bucket.
 
     With a Generative AI client (``genai``), in-flight rows are completed by one live
     call each (training progress, an endpoint that became ACTIVE) so the table is not
-    behind the watcher's schedule. ``dead``: the local target's dead letters.
+    behind the watcher's schedule. ``dead``: the local target's dead letters. With
+    ``with_resources`` (and a compartment), each row also gets the billable resources
+    the dataset holds, found by tags.
     """
     rows: dict[str, DatasetRow] = {}
 
@@ -120,6 +131,8 @@ def collect(store: Any, settings: Settings, genai: Any = None,
     if genai is not None:
         for r in rows.values():
             refresh_live(r, genai)
+    if with_resources and settings.compartment_id:
+        attach_resources(list(rows.values()), settings)
     return [rows[k] for k in sorted(rows)]
 
 
@@ -142,6 +155,23 @@ def refresh_live(row: DatasetRow, genai: Any) -> None:
                     row.state = "ENDPOINT_ACTIVE"
     except Exception:  # noqa: S110 - a live look is a bonus; the recorded state stands
         pass
+
+
+def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
+    """Fill each row's billable resources and unit-hours (one listing of each kind)."""
+    from shared import billing, clients
+
+    try:
+        inv = billing.read_inventory(clients.generative_ai(settings), settings)
+    except Exception as exc:  # status still shows the bucket's view
+        for r in rows:
+            r.reason = r.reason or f"billable resources unavailable: {type(exc).__name__}"
+        return
+    held = billing.by_dataset([r for r in billing.resources(inv)
+                               if r.state not in ("DELETING", "DELETED")])
+    for r in rows:
+        r.resources = held.get(r.dataset, [])
+        r.unit_hours = billing.unit_hours(r.resources)
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
@@ -191,12 +221,29 @@ def render(rows: list[DatasetRow]) -> str:
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
     notes += [f"  {r.dataset}: {r.live_note}" for r in rows if r.live_note]
+    notes += [f"  {r.dataset}: last upload identical to model {r.duplicate_of}; not retrained"
+              for r in rows if r.duplicate_of]
     meanings = [f"  {r.dataset}: {text}" for r in rows
                 if (text := model_metrics.in_words(r.metrics))]
     dead = [f"  {r.dataset}: {describe(d)}" for r in rows for d in r.dead_letters]
+    held = [f"  {r.dataset}: {_holding(r)}" for r in rows if r.resources]
+    idle = [f"  {r.dataset}: {c}" for r in rows for c in r.idle_clusters]
     out = (lines + (["", "metrics:", *meanings] if meanings else [])
-           + (["", "reasons:", *notes] if notes else []))
+           + (["", "reasons:", *notes] if notes else [])
+           + (["", "billable (unit-hours so far):", *held] if held else [])
+           + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):", *idle]
+              if idle else []))
     if dead:
         out += ["", "dead-lettered deliveries (the router gave up; fix the cause, then "
                 "`ocift redrive` retries them all, or `ocift redrive ID`):", *dead]
     return "\n".join(out)
+
+
+def _holding(r: DatasetRow) -> str:
+    parts = []
+    for res in r.resources:
+        if res.unit_hours is not None:
+            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours:.2f}")
+        else:
+            parts.append(res.kind)
+    return f"{r.unit_hours:.2f} unit-hours: " + ", ".join(parts)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import logs, naming
+from shared import identity, logs, naming
 from shared.errors import ConfigurationError, describe, is_permanent_request_error
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
@@ -77,12 +77,16 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _outcome(OutcomeStatus.DUPLICATE, "already converted from this source version",
                         name, output=out_name)
     previous_report = store.read_json(report_name)
+    report_etag: str | None = None
     if previous_report is not None:
-        doc, _ = previous_report
+        doc, report_etag = previous_report
         if (isinstance(doc, dict) and doc.get("source_etag") == etag
                 and doc.get("valid") is False):
             return _outcome(OutcomeStatus.DUPLICATE, "already rejected for this source version",
                             name, report=report_name)
+        owner = identity.name_owner(settings, dataset, name, doc)
+        if owner is not None and store.head(owner) is not None:
+            return _reject_collision(ctx, dataset, name, etag, owner)
 
     try:
         info, stream = store.open(name, if_match=etag)
@@ -99,9 +103,10 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         content_type=JSONL_CONTENT_TYPE,
         metadata={META_SOURCE_OBJECT: name, META_SOURCE_ETAG: etag},
     )
+    hashing = identity.HashingWriter(writer)
     try:
         with stream:
-            report = convert_stream(stream, writer, source=name,
+            report = convert_stream(stream, hashing, source=name,
                                     rules=DatasetRules.for_base_model(settings.base_model))
     except BaseException as exc:
         writer.abort()
@@ -118,13 +123,23 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         "source_size": info.size,
         "output_object": out_name if report.valid else None,
         "base_model": settings.base_model,
+        "output_sha256": hashing.hexdigest() if report.valid else None,
     })
+    # The report claims the dataset name: conditional on the report read above, so of two
+    # raw objects racing for one name exactly one wins (the loser is redelivered and
+    # rejected as a collision).
+    claim: dict[str, Any] = ({"if_match": report_etag} if report_etag
+                             else {"if_none_match": "*"})
     if not report.valid:
         writer.abort()
-        store.put_json(report_name, doc)
+        store.put_json(report_name, doc, **claim)
         return _outcome(OutcomeStatus.REJECTED, _fatal_reason(doc), name, report=report_name)
 
-    store.put_json(report_name, doc)
+    try:
+        store.put_json(report_name, doc, **claim)
+    except BaseException:
+        writer.abort()
+        raise
     try:
         if existing is None:
             out_etag = writer.commit(if_none_match="*")
@@ -146,6 +161,19 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                                          doc.get("records_written"), "output_etag": out_etag})
     return _outcome(OutcomeStatus.DONE, "converted", name, output=out_name, report=report_name,
                     records_written=doc.get("records_written"))
+
+
+def _reject_collision(ctx: StageContext, dataset: str, name: str, etag: str,
+                      owner: str) -> Outcome:
+    """``name`` maps to a dataset another raw object owns: report it, overwrite nothing."""
+    doc = identity.collision_doc(dataset, name, etag, owner)
+    report = identity.collision_report_object(ctx.settings, name)
+    log.warning("dataset name collision", extra={"object": name, "owner": owner})
+    if naming.too_long(report):
+        return _outcome(OutcomeStatus.REJECTED, doc["fatal"]["message"], name, owner=owner)
+    ctx.store.put_json(report, doc)
+    return _outcome(OutcomeStatus.REJECTED, doc["fatal"]["message"], name, report=report,
+                    owner=owner)
 
 
 def _source_missing(ctx: StageContext, name: str) -> Outcome:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import genai, logs, naming, notify, tags
+from shared import genai, logs, naming, notify, retire, tags
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
-from shared.settings import Stage, TrainingMethod
+from shared.settings import Stage
 from shared.stages.context import StageContext, read_status, write_status
 from shared.status import DatasetState, DatasetStatus, utcnow
 
@@ -43,6 +43,18 @@ def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
     if current is None:
         return _outcome(OutcomeStatus.SKIPPED, "no status object", name)
     status, etag = current
+    if any(r.ready for r in status.releases):
+        status, new_etag = retire.process_releases(ctx, status, etag)
+        if new_etag is None:
+            return _outcome(OutcomeStatus.SKIPPED, "status changed under us; next event acts",
+                            name)
+        etag = new_etag
+    if status.state is DatasetState.ENDPOINT_ACTIVE:
+        retired, _ = retire.retire_superseded(ctx, status, etag)
+        if retired:
+            return _outcome(OutcomeStatus.DONE, "superseded endpoints retired", name,
+                            retired=retired)
+        return _outcome(OutcomeStatus.SKIPPED, "serving; nothing superseded", name)
     if status.state not in ACTIONABLE or not status.model_id:
         return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to do", name)
     try:
@@ -92,7 +104,7 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                         endpoint_id=existing.id)
     base_name = status.base_model or (model.freeform_tags or {}).get(tags.BASE_MODEL, "")
     family = genai.family_of(base_name)
-    stacked = family.stackable_tfew and status.training_method == TrainingMethod.TFEW.value
+    stacked = genai.shares_hosting(family, status.training_method)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.HOSTING, family,
                                    model_id=None if stacked else model.id)
     if not cluster.active:

@@ -130,19 +130,26 @@ def resolve(req: InferRequest, settings: Settings, resolver: EndpointResolver) -
 
 def answer(req: InferRequest, settings: Settings, be: Backend) -> tuple[InferResponse, Target]:
     """Resolve, shape, call and read the answer."""
-    target = resolve(req, settings, be.resolver)
-    check_limits(req, target.shape, target.base_model)
-    details = build_details(req, target.shape, target.endpoint_id, str(settings.compartment_id))
-    try:
-        if target.shape is ApiShape.COHERE_TEXT:
-            result = be.inference.generate_text(details).data
-        else:
-            result = be.inference.chat(details).data
-    except Exception as exc:
-        mapped = errors.from_upstream(exc)
-        if mapped.status in (404, 409):
+    for attempt in (1, 2):
+        target = resolve(req, settings, be.resolver)
+        check_limits(req, target.shape, target.base_model)
+        details = build_details(req, target.shape, target.endpoint_id,
+                                str(settings.compartment_id))
+        try:
+            if target.shape is ApiShape.COHERE_TEXT:
+                result = be.inference.generate_text(details).data
+            else:
+                result = be.inference.chat(details).data
+            break
+        except Exception as exc:
+            mapped = errors.from_upstream(exc)
+            if mapped.status not in (404, 409):
+                raise mapped from None
             be.resolver.forget(target.endpoint_id)
-        raise mapped from None
+            # A cached endpoint a newer version retired (or one not ACTIVE any more): the
+            # dataset is resolved afresh once, so a version switch never fails a request.
+            if attempt == 2 or req.endpoint_id:
+                raise mapped from None
     got = read_answer(target.shape, result, req)
     response = InferResponse(
         text=got.text, finish_reason=got.finish_reason, likelihoods=got.likelihoods,

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import genai, logs, naming, tags
+from shared import genai, identity, logs, naming, tags
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Stage
 from shared.stages.context import StageContext, StatusRead, next_status, read_status, write_status
 from shared.stages.guard import is_status_object
-from shared.status import DatasetState
+from shared.status import DatasetState, DuplicateOf
 from shared.storage import ObjectInfo
 
 log = logs.get_logger("ocift.train")
@@ -116,7 +116,7 @@ def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
 def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
            current: StatusRead | None) -> Outcome:
     settings = ctx.settings
-    examples = validated_examples(ctx, dataset, info)
+    examples, sha256 = validated_dataset(ctx, dataset, info)
     models = genai.dataset_models(ctx.genai, settings, dataset)
     same = [m for m in models if (m.freeform_tags or {}).get(tags.SOURCE_ETAG) == info.etag]
     if same:
@@ -124,6 +124,10 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         record_model(ctx, dataset, model, current, work_request_id=None)
         return _outcome(OutcomeStatus.DUPLICATE, "a model was already created for this version",
                         info.name, model_id=model.id)
+    model_now = current_model(models)
+    if sha256 and model_now is not None and (
+            (model_now.freeform_tags or {}).get(tags.CONTENT_SHA256) == sha256):
+        return _record_duplicate(ctx, dataset, info, current, model_now, sha256)
     version = max((genai.version_of(m) for m in models), default=0) + 1
     base = genai.resolve_base_model(ctx.genai, settings)
     family = genai.family_of(base.name)
@@ -132,7 +136,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
     common: dict[str, Any] = {
         "reason": "", "source_object": info.name, "source_etag": info.etag,
         "base_model": base.name, "base_model_id": base.id, "training_method": method.value,
-        "finetuning_cluster_id": cluster.id,
+        "finetuning_cluster_id": cluster.id, "content_sha256": sha256, "duplicate_of": None,
     }
     if not cluster.active:
         if not (current and current[0].state is DatasetState.PENDING_CLUSTER
@@ -147,7 +151,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                         info.name, cluster_id=cluster.id)
     model, wr_id = genai.create_model(
         ctx.genai, settings, dataset=dataset, source_object=info.name, source_etag=info.etag,
-        base=base, cluster_id=cluster.id, method=method, version=version)
+        base=base, cluster_id=cluster.id, method=method, version=version,
+        content_sha256=sha256)
     for _attempt in range(3):
         new, etag = next_status(current, dataset, DatasetState.TRAINING, f"model version {version}",
                           model_id=model.id, model_version=str(version),
@@ -190,12 +195,37 @@ def record_model(ctx: StageContext, dataset: str, model: Any,
     write_status(ctx, new, etag)
 
 
-def validated_examples(ctx: StageContext, dataset: str, info: ObjectInfo) -> int:
-    """Example count of a valid JSONL; PermanentError when its report says invalid.
+def current_model(models: list[Any]) -> Any | None:
+    """The dataset's current model: its newest version that did not fail."""
+    alive = [m for m in models if m.lifecycle_state != Lifecycle.FAILED]
+    return max(alive, key=genai.version_of) if alive else None
+
+
+def _record_duplicate(ctx: StageContext, dataset: str, info: ObjectInfo,
+                      current: StatusRead | None, model: Any, sha256: str) -> Outcome:
+    """The JSONL is byte-identical to what ``model`` was trained on: record, never retrain."""
+    note = DuplicateOf(model_id=model.id, model_version=str(model.version),
+                       source_object=info.name, source_etag=info.etag, content_sha256=sha256)
+    detail = (f"duplicate: {info.name} is identical to what model v{model.version} was trained "
+              "on; not trained again")
+    if current is None or current[0].model_id != model.id:
+        record_model(ctx, dataset, model, current, work_request_id=None)
+        current = read_status(ctx, dataset)
+    if current is not None:
+        status, etag = current
+        write_status(ctx, status.moved_to(status.state, detail, source_object=info.name,
+                                          source_etag=info.etag, duplicate_of=note), etag)
+    log.info("duplicate dataset content", extra={"dataset": dataset, "model_id": model.id})
+    return _outcome(OutcomeStatus.DUPLICATE, detail, info.name, model_id=model.id)
+
+
+def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo) -> tuple[int, str | None]:
+    """``(examples, SHA-256 of the JSONL)`` of a valid JSONL; PermanentError when invalid.
 
     The convert stage's report is used when it describes this JSONL's source
-    version; a directly dropped JSONL is validated by streaming it through the
-    converter (bounded memory) and its report written.
+    version (its ``output_sha256``; None from reports older than issue 13); a
+    directly dropped JSONL is validated by streaming it through the converter
+    (bounded memory, hashed on the way) and its report written.
     """
     settings = ctx.settings
     report_name = naming.report_object(settings, dataset)
@@ -209,7 +239,8 @@ def validated_examples(ctx: StageContext, dataset: str, info: ObjectInfo) -> int
     if not doc.get("valid"):
         raise genai.PermanentError(f"dataset is invalid: {_report_reason(doc)} "
                                    f"(see {report_name})")
-    return int(doc.get("records_written") or 0)
+    sha = doc.get("output_sha256")
+    return int(doc.get("records_written") or 0), sha if isinstance(sha, str) else None
 
 
 def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, Any]:
@@ -218,7 +249,8 @@ def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, An
     settings = ctx.settings
     _, stream = ctx.store.open(info.name, if_match=info.etag)
     with stream:
-        report = convert_stream(stream, None, source=info.name,
+        hashed = identity.HashingReader(stream)
+        report = convert_stream(hashed, None, source=info.name,
                                 rules=DatasetRules.for_base_model(settings.base_model))
     doc: dict[str, Any] = report.model_dump(mode="json")
     not_as_is = _not_trainable_as_is(doc) if report.valid else None
@@ -226,7 +258,8 @@ def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, An
         doc.update({"valid": False, "fatal": not_as_is})
     doc.update({"dataset": dataset, "source_object": info.name, "source_etag": info.etag,
                 "source_size": info.size, "output_object": info.name if doc["valid"] else None,
-                "base_model": settings.base_model, "validated_by": Stage.TRAIN.value})
+                "base_model": settings.base_model, "validated_by": Stage.TRAIN.value,
+                "output_sha256": hashed.hexdigest() if doc["valid"] else None})
     return doc
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -39,7 +40,7 @@ from shared.stages.context import (
     write_status,
 )
 from shared.stages.train import MODEL_STATE_TO_DATASET, record_model
-from shared.status import DatasetState, DatasetStatus
+from shared.status import ClusterRelease, DatasetState, DatasetStatus, IdleCluster
 
 if TYPE_CHECKING:  # the runtime imports the stages, not the other way round
     from shared.runtime import Invocation
@@ -74,6 +75,7 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
     ctx = ctx or context_for(settings, counter=counter or genai.CallCounter())
     start = ctx.counter.snapshot()
     report = TickReport()
+    watched: list[tuple[str, DatasetStatus, str]] = []
     for name, listed_etag in list(_status_objects(ctx)):
         dataset = naming.status_dataset(ctx.settings, name)
         key = (ctx.store.bucket, name)
@@ -82,12 +84,15 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
         current = read_status(ctx, dataset)
         if current is None:
             continue
-        if current[0].terminal:
+        if current[0].settled:
             _remember_terminal(key, current[1])
             continue
+        watched.append((dataset, current[0], current[1]))
+    ctx_busy = _Busy.of(watched)
+    for dataset, status, etag in watched:
         report.in_flight += 1
         try:
-            _observe(ctx, dataset, current[0], current[1], report)
+            _observe(ctx, dataset, status, etag, report, ctx_busy)
         except Exception as exc:  # one dataset's transient error never stops the others
             log.warning("watch of dataset failed", extra={"dataset": dataset,
                                                           "error": genai.error_reason(exc)})
@@ -129,11 +134,25 @@ def _listed(ctx: StageContext, prefix: str) -> Iterator[tuple[str, str]]:
             return
 
 
+class _Busy:
+    """Which datasets still need a fine-tuning cluster (queued, waiting or training)."""
+
+    def __init__(self, training: set[str]) -> None:
+        self.training = training
+
+    @classmethod
+    def of(cls, watched: list[tuple[str, DatasetStatus, str]]) -> _Busy:
+        return cls({d for d, st, _ in watched if st.state in (
+            DatasetState.QUEUED, DatasetState.PENDING_CLUSTER, DatasetState.TRAINING)})
+
+
 def _observe(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str,
-             report: TickReport) -> None:
+             report: TickReport, busy: _Busy | None = None) -> None:
     state = status.state
+    if status.releases and _observe_releases(ctx, status, etag, report):
+        return  # written: the next tick reads the new version
     if state is DatasetState.TRAINING and status.model_id:
-        _observe_training(ctx, status, etag, report)
+        _observe_training(ctx, status, etag, report, busy or _Busy(set()))
     elif state is DatasetState.PENDING_CLUSTER and status.finetuning_cluster_id:
         _observe_cluster(ctx, status, etag, status.finetuning_cluster_id, "train", report)
     elif state is DatasetState.PENDING_HOSTING_CLUSTER and status.hosting_cluster_id:
@@ -184,8 +203,65 @@ def _observe_queued(ctx: StageContext, status: DatasetStatus, etag: str,
         _save(ctx, status.moved_to(DatasetState.REJECTED, reason, reason=reason), etag, report)
 
 
+def _observe_releases(ctx: StageContext, status: DatasetStatus, etag: str,
+                      report: TickReport) -> bool:
+    """Mark a release ready once the endpoints it waits for are gone (that write is the
+    event that brings the endpoint stage back to delete the cluster)."""
+    changed = False
+    releases = []
+    for release in status.releases:
+        if not release.ready and all(_endpoint_gone(ctx, e) for e in release.wait_for):
+            release = release.model_copy(update={"ready": True})
+            changed = True
+        releases.append(release)
+    if changed:
+        return _save(ctx, status.moved_to(status.state, "cluster release ready",
+                                          releases=releases), etag, report)
+    return False
+
+
+def _endpoint_gone(ctx: StageContext, endpoint_id: str) -> bool:
+    try:
+        state = ctx.genai.get_endpoint(endpoint_id).data.lifecycle_state
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return True
+        raise
+    return bool(state == Lifecycle.DELETED)
+
+
+def _finetuning_release(ctx: StageContext, status: DatasetStatus,
+                        busy: _Busy) -> list[ClusterRelease]:
+    """The fine-tuning cluster ``status`` trained on, to delete now that its training ended,
+    unless the user configured it or other training is queued, waiting or running."""
+    cluster_id = status.finetuning_cluster_id
+    if (not cluster_id or cluster_id == ctx.settings.finetuning_cluster_id
+            or busy.training - {status.dataset} or _unconverted_work(ctx)
+            or any(r.cluster_id == cluster_id for r in status.releases)):
+        return list(status.releases)
+    return [*status.releases, ClusterRelease(
+        cluster_id=cluster_id, ready=True,
+        reason="fine-tuning cluster: no training queued or running on it")]
+
+
+def _unconverted_work(ctx: StageContext) -> bool:
+    """True when a raw object has no report yet or a JSONL no status: training may follow."""
+    s = ctx.settings
+    reports = {n for n, _ in _listed(ctx, s.reports_prefix)}
+    for name, _ in _listed(ctx, s.raw_prefix):
+        dataset = naming.raw_dataset(s, name)
+        if dataset and naming.report_object(s, dataset) not in reports:
+            return True
+    statuses = {n for n, _ in _listed(ctx, s.status_prefix)}
+    for name, _ in _listed(ctx, s.training_prefix):
+        dataset = naming.training_dataset(s, name)
+        if dataset and naming.status_object(s, dataset) not in statuses:
+            return True
+    return False
+
+
 def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
-                      report: TickReport) -> None:
+                      report: TickReport, busy: _Busy) -> None:
     assert status.model_id is not None
     if status.work_request_id:
         wr = ctx.genai.get_work_request(status.work_request_id).data
@@ -209,6 +285,7 @@ def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
     else:
         changes["reason"] = model.lifecycle_details or f"model {model.lifecycle_state}"
         detail = changes["reason"]
+    changes["releases"] = _finetuning_release(ctx, status, busy)
     _save(ctx, status.moved_to(new_state, detail, **changes), etag, report)
 
 
@@ -283,14 +360,86 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
         status, etag = current
         if write_status(ctx, status.moved_to(status.state, "reconcile: handed back"), etag):
             report.actions.append(f"{status.dataset}: {status.state.value} handed back")
+    report.actions.extend(sweep_clusters(ctx))
     report.tick = tick(s, ctx=ctx)
     report.calls = ctx.counter.snapshot()
     return report
 
 
+def sweep_clusters(ctx: StageContext, now: datetime | None = None) -> list[str]:
+    """Record idle pipeline clusters in the statuses of the datasets that used them.
+
+    A cluster with no live endpoint and no training for ``OCIFT_IDLE_CLUSTER_HOURS`` is
+    listed in those statuses (``idle_clusters``; ``ocift status`` shows it) and, with
+    ``OCIFT_DELETE_IDLE_CLUSTERS=true``, handed to the endpoint stage as a ready release.
+    A fine-tuning cluster the pipeline made is handed over as soon as no training is
+    queued, waiting or running (whatever the idle setting). Clusters the user configured
+    are never touched. The watcher itself deletes nothing.
+    """
+    from shared import billing, retire
+
+    s = ctx.settings
+    now = now or datetime.now(UTC)
+    inv = billing.read_inventory(ctx.genai, s)
+    statuses: dict[str, tuple[DatasetStatus, str]] = {}
+    for name, _ in list(_status_objects(ctx)):
+        dataset = naming.status_dataset(s, name)
+        current = read_status(ctx, dataset) if dataset else None
+        if dataset and current is not None:
+            statuses[dataset] = current
+    training = any(st.state in (DatasetState.QUEUED, DatasetState.PENDING_CLUSTER,
+                                DatasetState.TRAINING) for st, _ in statuses.values())
+    queued = training or _unconverted_work(ctx)
+    idle: dict[str, list[IdleCluster]] = {}
+    release: dict[str, list[ClusterRelease]] = {}
+    for cluster in inv.clusters:
+        if (cluster.lifecycle_state != Lifecycle.ACTIVE
+                or cluster.id in retire.user_clusters(s)):
+            continue
+        since = billing.idle_since(inv, cluster)
+        users = sorted(billing.last_users(inv, cluster.id) & set(statuses))
+        if since is None or not users:
+            continue
+        owner = users[-1]
+        finetuning = cluster.type == genai.FINE_TUNING
+        if finetuning and not queued:
+            release.setdefault(owner, []).append(ClusterRelease(
+                cluster_id=cluster.id, ready=True,
+                reason="fine-tuning cluster: no training queued or running on it"))
+            continue
+        if (now - since).total_seconds() < s.idle_cluster_hours * 3600:
+            continue
+        note = IdleCluster(cluster_id=cluster.id, kind=billing.kind_of(cluster),
+                           shape=cluster.unit_shape, units=cluster.unit_count, idle_since=since)
+        for dataset in users:
+            idle.setdefault(dataset, []).append(note)
+        if s.delete_idle_clusters and not finetuning:
+            release.setdefault(owner, []).append(ClusterRelease(
+                cluster_id=cluster.id, ready=True,
+                reason=f"idle since {since:%Y-%m-%d %H:%M} UTC (OCIFT_DELETE_IDLE_CLUSTERS)"))
+    actions = []
+    for dataset, (status, etag) in sorted(statuses.items()):
+        wanted = idle.get(dataset, [])
+        have = {r.cluster_id for r in status.releases}
+        new_releases = [r for r in release.get(dataset, []) if r.cluster_id not in have]
+        if ({c.cluster_id for c in wanted} == {c.cluster_id for c in status.idle_clusters}
+                and not new_releases):
+            continue
+        detail = "; ".join([f"idle cluster {c.cluster_id}" for c in wanted]
+                           + [f"release {r.cluster_id}: {r.reason}" for r in new_releases])
+        if write_status(ctx, status.moved_to(status.state, detail or "no idle cluster",
+                                             idle_clusters=wanted,
+                                             releases=[*status.releases, *new_releases]),
+                        etag):
+            actions.append(f"{dataset}: {detail or 'idle clusters cleared'}")
+    return actions
+
+
 def _waits_on_a_stage(status: DatasetStatus) -> bool:
     if status.state in (DatasetState.QUEUED, DatasetState.MODEL_ACTIVE):
         return True
+    if any(r.ready for r in status.releases):
+        return True  # the endpoint stage deletes the cluster on this write
     return (status.state in (DatasetState.PENDING_CLUSTER, DatasetState.PENDING_HOSTING_CLUSTER)
             and status.cluster_state == Lifecycle.ACTIVE)
 

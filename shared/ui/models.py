@@ -7,24 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.billing import Resource as Resource  # re-exported: the page's models
 from shared.cli.status_view import DatasetRow
 from shared.convert.report import ConversionReport
 from shared.status import DatasetStatus
-
-
-class Resource(BaseModel):
-    """A pipeline resource found by its tags; clusters are what OCI bills per unit-hour."""
-
-    id: str
-    kind: str  # "fine-tuning cluster" | "hosting cluster" | "endpoint"
-    name: str = ""
-    state: str = ""
-    shape: str | None = None
-    units: int | None = None
-    created: datetime | None = None
-    hours: float | None = None  # since creation, while it exists
-    unit_hours: float | None = None  # units x hours; None for endpoints (their cluster bills)
-    datasets: list[str] = Field(default_factory=list)  # who holds it
 
 
 class DatasetSummary(DatasetRow):

@@ -151,7 +151,7 @@ class PipelineView:
         """Every dataset of the bucket, its stage and what it holds."""
         store = self.store()
         try:
-            rows = {r.dataset: r for r in collect(store, self.settings)}
+            rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False)}
             raws = {d for d in (naming.raw_dataset(self.settings, n)
                                 for n in store.list_names(self.settings.raw_prefix)) if d}
         except Exception as exc:

@@ -161,6 +161,22 @@ class FakeGenAi:
     def get_dedicated_ai_cluster(self, cluster_id: str) -> Any:
         return _resp(self.clusters[cluster_id])
 
+    def delete_dedicated_ai_cluster(self, cluster_id: str) -> Any:
+        """OCI's rule: 409 while an endpoint or a fine-tuning job still uses the cluster."""
+        busy = [e for e in self.endpoints.values() if e.dedicated_ai_cluster_id == cluster_id
+                and e.lifecycle_state in ("CREATING", "ACTIVE", "UPDATING", "DELETING")]
+        busy += [m for m in self.models.values() if m.lifecycle_state == "CREATING"
+                 and getattr(getattr(m, "details", None), "fine_tune_details", None) is not None
+                 and m.details.fine_tune_details.dedicated_ai_cluster_id == cluster_id]
+        if busy:
+            raise service_error(409, "Conflict")
+        self.clusters[cluster_id].lifecycle_state = "DELETED"
+        return _resp()
+
+    def delete_endpoint(self, endpoint_id: str) -> Any:
+        self.endpoints[endpoint_id].lifecycle_state = "DELETED"
+        return _resp()
+
     def create_dedicated_ai_cluster(self, details: Any, opc_retry_token: str | None = None) -> Any:
         def make() -> str:
             ocid = f"ocid1.cluster.{next(_ids)}"

@@ -13,6 +13,10 @@ def test_model_active_gets_one_endpoint_on_a_hosting_cluster() -> None:
     model_id = finish_training(ctx, ai, "fin")
     assert ensure_endpoint(ctx, "fin").status.value == "pending"
     assert store.status("fin")["state"] == "PENDING_HOSTING_CLUSTER"
+    # Its only training ended: the fine-tuning cluster was released and deleted (issue 13).
+    assert [c.lifecycle_state for c in ai.clusters.values()
+            if c.type == "FINE_TUNING"] == ["DELETED"]
+    assert store.status("fin")["releases"] == []
     hosting = [c for c in ai.clusters.values() if c.type == "HOSTING"]
     assert len(hosting) == 1 and hosting[0].freeform_tags[tags.MODEL_ID] == model_id
     assert ensure_endpoint(ctx, "fin").status.value == "pending"  # no rewrite, no new cluster

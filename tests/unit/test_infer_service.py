@@ -22,6 +22,7 @@ from shared.stages.infer import Backend, handle_http
 from tests.support.fakes import (
     COMPARTMENT,
     INFER_SETTINGS,
+    FakeInference,
     FakeServingGenAi,
     endpoint_summary,
     infer_backend,
@@ -242,7 +243,9 @@ def test_upstream_404_forgets_cached_endpoint() -> None:
     assert (status, body["error"]["code"]) == (404, errors.UNKNOWN_ENDPOINT)
     calls = fake.calls.count("list_endpoints")
     _call({"prompt": "q", "model": "fin"}, be)
-    assert fake.calls.count("list_endpoints") == calls + 1
+    # Nothing cached: resolved, 404, forgotten, resolved afresh once more (issue 13: a
+    # retired endpoint never fails a request while a newer one serves).
+    assert fake.calls.count("list_endpoints") == calls + 2
 
 
 def test_unexpected_upstream_failure_is_502_without_detail() -> None:
@@ -262,3 +265,21 @@ def test_bug_in_function_is_500_without_detail() -> None:
 
 def _raise(exc: BaseException) -> Any:
     raise exc
+
+
+def test_a_cached_endpoint_retired_by_a_new_version_is_re_resolved_once() -> None:
+    be, fake, inference = infer_backend()
+    assert _call({"prompt": "q", "model": "fin"}, be)[0] == 200  # ep1 cached
+    old = "ocid1.generativeaiendpoint.oc1.ep1"
+    fake.add(endpoint_summary("ocid1.generativeaiendpoint.oc1.ep2", "m2", "fin"), "2")
+    del fake.endpoints[old]  # v1's endpoint retired while the cache still names it
+    gone = ServiceError(404, "NotAuthorizedOrNotFound", {}, "gone")
+
+    def chat(details: Any) -> Any:
+        if details.serving_mode.endpoint_id == old:
+            raise gone
+        return FakeInference().chat(details)
+
+    inference.chat = chat  # type: ignore[method-assign]
+    status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
+    assert status == 200 and body["endpoint_id"] == "ocid1.generativeaiendpoint.oc1.ep2"

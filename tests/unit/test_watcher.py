@@ -156,3 +156,47 @@ def test_warm_watch_function_reconciles_first_then_periodically(
     monkeypatch.setattr(fn._Schedule, "last_reconcile", 100.0)
     assert not fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS - 1)
     assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)
+
+
+def _idle_fixture(**overrides: Any) -> tuple[Any, Any, Any]:
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from shared import tags
+    from shared.stages.context import write_status
+    from shared.status import DatasetState, DatasetStatus
+
+    ctx, store, ai = make_ctx(**overrides)
+    now = datetime.now(UTC)
+    ours = {tags.PIPELINE: "ocift", tags.ROLE: tags.ROLE_HOSTING_CLUSTER}
+    for cid, created in (("ocid1.cluster.idle", 30), ("ocid1.cluster.fresh", 2),
+                         ("ocid1.cluster.configured", 30)):
+        ai.clusters[cid] = SimpleNamespace(
+            id=cid, type="HOSTING", unit_shape="SMALL_COHERE_V2", unit_count=1,
+            lifecycle_state="ACTIVE", display_name=cid, freeform_tags=dict(ours),
+            time_created=now - timedelta(hours=created))
+        ai.endpoints[f"ep-{cid}"] = SimpleNamespace(
+            id=f"ep-{cid}", display_name="fin", model_id="m", dedicated_ai_cluster_id=cid,
+            lifecycle_state="DELETED", time_created=now - timedelta(hours=created),
+            time_updated=now - timedelta(hours=min(created, 25)),
+            freeform_tags={tags.PIPELINE: "ocift", tags.ROLE: tags.ROLE_ENDPOINT,
+                           tags.DATASET: "fin"})
+    write_status(ctx, DatasetStatus(dataset="fin", state=DatasetState.ENDPOINT_ACTIVE), None)
+    return ctx, store, ai
+
+
+def test_idle_clusters_are_reported_and_deleted_only_when_asked() -> None:
+    ctx, store, _ = _idle_fixture(hosting_cluster_id="ocid1.cluster.configured")
+    actions = watcher.sweep_clusters(ctx)
+    doc = store.status("fin")
+    # Idle 25 h > 24 h: reported; idle 2 h: not yet; the user's own cluster: never.
+    assert [c["cluster_id"] for c in doc["idle_clusters"]] == ["ocid1.cluster.idle"]
+    assert doc["releases"] == [] and actions
+    assert watcher.sweep_clusters(ctx) == []  # nothing changed: no rewrite (no event storm)
+
+    ctx, store, _ = _idle_fixture(delete_idle_clusters=True)
+    watcher.sweep_clusters(ctx)
+    releases = store.status("fin")["releases"]
+    assert {r["cluster_id"] for r in releases} == {"ocid1.cluster.idle",
+                                                   "ocid1.cluster.configured"}
+    assert all(r["ready"] for r in releases)
