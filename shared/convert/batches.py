@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
 
+from shared.convert.outcome import Problem as Issue
 from shared.convert.reader import (
     PROGRESS_EVERY,
     Format,
@@ -35,7 +36,6 @@ from shared.convert.reader import (
     Resume,
     ValueReader,
 )
-from shared.convert.report import Issue
 
 _BOM = b"\xef\xbb\xbf"
 _WS = b" \t\n\r"

@@ -24,16 +24,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import filterfalse
 from operator import add, attrgetter
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import msgspec
 
 from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord
 from shared.convert.dedupe import HashSet64
+from shared.convert.limits import Limits
+from shared.convert.outcome import Outcome, RecordSchema
+from shared.convert.outcome import Problem as Issue
 from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
-from shared.convert.report import ConversionReport, Issue, RecordSchema
-from shared.convert.rules import DatasetRules
+
+if TYPE_CHECKING:  # pydantic models: imported only when a validated report is built
+    from shared.convert.report import ConversionReport
+    from shared.convert.rules import DatasetRules
 from shared.convert.stats import LengthHistogram
 
 SEPARATOR = "\n\nContext:\n"
@@ -41,10 +47,19 @@ SEPARATOR = "\n\nContext:\n"
 # Their UTF-8 bytes occur in the output only as these characters (UTF-8 self-synchronises).
 _LINE_BREAK_ESCAPES = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"),
                        (b"\xc2\x85", b"\\u0085"))
-# msgspec escapes strings exactly as json.dumps(ensure_ascii=False) (checked by the
-# tests); a (prompt, completion) pair becomes '["p","c"]' and then the documented line.
-# '","' cannot occur inside an encoded string (its quotes are escaped), nor '\n["' or
-# '"]\n' (raw line breaks are escaped), so these replacements touch only the framing.
+_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
+
+
+class _Line(msgspec.Struct, gc=False):
+    """An output line. msgspec escapes strings exactly as json.dumps(ensure_ascii=False)
+    (checked by the tests) and writes '{"prompt":"p","completion":"c"}'; the spaces
+    json.dumps puts after ':' and ',' are added by replacing '":"' and '","', which occur
+    only in the framing: inside an encoded string every '"' follows a backslash."""
+
+    prompt: str
+    completion: str
+
+
 _ENCODE_LINES = msgspec.json.Encoder().encode_lines
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
@@ -91,7 +106,7 @@ def convert_stream(
     out: Writable | BinaryIO | None,
     *,
     source: str = "",
-    rules: DatasetRules | None = None,
+    rules: DatasetRules | Limits | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     size_hint: int | None = None,
@@ -99,8 +114,29 @@ def convert_stream(
     """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only).
 
     ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once)."""
-    rules = rules or DatasetRules()
-    report = ConversionReport(source=source, rules=rules, separator=SEPARATOR)
+    from shared.convert.report import from_outcome
+
+    return from_outcome(convert_plain(src, out, source=source, rules=rules, progress=progress,
+                                      chunk_size=chunk_size, size_hint=size_hint))
+
+
+def convert_plain(
+    src: Readable | BinaryIO,
+    out: Writable | BinaryIO | None,
+    *,
+    source: str = "",
+    rules: DatasetRules | Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    size_hint: int | None = None,
+) -> Outcome:
+    """``convert_stream`` with the report as plain data (``report.from_outcome`` validates
+    it): nothing heavier than msgspec is imported."""
+    if rules is None:
+        rules = Limits()
+    elif not isinstance(rules, Limits):
+        rules = rules.limits()
+    report = Outcome(source=source, rules=rules, separator=SEPARATOR)
     reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
                          chunk_size=chunk_size, progress=progress)
     run = _Run(report, reader, out, rules, size_hint)
@@ -120,8 +156,8 @@ def convert_stream(
 class _Run:
     """State of one conversion."""
 
-    def __init__(self, report: ConversionReport, reader: BatchReader,
-                 out: Writable | BinaryIO | None, rules: DatasetRules,
+    def __init__(self, report: Outcome, reader: BatchReader,
+                 out: Writable | BinaryIO | None, rules: Limits,
                  size_hint: int | None) -> None:
         self.report = report
         self.reader = reader
@@ -130,8 +166,9 @@ class _Run:
         self.size_hint = size_hint
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
-        self.pending: list[tuple[str, str]] = []
+        self.pending: list[_Line] = []
         self.pending_chars = 0
+        self.pending_breaks = False  # a pending string holds a Unicode line break
         self.written = 0
         self.bytes_written = 0
         self.read = 0
@@ -264,8 +301,12 @@ class _Run:
         lengths[3].extend(c_bytes)
         if len(lengths[0]) >= FOLD_LENGTHS:
             self._fold()
-        self.pending.extend(zip(prompts, completions, strict=True))
+        self.pending.extend(map(_Line, prompts, completions))
         self.pending_chars += sum(p_chars) + sum(c_chars)
+        if not self.pending_breaks:  # only non-ASCII strings can hold one: look at those
+            odd = "".join(filterfalse(str.isascii, prompts)) + "".join(
+                filterfalse(str.isascii, completions))
+            self.pending_breaks = bool(odd) and any(c in odd for c in _LINE_BREAKS)
         self.written += len(prompts)
         if self.pending_chars >= FLUSH_CHARS and self.written >= self.rules.min_examples:
             self.flush()
@@ -365,18 +406,16 @@ class _Run:
 
     def flush(self) -> None:
         if self.pending:
-            data = _ENCODE_LINES(self.pending)
-            data = (b'{"prompt": ' + data[1:-3].replace(b'","', b'", "completion": "')
-                    .replace(b'"]\n["', b'"}\n{"prompt": "') + b'"}\n')
-            if not data.isascii():
+            data = _ENCODE_LINES(self.pending).replace(b'":"', b'": "').replace(b'","', b'", "')
+            if self.pending_breaks:
                 for raw, escaped in _LINE_BREAK_ESCAPES:
-                    if raw in data:
-                        data = data.replace(raw, escaped)
+                    data = data.replace(raw, escaped)
             if self.out is not None:
                 self.out.write(data)
             self.bytes_written += len(data)
         self.pending.clear()
         self.pending_chars = 0
+        self.pending_breaks = False
 
     def finish(self) -> None:
         report = self.report

@@ -6,7 +6,7 @@ import math
 from array import array
 from collections.abc import Mapping
 
-from shared.convert.report import Summary
+from shared.convert.outcome import Spread as Summary
 
 EXACT = 1 << 16
 _LOG_STEPS = 16  # buckets per doubling above the exact range (~4% wide)
