@@ -221,7 +221,7 @@ class _Run:
         the records read so far, so it does not double near the end."""
         if self.size_hint and self.read and self.rules.drop_duplicates:
             per_record = max(1, self.reader.bytes_read // self.read)
-            self.seen.reserve(self.size_hint // per_record * 9 // 8)
+            self.seen.reserve(self.size_hint // per_record * 11 // 10)
 
     def _typed(self, recs: list[Any], handles: Sequence[int]) -> None:
         """A batch of Structs: every field is a string and no other key exists. The

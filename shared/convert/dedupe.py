@@ -1,6 +1,6 @@
 """Compact duplicate detection: an open-addressing set of 64-bit hashes.
 
-Each record costs 8-16 bytes (load factor kept at most 1/2), so one million
+Each record costs 8-21 bytes (load factor kept at most 5/8), so one million
 records fit in 16 MiB, against ~100 MiB for a Python ``set`` of ints; a caller
 that knows roughly how many records are coming ``reserve``s once, so the table
 is not doubled (old and new alive together) near the end. Records are compared
@@ -27,7 +27,7 @@ def hash64(item: object) -> int:
 class HashSet64:
     """A set of non-zero signed 64-bit hashes (Python ``hash`` values)."""
 
-    def __init__(self, capacity: int = 1 << 16) -> None:
+    def __init__(self, capacity: int = 40_000) -> None:
         self._table = array("q", bytes(8 * _slots(capacity)))
         self._mask = len(self._table) - 1
         self.used = 0
@@ -42,7 +42,7 @@ class HashSet64:
 
     def reserve(self, count: int) -> None:
         """Make room for ``count`` hashes in all without growing again."""
-        size = _slots(2 * count)
+        size = _slots(count)
         if size > self._mask + 1:
             self._rehash(size)
 
@@ -53,7 +53,7 @@ class HashSet64:
     def add_hashes(self, hashes: list[int]) -> list[int]:
         """Insert ``hashes`` in order; the indices of those already present (earlier in
         ``hashes`` included), increasing. 0 stands for 1 (0 marks an empty slot)."""
-        if (self.used + len(hashes)) * 2 > self._mask + 1:
+        if (self.used + len(hashes)) * 8 > (self._mask + 1) * 5:
             self._rehash(_slots(2 * (self.used + len(hashes))))
         table, mask = self._table, self._mask
         dups: list[int] = []
@@ -85,8 +85,9 @@ class HashSet64:
         self._table, self._mask = table, mask
 
 
-def _slots(capacity: int) -> int:
+def _slots(count: int) -> int:
+    """Slots (a power of two) for ``count`` hashes at a load factor of at most 5/8."""
     size = 1
-    while size < capacity:
+    while size * 5 < count * 8:
         size <<= 1
     return size

@@ -99,7 +99,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     )
     try:
         with stream:
-            report = convert_stream(stream, writer, source=name,
+            report = convert_stream(stream, writer, source=name, size_hint=info.size or None,
                                     rules=DatasetRules.for_base_model(settings.base_model))
     except BaseException:
         writer.abort()
