@@ -41,6 +41,10 @@ _BOM = b"\xef\xbb\xbf"
 _WS = b" \t\n\r"
 _WS_COMMA = re.compile(rb"[ \t\n\r]*,")
 _MAX_CUT_TRIES = 16
+# Runs are cut at about this many bytes (or the chunk size, if smaller): what a run
+# decodes to (its records' strings and Structs) is a few times its size, and it is all
+# transient memory, so smaller runs keep the peak RSS down at no measurable cost.
+RUN_BYTES = 256 << 10
 _DECODE = msgspec.json.Decoder(list[dict[str, str | None]]).decode
 
 
@@ -217,7 +221,8 @@ class BatchReader:
         offset = 0  # input offset of buf[0]
         newlines = buf.count(b"\n", 0, pos)  # line breaks before buf[pos]
         records = 0
-        target = self._chunk
+        run_bytes = min(self._chunk, RUN_BYTES)
+        target = run_bytes
         array = fmt == "json_array"
         while True:
             if len(buf) - pos < target and not self._eof:
@@ -225,13 +230,15 @@ class BatchReader:
                     buf, offset, pos = buf[pos:], offset + pos, 0
                 buf += self._more()
                 continue
-            end, after = self._cut(buf, pos, array)
+            end, after = self._cut(buf, pos, array, min(run_bytes, self._max))
+            if end < 0 and run_bytes < self._max:  # a record longer than a run
+                end, after = self._cut(buf, pos, array, self._max)
             if end < 0:
                 if not self._eof and len(buf) - pos < self._max:
                     target = 2 * (len(buf) - pos) + self._chunk
                     continue
                 break  # the last record, a huge one, or no separator: careful from here
-            target = self._chunk
+            target = run_bytes
             run = buf[pos:end]
             resume = Resume(offset + pos, newlines, fmt, records)
             framed = b"[" + (run if array else run.replace(b"\n", b",")) + b"]"
@@ -274,10 +281,10 @@ class BatchReader:
         reader = self._hand_over(buf[pos:], Resume(offset + pos, newlines, fmt, records))
         yield from _singles(reader.values())
 
-    def _cut(self, buf: bytes, pos: int, array: bool) -> tuple[int, int]:
+    def _cut(self, buf: bytes, pos: int, array: bool, span: int) -> tuple[int, int]:
         """(end of the run, start of what follows) for the longest run of whole records
-        in ``buf[pos:]`` no longer than the record size cap; (-1, -1) if none."""
-        limit = min(len(buf), pos + self._max)
+        in ``buf[pos:]`` no longer than ``span`` bytes; (-1, -1) if none."""
+        limit = min(len(buf), pos + span)
         if not array:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)

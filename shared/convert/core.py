@@ -22,6 +22,7 @@ a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import filterfalse
@@ -63,7 +64,7 @@ class _Line(msgspec.Struct, gc=False):
 _ENCODE_LINES = msgspec.json.Encoder().encode_lines
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
-FLUSH_CHARS = 1 << 20
+FLUSH_CHARS = 1 << 18  # output is encoded and written in pieces of about this size
 FOLD_LENGTHS = 1 << 16  # queued lengths are counted into the histograms this many at a time
 _KEYS: dict[RecordSchema, tuple[str, str]] = {
     "alpaca": ("instruction", "output"), "prompt_completion": ("prompt", "completion")}
@@ -176,7 +177,8 @@ class _Run:
         self.schema: RecordSchema | None = None
         # prompt chars, prompt bytes, completion chars, completion bytes of the records
         # written since the histograms were last brought up to date
-        self.lengths: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
+        # (C ints in arrays: a list would keep an int object alive per length)
+        self.lengths = tuple(array("l") for _ in range(4))
         self.hist = [LengthHistogram() for _ in range(4)]  # chars / est. tokens, p then c
 
     def skip(self, code: str, message: str, start: int, number: int) -> None:
@@ -323,7 +325,7 @@ class _Run:
                     tokens[-(-size // per_token)] += n
                 counts = tokens
             hist.add_counts(counts)
-            queued.clear()
+            del queued[:]
 
     def _records(self, values: list[Any], handles: Sequence[int]) -> None:
         """Records one by one: any JSON value, any shape."""
