@@ -151,7 +151,8 @@ def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
     secs = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"{args[:2]} failed: {proc.stderr.read() if proc.stderr else ''}")
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise RuntimeError(f"{args[:2]} failed: {err}")
     return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 

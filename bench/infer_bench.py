@@ -42,6 +42,8 @@ from shared.infer.models import InferRequest  # noqa: E402
 from shared.infer.shapes import build_details  # noqa: E402
 from shared.settings import Stage  # noqa: E402
 from shared.stages import infer as service  # noqa: E402
+from tests.support.targets import set_paces, status_doc  # noqa: E402
+from tests.support.wait import wait_until  # noqa: E402
 
 DATASET = "bench"
 
@@ -64,19 +66,12 @@ def _measure(call: Callable[[], Any], n: int) -> dict[str, float]:
 
 
 def _wait_active(target: LocalTarget, timeout: float = 120) -> dict[str, Any]:
-    store = target.emulator.objectstorage
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            _, stream = store.open_object(target.emulator.namespace, target.bucket,
-                                          f"status/{DATASET}.json")
-            doc: dict[str, Any] = json.loads(stream.read())
-            if doc["state"] == "ENDPOINT_ACTIVE":
-                return doc
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the pipeline did not bring the endpoint up in time")
+    def active() -> dict[str, Any] | None:
+        doc = status_doc(target, DATASET)
+        return doc if doc is not None and doc["state"] == "ENDPOINT_ACTIVE" else None
+
+    return wait_until(active, f"status/{DATASET}.json in ENDPOINT_ACTIVE", timeout=timeout,
+                      interval=0.2)
 
 
 def main() -> None:
@@ -90,10 +85,7 @@ def main() -> None:
         target = LocalTarget(root / "state", watch_interval=0.2, backoff_base=0.05,
                              settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"})
         with target:
-            for svc in target.emulator.server.services:
-                if hasattr(svc, "control"):
-                    svc.control.config.provisioning_seconds = 0.2
-                    svc.control.config.seconds_per_epoch = 0.02
+            set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
             raw = root / "bench.json"
             raw.write_text(json.dumps([
                 {"instruction": f"What is metric {i} of the bond desk?", "input": "",

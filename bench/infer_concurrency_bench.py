@@ -114,18 +114,15 @@ def run_callers(port: int, callers: int, seconds: float) -> dict[str, Any]:
 
 
 def _wait_active(target: Any, timeout: float = 180) -> None:
-    store = target.emulator.objectstorage
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            _, stream = store.open_object(target.emulator.namespace, target.bucket,
-                                          f"status/{DATASET}.json")
-            if json.loads(stream.read())["state"] == "ENDPOINT_ACTIVE":
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the pipeline did not bring the endpoint up in time")
+    from tests.support.targets import status_doc
+    from tests.support.wait import wait_until
+
+    def active() -> bool:
+        doc = status_doc(target, DATASET)
+        return doc is not None and doc["state"] == "ENDPOINT_ACTIVE"
+
+    wait_until(active, f"status/{DATASET}.json in ENDPOINT_ACTIVE", timeout=timeout,
+               interval=0.2)
 
 
 def _row(label: str, callers: int, result: dict[str, Any], seconds: float) -> dict[str, Any]:
@@ -147,15 +144,13 @@ def _phase(args: argparse.Namespace, root: Path, label: str, callers: int,
            max_queued: int | None) -> dict[str, Any]:
     from deploy.local.target import LocalTarget
     from shared.settings import Stage
+    from tests.support.targets import set_paces
 
     target = LocalTarget(root / f"state-{label}", watch_interval=0.2, backoff_base=0.05,
                          settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"},
                          instances={Stage.INFER: args.instances}, max_queued=max_queued)
     with target:
-        for svc in target.emulator.server.services:
-            if hasattr(svc, "control"):
-                svc.control.config.provisioning_seconds = 0.2
-                svc.control.config.seconds_per_epoch = 0.02
+        set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
         raw = root / f"{label}.json"
         raw.write_text(json.dumps([
             {"instruction": f"What is metric {i} of the bond desk?", "input": "",

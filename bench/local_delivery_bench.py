@@ -23,13 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from deploy.local.functions import FunctionDef  # noqa: E402
 from deploy.local.router import Router, runner_deliver  # noqa: E402
 from deploy.local.rules import parse_rule  # noqa: E402
 from deploy.local.runner import FunctionRunner  # noqa: E402
+from tests.support.events import fixture_event  # noqa: E402
+from tests.support.local import make_fn  # noqa: E402
 
-FNS = REPO / "tests" / "local" / "fns" / "testfns.py"
-EVENT = json.loads((REPO / "tests" / "fixtures" / "events" / "createobject.json").read_text())
+EVENT = fixture_event()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
         (state / "calls").mkdir()
-        fn = FunctionDef(name="echo", handler_path=FNS, entrypoint="echo")
+        fn = make_fn("echo")
         runner = FunctionRunner(state, {"echo": fn}, extra_env={"TESTFN_DIR": str(state / "calls")})
         try:
             started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Benchmark: training the local stand-in model, time and peak memory per 100k records.
 
 Generates finance-alpaca-shaped records (a question of ~20 words, an answer of
-~100, Zipf-distributed vocabulary; about 800 bytes a record like the guide's
-57 MB / 70k dataset), writes them as training JSONL and trains in a fresh
+~100, Zipf-distributed vocabulary; about 880 bytes a record like the guide's
+57 MB / 70k dataset) as training JSONL with ``bench/datasets.py`` (vectorised,
+cached under the temp dir, never inside the timing) and trains in a fresh
 process per row, so each row's peak RSS is its own:
 
 * baseline: the pure-Python implementation the product used before issue 17
@@ -15,6 +16,7 @@ Both run 5 epochs (the pipeline default), no early stopping, 500 validation
 prompts (the emulator's default cap), with no per-epoch pacing.
 
     .venv/bin/python bench/train_bench.py [--records 70000 1000000] [--baseline-records 20000]
+                                          [--cache-dir DIR]
 """
 
 from __future__ import annotations
@@ -22,39 +24,24 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import datasets  # noqa: E402
+
 EPOCHS = 5
 VALIDATION = 500
 
 
-def write_dataset(path: Path, records: int, seed: int = 7) -> int:
-    """Write ``records`` JSONL training pairs to ``path``; returns its size in bytes."""
-    rng = np.random.default_rng(seed)
-    vocab = np.array([f"w{i:05d}" for i in range(30_000)])
-    weights = 1.0 / np.arange(1, len(vocab) + 1)
-    weights /= weights.sum()
-    with path.open("w", encoding="utf-8") as out:
-        for start in range(0, records, 10_000):
-            n = min(10_000, records - start)
-            q = rng.choice(vocab, size=(n, 20), p=weights)
-            a = rng.choice(vocab, size=(n, 100), p=weights)
-            for i in range(n):
-                out.write(json.dumps({"prompt": "What is " + " ".join(q[i]) + "?",
-                                      "completion": " ".join(a[i]) + "."}) + "\n")
-    return path.stat().st_size
-
-
 def _child(kind: str, path: str) -> None:
     """Train once in this process and print seconds as JSON."""
-    sys.path.insert(0, str(ROOT))
     from deploy.local.emulator.genai.dataset import iter_training_pairs, parse_training_jsonl
 
     started = time.perf_counter()
@@ -70,16 +57,21 @@ def _child(kind: str, path: str) -> None:
             from deploy.local.emulator.genai.training import CorpusBuilder, fit
 
             work = Path(tempfile.mkdtemp(prefix="ocift-train-bench-"))
-            writer, builder = PairFileWriter(work), CorpusBuilder()
-            for pair in iter_training_pairs(stream, min_examples=32, max_bytes=1 << 40):
-                writer.add(pair)
-                builder.add(pair)
-            corpus = builder.finish(writer.close())
-            _, index = fit(corpus, seed="bench", epochs=EPOCHS, patience=0, threshold=0.0,
-                           validation_share=0.2, max_validation=VALIDATION,
-                           on_epoch=lambda _: True)
-            index.save(work)
-    seconds = time.perf_counter() - started
+            try:
+                writer, builder = PairFileWriter(work), CorpusBuilder()
+                for pair in iter_training_pairs(stream, min_examples=32, max_bytes=1 << 40):
+                    writer.add(pair)
+                    builder.add(pair)
+                corpus = builder.finish(writer.close())
+                _, index = fit(corpus, seed="bench", epochs=EPOCHS, patience=0, threshold=0.0,
+                               validation_share=0.2, max_validation=VALIDATION,
+                               on_epoch=lambda _: True)
+                index.save(work)
+                seconds = time.perf_counter() - started
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    if kind == "baseline":
+        seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
 
@@ -96,22 +88,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="*", default=[70_000])
     parser.add_argument("--baseline-records", type=int, default=20_000)
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="where generated datasets are kept (default: the temp dir)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
     rows: list[tuple[str, int, float, float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="ocift-train-bench-") as tmp:
-        sizes = [args.baseline_records, *[n for n in args.records if n != args.baseline_records]]
-        for n in sizes:
-            path = Path(tmp) / f"train-{n}.jsonl"
-            mb = write_dataset(path, n) / 1e6
-            kinds = ["baseline", "vectorised"] if n == args.baseline_records else ["vectorised"]
-            for kind in kinds:
-                seconds, peak = measure(kind, path)
-                rows.append((kind, n, mb, seconds, peak))
-                print(f"  measured {kind} at {n} records", file=sys.stderr, flush=True)
+    sizes = [args.baseline_records, *[n for n in args.records if n != args.baseline_records]]
+    for n in sizes:
+        generated = time.perf_counter()
+        path = datasets.cached(n, "training", cache_dir=args.cache_dir)
+        mb = path.stat().st_size / 1e6
+        print(f"  dataset of {n} records ready in {time.perf_counter() - generated:.1f} s "
+              f"({path})", file=sys.stderr, flush=True)
+        kinds = ["baseline", "vectorised"] if n == args.baseline_records else ["vectorised"]
+        for kind in kinds:
+            seconds, peak = measure(kind, path)
+            rows.append((kind, n, mb, seconds, peak))
+            print(f"  measured {kind} at {n} records", file=sys.stderr, flush=True)
     base = next(r for r in rows if r[0] == "baseline")
     base_per_100k = base[3] * 100_000 / base[1]
     print(f"{'implementation':<12} {'records':>9} {'MB':>7} {'train s':>9} {'s/100k':>8} "

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.settings import AuthMode, Settings, SettingsError
@@ -24,8 +24,6 @@ class Credentials:
 
     config: dict[str, Any]
     signer: Any | None = None
-    mode: AuthMode = AuthMode.CONFIG_FILE
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -60,7 +58,7 @@ def load_credentials(settings: Settings) -> Credentials:
             ) from None
         region = settings.region or getattr(signer, "region", None)
         config: dict[str, Any] = {"region": region} if region else {}
-        return Credentials(config=config, signer=signer, mode=mode)
+        return Credentials(config=config, signer=signer)
 
     path = settings.oci_config_file or oci.config.DEFAULT_LOCATION
     path = os.path.expanduser(path)
@@ -79,4 +77,4 @@ def load_credentials(settings: Settings) -> Credentials:
         raise SettingsError(f"OCI config file {path} is invalid: {exc}") from None
     if settings.region:
         config["region"] = settings.region
-    return Credentials(config=config, signer=None, mode=mode)
+    return Credentials(config=config, signer=None)

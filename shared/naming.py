@@ -68,3 +68,26 @@ def idempotency_key(pipeline: str, stage: str, *parts: str) -> str:
     """
     digest = hashlib.sha256("\x1f".join((pipeline, stage, *parts)).encode("utf-8")).hexdigest()
     return f"ocift-{digest[:58]}"
+
+
+#: OCI object names are at most 1024 bytes of UTF-8 (Object Storage, "Object Naming"
+#: https://docs.oracle.com/iaas/Content/Object/Tasks/managingobjects.htm#namerequirements).
+MAX_OBJECT_NAME_BYTES = 1024
+
+
+def too_long(name: str) -> bool:
+    """True when ``name`` is over OCI's object-name limit."""
+    return len(name.encode("utf-8")) > MAX_OBJECT_NAME_BYTES
+
+
+def derived_name_problem(settings: Settings, dataset: str) -> str | None:
+    """Why ``dataset``'s training, report or status object cannot exist in OCI (or None)."""
+    for name in (training_object(settings, dataset), report_object(settings, dataset),
+                 status_object(settings, dataset)):
+        if too_long(name):
+            size = len(name.encode("utf-8"))
+            return (f"the derived object name {name[:60]!r}... would be {size} bytes; OCI "
+                    f"allows at most {MAX_OBJECT_NAME_BYTES}. Rename the raw object so its "
+                    f"name is at most {MAX_OBJECT_NAME_BYTES - size + len(dataset.encode())} "
+                    "bytes long (without prefix and suffix)")
+    return None

@@ -7,8 +7,11 @@ Policy (what Fn and OCI Events see):
   (report or status object) and is never retried.
 * An exception escapes only for transient failures (throttling, 5xx, network
   after the SDK's own retries): fdk answers 502 and the event is redelivered.
-* A configuration error (bad or missing ``OCIFT_*``) answers 502 with the key:
-  the platform keeps the event, and fixing the configuration makes it succeed.
+* A configuration error (bad or missing ``OCIFT_*``, or a missing IAM grant:
+  :class:`~shared.errors.ConfigurationError`) answers 502 with the reason: the
+  platform keeps the event, and fixing the configuration makes it succeed.
+* A request OCI refuses for good (400 and the like) that escapes a stage is
+  answered 200 ``rejected`` with the reason, never retried.
 * The HTTP stage (infer) returns an :class:`HttpReply` with its own status.
 
 Each invocation logs one line with the stage, the fdk call id as ``request_id``,
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import logs
+from shared.errors import ConfigurationError, describe, is_permanent_request_error
 from shared.events import EventParseError, ObjectEvent, parse_object_event
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, SettingsError, Stage, get_settings
@@ -102,7 +106,17 @@ def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
     logs.bind(function=str(ctx.FnName() or "") or None, stage=stage.value, request_id=request_id)
     method = str(ctx.Method() or "") or None
     started = time.perf_counter()
-    result = work(Invocation(stage, settings, read_body(data), method, request_id))
+    try:
+        result = work(Invocation(stage, settings, read_body(data), method, request_id))
+    except ConfigurationError as exc:
+        log.error("stage misconfigured", extra={"reason": str(exc)})
+        return configuration_error(ctx, str(exc))
+    except Exception as exc:
+        if not is_permanent_request_error(exc):
+            raise  # transient: fdk answers 502 and the event is redelivered
+        # OCI refused the request itself: no retry can change that, so answer (and log)
+        # the reason instead of failing into a redelivery loop.
+        result = Outcome.of(stage.value, OutcomeStatus.REJECTED, describe(exc), None)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     if isinstance(result, HttpReply):
         log.info("request answered", extra={**result.log_fields, "status": result.status,

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote
 
 from shared import logs
 
@@ -44,6 +45,26 @@ def _translate(exc: Exception, what: str) -> Exception:
     return exc
 
 
+#: Printable ASCII but ``%`` and space: what an HTTP header value carries unchanged.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def encode_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """Metadata values percent-encoded (UTF-8) so any object name fits in a header.
+
+    ``opc-meta-*`` values travel as HTTP headers, which carry Latin-1 at best: an
+    object name with CJK, emoji, a tab or a newline cannot be sent as is (OCI object
+    names are any UTF-8 but NUL, up to 1024 bytes:
+    https://docs.oracle.com/iaas/Content/Object/Tasks/managingobjects.htm#namerequirements).
+    """
+    return {key: quote(value, safe=_HEADER_SAFE) for key, value in metadata.items()}
+
+
+def decode_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The values :func:`encode_metadata` wrote (plain values pass through unchanged)."""
+    return {key: unquote(value) for key, value in metadata.items()}
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What a HEAD tells us about an object."""
@@ -56,7 +77,8 @@ class ObjectInfo:
 
 def _info(name: str, raw_headers: Any) -> ObjectInfo:
     headers = {k.lower(): v for k, v in raw_headers.items()}
-    meta = {k[len("opc-meta-"):]: v for k, v in headers.items() if k.startswith("opc-meta-")}
+    meta = decode_metadata({k[len("opc-meta-"):]: v for k, v in headers.items()
+                            if k.startswith("opc-meta-")})
     return ObjectInfo(name=name, etag=headers.get("etag", ""),
                       size=int(headers.get("content-length", 0)), metadata=meta)
 
@@ -103,6 +125,19 @@ class ObjectStore:
         etag = {k.lower(): v for k, v in resp.headers.items()}.get("etag", "")
         return json.loads(resp.data.content), etag
 
+    def listed_etag(self, name: str) -> str | None:
+        """The ETag ListObjects shows for ``name`` (None: not listed).
+
+        Tells a deleted object from one the caller may not read: OCI answers 404 to
+        GetObject for both. ListObjects needs only ``inspect objects`` on the bucket.
+        """
+        resp = self.client.list_objects(self.namespace, self.bucket, prefix=name, start=name,
+                                        limit=1, fields="name,etag")
+        for obj in resp.data.objects:
+            if obj.name == name:
+                return str(getattr(obj, "etag", "") or "")
+        return None
+
     def list_names(self, prefix: str, limit: int = 1000) -> Iterator[str]:
         """Every object name under ``prefix`` (paged)."""
         start: str | None = None
@@ -132,7 +167,7 @@ class ObjectStore:
         """Write a small object in one request; returns the new ETag."""
         kwargs: dict[str, Any] = {"content_type": content_type, "content_length": len(body)}
         if metadata:
-            kwargs["opc_meta"] = metadata
+            kwargs["opc_meta"] = encode_metadata(metadata)
         if if_match:
             kwargs["if_match"] = if_match
         if if_none_match:
@@ -231,7 +266,8 @@ class AtomicObjectWriter(io.RawIOBase):
 
             # CreateMultipartUploadDetails.metadata keys must carry the opc-meta- prefix
             # (PutObject's SDK argument adds it; this model does not).
-            metadata = {f"opc-meta-{k}": v for k, v in (self.metadata or {}).items()}
+            metadata = {f"opc-meta-{k}": v
+                        for k, v in encode_metadata(self.metadata or {}).items()}
             details = CreateMultipartUploadDetails(
                 object=self.name, content_type=self.content_type, metadata=metadata or None
             )

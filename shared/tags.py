@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 PIPELINE = "ocift-pipeline"  # settings.pipeline_name: several pipelines may share a compartment
@@ -19,12 +20,32 @@ ROLE_MODEL = "model"
 ROLE_ENDPOINT = "endpoint"
 
 
+#: Free-form tag values are at most 256 characters ("Tag limits",
+#: https://docs.oracle.com/iaas/Content/Tagging/Concepts/taggingoverview.htm); object and
+#: dataset names may be up to 1024 bytes.
+MAX_VALUE_CHARS = 256
+_DIGEST_CHARS = 16
+
+
+def tag_value(value: str) -> str:
+    """``value`` as a tag can hold it: longer values keep a prefix and a digest of the whole."""
+    if len(value) <= MAX_VALUE_CHARS:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
+    return f"{value[:MAX_VALUE_CHARS - _DIGEST_CHARS - 1]}~{digest}"
+
+
+def is_shortened(value: str) -> bool:
+    """True when a tag value is a :func:`tag_value` digest form (the full value is not in it)."""
+    return len(value) == MAX_VALUE_CHARS and value[-_DIGEST_CHARS - 1] == "~"
+
+
 def pipeline_tags(pipeline: str, role: str, **extra: str | None) -> dict[str, str]:
     """Tags for a resource of ``role``; ``extra`` keys are tag keys without the prefix."""
-    tags = {PIPELINE: pipeline, ROLE: role}
+    tags = {PIPELINE: tag_value(pipeline), ROLE: role}
     for key, value in extra.items():
         if value is not None:
-            tags[f"ocift-{key.replace('_', '-')}"] = value
+            tags[f"ocift-{key.replace('_', '-')}"] = tag_value(value)
     return tags
 
 
@@ -32,4 +53,5 @@ def matches(tags: Mapping[str, str] | None, **wanted: str) -> bool:
     """True when every ``wanted`` tag (keys without prefix) has the given value."""
     if not tags:
         return False
-    return all(tags.get(f"ocift-{k.replace('_', '-')}") == v for k, v in wanted.items())
+    return all(tags.get(f"ocift-{k.replace('_', '-')}") == tag_value(v)
+               for k, v in wanted.items())

@@ -1,9 +1,8 @@
-"""Shared fixtures: a running local OCI emulator and SDK config pointing at it.
+"""Shared fixtures: a running local OCI emulator and the real `oci` CLI pointed at it.
 
 ``emulator``          function-scoped: fresh state in ``tmp_path``, ephemeral port.
 ``shared_emulator``   session-scoped: one emulator for tests that only need isolation
                       by bucket name (faster; do not change its faults without resetting).
-``oci_config``        ``(config_dict, endpoint)`` for ``oci`` SDK clients of ``emulator``.
 ``oci_cli``           runs the real ``oci`` CLI against ``emulator``; returns the process.
 """
 
@@ -14,7 +13,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -41,16 +39,6 @@ def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
         yield emu
     finally:
         emu.stop()
-
-
-def sdk_config(emu: Emulator) -> dict[str, Any]:
-    """The emulator's generated config file, loaded as the SDK loads it."""
-    return emu.sdk_config()
-
-
-@pytest.fixture
-def oci_config(emulator: Emulator) -> tuple[dict[str, Any], str]:
-    return emulator.sdk_config(), emulator.endpoint
 
 
 def run_oci_cli(emu: Emulator, *args: str, check: bool = True,

@@ -11,7 +11,7 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.mark.parametrize("tool", ["ruff", "mypy"])
-def test_tool_is_clean(tool):
+def test_tool_is_clean(tool: str) -> None:
     exe = BIN / tool
     if not exe.exists():
         pytest.fail(f"{tool} is not installed in this venv: pip install -e '.[dev]'")

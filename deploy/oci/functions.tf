@@ -3,11 +3,13 @@
 #   convert  512 MB / 300 s: streams the raw dataset and writes JSONL through a
 #            multipart upload (8 MiB parts, dedupe index in memory); a ~70k-record
 #            finance-alpaca file converts in seconds, the headroom is for large files.
-#   train    256 MB / 120 s: validates the JSONL head, then one CreateModel (and at
-#            most one CreateDedicatedAiCluster) call; the SDK retry budget is 120 s.
+#   train    256 MB / 120 s: reads the convert report (or streams a directly dropped
+#            JSONL through the validator), then one CreateModel (and at most one
+#            CreateDedicatedAiCluster) call; the SDK retry budget is 120 s.
 #   endpoint 256 MB / 120 s: one CreateEndpoint (and maybe a hosting cluster) call.
-#   watch    256 MB / 120 s: lists the pipeline's in-flight models by tag and
-#            rewrites a few small status objects.
+#   watch    256 MB / 120 s: lists status/ and makes one state call per in-flight
+#            dataset, rewriting a few small status objects (reconcile, every 15
+#            minutes, also lists the pipeline's models).
 #   infer    256 MB /  60 s: one chat/generateText call; API Gateway's own backend
 #            timeout is 60 s, so more would be wasted.
 locals {

@@ -35,3 +35,43 @@ def describe_error(status: int, body: Mapping[str, Any]) -> str:
     if err:
         return f"{status} {err.get('code', '?')}: {err.get('message', '')}"
     return f"HTTP {status}"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def describe_grounding(answer: Mapping[str, Any]) -> str:
+    """One line on how close the match was and what answered ("" when the answer says nothing).
+
+    Reads the ``grounding`` field of the inference function's answer
+    (``shared.infer.models.Grounding``), which is absent unless the upstream
+    carried documents or token log-likelihoods.
+    """
+    grounding = answer.get("grounding")
+    if not isinstance(grounding, dict):
+        return ""
+    similarity, floor = _number(grounding.get("similarity")), _number(grounding.get("floor"))
+    sources = [s for s in grounding.get("sources") or [] if isinstance(s, dict)]
+    parts = []
+    if similarity is not None and floor is not None and similarity < floor:
+        parts.append(f"no training example close enough: best similarity {similarity:.2f} "
+                     f"is below the floor {floor:.2f}")
+    elif sources:
+        first = sources[0]
+        text = f"answered from {first.get('id', '?')}"
+        if similarity is not None:
+            text += f" (similarity {similarity:.2f}" + (
+                f", floor {floor:.2f})" if floor is not None else ")")
+        prompt = first.get("prompt")
+        if isinstance(prompt, str) and prompt:
+            short = " ".join(prompt.split())
+            text += f": {short[:117] + '...' if len(short) > 120 else short!r}"
+        parts.append(text)
+    probability = _number(grounding.get("token_probability"))
+    if probability is not None:
+        parts.append(f"token probability {probability:.2f} (exp of the mean token "
+                     "log-likelihood; on the local stand-in, the match's similarity)")
+    return "; ".join(parts)

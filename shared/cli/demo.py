@@ -13,11 +13,15 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from shared import metrics as model_metrics
 from shared.cli.ask import describe_error, post_infer
 from shared.cli.connection import local_settings
 from shared.cli.status_view import DatasetRow, collect
+
+if TYPE_CHECKING:
+    from deploy.local.target import LocalTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "deploy" / "local" / "samples" / "finance_alpaca_sample.json"
@@ -29,13 +33,11 @@ class DemoFailed(RuntimeError):
     """A stage failed or the time ran out; the message says which."""
 
 
-def fast_paces(target: Any) -> None:
+def fast_paces(target: LocalTarget) -> None:
     """Make the emulated clusters, endpoints and training epochs take well under a second."""
-    for service in target.emulator.server.services:
-        control = getattr(service, "control", None)
-        if control is not None:
-            control.config.provisioning_seconds = 0.3
-            control.config.seconds_per_epoch = 0.3  # a few visible percent steps
+    config = target.emulator.genai.control.config
+    config.provisioning_seconds = 0.3
+    config.seconds_per_epoch = 0.3  # a few visible percent steps
 
 
 def pick_question(sample: Path) -> tuple[str, str]:
@@ -90,16 +92,9 @@ class Progress:
 
 
 def _metrics_in_words(metrics: dict[str, Any]) -> str:
-    """The held-out metrics of the local stand-in said in plain words ("" if absent)."""
-    accuracy, loss = metrics.get("final_accuracy"), metrics.get("final_loss")
-    if not isinstance(accuracy, int | float) or not isinstance(loss, int | float):
-        return ""
-    return (f"; held-out check: {accuracy:.0%} of questions kept out of training got an "
-            "answer sharing at least half its words with the true one (accuracy), average "
-            f"word overlap {1 - loss:.0%} (loss {loss:.2f}). The local stand-in answers only "
-            "from its training examples, so these are expected to be low; the model's "
-            "lifecycle details compare them with a random-answer baseline on the same split "
-            "(see deploy/local/README.md)")
+    """The held-out metrics, and the random-answer baseline, in plain words ("" if absent)."""
+    text = model_metrics.in_words(metrics)
+    return f"; {text}" if text else ""
 
 
 def _wait_for_endpoint(conn_store: Any, settings: Any, progress: Progress,

@@ -65,7 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--temperature", type=float, default=None)
     ask.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
                      help="extra HTTP header (e.g. the API Gateway's Authorization)")
-    ask.add_argument("--json", action="store_true", help="print the whole JSON answer")
+    ask.add_argument("--json", action="store_true",
+                     help="print the whole JSON answer (with 'grounding' when the model gives it)")
+    ask.add_argument("--likelihoods", action="store_true",
+                     help="ask for token log-likelihoods (generic chat and text models; on the "
+                          "local stand-in they say how close the match was)")
     add_connection_flags(ask)
 
     rec = sub.add_parser("reconcile", help="finish work that lost events left undone")
@@ -121,7 +125,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from shared.cli.ask import describe_error, post_infer
+    from shared.cli.ask import describe_error, describe_grounding, post_infer
 
     conn = connect(args)
     if not conn.infer_url:
@@ -132,6 +136,8 @@ def _ask(args: argparse.Namespace) -> int:
     for key in ("model", "endpoint_id", "max_tokens", "temperature"):
         if getattr(args, key) is not None:
             body[key] = getattr(args, key)
+    if args.likelihoods:
+        body["return_likelihoods"] = "GENERATION"
     headers = {}
     for item in args.header:
         name, _, value = item.partition(":")
@@ -144,6 +150,9 @@ def _ask(args: argparse.Namespace) -> int:
         return 1
     if not args.json:
         print(answer.get("text", ""))
+        grounding = describe_grounding(answer)
+        if grounding:  # stderr: stdout stays the answer alone, for pipes
+            print(f"({grounding})", file=sys.stderr)
     return 0
 
 

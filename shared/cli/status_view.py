@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared import metrics as model_metrics
 from shared import naming
 from shared.settings import Settings
 from shared.status import DatasetStatus
@@ -86,13 +87,7 @@ def collect(store: Any, settings: Settings) -> list[DatasetRow]:
 
 
 def _metrics_text(metrics: dict[str, Any] | None) -> str:
-    if not metrics:
-        return "-"
-    parts = []
-    for key, value in metrics.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-    return " ".join(parts[:3]) or "-"
+    return model_metrics.short(metrics)
 
 
 def _model_text(r: DatasetRow) -> str:
@@ -124,4 +119,7 @@ def render(rows: list[DatasetRow]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
-    return "\n".join(lines + (["", "reasons:", *notes] if notes else []))
+    meanings = [f"  {r.dataset}: {text}" for r in rows
+                if (text := model_metrics.in_words(r.metrics))]
+    return "\n".join(lines + (["", "metrics:", *meanings] if meanings else [])
+                     + (["", "reasons:", *notes] if notes else []))

@@ -96,10 +96,41 @@ class ModelRef(BaseModel):
     version: str | None = None
 
 
+class Source(BaseModel):
+    """A document the upstream says the answer is grounded in (Cohere chat ``documents``).
+
+    On the local stand-in: the training example that answered (``id``
+    ``training-example-<n>``, counted from 1 in the training file, or
+    ``none-close-enough`` when it declined), its similarity score (0..1, the
+    blend of prompt and completion cosine similarity the model was trained to
+    use), the model's similarity floor, and the example's prompt.
+    """
+
+    id: str
+    similarity: float | None = None
+    floor: float | None = None
+    prompt: str | None = None
+
+
+class Grounding(BaseModel):
+    """How close the match was and what answered, as far as the upstream response says.
+
+    Absent from :class:`InferResponse` when the upstream carries neither documents
+    nor token log-likelihoods (a real OCI endpoint asked without documents or
+    ``return_likelihoods``). See ``shared/infer/grounding.py``.
+    """
+
+    similarity: float | None = None  # best similarity among the cited documents
+    floor: float | None = None  # below it the local stand-in declines to answer
+    token_probability: float | None = None  # exp(mean token log-likelihood)
+    sources: list[Source] = Field(default_factory=list)
+
+
 class InferResponse(BaseModel):
     text: str
     finish_reason: str | None = None
     likelihoods: LikelihoodInfo | None = None
+    grounding: Grounding | None = None
     usage: Usage = Field(default_factory=Usage)
     model: ModelRef
     endpoint_id: str

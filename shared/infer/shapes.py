@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.families import ApiShape, api_shape
+from shared.infer import grounding
 from shared.infer.errors import INVALID_REQUEST, InferError
 from shared.infer.models import (
+    Grounding,
     InferRequest,
     LikelihoodInfo,
     Likelihoods,
@@ -142,6 +144,7 @@ class Answer:
     likelihoods: LikelihoodInfo | None
     model_id: str | None
     model_version: str | None
+    grounding: Grounding | None = None
 
 
 def _usage(raw: Any) -> Usage:
@@ -152,7 +155,11 @@ def _usage(raw: Any) -> Usage:
 
 
 def read_answer(shape: ApiShape, result: Any, req: InferRequest) -> Answer:
-    """The text, finish reason, usage and (when asked) likelihoods of an SDK result."""
+    """The text, finish reason, usage, (when asked) likelihoods and grounding of a result.
+
+    ``grounding`` comes only from fields the upstream filled (Cohere ``documents`` /
+    ``citations``, token log-likelihoods); it is None when there are none.
+    """
     model_id = getattr(result, "model_id", None)
     model_version = getattr(result, "model_version", None)
     if shape is ApiShape.COHERE_TEXT:
@@ -168,12 +175,16 @@ def read_answer(shape: ApiShape, result: Any, req: InferRequest) -> Answer:
                         for t in (first.token_likelihoods or [])])
         tokens = len(first.token_likelihoods or [])
         usage = Usage(completion_tokens=tokens) if tokens else Usage()
+        grounded = grounding.from_response(
+            log_likelihoods=[t.likelihood for t in first.token_likelihoods or []])
         return Answer(first.text or "", first.finish_reason, usage, likelihoods, model_id,
-                      model_version)
+                      model_version, grounded)
     resp = result.chat_response
     if shape is ApiShape.COHERE_CHAT:
+        grounded = grounding.from_response(getattr(resp, "documents", None),
+                                           getattr(resp, "citations", None))
         return Answer(resp.text or "", resp.finish_reason, _usage(resp.usage), None, model_id,
-                      model_version)
+                      model_version, grounded)
     choice = (resp.choices or [None])[0]
     if choice is None:
         return Answer("", None, _usage(resp.usage), None, model_id, model_version)
@@ -186,5 +197,8 @@ def read_answer(shape: ApiShape, result: Any, req: InferRequest) -> Answer:
         likelihoods = LikelihoodInfo(
             likelihood=sum(v for _, v in pairs) if pairs else None,
             tokens=[TokenLikelihood(token=t, likelihood=v) for t, v in pairs])
+    lp = choice.logprobs
+    grounded = grounding.from_response(
+        log_likelihoods=None if lp is None else lp.token_logprobs)
     return Answer(text, choice.finish_reason, _usage(resp.usage), likelihoods, model_id,
-                  model_version)
+                  model_version, grounded)

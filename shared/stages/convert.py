@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import logs, naming
+from shared.errors import ConfigurationError, describe, is_permanent_request_error
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Stage
@@ -67,6 +68,9 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     settings, store = ctx.settings, ctx.store
     out_name = naming.training_object(settings, dataset)
     report_name = naming.report_object(settings, dataset)
+    problem = naming.derived_name_problem(settings, dataset)
+    if problem is not None:
+        return _refuse(ctx, name, etag, dataset, "name_too_long", problem)
 
     existing = store.head(out_name)
     if existing is not None and existing.metadata.get(META_SOURCE_ETAG) == etag:
@@ -83,9 +87,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     try:
         info, stream = store.open(name, if_match=etag)
     except ObjectNotFound:
-        return _outcome(OutcomeStatus.REJECTED,
-                        f"source object {name!r} no longer exists; nothing converted",
-                        name)
+        return _source_missing(ctx, name)
     except PreconditionFailed:
         return _outcome(OutcomeStatus.SKIPPED,
                         "stale event: the source changed since; its newer event converts it",
@@ -101,9 +103,12 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         with stream:
             report = convert_stream(stream, writer, source=name, size_hint=info.size or None,
                                     rules=DatasetRules.for_base_model(settings.base_model))
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
-        raise
+        if not is_permanent_request_error(exc):
+            raise
+        return _refuse(ctx, name, etag, dataset, "refused_by_oci",
+                       f"Object Storage refused the training JSONL: {describe(exc)}")
 
     doc = report.model_dump(mode="json")
     doc.update({
@@ -122,9 +127,9 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     store.put_json(report_name, doc)
     try:
         if existing is None:
-            etag = writer.commit(if_none_match="*")
+            out_etag = writer.commit(if_none_match="*")
         else:
-            etag = writer.commit(if_match=existing.etag)
+            out_etag = writer.commit(if_match=existing.etag)
     except PreconditionFailed:
         # Another delivery won the race; it is only a duplicate if it wrote our version.
         now = store.head(out_name)
@@ -132,10 +137,53 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
             return _outcome(OutcomeStatus.DUPLICATE, "a concurrent delivery converted it",
                             name, output=out_name)
         raise
+    except Exception as exc:
+        if not is_permanent_request_error(exc):
+            raise
+        return _refuse(ctx, name, etag, dataset, "refused_by_oci",
+                       f"Object Storage refused the training JSONL: {describe(exc)}")
     log.info("dataset converted", extra={"output": out_name, "records_written":
-                                         doc.get("records_written"), "output_etag": etag})
+                                         doc.get("records_written"), "output_etag": out_etag})
     return _outcome(OutcomeStatus.DONE, "converted", name, output=out_name, report=report_name,
                     records_written=doc.get("records_written"))
+
+
+def _source_missing(ctx: StageContext, name: str) -> Outcome:
+    """GetObject said 404: the object is gone, or this function may not read it.
+
+    OCI answers 404 NotAuthorizedOrNotFound for both; listing (which needs only
+    ``inspect objects``) tells them apart.
+    """
+    try:
+        listed = ctx.store.listed_etag(name)
+    except Exception as exc:
+        if getattr(exc, "status", None) != 404:
+            raise
+        raise ConfigurationError(
+            f"cannot read or list bucket {ctx.store.bucket!r}: the bucket is gone, or the "
+            "convert function lacks 'inspect objects' and 'read objects' on it (see "
+            "deploy/iam/convert.json)") from None
+    if listed is not None:
+        raise ConfigurationError(
+            f"{name!r} exists but the convert function may not read it: grant 'read objects' "
+            f"where target.object.name = /{ctx.settings.raw_prefix}*/ (deploy/iam/convert.json)")
+    return _outcome(OutcomeStatus.REJECTED,
+                    f"source object {name!r} no longer exists; nothing converted", name)
+
+
+def _refuse(ctx: StageContext, name: str, etag: str, dataset: str, code: str,
+            message: str) -> Outcome:
+    """Record a conversion that can never succeed in the report (when it can be written)."""
+    report_name = naming.report_object(ctx.settings, dataset)
+    log.warning("dataset refused", extra={"code": code})
+    if naming.too_long(report_name):
+        return _outcome(OutcomeStatus.REJECTED, message, name)
+    ctx.store.put_json(report_name, {
+        "valid": False, "dataset": dataset, "source_object": name, "source_etag": etag,
+        "output_object": None, "base_model": ctx.settings.base_model,
+        "fatal": {"code": code, "message": message}, "records_written": 0,
+    })
+    return _outcome(OutcomeStatus.REJECTED, message, name, report=report_name)
 
 
 def _fatal_reason(doc: dict[str, Any]) -> str:

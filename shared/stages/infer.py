@@ -146,7 +146,7 @@ def answer(req: InferRequest, settings: Settings, be: Backend) -> tuple[InferRes
     got = read_answer(target.shape, result, req)
     response = InferResponse(
         text=got.text, finish_reason=got.finish_reason, likelihoods=got.likelihoods,
-        usage=got.usage,
+        grounding=got.grounding, usage=got.usage,
         model=ModelRef(name=target.model_name, id=got.model_id or target.model_id,
                        version=got.model_version or target.model_version),
         endpoint_id=target.endpoint_id)

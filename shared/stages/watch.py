@@ -213,17 +213,10 @@ def _observe_training(ctx: StageContext, status: DatasetStatus, etag: str,
 
 
 def _metrics(model: Any) -> dict[str, Any] | None:
-    metrics = getattr(model, "model_metrics", None)
-    if metrics is None:
-        return None
-    if isinstance(metrics, dict):
-        return dict(metrics)
-    if hasattr(metrics, "swagger_types"):
-        from oci.util import to_dict
+    """OCI's metrics, plus the local stand-in's baseline and similarity floor."""
+    from shared.metrics import recorded
 
-        result: dict[str, Any] = to_dict(metrics)
-        return result
-    return dict(vars(metrics))
+    return recorded(model)
 
 
 def _save(ctx: StageContext, status: DatasetStatus, etag: str | None,
@@ -256,7 +249,7 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     for item in genai.list_all(ctx.genai.list_models, s.compartment_id):
         item_tags = item.freeform_tags or {}
         dataset = item_tags.get(tags.DATASET)
-        if (not dataset or item.lifecycle_state in REMOVED
+        if (not dataset or item.lifecycle_state in REMOVED or tags.is_shortened(dataset)
                 or not tags.matches(item_tags, pipeline=s.pipeline_name, role=tags.ROLE_MODEL)):
             continue
         if dataset not in latest or genai.version_of(item) > genai.version_of(latest[dataset]):

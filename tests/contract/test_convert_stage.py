@@ -1,23 +1,30 @@
 """The convert stage against the emulator: real SDK, real multipart, real conditions."""
 
-import asyncio
+from __future__ import annotations
+
 import json
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-from shared import clients
-from shared.events import parse_object_event
-from shared.outcome import OutcomeStatus
+from deploy.local.emulator import Emulator
+from functions import handler as entry
+from shared import caches, clients
+from shared.events import ObjectEvent, parse_object_event
+from shared.outcome import Outcome, OutcomeStatus
 from shared.runtime import handle_object_event
-from shared.settings import Settings, Stage, get_settings
+from shared.settings import AuthMode, Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.storage import ObjectStore
+from tests.support.events import object_event
+from tests.support.fdk import call_fdk
+from tests.support.store import head, json_doc
 
 pytestmark = pytest.mark.contract
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "events"
 BUCKET = "convert-stage"
+
+Env = tuple[Settings, ObjectStore]
 
 
 def alpaca(n: int, start: int = 0) -> bytes:
@@ -29,43 +36,39 @@ def alpaca(n: int, start: int = 0) -> bytes:
 
 
 @pytest.fixture
-def env(emulator, monkeypatch):
+def env(emulator: Emulator) -> Iterator[Env]:
     settings = Settings(
         bucket=BUCKET, namespace=emulator.namespace, compartment_id=emulator.compartment_id,
-        auth="config_file", oci_config_file=str(emulator.config_file),
+        auth=AuthMode.CONFIG_FILE, oci_config_file=str(emulator.config_file),
         objectstorage_endpoint=emulator.endpoint, genai_endpoint=emulator.endpoint,
         genai_inference_endpoint=emulator.endpoint, retry_max_attempts=2,
     )
-    clients.reset_clients()
+    caches.reset_all()
     emulator.objectstorage.ensure_bucket(emulator.namespace, BUCKET, emulator.compartment_id,
                                          object_events_enabled=False)
     store = ObjectStore(clients.object_storage(settings), emulator.namespace, BUCKET)
     yield settings, store
-    clients.reset_clients()
+    caches.reset_all()
 
 
-def event_for(store: ObjectStore, name: str, etag: str | None = None, kind: str = "createobject"):
-    doc = json.loads((FIXTURES / "createobject.json").read_text())
-    doc["eventType"] = f"com.oraclecloud.objectstorage.{kind}"
-    doc["data"]["resourceName"] = name
-    details = doc["data"]["additionalDetails"]
-    details["bucketName"] = store.bucket
-    details["namespace"] = store.namespace
-    details["eTag"] = etag if etag is not None else store.head(name).etag
-    return parse_object_event(doc)
+def event_for(store: ObjectStore, name: str, etag: str | None = None,
+              kind: str = "createobject") -> ObjectEvent:
+    current = etag if etag is not None else head(store, name).etag
+    return parse_object_event(object_event(name, bucket=store.bucket, namespace=store.namespace,
+                                           etag=current, kind=kind))
 
 
-def convert_object(ev, settings):
+def convert_object(ev: ObjectEvent, settings: Settings) -> Outcome:
     return handle_object_event(Stage.CONVERT, convert_dataset, ev, settings)
 
 
-def jsonl_lines(store, name):
+def jsonl_lines(store: ObjectStore, name: str) -> list[dict[str, str]]:
     _, stream = store.open(name)
     with stream:
         return [json.loads(line) for line in stream.read().decode().splitlines()]
 
 
-def test_valid_dataset_converts_with_report_and_source_metadata(env):
+def test_valid_dataset_converts_with_report_and_source_metadata(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/fin.json", alpaca(40))
     ev = event_for(store, "raw/fin.json")
@@ -75,25 +78,25 @@ def test_valid_dataset_converts_with_report_and_source_metadata(env):
     assert len(lines) == 40
     assert set(lines[0]) == {"prompt", "completion"}
     assert "€uros" in lines[0]["prompt"] and "🙂" in lines[0]["completion"]
-    info = store.head("training/fin.jsonl")
+    info = head(store, "training/fin.jsonl")
     assert info.metadata["source-etag"] == ev.etag
     assert info.metadata["source-object"] == "raw/fin.json"
-    report, _ = store.read_json("reports/fin.json")
+    report = json_doc(store, "reports/fin.json")
     assert report["valid"] is True and report["source_etag"] == ev.etag
     assert report["output_object"] == "training/fin.jsonl"
 
 
-def test_redelivery_is_a_no_op(env):
+def test_redelivery_is_a_no_op(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/dup.json", alpaca(40))
     ev = event_for(store, "raw/dup.json")
     assert convert_object(ev, settings).status is OutcomeStatus.DONE
-    first = store.head("training/dup.jsonl").etag
+    first = head(store, "training/dup.jsonl").etag
     assert convert_object(ev, settings).status is OutcomeStatus.DUPLICATE
-    assert store.head("training/dup.jsonl").etag == first
+    assert head(store, "training/dup.jsonl").etag == first
 
 
-def test_new_source_version_replaces_output_and_stale_event_is_skipped(env):
+def test_new_source_version_replaces_output_and_stale_event_is_skipped(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/v.json", alpaca(40))
     old = event_for(store, "raw/v.json")
@@ -103,34 +106,34 @@ def test_new_source_version_replaces_output_and_stale_event_is_skipped(env):
     assert convert_object(new, settings).status is OutcomeStatus.DONE
     assert len(jsonl_lines(store, "training/v.jsonl")) == 50
     # the old event delivered late must not bring the old version back
-    assert convert_object(old, settings).status in (OutcomeStatus.SKIPPED,
-                                                    OutcomeStatus.DUPLICATE)
-    assert store.head("training/v.jsonl").metadata["source-etag"] == new.etag
+    late = convert_object(old, settings)
+    assert late.status is OutcomeStatus.SKIPPED and "stale event" in late.reason
+    assert head(store, "training/v.jsonl").metadata["source-etag"] == new.etag
 
 
-def test_invalid_dataset_writes_report_and_no_jsonl(env):
+def test_invalid_dataset_writes_report_and_no_jsonl(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/bad.json", b'{"not": "an array"}')
     outcome = convert_object(event_for(store, "raw/bad.json"), settings)
     assert outcome.status is OutcomeStatus.REJECTED
     assert store.head("training/bad.jsonl") is None
-    report, _ = store.read_json("reports/bad.json")
+    report = json_doc(store, "reports/bad.json")
     assert report["valid"] is False
     assert store.client.list_multipart_uploads(store.namespace, store.bucket).data == []
 
 
-def test_invalid_new_version_leaves_previous_jsonl_untouched(env):
+def test_invalid_new_version_leaves_previous_jsonl_untouched(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/keep.json", alpaca(40))
     assert convert_object(event_for(store, "raw/keep.json"), settings).status is OutcomeStatus.DONE
-    before = store.head("training/keep.jsonl").etag
+    before = head(store, "training/keep.jsonl").etag
     store.put_bytes("raw/keep.json", b"[{\"instruction\": \"trunc")
     assert convert_object(event_for(store, "raw/keep.json"), settings).status \
         is OutcomeStatus.REJECTED
-    assert store.head("training/keep.jsonl").etag == before
+    assert head(store, "training/keep.jsonl").etag == before
 
 
-def test_event_for_a_deleted_object_is_rejected_without_output(env):
+def test_event_for_a_deleted_object_is_rejected_without_output(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/del.json", alpaca(40))
     ev = event_for(store, "raw/del.json")
@@ -141,25 +144,16 @@ def test_event_for_a_deleted_object_is_rejected_without_output(env):
     assert store.head("training/del.jsonl") is None
 
 
-def test_through_the_fdk_entry_point(env, monkeypatch):
-    from fdk import fixtures
-
-    from functions import handler as entry
-
+def test_through_the_fdk_entry_point(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     settings, store = env
     for key, value in settings.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("OCIFT_STAGE", "convert")
-    get_settings.cache_clear()
+    caches.reset_all()
     store.put_bytes("raw/fdk.json", alpaca(40))
     body = event_for(store, "raw/fdk.json").model_dump_json(by_alias=True).encode()
-
-    async def run():
-        coro = await fixtures.setup_fn_call(entry.handler, content=body)
-        return await coro
-
-    data, status, _ = asyncio.run(run())
-    get_settings.cache_clear()
-    assert status == 200
-    assert json.loads(data)["status"] == "done"
+    reply = call_fdk(entry.handler, body)
+    caches.reset_all()
+    assert reply.status == 200
+    assert json.loads(reply.body)["status"] == "done"
     assert len(jsonl_lines(store, "training/fdk.jsonl")) == 40

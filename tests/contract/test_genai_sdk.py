@@ -8,7 +8,7 @@ HOSTING cluster -> endpoint -> inference answers drawn from the dataset.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,10 @@ from oci.generative_ai import models as gm
 from oci.generative_ai_inference import GenerativeAiInferenceClient
 from oci.generative_ai_inference import models as im
 
+from deploy.local.emulator import Emulator
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG
 from deploy.local.emulator.genai.samples import finance_pairs, to_jsonl
-from deploy.local.emulator.genai.service import genai_of
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.contract
 
@@ -52,7 +53,7 @@ def fast_retries() -> oci.retry.RetryStrategy:
 class Clients:
     """SDK clients bound to one running emulator."""
 
-    emulator: Any
+    emulator: Emulator
     config: dict[str, Any]
     genai: GenerativeAiClient
     inference: GenerativeAiInferenceClient
@@ -63,7 +64,7 @@ class Clients:
         return str(self.emulator.compartment_id)
 
 
-def make_clients(emulator: Any) -> Clients:
+def make_clients(emulator: Emulator) -> Clients:
     config = oci.config.from_file(str(emulator.config_file), "DEFAULT")
     kwargs = {"service_endpoint": emulator.endpoint, "retry_strategy": fast_retries()}
     return Clients(
@@ -73,7 +74,7 @@ def make_clients(emulator: Any) -> Clients:
 
 
 @pytest.fixture
-def sdk(emulator: Any) -> Iterator[Clients]:
+def sdk(emulator: Emulator) -> Iterator[Clients]:
     clients = make_clients(emulator)
     clients.storage.create_bucket(emulator.namespace, oci.object_storage.models.CreateBucketDetails(
         name=BUCKET, compartment_id=emulator.compartment_id))
@@ -259,7 +260,7 @@ def test_retry_token_and_fail_training_switch(sdk: Clients) -> None:
                               tags={FAIL_TRAINING_TAG: "true"})
     doomed, wr = finish(sdk, doomed.id, wr_id)
     assert doomed.lifecycle_state == "FAILED" and wr.status == "FAILED"
-    knobs = genai_of(sdk.emulator.server).control.config
+    knobs = sdk.emulator.genai.control.config
     knobs.fail_training = True  # the emulator-wide switch, at run time
     try:
         also, wr_id = fine_tune(sdk, base.id, cluster.id, "again.jsonl", config)
@@ -395,16 +396,14 @@ def test_generative_ai_emits_no_events(tmp_path: Any) -> None:
     assert model_id
 
 
-def _poll(fetch: Any, done: Any) -> Any:
-    """Poll with the client's own (fault-tolerant) retry strategy; 60 s at most."""
-    import time
+def _poll(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
+    """Poll with the client's own (fault-tolerant) retry strategy until ``done``; 60 s at most."""
 
-    deadline = time.monotonic() + 60
-    while True:
+    def finished() -> Any:
         data = fetch().data
-        if done(data) or time.monotonic() > deadline:
-            return data
-        time.sleep(0.02)
+        return data if done(data) else None
+
+    return wait_until(finished, what, interval=0.02)
 
 
 def test_injected_429_and_500_are_retried_without_duplicates(sdk: Clients) -> None:
@@ -417,11 +416,11 @@ def test_injected_429_and_500_are_retried_without_duplicates(sdk: Clients) -> No
             compartment_id=sdk.compartment, type="FINE_TUNING", unit_shape="SMALL_COHERE_V2",
             unit_count=8)).data
         _poll(lambda: sdk.genai.get_dedicated_ai_cluster(cluster.id),
-              lambda c: c.lifecycle_state == "ACTIVE")
+              lambda c: c.lifecycle_state == "ACTIVE", "the cluster ACTIVE")
         model, _ = fine_tune(sdk, base.id, cluster.id, "faulty.jsonl",
                              gm.TFewTrainingConfig(total_training_epochs=1))
         model = _poll(lambda: sdk.genai.get_model(model.id),
-                      lambda m: m.lifecycle_state != "CREATING")
+                      lambda m: m.lifecycle_state != "CREATING", "training to finish")
         assert model.lifecycle_state == "ACTIVE"
     finally:
         faults.update(rate_429=0.0, rate_500=0.0)

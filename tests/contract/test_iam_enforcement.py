@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,13 +145,35 @@ def test_watch_cannot_delete_anything(target: LocalTarget) -> None:
     assert admin.get_dedicated_ai_cluster(cluster.id).data.lifecycle_state != "DELETING"
 
 
+def test_watch_observes_and_records_but_creates_nothing(target: LocalTarget) -> None:
+    """The watcher's grants are read-only apart from status/ (issue 11 item 1)."""
+    emu = target.emulator
+    client = _os(target, "watch")
+    client.put_object(emu.namespace, BUCKET, "status/w.json", b"{}")  # granted
+    for name in ("reports/w.json", "training/w.jsonl", "raw/w.json"):
+        with pytest.raises(oci.exceptions.ServiceError) as exc:
+            client.put_object(emu.namespace, BUCKET, name, b"{}")
+        _denied(exc, "BucketNotFound")
+    watch = _genai(target, "watch")
+    with pytest.raises(oci.exceptions.ServiceError) as exc2:
+        watch.create_dedicated_ai_cluster(_cluster_details(target))
+    _denied(exc2, "NotAuthorizedOrNotFound")
+    endpoint = oci.generative_ai.models.CreateEndpointDetails(
+        compartment_id=emu.compartment_id, model_id="ocid1.generativeaimodel.oc1..x",
+        dedicated_ai_cluster_id="ocid1.generativeaidedicatedaicluster.oc1..x")
+    with pytest.raises(oci.exceptions.ServiceError) as exc3:
+        watch.create_endpoint(endpoint)
+    _denied(exc3, "NotAuthorizedOrNotFound")
+
+
 @pytest.mark.parametrize("stage", ["convert", "train", "endpoint", "watch", "infer"])
 def test_no_stage_can_touch_another_bucket(target: LocalTarget, stage: str) -> None:
     client = _os(target, stage)
     ns = target.emulator.namespace
-    calls = [lambda: client.get_object(ns, OTHER, "raw/a.json"),
-             lambda: client.put_object(ns, OTHER, "training/x.jsonl", b"{}"),
-             lambda: client.list_objects(ns, OTHER)]
+    calls: list[Callable[[], Any]] = [
+        lambda: client.get_object(ns, OTHER, "raw/a.json"),
+        lambda: client.put_object(ns, OTHER, "training/x.jsonl", b"{}"),
+        lambda: client.list_objects(ns, OTHER)]
     for call in calls:
         with pytest.raises(oci.exceptions.ServiceError) as exc:
             call()

@@ -9,56 +9,43 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from deploy.local.emulator import Emulator
-from shared import clients, genai
+from shared import caches, clients, genai
 from shared.settings import AuthMode, Settings, TrainingMethod
 from shared.stages import watch as watcher
 from shared.stages.context import StageContext, context_for, read_status
 from shared.stages.endpoint import ensure_endpoint
 from shared.stages.train import train_dataset, train_handed_over
+from tests.support.targets import set_paces
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
 BUCKET = "stages"
 
 
-def _control(emu: Emulator) -> Any:
-    return next(s.control for s in emu.server.services if hasattr(s, "control"))
-
-
 @pytest.fixture
 def settings(emulator: Emulator) -> Iterator[Settings]:
-    control = _control(emulator)
-    control.config.provisioning_seconds = 0.2
-    control.config.seconds_per_epoch = 0.02
+    set_paces(emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
     emulator.objectstorage.ensure_bucket(emulator.namespace, BUCKET, emulator.compartment_id)
-    clients.reset_clients()
+    caches.reset_all()
     yield Settings(
         bucket=BUCKET, namespace=emulator.namespace, compartment_id=emulator.compartment_id,
         region=emulator.region, auth=AuthMode.CONFIG_FILE,
         oci_config_file=str(emulator.config_file), oci_profile=emulator.profile,
         objectstorage_endpoint=emulator.endpoint, genai_endpoint=emulator.endpoint,
         genai_inference_endpoint=emulator.endpoint, retry_max_attempts=8)
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _drop(ctx: StageContext, dataset: str, n: int = 40) -> str:
     body = "".join(json.dumps({"prompt": f"{dataset} q{i}?", "completion": f"a{i}."}) + "\n"
                    for i in range(n)).encode()
     return ctx.store.put_bytes(f"training/{dataset}.jsonl", body)
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _state(ctx: StageContext, dataset: str) -> str | None:
@@ -77,7 +64,7 @@ def _drive(ctx: StageContext, dataset: str, state: str) -> None:
             ensure_endpoint(ctx, dataset)
         return _state(ctx, dataset) == state
 
-    _until(step, f"{dataset} -> {state}")
+    wait_until(step, f"{dataset} -> {state}")
 
 
 def test_stages_reach_an_active_endpoint_under_throttling_and_5xx(
@@ -102,11 +89,11 @@ def test_stages_reach_an_active_endpoint_under_throttling_and_5xx(
     assert {429, 500} <= set(injected)  # both kinds really hit the stages
     status = read_status(ctx, "fin")
     assert status is not None
-    control = _control(emulator)
-    assert len([m for m in control.list_models(settings.compartment_id)
+    control = emulator.genai.control
+    assert len([m for m in control.list_models(emulator.compartment_id)
                 if m["type"] == "CUSTOM"]) == 1
-    assert len(control.list_endpoints(settings.compartment_id)) == 1
-    assert status[0].endpoint_id == control.list_endpoints(settings.compartment_id)[0]["id"]
+    assert len(control.list_endpoints(emulator.compartment_id)) == 1
+    assert status[0].endpoint_id == control.list_endpoints(emulator.compartment_id)[0]["id"]
 
 
 def test_invalid_hyperparameters_are_a_recorded_rejection(emulator: Emulator,
@@ -115,8 +102,8 @@ def test_invalid_hyperparameters_are_a_recorded_rejection(emulator: Emulator,
     bad = settings.model_copy(update={"training_method": TrainingMethod.LORA, "batch_size": 32})
     ctx = context_for(bad)
     etag = _drop(ctx, "lora")
-    _until(lambda: train_dataset(ctx, "lora", etag).status.value != "pending",
-           "fine-tuning cluster")
+    wait_until(lambda: train_dataset(ctx, "lora", etag).status.value != "pending",
+               "fine-tuning cluster")
     got = read_status(ctx, "lora")
     assert got is not None and got[0].state.value == "REJECTED"
     assert "400" in got[0].reason and "trainingBatchSize" in got[0].reason
@@ -127,9 +114,9 @@ def test_two_watchers_and_repeated_status_writes_make_one_endpoint(
         emulator: Emulator, settings: Settings) -> None:
     ctx = context_for(settings)
     etag = _drop(ctx, "twin")
-    _until(lambda: train_dataset(ctx, "twin", etag).status.value != "pending", "cluster")
-    _until(lambda: (watcher.tick(settings, ctx=ctx), _state(ctx, "twin"))[1] == "MODEL_ACTIVE",
-           "training")
+    wait_until(lambda: train_dataset(ctx, "twin", etag).status.value != "pending", "cluster")
+    wait_until(lambda: (watcher.tick(settings, ctx=ctx), _state(ctx, "twin"))[1]
+               == "MODEL_ACTIVE", "training")
 
     def endpoint_twice() -> None:
         # The same status write delivered twice, concurrently.
@@ -151,11 +138,11 @@ def test_two_watchers_and_repeated_status_writes_make_one_endpoint(
         return _state(ctx, "twin") == "ENDPOINT_ACTIVE"
 
     endpoint_twice()
-    _until(watchers, "endpoint")
+    wait_until(watchers, "endpoint")
     endpoint_twice()
-    control = _control(emulator)
-    assert len(control.list_endpoints(settings.compartment_id)) == 1
-    hosting = [c for c in control.list_clusters(settings.compartment_id)
+    control = emulator.genai.control
+    assert len(control.list_endpoints(emulator.compartment_id)) == 1
+    hosting = [c for c in control.list_clusters(emulator.compartment_id)
                if c["type"] == "HOSTING"]
     assert len(hosting) == 1
 

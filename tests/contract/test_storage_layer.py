@@ -1,8 +1,12 @@
 """shared.storage driven through the real oci SDK against the local emulator."""
 
+from __future__ import annotations
+
 import pytest
 
+from deploy.local.emulator import Emulator
 from shared.storage import ObjectNotFound, ObjectStore, PreconditionFailed
+from tests.support.store import head
 
 pytestmark = pytest.mark.contract
 
@@ -10,7 +14,7 @@ BUCKET = "storage-layer"
 
 
 @pytest.fixture
-def store(emulator):
+def store(emulator: Emulator) -> ObjectStore:
     import oci
 
     config = oci.config.from_file(str(emulator.config_file), "DEFAULT")
@@ -20,12 +24,12 @@ def store(emulator):
     return ObjectStore(client, emulator.namespace, BUCKET)
 
 
-def _uploads(store):
+def _uploads(store: ObjectStore) -> list[str]:
     resp = store.client.list_multipart_uploads(store.namespace, store.bucket)
     return [u.object for u in resp.data]
 
 
-def test_small_write_is_a_single_conditional_put(store):
+def test_small_write_is_a_single_conditional_put(store: ObjectStore) -> None:
     w = store.writer("a.txt", part_size=1024, metadata={"source-etag": "e1"})
     w.write(b"hello")
     assert store.head("a.txt") is None  # nothing visible before commit
@@ -36,7 +40,7 @@ def test_small_write_is_a_single_conditional_put(store):
     assert _uploads(store) == []
 
 
-def test_large_write_is_multipart_and_invisible_until_commit(store):
+def test_large_write_is_multipart_and_invisible_until_commit(store: ObjectStore) -> None:
     part = 1024 * 1024
     payload = bytes(range(256)) * (part * 3 // 256 + 7)
     w = store.writer("big.bin", part_size=part, content_type="application/x-ndjson")
@@ -52,7 +56,7 @@ def test_large_write_is_multipart_and_invisible_until_commit(store):
     assert _uploads(store) == []
 
 
-def test_abort_leaves_no_object_and_no_upload(store):
+def test_abort_leaves_no_object_and_no_upload(store: ObjectStore) -> None:
     w = store.writer("gone.bin", part_size=1024 * 1024)
     w.write(b"x" * (1024 * 1024 + 10))
     assert _uploads(store) == ["gone.bin"]
@@ -62,7 +66,7 @@ def test_abort_leaves_no_object_and_no_upload(store):
     assert _uploads(store) == []
 
 
-def test_create_only_loses_to_an_existing_object(store):
+def test_create_only_loses_to_an_existing_object(store: ObjectStore) -> None:
     store.put_bytes("k", b"first")
     with pytest.raises(PreconditionFailed):
         store.put_bytes("k", b"second", if_none_match="*")
@@ -70,7 +74,7 @@ def test_create_only_loses_to_an_existing_object(store):
     assert stream.read() == b"first"
 
 
-def test_multipart_commit_is_conditional_too(store):
+def test_multipart_commit_is_conditional_too(store: ObjectStore) -> None:
     store.put_bytes("m", b"first")
     w = store.writer("m", part_size=1024 * 1024)
     w.write(b"y" * (1024 * 1024 + 1))
@@ -81,15 +85,15 @@ def test_multipart_commit_is_conditional_too(store):
     assert _uploads(store) == []  # the losing upload was aborted
 
 
-def test_replace_only_the_version_read(store):
+def test_replace_only_the_version_read(store: ObjectStore) -> None:
     old = store.put_bytes("v", b"1")
     new = store.put_bytes("v", b"2", if_match=old)
     with pytest.raises(PreconditionFailed):
         store.put_bytes("v", b"3", if_match=old)
-    assert store.head("v").etag == new
+    assert head(store, "v").etag == new
 
 
-def test_pinned_read_and_missing_objects(store):
+def test_pinned_read_and_missing_objects(store: ObjectStore) -> None:
     etag = store.put_bytes("p", b"data")
     store.put_bytes("p", b"newer")
     with pytest.raises(PreconditionFailed):
@@ -100,9 +104,11 @@ def test_pinned_read_and_missing_objects(store):
     assert store.read_json("absent") is None
 
 
-def test_json_round_trip_and_paged_listing(store):
+def test_json_round_trip_and_paged_listing(store: ObjectStore) -> None:
     store.put_json("s/a.json", {"x": "é"})
-    doc, etag = store.read_json("s/a.json")
+    got = store.read_json("s/a.json")
+    assert got is not None
+    doc, etag = got
     assert doc == {"x": "é"} and etag
     for i in range(7):
         store.put_bytes(f"l/{i}", b"")

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ from typing import Any
 import pytest
 
 from deploy.local.target import LocalTarget
-from shared import clients
+from shared import caches
+from tests.support.targets import set_paces
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -68,13 +69,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTar
     root = tmp_path_factory.mktemp("cli")
     target = LocalTarget(root / ".ocift", watch_interval=0.2, backoff_base=0.05)
     with target:
-        for service in target.emulator.server.services:
-            if hasattr(service, "control"):
-                service.control.config.provisioning_seconds = 0.2
-                service.control.config.seconds_per_epoch = 0.02
-        clients.reset_clients()
+        set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
+        caches.reset_all()
         yield target, root
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _status_rows(root: Path) -> list[dict[str, Any]]:
@@ -90,14 +88,15 @@ def test_upload_status_and_ask(running: tuple[LocalTarget, Path]) -> None:
     data.write_text(json.dumps(_records()), encoding="utf-8")
     done = _run("upload", str(data), "--local", cwd=root)
     assert done.returncode == 0 and "raw/lending.json" in done.stdout, done.stderr
-    deadline = time.monotonic() + 60
-    rows: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        rows = _status_rows(root)
-        if rows and rows[0].get("state") == "ENDPOINT_ACTIVE":
-            break
-        time.sleep(0.3)
-    assert rows and rows[0]["dataset"] == "lending", rows
+    seen: list[dict[str, Any]] = []
+
+    def endpoint_active() -> list[dict[str, Any]] | None:
+        seen[:] = _status_rows(root)
+        return seen if seen and seen[0].get("state") == "ENDPOINT_ACTIVE" else None
+
+    rows = wait_until(endpoint_active, lambda: f"ENDPOINT_ACTIVE in `ocift status` ({seen})",
+                      interval=0.3)
+    assert rows[0]["dataset"] == "lending", rows
     row = rows[0]
     assert (row["written"], row["skipped"], row["valid"], row["jsonl"]) == (36, 0, True, True)
     assert row["state"] == "ENDPOINT_ACTIVE" and row["model_version"] == "1"

@@ -8,16 +8,16 @@ convert function served by the real fdk runtime -> ``training/<name>.jsonl`` and
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
-from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
+from tests.support.targets import RecordingTarget
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -31,13 +31,6 @@ def _finance_alpaca(path: Path) -> None:
              "output": f"Ratio {i} compares liabilities to equity for firm {i}.",
              "text": ""} for i in range(RECORDS)]
     path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting for the pipeline"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -89,7 +82,8 @@ def _get(client: Any, target: LocalTarget, name: str) -> tuple[bytes, str]:
 def test_raw_upload_produces_training_jsonl_and_report(
         target: RecordingTarget, raw_file: Path) -> None:
     source_etag = target.upload(raw_file, "raw/Cleaned_date.json")
-    _eventually(_converted(target, 1))
+    wait_until(_converted(target, 1), "one convert delivery of raw/Cleaned_date.json",
+               timeout=120)
     status = target.router.status()
     [delivery] = [r for r in status.delivered if r.function == "convert"]
     assert delivery.attempts == 1 and delivery.rule == "ocift-convert-raw-dataset"
@@ -117,7 +111,9 @@ def test_raw_upload_produces_training_jsonl_and_report(
 def test_duplicate_delivery_still_commits_one_jsonl_version(
         dup_target: RecordingTarget, raw_file: Path) -> None:
     dup_target.upload(raw_file, "raw/Cleaned_date.json")
-    _eventually(_converted(dup_target, 2))  # both copies reached the convert function
+    # Both copies reached the convert function.
+    wait_until(_converted(dup_target, 2), "two convert deliveries of raw/Cleaned_date.json",
+               timeout=120)
     status = dup_target.router.status()
     convert = [r for r in status.delivered if r.function == "convert"]
     assert len(convert) == 2 and len({r.event_id for r in convert}) == 1

@@ -4,7 +4,6 @@ pipeline itself fine-tuned from a raw upload (the emulator's retrieval stand-in)
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,14 +15,16 @@ import pytest
 
 from deploy.local.runner import HttpRequest
 from deploy.local.target import LocalTarget
-from shared import clients, tags
+from shared import caches, tags
 from shared.cli.connection import local_settings
 from shared.settings import Stage
+from tests.support.events import fixture_event
+from tests.support.targets import set_paces, status_doc
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 DATASET = "fin"
-EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 FUNCTION_LIMIT = 4096  # OCIFT_MAX_REQUEST_BYTES of the function (the gateway allows more)
 
 
@@ -33,37 +34,19 @@ def _records(tag: str, n: int = 40) -> list[dict[str, str]]:
             for i in range(n)]
 
 
-def _control(target: LocalTarget) -> Any:
-    for service in target.emulator.server.services:
-        if hasattr(service, "control"):
-            return service.control
-    raise AssertionError("no Generative AI service")
-
-
-def _status(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
-    store = target.emulator.objectstorage
-    try:
-        _, stream = store.open_object(target.emulator.namespace, target.bucket,
-                                      f"status/{dataset}.json")
-    except Exception:
-        return None
-    data = stream.read() if hasattr(stream, "read") else b"".join(stream)
-    doc: dict[str, Any] = json.loads(data)
-    return doc
-
-
 def _wait_state(target: LocalTarget, dataset: str, state: str, model_version: str | None = None,
                 timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        doc = _status(target, dataset)
+    def reached() -> dict[str, Any] | None:
+        doc = status_doc(target, dataset)
+        if doc and doc["state"] in ("REJECTED", "MODEL_FAILED", "ENDPOINT_FAILED"):
+            raise AssertionError(f"pipeline failed: {doc}")
         if doc and doc["state"] == state and (model_version is None
                                               or doc.get("model_version") == model_version):
             return doc
-        if doc and doc["state"] in ("REJECTED", "MODEL_FAILED", "ENDPOINT_FAILED"):
-            raise AssertionError(f"pipeline failed: {doc}")
-        time.sleep(0.1)
-    raise AssertionError(f"{dataset} never reached {state}: {_status(target, dataset)}")
+        return None
+
+    return wait_until(reached, lambda: f"{dataset} in {state}: {status_doc(target, dataset)}",
+                      timeout=timeout, interval=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +57,14 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
                     settings_overrides={"OCIFT_ENDPOINT_CACHE_SECONDS": "0.5",
                                         "OCIFT_MAX_REQUEST_BYTES": str(FUNCTION_LIMIT)})
     with t:
-        control = _control(t)
-        control.config.provisioning_seconds = 0.2
-        control.config.seconds_per_epoch = 0.02
-        clients.reset_clients()
+        set_paces(t.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
+        caches.reset_all()
         raw = root / "fin.json"
         raw.write_text(json.dumps(_records("v1")), encoding="utf-8")
         t.upload(raw, f"raw/{DATASET}.json")
         _wait_state(t, DATASET, "ENDPOINT_ACTIVE")
         yield t
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _post(target: LocalTarget, body: Any, raw: bytes | None = None,
@@ -124,7 +105,7 @@ def test_prompt_answered_by_fine_tuned_stand_in(target: LocalTarget) -> None:
 
 
 def test_chat_messages_and_explicit_endpoint(target: LocalTarget) -> None:
-    endpoint_id = _status(target, DATASET)["endpoint_id"]  # type: ignore[index]
+    endpoint_id = status_doc(target, DATASET)["endpoint_id"]  # type: ignore[index]
     status, body, _ = _post(target, {
         "messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi"},
                      {"role": "user", "content": _records("v1")[3]["instruction"]}],
@@ -166,7 +147,7 @@ def test_wrong_method_through_fdk(target: LocalTarget) -> None:
 
 def test_cloudevent_is_refused_and_starts_nothing(target: LocalTarget) -> None:
     before = sorted(o["name"] for o in _objects(target))
-    event = json.loads((EVENTS / "createobject.json").read_text(encoding="utf-8"))
+    event = fixture_event()
     event["prompt"] = "also a prompt"
     status, body, _ = _post(target, event)
     assert (status, body["error"]["code"]) == (400, "not_an_inference_request")
@@ -185,7 +166,7 @@ def _objects(target: LocalTarget) -> list[dict[str, Any]]:
 
 
 def test_throttling_and_upstream_failure_pass_through(target: LocalTarget) -> None:
-    endpoint_id = _status(target, DATASET)["endpoint_id"]  # type: ignore[index]
+    endpoint_id = status_doc(target, DATASET)["endpoint_id"]  # type: ignore[index]
     ask = {"prompt": _records("v1")[1]["instruction"], "endpoint_id": endpoint_id}
     assert _post(target, ask)[0] == 200  # warms the endpoint cache
     faults = target.emulator.faults
@@ -203,11 +184,11 @@ def test_throttling_and_upstream_failure_pass_through(target: LocalTarget) -> No
 
 
 def test_endpoint_not_ready(target: LocalTarget) -> None:
-    doc = _status(target, DATASET)
+    doc = status_doc(target, DATASET)
     assert doc is not None
     client = _genai(target)
     model = client.get_model(doc["model_id"]).data
-    control = _control(target)
+    control = target.emulator.genai.control
     control.config.provisioning_seconds = 600
     try:
         from oci.generative_ai import models as m
@@ -234,11 +215,12 @@ def test_cache_follows_new_model_version(target: LocalTarget, tmp_path: Path) ->
     raw.write_text(json.dumps(_records("v2")), encoding="utf-8")
     target.upload(raw, f"raw/{DATASET}.json")
     _wait_state(target, DATASET, "ENDPOINT_ACTIVE", model_version="2")
-    deadline = time.monotonic() + 30
-    while True:  # the function's cache (TTL 0.5 s here) lets the new version in
+
+    def answered_by_v2() -> dict[str, Any] | None:
         status, body, _ = _post(target, {"prompt": question, "model": DATASET})
-        if (status == 200 and body["model"]["version"] == "2") or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert status == 200 and body["model"]["version"] == "2"
+        return body if status == 200 and body["model"]["version"] == "2" else None
+
+    # The function's cache (TTL 0.5 s here) lets the new version in.
+    body = wait_until(answered_by_v2, "an answer from model version 2", timeout=30,
+                      interval=0.1)
     assert body["text"] == _records("v2")[5]["output"]

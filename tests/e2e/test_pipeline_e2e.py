@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +19,13 @@ from typing import Any
 
 import oci
 import pytest
-from e2e_helpers import RecordingTarget
 
 from deploy.local.target import LocalTarget
-from shared import clients, genai, tags
+from shared import caches, genai, tags
 from shared.settings import Settings
 from shared.stages import watch as watcher
+from tests.support.targets import RecordingTarget, set_paces, status_doc
+from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -33,24 +33,15 @@ RECORDS = 60
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 
-def _control(target: LocalTarget) -> Any:
-    for service in target.emulator.server.services:
-        if hasattr(service, "control"):
-            return service.control
-    raise AssertionError("the emulator has no Generative AI service")
-
-
 @contextlib.contextmanager
 def _start(tmp_path: Path, **kwargs: Any) -> Iterator[RecordingTarget]:
     kwargs.setdefault("watch_interval", 0.3)
     target = RecordingTarget(tmp_path / "state", backoff_base=0.05, **kwargs)
     with target:
-        control = _control(target)
-        control.config.provisioning_seconds = 0.3
-        control.config.seconds_per_epoch = 0.05
-        clients.reset_clients()
+        set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=0.05)
+        caches.reset_all()
         yield target
-    clients.reset_clients()
+    caches.reset_all()
 
 
 def _raw(path: Path, topic: str) -> Path:
@@ -88,26 +79,6 @@ def _os(target: LocalTarget) -> Any:
         config, service_endpoint=target.info.emulator_endpoint)
 
 
-def _status(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
-    assert target.info is not None
-    try:
-        resp = _os(target).get_object(target.info.namespace, target.info.bucket,
-                                      f"status/{dataset}.json")
-    except oci.exceptions.ServiceError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    doc: dict[str, Any] = json.loads(resp.data.content)
-    return doc
-
-
-def _eventually(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def _wait_state(target: LocalTarget, dataset: str, *states: str,
                 step: Callable[[], object] | None = None) -> dict[str, Any]:
     seen: dict[str, Any] = {}
@@ -115,13 +86,19 @@ def _wait_state(target: LocalTarget, dataset: str, *states: str,
     def check() -> bool:
         if step is not None:
             step()
-        doc = _status(target, dataset)
+        doc = status_doc(target, dataset)
         if doc is not None:
             seen.update(doc)
         return doc is not None and doc["state"] in states
 
-    _eventually(check, f"{dataset} in {states} (last: {seen.get('state')})")
+    wait_until(check, lambda: f"{dataset} in {states} (last: {seen.get('state')})",
+               timeout=120, interval=0.1)
     return seen
+
+
+def _calls(target: LocalTarget, function: str) -> int:
+    assert target.runner is not None
+    return next(f.calls for f in target.runner.status() if f.name == function)
 
 
 def _pipeline_models(target: LocalTarget, dataset: str | None = None) -> list[Any]:
@@ -216,14 +193,24 @@ def test_duplicates_two_datasets_and_faults_make_one_model_and_endpoint_each(
 
 def test_failed_training_is_recorded_and_gets_no_endpoint(
         target: RecordingTarget, tmp_path: Path) -> None:
-    _control(target).config.fail_training = True
+    target.emulator.genai.control.config.fail_training = True
     target.upload(_jsonl(tmp_path / "bad.jsonl", "gamma"), "training/bad.jsonl")
     doc = _wait_state(target, "bad", "MODEL_FAILED")
     assert doc["reason"] and doc["model_state"] == "FAILED"
-    target.wait_idle(30)
-    time.sleep(1.0)  # a few ticks: nothing more may happen
-    assert _status(target, "bad")["state"] == "MODEL_FAILED"  # type: ignore[index]
+    # Settled: the MODEL_FAILED write reached the endpoint stage, then two more ticks ran.
+    assert target.info is not None
+    etag = _os(target).head_object(target.info.namespace, target.info.bucket,
+                                   "status/bad.json").headers["etag"]
+    wait_until(lambda: any(e["data"]["resourceName"] == "status/bad.json"
+                           and e["data"]["additionalDetails"]["eTag"] == etag
+                           for e in target.events), "the event of the MODEL_FAILED write")
+    assert target.wait_idle(30)
+    ticks = _calls(target, "watch")
+    wait_until(lambda: _calls(target, "watch") >= ticks + 2, "two more watch ticks", timeout=60)
+    assert target.wait_idle(30)
+    assert status_doc(target, "bad")["state"] == "MODEL_FAILED"  # type: ignore[index]
     assert _endpoints(target) == []
+    assert not _clusters(target, "HOSTING")
 
 
 def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
@@ -237,10 +224,13 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
             (no_train_rule / rule.name).write_text(rule.read_text())
     assert len(list(no_train_rule.iterdir())) == len(list(EVENTS_DIR.glob("*.json"))) - 1
     with _start(tmp_path, watch_interval=0, events_dir=no_train_rule) as target:
+        # Epochs slow enough that both models are still TRAINING when the tick below
+        # counts its calls (a fast pace let one finish between two looks).
+        set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=3.0)
         settings = _settings(target)
         target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
         target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")
-        assert _status(target, "lost") is None  # no train event was delivered
+        assert status_doc(target, "lost") is None  # no train event was delivered
 
         def two_watchers() -> None:
             threads = [threading.Thread(target=watcher.reconcile, args=(settings,))
@@ -258,6 +248,7 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         assert report.in_flight == 2
         assert 1 <= report.genai_calls <= 2 * report.in_flight
         assert not any(op.startswith("genai.list") for op in report.calls)
+        set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=0.05)
 
         for dataset in ("lost", "lost2"):
             _wait_state(target, dataset, "ENDPOINT_ACTIVE", step=two_watchers)
@@ -271,8 +262,60 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         _os(target).delete_object(target.info.namespace, target.info.bucket,
                                   "status/lost.json")
         result = watcher.reconcile(settings)
-        assert "lost: status rebuilt" in result.actions
+        assert "lost: status rebuilt" in result.actions, result.actions
         doc = _wait_state(target, "lost", "ENDPOINT_ACTIVE",
                           step=lambda: watcher.reconcile(settings))
         assert doc["model_id"] in {m.id for m in _pipeline_models(target, "lost")}
         assert len(_endpoints(target)) == 2 and len(_pipeline_models(target)) == 2
+
+
+def _report(target: LocalTarget, dataset: str) -> dict[str, Any]:
+    assert target.info is not None
+    resp = _os(target).get_object(target.info.namespace, target.info.bucket,
+                                  f"reports/{dataset}.json")
+    doc: dict[str, Any] = json.loads(resp.data.content)
+    return doc
+
+
+def test_a_dataset_named_in_cjk_emoji_and_spaces_reaches_an_active_endpoint(
+        target: RecordingTarget, tmp_path: Path) -> None:
+    dataset = "財務 データ 📈 q3\tfinal"
+    target.upload(_raw(tmp_path / "cjk.json", "yield"), f"raw/{dataset}.json")
+    doc = _wait_state(target, dataset, "ENDPOINT_ACTIVE", "REJECTED", "ENDPOINT_FAILED")
+    assert doc["state"] == "ENDPOINT_ACTIVE", doc.get("reason")
+    assert doc["source_object"] == f"training/{dataset}.jsonl"
+    assert _report(target, dataset)["source_object"] == f"raw/{dataset}.json"
+    assert target.info is not None
+    head = _os(target).head_object(target.info.namespace, target.info.bucket,
+                                   f"training/{dataset}.jsonl")
+    # The name travels percent-encoded in the header and decodes back to itself.
+    from shared.storage import decode_metadata
+
+    meta = decode_metadata({"source-object": head.headers["opc-meta-source-object"]})
+    assert meta["source-object"] == f"raw/{dataset}.json"
+    assert target.router.status().dead_lettered_count == 0
+
+
+def test_a_name_too_long_for_oci_is_reported_once_never_retried(
+        target: RecordingTarget, tmp_path: Path) -> None:
+    # raw/<name>.json and reports/<name>.json fit in 1024 bytes; training/<name>.jsonl not.
+    name = "x" * 1010
+    assert len(f"reports/{name}.json") <= 1024 < len(f"training/{name}.jsonl")
+    target.upload(_raw(tmp_path / "long.json", "size"), f"raw/{name}.json")
+
+    def reported() -> bool:
+        return any(r.function == "convert" and (r.resource_name or "").startswith("raw/x")
+                   for r in target.router.status().delivered)
+
+    wait_until(reported, "the convert delivery of the long name", timeout=120, interval=0.1)
+    status = target.router.status()
+    [record] = [r for r in status.delivered if (r.resource_name or "").startswith("raw/x")]
+    assert record.attempts == 1  # answered (rejected) the first time: no retry
+    assert status.dead_lettered_count == 0
+    report = _report(target, name)
+    assert report["valid"] is False and report["fatal"]["code"] == "name_too_long"
+    assert "at most 1024" in report["fatal"]["message"]
+    listed = _os(target).list_objects(target.info.namespace if target.info else "",
+                                      target.info.bucket if target.info else "",
+                                      prefix="training/").data.objects
+    assert listed == []

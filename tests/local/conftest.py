@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory, make_fn
 
 from deploy.local.functions import FunctionDef
 from deploy.local.runner import FunctionRunner
+from tests.support.local import FnDefFactory, RunnerFactory, make_fn
 
 
 @pytest.fixture

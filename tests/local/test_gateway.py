@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.gateway import Gateway, GatewayRoute
+from tests.support.local import FnDefFactory, RunnerFactory, calls
 
 
 @pytest.fixture

@@ -6,22 +6,11 @@ import http.client
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from local_helpers import FnDefFactory, RunnerFactory, calls
-
 from deploy.local.gateway import Gateway, GatewayRoute
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
+from tests.support.local import FnDefFactory, RunnerFactory, calls
+from tests.support.wait import wait_until
 
 
 def _post(gw: Gateway, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -44,7 +33,9 @@ def test_function_at_its_limit_answers_429_with_retry_after(
         first: list[int] = []
         worker = threading.Thread(target=lambda: first.append(_post(gw, "/slow")[0]))
         worker.start()
-        assert _eventually(lambda: calls(fn_dir, "slow") == 1)  # the only instance is busy
+        # The only instance is busy.
+        wait_until(lambda: calls(fn_dir, "slow") == 1, "the slow call to start", timeout=30,
+                   interval=0.02)
         status, headers, body = _post(gw, "/slow")
         worker.join(30)
     assert status == 429 and int(headers["retry-after"]) >= 1

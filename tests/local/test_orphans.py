@@ -8,41 +8,19 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from deploy.local.orphans import InstanceRecord, InstanceRegistry, clean_stale, process_start_time
 from deploy.local.pdeathsig import ORPHANED_EXIT, wrap_command
 from deploy.local.target import LocalTarget
+from tests.support.local import children as _children
+from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def _alive(pid: int) -> bool:
     return process_start_time(pid) is not None  # None for a gone process or a zombie
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return out
 
 
 def test_no_function_process_survives_kill_9_of_the_target(tmp_path: Path) -> None:
@@ -53,8 +31,8 @@ def test_no_function_process_survives_kill_9_of_the_target(tmp_path: Path) -> No
          "--watch-interval", "0", "--warm"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert _eventually(lambda: (state / "target.json").exists() or up.poll() is not None,
-                           timeout=120)
+        wait_until(lambda: (state / "target.json").exists() or up.poll() is not None,
+                   "target.json (or `up` to exit)", timeout=120)
         assert up.poll() is None
         records = InstanceRegistry(state).records()
         children = sorted(r.pid for _, r in records if r.pid is not None)
@@ -64,8 +42,9 @@ def test_no_function_process_survives_kill_9_of_the_target(tmp_path: Path) -> No
     finally:
         up.kill()  # SIGKILL: no handler, no cleanup in the target
         up.wait()
-    assert _eventually(lambda: not any(_alive(pid) for pid in children)), \
-        [pid for pid in children if _alive(pid)]
+    wait_until(lambda: not any(_alive(pid) for pid in children),
+               lambda: f"the killed target's children to exit: "
+                       f"{[pid for pid in children if _alive(pid)]}", timeout=30)
     # The crash left socket dirs and records; the next start removes them.
     assert any(d.exists() for d in socket_dirs)
     with LocalTarget(state, watch_interval=0) as again:
@@ -138,11 +117,13 @@ def test_child_started_through_the_wrapper_dies_with_its_parent(tmp_path: Path) 
     parent = subprocess.Popen([sys.executable, "-c", parent_code], cwd=REPO,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        assert _eventually(lambda: pid_file.exists() and pid_file.read_text() != "")
+        wait_until(lambda: pid_file.exists() and pid_file.read_text() != "",
+                   "the child's pid file", timeout=30)
         child = int(pid_file.read_text())
-        assert _eventually(lambda: (Path(f"/proc/{child}/cmdline").read_bytes()
-                                    .startswith(b"sleep")) if _alive(child) else False)
+        wait_until(lambda: (Path(f"/proc/{child}/cmdline").read_bytes()
+                            .startswith(b"sleep")) if _alive(child) else False,
+                   "the child to exec sleep", timeout=30)
     finally:
         parent.kill()
         parent.wait()
-    assert _eventually(lambda: not _alive(child))
+    wait_until(lambda: not _alive(child), "the orphaned child to exit", timeout=30)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory, calls
 
 from deploy.local.__main__ import main
 from deploy.local.router import Router, runner_deliver
 from deploy.local.rules import parse_rule
 from deploy.local.runner import FunctionRunner
-
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events" / "createobject.json"
+from tests.support.events import object_event
+from tests.support.local import FnDefFactory, RunnerFactory, calls
+from tests.support.wait import wait_until
 
 
 def _rule(function: str, pattern: str = "raw/*") -> Any:
@@ -27,9 +26,7 @@ def _rule(function: str, pattern: str = "raw/*") -> Any:
 
 
 def _event(name: str = "raw/a.json") -> dict[str, Any]:
-    event = json.loads(FIXTURE.read_text())
-    event["data"]["resourceName"] = name
-    return dict(event)
+    return object_event(name)
 
 
 def _router(state: Path, runner: FunctionRunner, function: str, **kw: Any) -> Router:
@@ -185,9 +182,8 @@ def test_redrive_on_a_running_router_delivers_dead_letters(
         assert router.redrive() == [delivery_id]
         assert router.status().dead_lettered_count == 0
         # The running router finds the requeued record on its own.
-        deadline = time.monotonic() + 60
-        while router.status().delivered_count == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: router.status().delivered_count, "the requeued delivery",
+                   interval=0.02)
         status = router.status()
     assert status.delivered_count == 1 and status.delivered[0].attempts == 1
     assert status.dead_lettered_count == 0 and calls(fn_dir, "flaky") == 3

@@ -17,17 +17,12 @@ from deploy.local.rules import (
     matching_rules,
     parse_rule,
 )
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
+from tests.support.events import object_event
 
 
 def _event(name: str = "raw/Cleaned_date.json", bucket: str = "ocift-datasets",
            kind: str = "createobject") -> dict[str, Any]:
-    event = json.loads((FIXTURES / "createobject.json").read_text())
-    event["eventType"] = f"com.oraclecloud.objectstorage.{kind}"
-    event["data"]["resourceName"] = name
-    event["data"]["additionalDetails"]["bucketName"] = bucket
-    return dict(event)
+    return object_event(name, bucket=bucket, kind=kind)
 
 
 def _functions(event: dict[str, Any], bucket: str = "ocift-datasets") -> list[str]:

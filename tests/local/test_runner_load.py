@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from local_helpers import FnDefFactory, RunnerFactory
 
 from deploy.local.functions import FunctionDef
 from deploy.local.runner import FunctionBusy, FunctionRunner, InvocationError
+from tests.support.local import FnDefFactory, RunnerFactory
 
 
 def _burst(runner: FunctionRunner, name: str, n: int) -> list[Any]:
@@ -37,7 +37,8 @@ def _burst(runner: FunctionRunner, name: str, n: int) -> list[Any]:
 
 def _nap(fn_def: FnDefFactory, sleep: str = "0.02", **limits: Any) -> FunctionDef:
     base = fn_def("nap", TESTFN_SLEEP=sleep)
-    return base.model_copy(update=limits)
+    limited: FunctionDef = base.model_copy(update=limits)
+    return limited
 
 
 def test_burst_larger_than_the_socket_backlog_keeps_the_healthy_process(

@@ -8,24 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from local_helpers import make_fn
-
 from deploy.local.target import LocalTarget, read_info, watch_tick_body
+from tests.support.local import children as _children
+from tests.support.local import make_fn
+from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def _alive(pid: int) -> bool:
@@ -36,19 +26,6 @@ def _alive(pid: int) -> bool:
     # A zombie is dead for our purposes.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ", 1)[1].split()[0] != "Z"
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().split(") ", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return out
 
 
 def _post(url: str, path: str, body: bytes) -> tuple[int, bytes]:
@@ -92,7 +69,7 @@ def test_target_composes_everything_and_stops_clean(tmp_path: Path) -> None:
                 assert env["OCIFT_OCI_CONFIG_FILE"].endswith(f"principals/fn-{name}/config")
                 assert env["OCIFT_AUTH"] == "config_file"
         # The ticker calls watch with the tick body.
-        assert _eventually(lambda: (fn_dir / "watch.calls").exists())
+        wait_until(lambda: (fn_dir / "watch.calls").exists(), "a watch tick")
         tick = json.loads((fn_dir / "watch.calls").read_text().splitlines()[0])
         assert tick["kind"] == "watch-tick"
         # The gateway exposes /infer only.
@@ -117,7 +94,8 @@ def test_up_upload_status_commands_and_ctrl_c(tmp_path: Path) -> None:
          "--watch-interval", "0", "--warm"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert _eventually(lambda: (state / "target.json").exists() or up.poll() is not None)
+        wait_until(lambda: (state / "target.json").exists() or up.poll() is not None,
+                   "target.json (or `up` to exit)")
         assert up.poll() is None
         info = read_info(state)
         assert len(_children(up.pid)) >= 4  # --warm: every stage's fdk process is up
@@ -137,7 +115,7 @@ def test_up_upload_status_commands_and_ctrl_c(tmp_path: Path) -> None:
             records = status["delivered"] + status["dead_lettered"] + status["pending"]
             return any(r["resource_name"] == "raw/tiny.json" for r in records)
 
-        assert _eventually(convert_seen, timeout=60)
+        wait_until(convert_seen, "the router to take the raw/tiny.json event")
         children = _children(up.pid)
         assert children, "the convert function process should be running"
         up.send_signal(signal.SIGINT)
@@ -162,8 +140,9 @@ def test_state_and_queued_events_survive_a_restart(tmp_path: Path) -> None:
     with LocalTarget(state, watch_interval=0, backoff_base=600,
                      function_overrides={"convert": failing}) as first:
         etag = first.upload(raw, "raw/r.json")
-        assert _eventually(lambda: (fn_dir / "convert.calls").exists())
-        assert _eventually(lambda: first.status().router.pending[0].attempts == 1)
+        wait_until(lambda: (fn_dir / "convert.calls").exists(), "a convert call")
+        wait_until(lambda: first.status().router.pending[0].attempts == 1,
+                   "the failed attempt to be recorded")
     # The event is still queued on disk; a new target on the same state delivers it.
     healthy = make_fn("convert", "echo", TESTFN_DIR=str(fn_dir))
     with LocalTarget(state, watch_interval=0,

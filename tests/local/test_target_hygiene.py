@@ -6,9 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from local_helpers import make_fn
-
 from deploy.local.target import LocalTarget
+from tests.support.local import make_fn
 
 
 def _umask() -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Served, records, screenshot, wait_for
 from selenium.webdriver.common.by import By
+
+from tests.support.ui import Served, records, screenshot, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

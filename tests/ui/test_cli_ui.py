@@ -10,7 +10,8 @@ import sys
 import urllib.request
 
 import pytest
-from conftest import REPO, Served
+
+from tests.support.ui import REPO, Served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -8,7 +10,7 @@ from shared.settings import AuthMode, Settings, SettingsError
 
 
 @pytest.fixture
-def config_file(tmp_path):
+def config_file(tmp_path: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_path = tmp_path / "key.pem"
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
@@ -33,7 +35,7 @@ def config_file(tmp_path):
     return cfg
 
 
-def test_auto_mode_picks_resource_principal_only_inside_functions():
+def test_auto_mode_picks_resource_principal_only_inside_functions() -> None:
     s = Settings()
     assert resolve_mode(s, {}) is AuthMode.CONFIG_FILE
     assert resolve_mode(s, {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2"}) is AuthMode.RESOURCE_PRINCIPAL
@@ -41,30 +43,31 @@ def test_auto_mode_picks_resource_principal_only_inside_functions():
     assert resolve_mode(forced, {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2"}) is AuthMode.CONFIG_FILE
 
 
-def test_config_file_and_profile_are_used(config_file):
+def test_config_file_and_profile_are_used(config_file: Path) -> None:
     creds = load_credentials(Settings(oci_config_file=str(config_file), oci_profile="OTHER"))
     assert creds.config["region"] == "eu-frankfurt-1"
     assert creds.config["user"].endswith("other")
     assert creds.signer is None
 
 
-def test_region_setting_overrides_the_file(config_file):
+def test_region_setting_overrides_the_file(config_file: Path) -> None:
     creds = load_credentials(Settings(oci_config_file=str(config_file), region="uk-london-1"))
     assert creds.config["region"] == "uk-london-1"
 
 
-def test_missing_config_file_says_how_to_fix(tmp_path):
+def test_missing_config_file_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="OCIFT_OCI_CONFIG_FILE"):
         load_credentials(Settings(auth=AuthMode.CONFIG_FILE,
                                   oci_config_file=str(tmp_path / "nope")))
 
 
-def test_missing_profile_is_named(config_file):
+def test_missing_profile_is_named(config_file: Path) -> None:
     with pytest.raises(SettingsError, match="NOPE"):
         load_credentials(Settings(oci_config_file=str(config_file), oci_profile="NOPE"))
 
 
-def test_resource_principal_outside_functions_fails_clearly(monkeypatch):
+def test_resource_principal_outside_functions_fails_clearly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_RESOURCE_PRINCIPAL_RPST",
                 "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", "OCI_RESOURCE_PRINCIPAL_REGION"):
         monkeypatch.delenv(var, raising=False)
@@ -72,7 +75,7 @@ def test_resource_principal_outside_functions_fails_clearly(monkeypatch):
         load_credentials(Settings(auth=AuthMode.RESOURCE_PRINCIPAL))
 
 
-def test_clients_are_cached_per_process_and_honour_endpoint_override(config_file):
+def test_clients_are_cached_per_process_and_honour_endpoint_override(config_file: Path) -> None:
     clients.reset_clients()
     s = Settings(oci_config_file=str(config_file), objectstorage_endpoint="http://127.0.0.1:9",
                  genai_endpoint="http://127.0.0.1:8", genai_inference_endpoint="http://127.0.0.1:7")
@@ -87,7 +90,7 @@ def test_clients_are_cached_per_process_and_honour_endpoint_override(config_file
     assert clients.object_storage(s) is not os1
 
 
-def test_retry_strategy_is_bounded_by_settings():
+def test_retry_strategy_is_bounded_by_settings() -> None:
     strategy = clients.retry_strategy(Settings(retry_max_attempts=3, retry_max_seconds=7))
     checkers = {type(c).__name__: c for c in strategy.checkers.checkers}
     assert checkers["LimitBasedRetryChecker"].max_attempts == 3

@@ -57,7 +57,7 @@ def test_collect_joins_report_jsonl_and_status() -> None:
                                 "ENDPOINT"]
     fin_line = next(line for line in lines if line.startswith("fin"))
     assert "120 ok/5 skipped" in fin_line and "TRAINING 40% v2" in fin_line
-    assert "final_loss=0.512" in fin_line
+    assert "loss 0.51" in fin_line  # metrics in words (shared.metrics), not raw keys
     assert "2 ok/0 skipped INVALID" in table and "bad: too few examples" in table
 
 

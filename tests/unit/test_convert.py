@@ -4,72 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import random
-from collections.abc import Iterable
-from typing import Any
 
 import pytest
 
-from shared.convert import SEPARATOR, ConversionReport, DatasetRules, convert_stream
-
-RULES = DatasetRules.for_base_model("cohere.command-r-08-2024")
-
-
-def alpaca(n: int, *, start: int = 0, with_input: bool = False) -> list[dict[str, str]]:
-    return [{"instruction": f"What does finance term {i} mean?",
-             "input": f"Context for {i}" if with_input else "",
-             "output": f"Term {i} means something specific.",
-             "text": "ignored"} for i in range(start, start + n)]
-
-
-class ChunkReader:
-    """A network-like stream: read(n) returns at most ``sizes`` bytes at a time, no seek."""
-
-    def __init__(self, data: bytes, sizes: Iterable[int] | None = None, seed: int = 0) -> None:
-        self._data = data
-        self._pos = 0
-        self._rng = random.Random(seed)
-        self._sizes = list(sizes) if sizes is not None else None
-
-    def read(self, n: int = -1) -> bytes:
-        step = self._rng.choice(self._sizes) if self._sizes else n
-        step = min(step, n) if n >= 0 else step
-        chunk = self._data[self._pos:self._pos + step]
-        self._pos += len(chunk)
-        return chunk
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.parts)
-
-
-def run(data: bytes | str, rules: DatasetRules = RULES, **kw: Any) -> tuple[ConversionReport,
-                                                                           bytes]:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    sink = Sink()
-    report = convert_stream(io.BytesIO(raw), sink, source="raw/test.json", rules=rules, **kw)
-    return report, sink.data
-
-
-def lines(out: bytes) -> list[dict[str, str]]:
-    assert out.endswith(b"\n")
-    text = out.decode("utf-8")
-    assert text.count("\n") == len(text.splitlines())  # no other line breaks inside a line
-    return [json.loads(line) for line in text.split("\n")[:-1]]
-
-
-def dumps(records: Any) -> str:
-    return json.dumps(records, ensure_ascii=False)
-
+from shared.convert import SEPARATOR, DatasetRules, convert_stream
+from tests.support.convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
 
 # ----- positive ---------------------------------------------------------------------------
 
@@ -113,7 +52,8 @@ def test_prompt_completion_passthrough_array_and_jsonl() -> None:
         assert report.valid and report.record_schema == "prompt_completion"
         assert lines(out) == [{"prompt": f"Q{i}?", "completion": f"A{i}."} for i in range(33)]
         assert report.records_with_extra_keys == 33
-        assert any("extra" in n or "other keys" in n for n in report.notes)
+        assert any(n.startswith("33 prompt/completion records carry other keys")
+                   for n in report.notes)
     clean, _ = run(dumps([{"prompt": f"Q{i}?", "completion": "A."} for i in range(33)]))
     assert clean.records_with_extra_keys == 0 and not clean.notes
 

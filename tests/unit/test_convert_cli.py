@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_convert import alpaca, dumps
 
 from shared.convert.cli import main
+from tests.support.convert import alpaca, dumps
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "deploy" / "local" / "samples" / "finance_alpaca_sample.json"

@@ -6,9 +6,9 @@ import io
 import json
 
 import pytest
-from test_convert import RULES, Sink, alpaca, dumps, lines, run
 
 from shared.convert import ConversionReport, DatasetRules, convert_stream
+from tests.support.convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
 
 
 def assert_rejected(report: ConversionReport, code: str) -> None:
@@ -142,7 +142,6 @@ def test_invalid_utf8_small_chunks_same_offset() -> None:
     good = dumps(alpaca(40)).encode("utf-8")
     at = good.index(b"term 9")
     bad = good[:at] + b"caf\xc3" + b"(" + good[at:]  # truncated 2-byte sequence
-    from test_convert import ChunkReader
     report = convert_stream(ChunkReader(bad, [1, 2, 3]), Sink(), rules=RULES, chunk_size=4)
     assert_rejected(report, "invalid_utf8")
     assert report.fatal is not None and report.fatal.byte_offset == at + 3

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convert_golden_make import hazard_cases
 
 from shared.convert import DatasetRules, convert_stream
+from tests.unit.convert_golden_make import hazard_cases
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "convert_golden.json.gz"
 

@@ -1,20 +1,15 @@
-"""Converter building blocks (hash set, histogram) and bounded memory on a large stream."""
+"""Converter building blocks (hash set, histogram) and a large generated stream."""
 
 from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
-from test_convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
-
-from shared.convert import convert_stream
+from shared.convert import DatasetRules, convert_stream
 from shared.convert.dedupe import HashSet64
 from shared.convert.stats import EXACT, LengthHistogram
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
 
 
 def test_hash_set_grows_and_finds_duplicates() -> None:
@@ -89,57 +84,58 @@ def test_progress_every_few_megabytes() -> None:
     assert len(seen) >= 2 and seen == sorted(seen) and seen[-1] == len(data)
 
 
-STREAM_WORKER = """
-import sys
-from shared.convert import DatasetRules, convert_stream
+class GeneratedArray:
+    """A JSON array of ``n`` distinct records produced on the fly, never all in memory."""
 
-N = int(sys.argv[1])
-
-class Generated:
-    '''A JSON array of N distinct records produced on the fly (never all in memory).'''
-    def __init__(self):
-        self._parts = self._gen()
+    def __init__(self, n: int) -> None:
+        self._parts = self._generate(n)
         self._buf = b""
-    def _gen(self):
+
+    @staticmethod
+    def _generate(n: int) -> Iterator[bytes]:
         yield b"["
-        for i in range(N):
+        for i in range(n):
             sep = b"," if i else b""
-            yield sep + (
-                '{"instruction": "What is the yield of bond number %d?", "input": "", '
-                '"output": "Bond %d yields about %d.%d percent a year.", "text": ""}'
-                % (i, i, i % 9, i % 7)).encode()
+            yield sep + json.dumps({
+                "instruction": f"What is the yield of bond number {i}?", "input": "",
+                "output": f"Bond {i} yields about {i % 9}.{i % 7} percent a year.",
+                "text": ""}).encode()
         yield b"]"
-    def read(self, n=-1):
+
+    def read(self, n: int = -1) -> bytes:
         parts, size = [self._buf], len(self._buf)
-        while size < n:
+        while n < 0 or size < n:
             part = next(self._parts, None)
             if part is None:
                 break
             parts.append(part)
             size += len(part)
         data = b"".join(parts)
+        if n < 0:
+            self._buf = b""
+            return data
         out, self._buf = data[:n], data[n:]
         return out
 
-class Null:
-    def write(self, data):
+
+class CountingSink:
+    """Counts the JSONL lines written without keeping them."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def write(self, data: bytes) -> int:
+        self.lines += bytes(data).count(b"\n")
         return len(data)
 
-report = convert_stream(Generated(), Null(), rules=DatasetRules.for_base_model(None))
-assert report.valid and report.records_written == N, report.fatal
-for line in open("/proc/self/status"):
-    if line.startswith("VmHWM:"):
-        print(int(line.split()[1]) // 1024)
-"""
 
-
-def test_peak_memory_stays_bounded_on_a_large_stream() -> None:
-    n = 300_000
-    proc = subprocess.run([sys.executable, "-c", STREAM_WORKER, str(n)], cwd=REPO,
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    peak_mb = int(proc.stdout.split()[-1])
-    assert peak_mb < 100, f"peak RSS {peak_mb} MB"
+def test_a_generated_stream_of_many_chunks_converts_every_record() -> None:
+    # How much memory this takes is measured by bench/convert_bench.py, not asserted here.
+    n = 20_000
+    sink = CountingSink()
+    report = convert_stream(GeneratedArray(n), sink, rules=DatasetRules.for_base_model(None))
+    assert report.valid and report.records_written == n, report.fatal
+    assert sink.lines == n
 
 
 def test_mutated_inputs_never_crash_and_chunking_never_matters() -> None:

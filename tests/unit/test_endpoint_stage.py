@@ -1,33 +1,16 @@
-"""Endpoint stage against the in-memory fakes of test_train_stage."""
+"""Endpoint stage against the in-memory fakes of ``tests.support``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from test_train_stage import drop_jsonl, make_ctx
-
 from shared import tags
 from shared.stages import watch as watcher
-from shared.stages.context import StageContext
 from shared.stages.endpoint import ensure_endpoint
-from shared.stages.train import train_dataset
-
-
-def _active_model(ctx: StageContext, ai: Any, dataset: str = "fin") -> str:
-    drop_jsonl(ctx, dataset)
-    ai.activate_clusters()
-    train_dataset(ctx, dataset, None)
-    ai.activate_clusters()
-    train_dataset(ctx, dataset, None)
-    model_id = str(ctx.store.read_json(f"status/{dataset}.json")[0]["model_id"])  # type: ignore[index]
-    ai.finish(model_id)
-    watcher.tick(ctx.settings, ctx=ctx)
-    return model_id
+from tests.support.fakes import finish_training, make_ctx, start_training
 
 
 def test_model_active_gets_one_endpoint_on_a_hosting_cluster() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _active_model(ctx, ai)
+    model_id = finish_training(ctx, ai, "fin")
     assert ensure_endpoint(ctx, "fin").status.value == "pending"
     assert store.status("fin")["state"] == "PENDING_HOSTING_CLUSTER"
     hosting = [c for c in ai.clusters.values() if c.type == "HOSTING"]
@@ -54,7 +37,7 @@ def test_model_active_gets_one_endpoint_on_a_hosting_cluster() -> None:
 
 def test_a_second_event_after_a_lost_status_write_finds_the_endpoint_by_tags() -> None:
     ctx, store, ai = make_ctx(content_moderation=False)
-    _active_model(ctx, ai)
+    finish_training(ctx, ai, "fin")
     ai.activate_clusters()
     ensure_endpoint(ctx, "fin")
     ai.activate_clusters()
@@ -70,15 +53,10 @@ def test_a_second_event_after_a_lost_status_write_finds_the_endpoint_by_tags() -
 
 
 def test_other_states_and_foreign_models_are_skipped() -> None:
-    ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
+    ctx, _store, ai = make_ctx()
+    model_id = start_training(ctx, ai, "fin")
     assert ensure_endpoint(ctx, "fin").status.value == "skipped"  # TRAINING
     assert ensure_endpoint(ctx, "nothing").status.value == "skipped"
-    model_id = store.status("fin")["model_id"]
     ai.finish(model_id)
     watcher.tick(ctx.settings, ctx=ctx)
     ai.models[model_id].freeform_tags = {}
@@ -89,14 +67,7 @@ def test_other_states_and_foreign_models_are_skipped() -> None:
 
 def test_failed_model_reason_is_recorded_and_no_endpoint_made() -> None:
     ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    model_id = store.status("fin")["model_id"]
-    ai.finish(model_id, ok=False)
-    watcher.tick(ctx.settings, ctx=ctx)
+    finish_training(ctx, ai, "fin", ok=False)
     status = store.status("fin")
     status["reason"] = ""
     ctx.store.put_json("status/fin.json", status)

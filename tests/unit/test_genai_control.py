@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -262,13 +263,30 @@ def test_sampling_is_seeded_and_truncation_counts_tokens(plane: ControlPlane) ->
 def test_restart_resumes_training_and_keeps_state(tmp_path: Path, objects: Objects) -> None:
     first = _plane(tmp_path, objects)
     first.config.seconds_per_epoch = 3600  # stuck in epoch 1 until stopped
-    model, _ = first.create_model(_model_body(first), None)
+    model, wr_id = first.create_model(_model_body(first), None)
+    # Mid-training: the dataset is validated and vectorised, the epochs have begun.
+    deadline = time.monotonic() + 30
+    while first.get_work_request(wr_id)["percentComplete"] < 10.0:
+        assert time.monotonic() < deadline, "training never got past dataset validation"
+        time.sleep(0.01)
+    assert first.get_model(model["id"])["lifecycleDetails"] == "Fine-tuning in progress."
+    artifact = first.store.artifact_path(model["id"])
     first.stop()
     assert first.get_model(model["id"])["lifecycleState"] == "CREATING"
-    second = _plane(tmp_path, objects)  # pace 0: resumes and finishes
+    assert not artifact.exists()  # no half-trained model is ever visible
+    # A killed emulator leaves its half-written work folder behind.
+    torn = artifact.with_name(f".{model['id'][-12:]}.partial")
+    torn.mkdir(parents=True, exist_ok=True)
+    (torn / "pairs.jsonl").write_bytes(b'{"prompt": "torn')
+    second = _plane(tmp_path, objects)  # pace 0: resumes from the first epoch and finishes
     assert second.wait_idle()
-    assert second.get_model(model["id"])["lifecycleState"] == "ACTIVE"
-    assert second.index_for(model["id"]) is not None
+    done = second.get_model(model["id"])
+    assert done["lifecycleState"] == "ACTIVE" and done["modelMetrics"]["finalAccuracy"] >= 0
+    wr = second.get_work_request(wr_id)  # the original work request finishes
+    assert (wr["status"], wr["percentComplete"]) == ("SUCCEEDED", 100.0)
+    assert artifact.is_dir() and not torn.exists()
+    index = second.index_for(model["id"])
+    assert index is not None and len(index.pairs) == 40
     second.stop()
 
 

@@ -11,17 +11,23 @@ import pytest
 from oci.exceptions import ServiceError
 from oci.generative_ai_inference import models as m
 
-from shared import tags
+from shared.families import ApiShape
 from shared.infer import errors
 from shared.infer.errors import InferError
 from shared.infer.models import InferRequest
 from shared.infer.resolve import EndpointResolver
-from shared.infer.shapes import ApiShape, build_details, check_limits, read_answer, shape_for
+from shared.infer.shapes import build_details, check_limits, read_answer, shape_for
 from shared.settings import Settings
 from shared.stages.infer import Backend, handle_http
+from tests.support.fakes import (
+    COMPARTMENT,
+    INFER_SETTINGS,
+    FakeServingGenAi,
+    endpoint_summary,
+    infer_backend,
+)
 
-COMPARTMENT = "ocid1.compartment.oc1..c"
-SETTINGS = Settings(compartment_id=COMPARTMENT, endpoint_cache_seconds=30)
+SETTINGS = INFER_SETTINGS
 
 
 @pytest.mark.parametrize(("base", "shape"), [
@@ -120,54 +126,9 @@ def test_read_cohere_text_answer() -> None:
 # -- resolver --------------------------------------------------------------------------------
 
 
-def _ep(ep_id: str, model_id: str, dataset: str, state: str = "ACTIVE",
-        pipeline: str = "ocift", created: str = "2026-01-01") -> Any:
-    return SimpleNamespace(id=ep_id, model_id=model_id, lifecycle_state=state,
-                           time_created=created,
-                           freeform_tags=tags.pipeline_tags(pipeline, tags.ROLE_ENDPOINT,
-                                                            dataset=dataset, model_id=model_id))
-
-
-class FakeGenAi:
-    """list_endpoints / get_endpoint / get_model over in-memory records, counting calls."""
-
-    def __init__(self) -> None:
-        self.endpoints: dict[str, Any] = {}
-        self.models: dict[str, Any] = {
-            "base": SimpleNamespace(id="base", display_name="cohere.command-r-08-2024",
-                                    type="BASE", base_model_id=None, version="1.0",
-                                    freeform_tags={}),
-        }
-        self.calls: list[str] = []
-
-    def add(self, ep: Any, version: str, base: str | None = None) -> None:
-        self.endpoints[ep.id] = ep
-        model_tags = {tags.BASE_MODEL: base} if base else {}
-        self.models[ep.model_id] = SimpleNamespace(
-            id=ep.model_id, display_name="ocift-x", type="CUSTOM", base_model_id="base",
-            version=version, freeform_tags=model_tags)
-
-    def list_endpoints(self, compartment_id: str, lifecycle_state: str | None = None,
-                       **kw: Any) -> Any:
-        self.calls.append("list_endpoints")
-        assert compartment_id == COMPARTMENT
-        items = [e for e in self.endpoints.values()
-                 if lifecycle_state is None or e.lifecycle_state == lifecycle_state]
-        return SimpleNamespace(data=SimpleNamespace(items=items), has_next_page=False,
-                               next_page=None, headers={})
-
-    def get_endpoint(self, endpoint_id: str) -> Any:
-        self.calls.append("get_endpoint")
-        if endpoint_id not in self.endpoints:
-            raise ServiceError(404, "NotAuthorizedOrNotFound", {}, "not found")
-        return SimpleNamespace(data=self.endpoints[endpoint_id])
-
-    def get_model(self, model_id: str) -> Any:
-        self.calls.append("get_model")
-        return SimpleNamespace(data=self.models[model_id])
-
-
 class Clock:
+    """A clock the test moves by hand."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -176,13 +137,13 @@ class Clock:
 
 
 def test_newest_version_of_the_dataset_wins_and_other_pipelines_ignored() -> None:
-    fake = FakeGenAi()
-    fake.add(_ep("ep1", "m1", "fin"), "1")
-    fake.add(_ep("ep3", "m3", "fin"), "3")
-    fake.add(_ep("ep2", "m2", "fin"), "2")
-    fake.add(_ep("ep9", "m9", "fin", pipeline="other"), "9")
-    fake.add(_ep("ep8", "m8", "other-dataset"), "8")
-    fake.add(_ep("ep7", "m7", "fin", state="CREATING"), "7")
+    fake = FakeServingGenAi()
+    fake.add(endpoint_summary("ep1", "m1", "fin"), "1")
+    fake.add(endpoint_summary("ep3", "m3", "fin"), "3")
+    fake.add(endpoint_summary("ep2", "m2", "fin"), "2")
+    fake.add(endpoint_summary("ep9", "m9", "fin", pipeline="other"), "9")
+    fake.add(endpoint_summary("ep8", "m8", "other-dataset"), "8")
+    fake.add(endpoint_summary("ep7", "m7", "fin", state="CREATING"), "7")
     target = EndpointResolver(fake, SETTINGS).by_model("fin")
     assert (target.endpoint_id, target.model_version, target.model_name) == ("ep3", "3", "fin")
     assert target.base_model == "cohere.command-r-08-2024"  # from the base model record
@@ -190,17 +151,17 @@ def test_newest_version_of_the_dataset_wins_and_other_pipelines_ignored() -> Non
 
 
 def test_base_model_from_tags_picks_shape() -> None:
-    fake = FakeGenAi()
-    fake.add(_ep("ep1", "m1", "fin"), "1", base="meta.llama-3.1-70b-instruct")
+    fake = FakeServingGenAi()
+    fake.add(endpoint_summary("ep1", "m1", "fin"), "1", base="meta.llama-3.1-70b-instruct")
     assert EndpointResolver(fake, SETTINGS).by_model("fin").shape is ApiShape.GENERIC_CHAT
 
 
 def test_cache_follows_new_version_after_ttl() -> None:
-    fake, clock = FakeGenAi(), Clock()
-    fake.add(_ep("ep1", "m1", "fin"), "1")
+    fake, clock = FakeServingGenAi(), Clock()
+    fake.add(endpoint_summary("ep1", "m1", "fin"), "1")
     resolver = EndpointResolver(fake, SETTINGS, clock=clock)
     assert resolver.by_model("fin").endpoint_id == "ep1"
-    fake.add(_ep("ep2", "m2", "fin"), "2")
+    fake.add(endpoint_summary("ep2", "m2", "fin"), "2")
     calls = len(fake.calls)
     clock.now += 29
     assert resolver.by_model("fin").endpoint_id == "ep1"  # cached: no control-plane call
@@ -210,8 +171,8 @@ def test_cache_follows_new_version_after_ttl() -> None:
 
 
 def test_unknown_and_not_ready_models() -> None:
-    fake = FakeGenAi()
-    fake.add(_ep("ep1", "m1", "slow", state="CREATING"), "1")
+    fake = FakeServingGenAi()
+    fake.add(endpoint_summary("ep1", "m1", "slow", state="CREATING"), "1")
     resolver = EndpointResolver(fake, SETTINGS)
     with pytest.raises(InferError) as info:
         resolver.by_model("nope")
@@ -222,9 +183,9 @@ def test_unknown_and_not_ready_models() -> None:
 
 
 def test_by_endpoint_states() -> None:
-    fake = FakeGenAi()
-    fake.add(_ep("ep1", "m1", "a", state="CREATING"), "1")
-    fake.add(_ep("ep2", "m2", "a", state="DELETED"), "1")
+    fake = FakeServingGenAi()
+    fake.add(endpoint_summary("ep1", "m1", "a", state="CREATING"), "1")
+    fake.add(endpoint_summary("ep2", "m2", "a", state="DELETED"), "1")
     resolver = EndpointResolver(fake, SETTINGS)
     for ep, status in (("ep1", 409), ("ep2", 404), ("ocid1.missing", 404)):
         with pytest.raises(InferError) as info:
@@ -233,37 +194,15 @@ def test_by_endpoint_states() -> None:
 
 
 def test_failures_are_not_cached() -> None:
-    fake = FakeGenAi()
+    fake = FakeServingGenAi()
     resolver = EndpointResolver(fake, SETTINGS)
     with pytest.raises(InferError):
         resolver.by_model("fin")
-    fake.add(_ep("ep1", "m1", "fin"), "1")
+    fake.add(endpoint_summary("ep1", "m1", "fin"), "1")
     assert resolver.by_model("fin").endpoint_id == "ep1"
 
 
 # -- handle_http with fakes -----------------------------------------------------------------
-
-
-class FakeInference:
-    def __init__(self, fail: BaseException | None = None) -> None:
-        self.fail = fail
-        self.seen: list[Any] = []
-
-    def chat(self, details: Any) -> Any:
-        self.seen.append(details)
-        if self.fail:
-            raise self.fail
-        return SimpleNamespace(data=m.ChatResult(
-            model_id="m1", model_version="1", chat_response=m.CohereChatResponse(
-                text="An ETF is a fund.", finish_reason="COMPLETE",
-                usage=m.Usage(prompt_tokens=4, completion_tokens=5, total_tokens=9))))
-
-
-def _backend(fail: BaseException | None = None) -> tuple[Backend, FakeGenAi, FakeInference]:
-    fake = FakeGenAi()
-    fake.add(_ep("ocid1.generativeaiendpoint.oc1.ep1", "m1", "fin"), "1")
-    inference = FakeInference(fail)
-    return Backend(inference, EndpointResolver(fake, SETTINGS)), fake, inference
 
 
 def _call(body: object, be: Backend, method: str = "POST",
@@ -273,7 +212,7 @@ def _call(body: object, be: Backend, method: str = "POST",
 
 
 def test_answer_body() -> None:
-    be, _, inference = _backend()
+    be, _, inference = infer_backend()
     status, body, headers = _call({"prompt": "What is an ETF?", "model": "fin"}, be)
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert body == {"text": "An ETF is a fund.", "finish_reason": "COMPLETE",
@@ -284,7 +223,7 @@ def test_answer_body() -> None:
 
 
 def test_default_model_and_missing_model() -> None:
-    be, _, _ = _backend()
+    be, _, _ = infer_backend()
     assert _call({"prompt": "q"}, be, settings=SETTINGS.model_copy(
         update={"default_model": "fin"}))[0] == 200
     status, body, _ = _call({"prompt": "q"}, be)
@@ -292,13 +231,13 @@ def test_default_model_and_missing_model() -> None:
 
 
 def test_wrong_method() -> None:
-    be, _, _ = _backend()
+    be, _, _ = infer_backend()
     status, body, headers = _call({"prompt": "q"}, be, method="GET")
     assert (status, body["error"]["code"], headers["Allow"]) == (405, "method_not_allowed", "POST")
 
 
 def test_upstream_404_forgets_cached_endpoint() -> None:
-    be, fake, _ = _backend(ServiceError(404, "NotAuthorizedOrNotFound", {}, "gone"))
+    be, fake, _ = infer_backend(ServiceError(404, "NotAuthorizedOrNotFound", {}, "gone"))
     status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
     assert (status, body["error"]["code"]) == (404, errors.UNKNOWN_ENDPOINT)
     calls = fake.calls.count("list_endpoints")
@@ -307,14 +246,14 @@ def test_upstream_404_forgets_cached_endpoint() -> None:
 
 
 def test_unexpected_upstream_failure_is_502_without_detail() -> None:
-    be, _, _ = _backend()
+    be, _, _ = infer_backend()
     be.inference = SimpleNamespace(chat=lambda d: _raise(AttributeError("secret-internal")))
     status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
     assert status == 502 and "secret" not in json.dumps(body)
 
 
 def test_bug_in_function_is_500_without_detail() -> None:
-    be, _, _ = _backend()
+    be, _, _ = infer_backend()
     be.resolver = SimpleNamespace(by_model=lambda n: _raise(KeyError("secret-internal")))  # type: ignore[assignment]
     status, body, _ = _call({"prompt": "q", "model": "fin"}, be)
     assert (status, body["error"]["code"]) == (500, "internal_error")

@@ -5,7 +5,7 @@ import logging
 from shared import logs
 
 
-def _capture():
+def _capture() -> tuple[logging.Logger, io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.JsonFormatter())
@@ -16,7 +16,7 @@ def _capture():
     return logger, stream
 
 
-def test_one_json_line_with_bound_context():
+def test_one_json_line_with_bound_context() -> None:
     logger, stream = _capture()
     logs.clear()
     logs.bind(function="convert-fn", stage="convert", object="raw/a.json", request_id="r-1")
@@ -33,7 +33,7 @@ def test_one_json_line_with_bound_context():
     logs.clear()
 
 
-def test_sensitive_fields_are_redacted():
+def test_sensitive_fields_are_redacted() -> None:
     logger, stream = _capture()
     logs.clear()
     logger.info("x", extra={"prompt": "secret question", "completion": "secret answer",
@@ -45,7 +45,7 @@ def test_sensitive_fields_are_redacted():
     assert entry["records"] == 3
 
 
-def test_clear_drops_context():
+def test_clear_drops_context() -> None:
     logger, stream = _capture()
     logs.bind(stage="train")
     logs.clear()
@@ -53,7 +53,7 @@ def test_clear_drops_context():
     assert "stage" not in json.loads(stream.getvalue())
 
 
-def test_exception_type_is_logged_without_traceback_text():
+def test_exception_type_is_logged_without_traceback_text() -> None:
     logger, stream = _capture()
     try:
         raise ValueError("dataset line: the secret content")

@@ -13,11 +13,11 @@ from shared.status import TERMINAL_STATES, DatasetState, DatasetStatus
     ("training/x.json", None),
     ("rawx/a.json", None),
 ])
-def test_raw_dataset_names(name, expected):
+def test_raw_dataset_names(name: str, expected: str | None) -> None:
     assert naming.raw_dataset(Settings(), name) == expected
 
 
-def test_layout_follows_settings():
+def test_layout_follows_settings() -> None:
     s = Settings(training_prefix="t/", reports_prefix="r/", status_prefix="s/")
     assert naming.training_object(s, "team/a") == "t/team/a.jsonl"
     assert naming.report_object(s, "a") == "r/a.json"
@@ -27,13 +27,13 @@ def test_layout_follows_settings():
     assert naming.status_dataset(s, "t/a.json") is None
 
 
-def test_display_name_is_safe_for_oci():
+def test_display_name_is_safe_for_oci() -> None:
     assert naming.display_name("team/Cleaned date!") == "team-Cleaned-date"
     assert naming.display_name("///") == "dataset"
     assert len(naming.display_name("x" * 400)) == 255
 
 
-def test_idempotency_key_is_deterministic_bounded_and_input_sensitive():
+def test_idempotency_key_is_deterministic_bounded_and_input_sensitive() -> None:
     a = naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-1")
     assert a == naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-1")
     assert a != naming.idempotency_key("ocift", "train", "training/a.jsonl", "etag-2")
@@ -46,7 +46,7 @@ def test_idempotency_key_is_deterministic_bounded_and_input_sensitive():
     assert len(a) <= 64
 
 
-def test_tags_round_trip_and_match():
+def test_tags_round_trip_and_match() -> None:
     t = tags.pipeline_tags("ocift", tags.ROLE_MODEL, dataset="a", source_etag="e1",
                            base_model=None)
     assert t == {tags.PIPELINE: "ocift", tags.ROLE: "model", tags.DATASET: "a",
@@ -56,7 +56,7 @@ def test_tags_round_trip_and_match():
     assert not tags.matches(None, pipeline="ocift")
 
 
-def test_status_transitions_keep_history_and_terminality():
+def test_status_transitions_keep_history_and_terminality() -> None:
     s = DatasetStatus(dataset="a", state=DatasetState.TRAINING, model_id="m1")
     assert not s.terminal
     s2 = s.moved_to(DatasetState.MODEL_ACTIVE, "training finished", model_state="ACTIVE")
@@ -69,7 +69,7 @@ def test_status_transitions_keep_history_and_terminality():
     assert DatasetState.MODEL_ACTIVE not in TERMINAL_STATES
 
 
-def test_outcome_of_keeps_only_set_details():
+def test_outcome_of_keeps_only_set_details() -> None:
     from shared.outcome import Outcome, OutcomeStatus
 
     out = Outcome.of("train", OutcomeStatus.DONE, "ok", "training/a.jsonl", model_id="m", wr=None)

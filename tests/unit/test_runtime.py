@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fdk.context import InvokeContext
 
 from shared import caches, logs
 from shared.runtime import invoke
 from shared.settings import Stage
 from shared.stages import infer
-from tests.unit.test_infer_service import _backend
+from tests.support.fakes import COMPARTMENT, infer_backend
+from tests.support.fdk import invoke_context
 
 SECRET = "my account number is 12345678"
 
 
-def fdk_context(call_id: str = "01CALL", method: str = "POST") -> InvokeContext:
-    return InvokeContext(app_id="app", app_name="ocift", fn_id="fn", fn_name="ocift-infer",
-                         call_id=call_id, method=method)
-
-
 @pytest.fixture(autouse=True)
 def _infer_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in [k for k in __import__("os").environ if k.startswith("OCIFT_")]:
+    for key in [k for k in os.environ if k.startswith("OCIFT_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("OCIFT_STAGE", "infer")
-    monkeypatch.setenv("OCIFT_COMPARTMENT_ID", "ocid1.compartment.oc1..c")
+    monkeypatch.setenv("OCIFT_COMPARTMENT_ID", COMPARTMENT)
     caches.reset_all()
     yield
     caches.reset_all()
@@ -42,12 +38,12 @@ def _formatted(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 
 def _ask(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
          call_id: str = "01CALL") -> tuple[Any, list[dict[str, Any]]]:
-    be, _, _ = _backend()
+    be, _, _ = infer_backend()
     monkeypatch.setattr(infer, "backend", lambda settings: be)
     caplog.clear()
     with caplog.at_level("INFO"):
-        resp = invoke(fdk_context(call_id), json.dumps({"prompt": SECRET, "model": "fin"}),
-                      Stage.INFER, infer.handle)
+        resp = invoke(invoke_context(call_id, fn_name="ocift-infer"),
+                      json.dumps({"prompt": SECRET, "model": "fin"}), Stage.INFER, infer.handle)
     return resp, _formatted(caplog)
 
 
@@ -79,6 +75,6 @@ def test_sensitive_keys_stay_redacted_without_the_opt_in(caplog: pytest.LogCaptu
 def test_a_function_asked_to_run_another_stage_refuses_with_502(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCIFT_STAGE", "convert")
-    resp = invoke(fdk_context(), b"{}", Stage.INFER, infer.handle)
+    resp = invoke(invoke_context(fn_name="ocift-infer"), b"{}", Stage.INFER, infer.handle)
     assert resp.status() == 502
     assert "OCIFT_STAGE is convert" in json.loads(resp.body())["reason"]

@@ -1,65 +1,60 @@
 """Every event stage refuses objects outside its layout or its bucket before any OCI call."""
 
-import json
-from pathlib import Path
+from __future__ import annotations
 
 import pytest
 
-from shared.events import parse_object_event
+from shared.events import ObjectEvent, parse_object_event
 from shared.outcome import OutcomeStatus
-from shared.runtime import handle_object_event
-from shared.settings import Settings, Stage
+from shared.runtime import EventWork, handle_object_event
+from shared.settings import AuthMode, Settings, Stage
 from shared.stages.convert import convert_dataset
 from shared.stages.endpoint import endpoint_for_status
+from shared.stages.guard import claim_object, is_status_object
 from shared.stages.train import train_object
+from tests.support.events import object_event
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "events" / "createobject.json"
 # No endpoints and no config file: any OCI call would fail, so a pass proves none was made.
-SETTINGS = Settings(bucket="ocift-datasets", auth="config_file",
+SETTINGS = Settings(bucket="ocift-datasets", auth=AuthMode.CONFIG_FILE,
                     oci_config_file="/nonexistent/config")
 
-STAGES = [((Stage.CONVERT, convert_dataset), "raw/a.json"),
-          ((Stage.TRAIN, train_object), "training/a.jsonl"),
-          ((Stage.ENDPOINT, endpoint_for_status), "status/a.json")]
+STAGES: list[tuple[Stage, EventWork, str]] = [
+    (Stage.CONVERT, convert_dataset, "raw/a.json"),
+    (Stage.TRAIN, train_object, "training/a.jsonl"),
+    (Stage.ENDPOINT, endpoint_for_status, "status/a.json"),
+]
 
 
-def event(name: str, bucket: str = "ocift-datasets"):
-    doc = json.loads(FIXTURE.read_text())
-    doc["data"]["resourceName"] = name
-    doc["data"]["additionalDetails"]["bucketName"] = bucket
-    return parse_object_event(doc)
+def event(name: str, bucket: str = "ocift-datasets") -> ObjectEvent:
+    return parse_object_event(object_event(name, bucket=bucket))
 
 
-@pytest.mark.parametrize(("work", "own"), STAGES)
-def test_objects_of_other_stages_are_skipped(work, own):
-    for _, other in STAGES:
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_objects_of_other_stages_are_skipped(stage: Stage, work: EventWork, own: str) -> None:
+    for _, _, other in STAGES:
         if other == own or other.startswith("status/"):
             continue  # every event stage reads status objects (the watcher's hand-over)
-        outcome = handle_object_event(*work, event(other), SETTINGS)
+        outcome = handle_object_event(stage, work, event(other), SETTINGS)
         assert outcome.status is OutcomeStatus.SKIPPED
         assert "expected" in outcome.reason
 
 
 @pytest.mark.parametrize("stage", [Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT])
-def test_every_event_stage_claims_status_objects_as_hand_overs(stage):
-    from shared.stages.guard import claim_object, is_status_object
-
+def test_every_event_stage_claims_status_objects_as_hand_overs(stage: Stage) -> None:
     assert claim_object(event("status/team/a.json"), SETTINGS, stage) == "team/a"
     assert is_status_object(SETTINGS, "status/team/a.json")
     assert not is_status_object(SETTINGS, "raw/team/a.json")
 
 
-@pytest.mark.parametrize(("work", "own"), STAGES)
-def test_own_objects_in_another_bucket_are_skipped(work, own):
-    outcome = handle_object_event(*work, event(own, bucket="other-team"), SETTINGS)
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_own_objects_in_another_bucket_are_skipped(stage: Stage, work: EventWork,
+                                                   own: str) -> None:
+    outcome = handle_object_event(stage, work, event(own, bucket="other-team"), SETTINGS)
     assert outcome.status is OutcomeStatus.SKIPPED
     assert "other-team" in outcome.reason
 
 
-@pytest.mark.parametrize("stage", ["watch", "infer"])
-def test_stages_without_object_events_cannot_claim_objects(stage):
-    from shared.settings import Stage
-    from shared.stages.guard import claim_object
-
+@pytest.mark.parametrize("stage", [Stage.WATCH, Stage.INFER])
+def test_stages_without_object_events_cannot_claim_objects(stage: Stage) -> None:
     with pytest.raises(ValueError, match="not triggered by object events"):
-        claim_object(event("raw/a.json"), SETTINGS, Stage(stage))
+        claim_object(event("raw/a.json"), SETTINGS, stage)

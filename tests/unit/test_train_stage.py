@@ -1,16 +1,8 @@
-"""Train stage and the GenAI rules it uses, against small in-memory fakes of the oci clients.
-
-The fakes (also used by test_watcher.py and test_endpoint_stage.py) behave like
-the services where the stage depends on it: ETags and conditional writes in
-Object Storage, retry-token dedup and lifecycle states in Generative AI.
-"""
+"""Train stage and the GenAI rules it uses, against the in-memory fakes of ``tests.support``."""
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,216 +10,17 @@ from oci.exceptions import ServiceError
 
 from shared import genai, naming, tags
 from shared.settings import Settings, TrainingMethod
-from shared.stages.context import StageContext, read_status
+from shared.stages.context import read_status
 from shared.stages.train import train_dataset
 from shared.status import DatasetState, DatasetStatus
-from shared.storage import ObjectStore
-
-COMPARTMENT = "ocid1.compartment.oc1..test"
-_ids = itertools.count(1)
-
-
-def _err(status: int, code: str) -> ServiceError:
-    return ServiceError(status, code, {}, f"{code} from fake")
-
-
-def _resp(data: Any = None, headers: dict[str, str] | None = None) -> Any:
-    return SimpleNamespace(data=data, headers=headers or {})
-
-
-class FakeObjectStorage:
-    """Object Storage: ETags, opc-meta, If-Match / If-None-Match, prefix listing."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
-
-    def _headers(self, name: str) -> dict[str, str]:
-        body, etag, meta = self.objects[name]
-        headers = {"etag": etag, "content-length": str(len(body))}
-        headers.update({f"opc-meta-{k}": v for k, v in meta.items()})
-        return headers
-
-    def head_object(self, ns: str, bucket: str, name: str) -> Any:
-        if name not in self.objects:
-            raise _err(404, "ObjectNotFound")
-        return _resp(headers=self._headers(name))
-
-    def get_object(self, ns: str, bucket: str, name: str, if_match: str | None = None) -> Any:
-        if name not in self.objects:
-            raise _err(404, "ObjectNotFound")
-        body, etag, _ = self.objects[name]
-        if if_match and if_match != etag:
-            raise _err(412, "IfMatchFailed")
-        data = SimpleNamespace(content=body, raw=io.BytesIO(body), close=lambda: None)
-        return _resp(data, self._headers(name))
-
-    def put_object(self, ns: str, bucket: str, name: str, body: bytes,
-                   if_match: str | None = None, if_none_match: str | None = None,
-                   opc_meta: dict[str, str] | None = None, **_: Any) -> Any:
-        existing = self.objects.get(name)
-        if if_none_match == "*" and existing is not None:
-            raise _err(412, "IfNoneMatchFailed")
-        if if_match and (existing is None or existing[1] != if_match):
-            raise _err(412, "IfMatchFailed")
-        etag = f"etag-{next(_ids)}"
-        self.objects[name] = (bytes(body), etag, dict(opc_meta or {}))
-        return _resp(headers={"etag": etag})
-
-    def list_objects(self, ns: str, bucket: str, prefix: str = "", **_: Any) -> Any:
-        names = sorted(n for n in self.objects if n.startswith(prefix))
-        objects = [SimpleNamespace(name=n, etag=self.objects[n][1]) for n in names]
-        return _resp(SimpleNamespace(objects=objects, next_start_with=None))
-
-    def status(self, dataset: str) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.objects[f"status/{dataset}.json"][0])
-        return doc
-
-
-class FakeGenAi:
-    """Generative AI control plane: models, clusters, endpoints, work requests, tokens."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, Any] = {}
-        self.clusters: dict[str, Any] = {}
-        self.endpoints: dict[str, Any] = {}
-        self.work_requests: dict[str, Any] = {}
-        self.tokens: dict[str, str] = {}
-        self.creates: list[str] = []
-        for name in ("cohere.command-r-08-2024", "meta.llama-3.3-70b-instruct"):
-            self._base(name)
-
-    def _base(self, name: str) -> None:
-        ocid = f"ocid1.generativeaimodel.base.{name}"
-        self.models[ocid] = SimpleNamespace(
-            id=ocid, display_name=name, version="1", lifecycle_state="ACTIVE", type="BASE",
-            capabilities=["CHAT", "FINE_TUNE"], freeform_tags={}, lifecycle_details=None,
-            model_metrics=None)
-
-    @staticmethod
-    def _list(items: list[Any]) -> Any:
-        return _resp(SimpleNamespace(items=items))
-
-    def list_models(self, compartment_id: str, capability: list[str] | None = None,
-                    display_name: str | None = None, **_: Any) -> Any:
-        return self._list([m for m in self.models.values()
-                           if (not display_name or m.display_name == display_name)
-                           and all(c in m.capabilities for c in capability or [])])
-
-    def get_model(self, model_id: str) -> Any:
-        if model_id not in self.models:
-            raise _err(404, "NotAuthorizedOrNotFound")
-        return _resp(self.models[model_id])
-
-    def _once(self, kind: str, token: str | None, make: Any) -> Any:
-        key = f"{kind}:{token}"
-        if token and key in self.tokens:
-            return self.tokens[key]
-        self.creates.append(kind)
-        ocid = make()
-        if token:
-            self.tokens[key] = ocid
-        return ocid
-
-    def create_model(self, details: Any, opc_retry_token: str | None = None) -> Any:
-        def make() -> str:
-            ocid = f"ocid1.generativeaimodel.custom.{next(_ids)}"
-            wr = f"ocid1.wr.{next(_ids)}"
-            self.work_requests[wr] = SimpleNamespace(id=wr, status="ACCEPTED",
-                                                     percent_complete=0.0)
-            self.models[ocid] = SimpleNamespace(
-                id=ocid, display_name=details.display_name, version=details.version,
-                lifecycle_state="CREATING", type="CUSTOM", capabilities=["CHAT"],
-                freeform_tags=dict(details.freeform_tags), lifecycle_details=None,
-                model_metrics=None, details=details, wr=wr)
-            return ocid
-
-        ocid = self._once("model", opc_retry_token, make)
-        model = self.models[ocid]
-        return _resp(model, {"opc-work-request-id": model.wr})
-
-    def list_dedicated_ai_clusters(self, compartment_id: str, **_: Any) -> Any:
-        return self._list(list(self.clusters.values()))
-
-    def get_dedicated_ai_cluster(self, cluster_id: str) -> Any:
-        return _resp(self.clusters[cluster_id])
-
-    def create_dedicated_ai_cluster(self, details: Any, opc_retry_token: str | None = None) -> Any:
-        def make() -> str:
-            ocid = f"ocid1.cluster.{next(_ids)}"
-            self.clusters[ocid] = SimpleNamespace(
-                id=ocid, type=details.type, unit_shape=details.unit_shape,
-                unit_count=details.unit_count, lifecycle_state="CREATING",
-                freeform_tags=dict(details.freeform_tags))
-            return ocid
-
-        return _resp(self.clusters[self._once("cluster", opc_retry_token, make)])
-
-    def list_endpoints(self, compartment_id: str, display_name: str | None = None,
-                       **_: Any) -> Any:
-        return self._list([e for e in self.endpoints.values()
-                           if not display_name or e.display_name == display_name])
-
-    def get_endpoint(self, endpoint_id: str) -> Any:
-        return _resp(self.endpoints[endpoint_id])
-
-    def create_endpoint(self, details: Any, opc_retry_token: str | None = None) -> Any:
-        def make() -> str:
-            ocid = f"ocid1.endpoint.{next(_ids)}"
-            self.endpoints[ocid] = SimpleNamespace(
-                id=ocid, display_name=details.display_name, model_id=details.model_id,
-                dedicated_ai_cluster_id=details.dedicated_ai_cluster_id,
-                lifecycle_state="CREATING", lifecycle_details=None,
-                freeform_tags=dict(details.freeform_tags), details=details)
-            return ocid
-
-        return _resp(self.endpoints[self._once("endpoint", opc_retry_token, make)])
-
-    def get_work_request(self, wr_id: str) -> Any:
-        return _resp(self.work_requests[wr_id])
-
-    # test controls
-    def activate_clusters(self) -> None:
-        for cluster in self.clusters.values():
-            cluster.lifecycle_state = "ACTIVE"
-
-    def finish(self, model_id: str, ok: bool = True) -> None:
-        model = self.models[model_id]
-        model.lifecycle_state = "ACTIVE" if ok else "FAILED"
-        model.lifecycle_details = None if ok else "loss diverged"
-        model.model_metrics = SimpleNamespace(final_accuracy=0.9, final_loss=0.1) if ok else None
-        self.work_requests[model.wr].status = "SUCCEEDED" if ok else "FAILED"
-
-
-def make_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"compartment_id": COMPARTMENT, "namespace": "ns",
-                              "bucket": "b"}
-    values.update(overrides)
-    return Settings(**values)
-
-
-def make_ctx(**overrides: Any) -> tuple[StageContext, FakeObjectStorage, FakeGenAi]:
-    os_client, ai = FakeObjectStorage(), FakeGenAi()
-    counter = genai.CallCounter()
-    settings = make_settings(**overrides)
-    ctx = StageContext(settings=settings,
-                       store=ObjectStore(genai.CountingClient(os_client, counter, "objectstorage."),
-                                         "ns", "b"),
-                       genai_client=genai.CountingClient(ai, counter, "genai."),
-                       counter=counter)
-    return ctx, os_client, ai
-
-
-def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool = True) -> str:
-    """A converted JSONL + its convert report, as the convert stage leaves them."""
-    raw_etag = f"raw-{next(_ids)}"
-    body = b"".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}).encode() + b"\n"
-                    for i in range(records))
-    ctx.store.put_json(naming.report_object(ctx.settings, dataset),
-                       {"valid": valid, "records_written": records, "source_etag": raw_etag,
-                        "fatal": None if valid else {"message": "too few examples"}})
-    return ctx.store.put_bytes(naming.training_object(ctx.settings, dataset), body,
-                               metadata={"source-etag": raw_etag})
-
+from tests.support.fakes import (
+    FakeGenAi,
+    drop_jsonl,
+    make_ctx,
+    make_settings,
+    service_error,
+    start_training,
+)
 
 # -- GenAI rules -----------------------------------------------------------------------------
 
@@ -298,11 +91,11 @@ def test_create_model_token_is_the_train_idempotency_key_of_the_jsonl_version() 
 
 
 def test_permanent_errors_are_400_404_and_token_conflicts() -> None:
-    assert genai.is_permanent(_err(400, "InvalidParameter"))
-    assert genai.is_permanent(_err(404, "NotAuthorizedOrNotFound"))
-    assert genai.is_permanent(_err(409, "Conflict"))
-    assert not genai.is_permanent(_err(429, "TooManyRequests"))
-    assert not genai.is_permanent(_err(500, "InternalServerError"))
+    assert genai.is_permanent(service_error(400, "InvalidParameter"))
+    assert genai.is_permanent(service_error(404, "NotAuthorizedOrNotFound"))
+    assert genai.is_permanent(service_error(409, "Conflict"))
+    assert not genai.is_permanent(service_error(429, "TooManyRequests"))
+    assert not genai.is_permanent(service_error(500, "InternalServerError"))
     assert not genai.is_permanent(ConnectionError())
 
 
@@ -354,11 +147,7 @@ def test_same_version_redelivered_never_creates_a_second_model() -> None:
 
 def test_a_changed_jsonl_trains_a_new_version() -> None:
     ctx, store, ai = make_ctx()
-    drop_jsonl(ctx, "fin")
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    first = store.status("fin")["model_id"]
+    first = start_training(ctx, ai, "fin")
     new_etag = drop_jsonl(ctx, "fin", records=50)
     assert train_dataset(ctx, "fin", new_etag).status.value == "done"
     status = store.status("fin")
@@ -426,7 +215,8 @@ def test_dropped_jsonl_with_duplicates_still_trains() -> None:
     ctx, store, _ai = make_ctx()
     good = [{"prompt": f"q{i}", "completion": f"a{i}"} for i in range(40)]
     etag = ctx.store.put_bytes("training/dups.jsonl", _lines(*good, good[0]))
-    assert train_dataset(ctx, "dups", etag).status.value in ("done", "pending")
+    # Valid, so training starts: the first step requests the fine-tuning cluster.
+    assert train_dataset(ctx, "dups", etag).status.value == "pending"
     assert json.loads(store.objects["reports/dups.json"][0])["valid"] is True
 
 
@@ -443,7 +233,7 @@ def test_transient_errors_propagate_for_redelivery() -> None:
     etag = drop_jsonl(ctx, "fin")
 
     def throttled(*args: Any, **kwargs: Any) -> Any:
-        raise _err(429, "TooManyRequests")
+        raise service_error(429, "TooManyRequests")
 
     ai.list_models = throttled  # type: ignore[method-assign]
     with pytest.raises(ServiceError):
@@ -486,12 +276,7 @@ def test_notifications_are_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_status_rewrite_racing_the_create_does_not_lose_the_new_model() -> None:
     ctx, store, ai = make_ctx()
-    ai.activate_clusters()
-    drop_jsonl(ctx, "fin")
-    train_dataset(ctx, "fin", None)
-    ai.activate_clusters()
-    train_dataset(ctx, "fin", None)
-    old_model = store.status("fin")["model_id"]
+    old_model = start_training(ctx, ai, "fin")
     new_etag = drop_jsonl(ctx, "fin", records=45)
     real_create = ai.create_model
 

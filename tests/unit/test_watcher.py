@@ -1,31 +1,19 @@
-"""Watcher ticks and status transitions against the in-memory fakes of test_train_stage."""
+"""Watcher ticks and status transitions against the in-memory fakes of ``tests.support``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from test_train_stage import drop_jsonl, make_ctx
-
 from shared.stages import watch as watcher
-from shared.stages.context import StageContext
 from shared.stages.endpoint import ensure_endpoint
 from shared.stages.train import train_dataset, train_handed_over
-
-
-def _training(ctx: StageContext, ai: Any, dataset: str) -> str:
-    drop_jsonl(ctx, dataset)
-    ai.activate_clusters()
-    first = train_dataset(ctx, dataset, None).status.value
-    ai.activate_clusters()
-    if "done" not in (first, train_dataset(ctx, dataset, None).status.value):
-        raise AssertionError("training did not start")
-    return str(ctx.store.read_json(f"status/{dataset}.json")[0]["model_id"])  # type: ignore[index]
+from tests.support.fakes import drop_jsonl, finish_training, make_ctx, start_training
 
 
 def test_progress_then_active_is_recorded_with_metrics() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     wr = ai.work_requests[ai.models[model_id].wr]
     wr.status, wr.percent_complete = "IN_PROGRESS", 40.0
     report = watcher.tick(ctx.settings, ctx=ctx)
@@ -46,7 +34,7 @@ def test_progress_then_active_is_recorded_with_metrics() -> None:
 
 def test_failed_training_records_lifecycle_details() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     ai.finish(model_id, ok=False)
     watcher.tick(ctx.settings, ctx=ctx)
     status = store.status("fin")
@@ -74,11 +62,9 @@ def test_pending_cluster_is_handed_back_to_the_train_stage_which_creates_the_mod
 
 def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
     ctx, store, ai = make_ctx()
-    in_flight = [_training(ctx, ai, f"d{i}") for i in range(3)]
+    in_flight = [start_training(ctx, ai, f"d{i}") for i in range(3)]
     for i in range(5):  # finished datasets and unrelated models cost nothing
-        model_id = _training(ctx, ai, f"done{i}")
-        ai.finish(model_id)
-        watcher.tick(ctx.settings, ctx=ctx)
+        finish_training(ctx, ai, f"done{i}")
         status = store.status(f"done{i}")
         status["state"] = "ENDPOINT_ACTIVE"
         ctx.store.put_json(f"status/done{i}.json", status)
@@ -98,7 +84,7 @@ def test_calls_per_tick_follow_in_flight_datasets_not_the_compartment() -> None:
 
 def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     ctx, store, ai = make_ctx()
-    model_id = _training(ctx, ai, "fin")
+    model_id = start_training(ctx, ai, "fin")
     ai.finish(model_id)
     del store.objects["status/fin.json"]
     del store.objects["training/fin.jsonl"]  # only the cloud remembers
@@ -120,7 +106,7 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
 def test_reconcile_queues_a_raw_object_no_event_converted_and_a_jsonl_no_event_trained(
         ) -> None:
     ctx, store, ai = make_ctx()
-    store.objects["raw/lost.json"] = (b"[]", "etag-raw")
+    store.objects["raw/lost.json"] = (b"[]", "etag-raw", {})
     drop_jsonl(ctx, "orphan")
     from unittest import mock
 
@@ -132,13 +118,14 @@ def test_reconcile_queues_a_raw_object_no_event_converted_and_a_jsonl_no_event_t
         "QUEUED", "raw/lost.json", "etag-raw")
     assert (orphan["state"], orphan["source_object"]) == ("QUEUED", "training/orphan.jsonl")
     assert ai.creates == []  # queued for the stages, nothing created by the watcher
-    assert train_handed_over(ctx, "orphan").status.value in ("pending", "done")
-    assert store.status("orphan")["state"] in ("PENDING_CLUSTER", "TRAINING")
+    # No fine-tuning cluster exists yet: the train stage's first step requests it.
+    assert train_handed_over(ctx, "orphan").status.value == "pending"
+    assert store.status("orphan")["state"] == "PENDING_CLUSTER"
 
 
 def test_reconcile_leaves_a_converted_raw_object_alone() -> None:
     ctx, store, _ = make_ctx()
-    store.objects["raw/done.json"] = (b"[]", "etag-raw")
+    store.objects["raw/done.json"] = (b"[]", "etag-raw", {})
     ctx.store.put_json("reports/done.json", {"source_object": "raw/done.json",
                                              "source_etag": "etag-raw", "valid": False})
     from unittest import mock

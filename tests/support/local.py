@@ -1,4 +1,4 @@
-"""Helpers for the local-target tests (imported by name: tests/local is on sys.path)."""
+"""The tiny test functions in ``tests/local/fns`` as the local runner serves them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from deploy.local.functions import FunctionDef
 from deploy.local.runner import FunctionRunner
 
-FNS = Path(__file__).resolve().parent / "fns" / "testfns.py"
+FNS = Path(__file__).resolve().parents[1] / "local" / "fns" / "testfns.py"
 
 FnDefFactory = Callable[..., FunctionDef]
 RunnerFactory = Callable[..., FunctionRunner]
@@ -19,6 +19,20 @@ def make_fn(name: str, entrypoint: str | None = None, timeout: float = 20.0,
     """A FunctionDef serving one entry point of ``fns/testfns.py``."""
     return FunctionDef(name=name, handler_path=FNS, entrypoint=entrypoint or name,
                        timeout_seconds=timeout, config=config)
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is ``pid`` (read from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
 
 
 def calls(fn_dir: Path, name: str) -> int:

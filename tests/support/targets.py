@@ -1,0 +1,52 @@
+"""The local target as the end-to-end tests run it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deploy.local.emulator import Emulator
+from deploy.local.emulator.http import ServiceError
+from deploy.local.target import LocalTarget
+
+
+class RecordingTarget(LocalTarget):
+    """A LocalTarget that also keeps every Object Storage event it emitted.
+
+    An event is recorded once the router has accepted it, so after seeing it here
+    ``wait_idle`` covers its delivery.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.events: list[dict[str, Any]] = []
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        super()._on_event(event)
+        self.events.append(event)
+
+
+def set_paces(emulator: Emulator, provisioning_seconds: float,
+              seconds_per_epoch: float) -> None:
+    """How long the emulated clusters and endpoints provision and each epoch trains."""
+    config = emulator.genai.control.config
+    config.provisioning_seconds = provisioning_seconds
+    config.seconds_per_epoch = seconds_per_epoch
+
+
+def status_doc(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
+    """``status/<dataset>.json`` as the pipeline last wrote it (``None`` before the first write).
+
+    Read from the emulator's own store: no SDK call, so no injected fault reaches the test.
+    """
+    emulator = target.emulator
+    try:
+        _, stream = emulator.objectstorage.open_object(emulator.namespace, target.bucket,
+                                                       f"status/{dataset}.json")
+    except ServiceError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    with stream:
+        doc: dict[str, Any] = json.loads(stream.read())
+    return doc
