@@ -1,7 +1,8 @@
 """Benchmark: ``ocift convert`` against the seed-style script and bare ijson + orjson.
 
 Generates finance-alpaca-shaped datasets (a JSON array of instruction / input /
-output / text records, ~810 bytes each) in a temp dir (not timed), then runs each
+output / text records, ~900 bytes each) once, cached under
+``$TMPDIR/ocift-convert-bench/`` for later runs (never timed), then runs each
 converter as a whole fresh process (interpreter start, imports and all) and takes
 its wall time and peak RSS (``wait4`` rusage), medians of ``--repeat`` runs. Ratios
 are against the two baselines measured in the same run. Last, the convert
@@ -9,6 +10,8 @@ function's peak RSS (fdk handler and OCI SDK imported) converting 300,000 record
 
     .venv/bin/python bench/convert_bench.py            # 70,000 and 1,000,000 records
     .venv/bin/python bench/convert_bench.py --quick    # 20,000 and 100,000 records
+
+``ocift convert`` is run through the console script's module (``shared.cli.entry``).
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ with open(src, "rb") as f, open(dst, "wb") as out:
 # (the OCI SDK with them), then the object body is streamed into a writer that keeps
 # nothing (the real one sends 8 MiB multipart parts). Prints peak RSS at rest first.
 STAGE = """
-import sys
+import os, sys
 import functions.handler, shared.stages.convert
 from shared.convert import DatasetRules, convert_stream
 def peak():
@@ -109,7 +112,7 @@ class Null:
         return len(data)
 with open(sys.argv[1], "rb") as f:
     rules = DatasetRules.for_base_model("cohere.command-r-08-2024")
-    report = convert_stream(f, Null(), rules=rules)
+    report = convert_stream(f, Null(), rules=rules, size_hint=os.fstat(f.fileno()).st_size)
 assert report.valid, report.fatal
 print(peak())
 """
@@ -117,8 +120,23 @@ print(peak())
 CONVERTERS = {
     "seed-style (json.load + json.dumps)": ["-c", NAIVE],
     "bare ijson (yajl2_c) + orjson": ["-c", BARE],
-    "ocift convert": ["-m", "shared.convert"],
+    "ocift convert": ["-m", "shared.cli.entry", "convert"],
 }
+
+
+GENERATOR_VERSION = 1  # bump when generate() changes: the cached files are then remade
+CACHE = Path(tempfile.gettempdir()) / "ocift-convert-bench"
+
+
+def dataset(n: int) -> tuple[Path, int]:
+    """The cached ``n``-record dataset (generated on first use, not timed) and its size."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"alpaca_{n}_v{GENERATOR_VERSION}_s{SCALE}.json"
+    if not path.exists():
+        part = path.with_suffix(".part")
+        generate(part, n, scale=SCALE)
+        part.replace(path)
+    return path, path.stat().st_size
 
 
 def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
@@ -158,8 +176,7 @@ def main() -> int:
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="convert-bench-") as tmp:
         for n in sizes:
-            src = Path(tmp) / f"alpaca_{n}.json"
-            size = generate(src, n, scale=SCALE)  # not timed
+            src, size = dataset(n)
             results: dict[str, tuple[float, float, int]] = {}
             for name, argv in CONVERTERS.items():
                 dst = Path(tmp) / "out.jsonl"
@@ -175,10 +192,7 @@ def main() -> int:
                             f"{size / secs / 1e6:.0f} | {rss / 2**20:.1f} | {per_record} | "
                             f"{seed[0] / secs:.2f}x / {seed[1] / cpu:.2f}x | "
                             f"{secs / bare[0]:.2f}x / {cpu / bare[1]:.2f}x")
-            src.unlink()
-        src = Path(tmp) / f"alpaca_{stage_n}.json"
-        generate(src, stage_n, scale=SCALE)
-        rest, peak = stage_rss(src)
+        rest, peak = stage_rss(dataset(stage_n)[0])
     print("records (input) | converter | wall s | CPU s | MB/s | peak RSS MiB | "
           "RSS bytes/record | throughput vs seed-style (wall / CPU) | "
           "time vs bare ijson+orjson (wall / CPU)")

@@ -25,7 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.settings import TrainingMethod
+
+class TrainingMethod(StrEnum):
+    """Fine-tuning method; ``auto`` follows OCI's guidance by dataset size and base model.
+
+    Defined here (``shared.settings`` re-exports it) so that reading the families, as
+    conversion does, imports no pydantic."""
+
+    AUTO = "auto"
+    TFEW = "TFEW"
+    VANILLA = "VANILLA"
+    LORA = "LORA"
 
 
 class ApiShape(StrEnum):

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared import caches
+from shared.families import TrainingMethod as TrainingMethod  # defined there, pydantic-free
 
 ENV_PREFIX = "OCIFT_"
 
@@ -36,15 +37,6 @@ class AuthMode(StrEnum):
     AUTO = "auto"
     RESOURCE_PRINCIPAL = "resource_principal"
     CONFIG_FILE = "config_file"
-
-
-class TrainingMethod(StrEnum):
-    """Fine-tuning method; ``auto`` follows OCI's guidance by dataset size and base model."""
-
-    AUTO = "auto"
-    TFEW = "TFEW"
-    VANILLA = "VANILLA"
-    LORA = "LORA"
 
 
 class SettingsError(ValueError):

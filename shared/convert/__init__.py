@@ -15,12 +15,29 @@ truncated_json, malformed_json, invalid_utf8, nesting_too_deep, number_too_long,
 record_too_large, no_usable_records, too_few_records.
 Skip codes (``report.skipped_by_reason``, record dropped): not_an_object, missing_field,
 non_string_field, empty_field, invalid_unicode, record_too_long, duplicate.
+
+The names are imported on first use, so ``import shared.convert`` (and the converter's
+own hot path, ``core.convert_plain`` with ``limits.Limits``) does not import pydantic.
 """
 
-from shared.convert.core import SEPARATOR, convert_stream
-from shared.convert.reader import InputError
-from shared.convert.report import ConversionReport, FieldStats, Issue, Summary
-from shared.convert.rules import DatasetRules, estimate_tokens
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.convert.core import SEPARATOR, convert_plain, convert_stream
+    from shared.convert.limits import Limits, estimate_tokens
+    from shared.convert.reader import InputError
+    from shared.convert.report import ConversionReport, FieldStats, Issue, Summary
+    from shared.convert.rules import DatasetRules
+
+_HOMES = {
+    "SEPARATOR": "core", "convert_plain": "core", "convert_stream": "core",
+    "Limits": "limits", "estimate_tokens": "limits", "InputError": "reader",
+    "ConversionReport": "report", "FieldStats": "report", "Issue": "report",
+    "Summary": "report", "DatasetRules": "rules",
+}
 
 __all__ = [
     "SEPARATOR",
@@ -29,7 +46,16 @@ __all__ = [
     "FieldStats",
     "InputError",
     "Issue",
+    "Limits",
     "Summary",
+    "convert_plain",
     "convert_stream",
     "estimate_tokens",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"shared.convert.{home}"), name)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import GenericAlias
+from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
 
+from shared.convert.outcome import Problem as Issue
 from shared.convert.reader import (
     PROGRESS_EVERY,
     Format,
@@ -34,13 +36,43 @@ from shared.convert.reader import (
     Resume,
     ValueReader,
 )
-from shared.convert.report import Issue
 
 _BOM = b"\xef\xbb\xbf"
 _WS = b" \t\n\r"
 _WS_COMMA = re.compile(rb"[ \t\n\r]*,")
 _MAX_CUT_TRIES = 16
+# Runs are cut at about this many bytes (or the chunk size, if smaller): what a run
+# decodes to (its records' strings and Structs) is a few times its size, and it is all
+# transient memory, so smaller runs keep the peak RSS down at no measurable cost.
+RUN_BYTES = 256 << 10
 _DECODE = msgspec.json.Decoder(list[dict[str, str | None]]).decode
+
+
+class AlpacaRecord(msgspec.Struct, forbid_unknown_fields=True):
+    """A plain Alpaca record: string fields only, no key outside these (``input`` may be
+    absent, ``text`` absent or null); anything else is decoded as a dict instead."""
+
+    instruction: str
+    output: str
+    input: str = ""
+    text: str | None = None
+
+
+class PromptCompletionRecord(msgspec.Struct, forbid_unknown_fields=True):
+    """A plain prompt/completion record: the two strings and no other key."""
+
+    prompt: str
+    completion: str
+
+
+class Batch(NamedTuple):
+    """Records in input order. ``handles[i]`` locates ``records[i]`` (``BatchReader.issue``)
+    until the next batch is asked for. ``typed``: every record is an instance of the
+    reader's ``record_type`` (all of its fields strings, no other key)."""
+
+    records: list[Any]
+    handles: Sequence[int]
+    typed: bool
 
 
 class _Chain:
@@ -62,8 +94,10 @@ class _Chain:
 class BatchReader:
     """Yields the records of a JSON array or JSON Lines stream, like ``ValueReader``.
 
-    ``values()`` yields (record, handle); ``issue``/``locate`` take the handle of the
-    record last yielded and work until the next one is asked for.
+    ``batches()`` yields ``Batch`` es; ``issue``/``locate`` take the handle of a record of
+    the batch last yielded and work until the next one is asked for. Once the caller sets
+    ``record_type`` (the shape of the first record), clean runs are decoded straight into
+    that msgspec Struct; a run that does not fit it is decoded into dicts.
     """
 
     def __init__(self, src: Readable | BinaryIO, *, record_keys: frozenset[str],
@@ -83,6 +117,19 @@ class BatchReader:
         self._locator: ValueReader | None = None  # locates the records being yielded
         self._run: tuple[bytes, Resume] | None = None  # the clean run last yielded from
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
+        self._typed: Callable[[bytes], list[Any]] | None = None
+        self._record_type: type[msgspec.Struct] | None = None
+
+    @property
+    def record_type(self) -> type[msgspec.Struct] | None:
+        """The Struct clean runs are decoded into (None: dicts)."""
+        return self._record_type
+
+    @record_type.setter
+    def record_type(self, value: type[msgspec.Struct] | None) -> None:
+        self._record_type = value
+        self._typed = (None if value is None
+                       else msgspec.json.Decoder(GenericAlias(list, (value,))).decode)
 
     # ----- what convert_stream reads back ----------------------------------------------
 
@@ -145,8 +192,8 @@ class BatchReader:
 
     # ----- records ---------------------------------------------------------------------
 
-    def values(self) -> Iterator[tuple[Any, int]]:
-        """Yield (record, handle) in order; raises ``InputError`` like ``ValueReader``."""
+    def batches(self) -> Iterator[Batch]:
+        """Yield the records in batches, in order; raises ``InputError`` like ``ValueReader``."""
         buf = b""
         while not self._eof and (len(buf) < len(_BOM) or not buf.lstrip(_WS)):
             buf += self._more()
@@ -159,15 +206,14 @@ class BatchReader:
         fmt: Format = "json_array" if kind == b"[" else "jsonl"
         yield from self._runs(buf, len(buf) - len(body) + (kind == b"["), fmt, pos > 0)
 
-    def _careful_from_start(self, head: bytes) -> Iterator[tuple[Any, int]]:
+    def _careful_from_start(self, head: bytes) -> Iterator[Batch]:
         reader = self._hand_over(head, None)
         try:
-            yield from reader.values()
+            yield from _singles(reader.values())
         finally:
             self.utf8_bom, self.format = reader.utf8_bom, reader.format
 
-    def _runs(self, buf: bytes, pos: int, fmt: Format, bom: bool
-              ) -> Iterator[tuple[Any, int]]:
+    def _runs(self, buf: bytes, pos: int, fmt: Format, bom: bool) -> Iterator[Batch]:
         """Clean runs from ``buf[pos]`` (just after ``[`` or at the first line) on.
 
         Nothing is dropped from ``buf`` before the first run is accepted, so the careful
@@ -175,7 +221,8 @@ class BatchReader:
         offset = 0  # input offset of buf[0]
         newlines = buf.count(b"\n", 0, pos)  # line breaks before buf[pos]
         records = 0
-        target = self._chunk
+        run_bytes = min(self._chunk, RUN_BYTES)
+        target = run_bytes
         array = fmt == "json_array"
         while True:
             if len(buf) - pos < target and not self._eof:
@@ -183,41 +230,48 @@ class BatchReader:
                     buf, offset, pos = buf[pos:], offset + pos, 0
                 buf += self._more()
                 continue
-            end, after = self._cut(buf, pos, array)
+            end, after = self._cut(buf, pos, array, min(run_bytes, self._max))
+            if end < 0 and run_bytes < self._max:  # a record longer than a run
+                end, after = self._cut(buf, pos, array, self._max)
             if end < 0:
                 if not self._eof and len(buf) - pos < self._max:
                     target = 2 * (len(buf) - pos) + self._chunk
                     continue
                 break  # the last record, a huge one, or no separator: careful from here
-            target = self._chunk
+            target = run_bytes
             run = buf[pos:end]
             resume = Resume(offset + pos, newlines, fmt, records)
-            recs: list[dict[str, str | None]] | None
-            try:
-                if array:
-                    recs = _DECODE(b"[" + run + b"]")
-                else:
-                    recs = _DECODE(b"[" + run.replace(b"\n", b",") + b"]")
-                    if len(recs) != run.count(b"\n") + 1:
-                        recs = None
-            except (msgspec.DecodeError, RecursionError):
+            framed = b"[" + (run if array else run.replace(b"\n", b",")) + b"]"
+            recs: list[Any] | None = None
+            typed = self._typed is not None
+            if self._typed is not None:
+                try:
+                    recs = self._typed(framed)
+                except (msgspec.DecodeError, RecursionError):
+                    typed = False
+            if recs is None:
+                try:
+                    recs = _DECODE(framed)
+                except (msgspec.DecodeError, RecursionError):
+                    recs = None
+            if recs is not None and not array and len(recs) != run.count(b"\n") + 1:
                 recs = None
-            if records == 0 and not array and (recs is None
-                                               or not self._record_keys & recs[0].keys()):
+            if records == 0 and not array and (recs is None or not (
+                    typed or self._record_keys & recs[0].keys())):
                 break  # whether the first line is a record, the careful reader says
             if recs is None:
                 parsed = self._careful_run(run, resume)
                 if parsed is None:
                     break
                 self.format, self.utf8_bom = fmt, bom
-                self._locator, items = parsed
-                yield from items
+                self._locator, items = parsed  # it loaded the whole run: locates any record
+                yield Batch([value for value, _ in items], [start for _, start in items], False)
                 self._locator = None
                 records += len(items)
             else:
                 self.format, self.utf8_bom = fmt, bom
                 self._run, self._starts = (run, resume), None
-                yield from zip(recs, range(len(recs)), strict=True)
+                yield Batch(recs, range(len(recs)), typed)
                 records += len(recs)
             newlines += buf.count(b"\n", pos, after)
             pos = after
@@ -225,12 +279,12 @@ class BatchReader:
             yield from self._careful_from_start(buf)
             return
         reader = self._hand_over(buf[pos:], Resume(offset + pos, newlines, fmt, records))
-        yield from reader.values()
+        yield from _singles(reader.values())
 
-    def _cut(self, buf: bytes, pos: int, array: bool) -> tuple[int, int]:
+    def _cut(self, buf: bytes, pos: int, array: bool, span: int) -> tuple[int, int]:
         """(end of the run, start of what follows) for the longest run of whole records
-        in ``buf[pos:]`` no longer than the record size cap; (-1, -1) if none."""
-        limit = min(len(buf), pos + self._max)
+        in ``buf[pos:]`` no longer than ``span`` bytes; (-1, -1) if none."""
+        limit = min(len(buf), pos + span)
         if not array:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)
@@ -245,3 +299,10 @@ class BatchReader:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
         return -1, -1
+
+
+def _singles(values: Iterable[tuple[Any, int]]) -> Iterator[Batch]:
+    """The careful reader's (record, handle) pairs, one batch each (its ``locate`` works
+    only for the record last yielded)."""
+    for value, handle in values:
+        yield Batch([value], (handle,), False)

@@ -13,11 +13,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from shared.convert.core import convert_stream
-from shared.convert.report import ConversionReport, Summary
-from shared.convert.rules import DatasetRules
+from shared.convert.core import convert_plain
+from shared.convert.limits import Limits
+from shared.convert.outcome import Outcome, Spread
+
+if TYPE_CHECKING:
+    from shared.convert.report import ConversionReport, Summary
 
 DEFAULT_BASE_MODEL = "cohere.command-r-08-2024"
 PROGRESS_MIN_BYTES = 8 << 20
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     if out_path is not None and not out_path.resolve().parent.is_dir():
         print(f"error: directory of {out_path} does not exist", file=sys.stderr)
         return 2
-    rules = DatasetRules.for_base_model(args.base_model)
+    rules = Limits.for_base_model(args.base_model)
     size = src_path.stat().st_size
     bar = None
     if args.progress or (sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES):
@@ -88,14 +91,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     try:
         with src_path.open("rb") as src:
             if out_path is None:
-                report = convert_stream(src, None, source=str(src_path), rules=rules,
-                                        progress=bar)
+                report = convert_plain(src, None, source=str(src_path), rules=rules,
+                                       progress=bar, size_hint=size)
             else:
                 fd, tmp_name = tempfile.mkstemp(dir=out_path.resolve().parent,
                                                 prefix=f".{out_path.name}.", suffix=".tmp")
                 with os.fdopen(fd, "wb") as out:
-                    report = convert_stream(src, out, source=str(src_path), rules=rules,
-                                            progress=bar)
+                    report = convert_plain(src, out, source=str(src_path), rules=rules,
+                                           progress=bar, size_hint=size)
                 if report.valid:
                     os.replace(tmp_name, out_path)
                     tmp_name = None
@@ -105,20 +108,24 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
         if tmp_name is not None:
             Path(tmp_name).unlink(missing_ok=True)
 
-    if args.report is not None:
-        args.report.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    if args.json:
-        print(report.model_dump_json(indent=2))
-    else:
+    if args.report is not None or args.json:  # the validated report (pydantic) only here
+        from shared.convert.report import from_outcome
+
+        text = from_outcome(report).model_dump_json(indent=2)
+        if args.report is not None:
+            args.report.write_text(text + "\n", encoding="utf-8")
+        if args.json:
+            print(text)
+    if not args.json:
         print(render_table(report, out_path))
     return 0 if report.valid else 1
 
 
-def _summary_cells(s: Summary) -> str:
+def _summary_cells(s: Summary | Spread) -> str:
     return f"min {s.min}  p50 {s.p50}  p95 {s.p95}  max {s.max}  mean {s.mean:g}"
 
 
-def render_table(report: ConversionReport, out_path: Path | None = None) -> str:
+def render_table(report: ConversionReport | Outcome, out_path: Path | None = None) -> str:
     """The report as an aligned, human-readable table."""
     rows: list[tuple[str, str]] = [
         ("source", report.source),

@@ -22,32 +22,57 @@ a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, BinaryIO, Protocol
+from array import array
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import filterfalse
+from operator import add, attrgetter
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import msgspec
 
-from shared.convert.batches import BatchReader
+from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord
 from shared.convert.dedupe import HashSet64
+from shared.convert.limits import Limits
+from shared.convert.outcome import Outcome, RecordSchema
+from shared.convert.outcome import Problem as Issue
 from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
-from shared.convert.report import ConversionReport, Issue, RecordSchema
-from shared.convert.rules import DatasetRules
+
+if TYPE_CHECKING:  # pydantic models: imported only when a validated report is built
+    from shared.convert.report import ConversionReport
+    from shared.convert.rules import DatasetRules
 from shared.convert.stats import LengthHistogram
 
 SEPARATOR = "\n\nContext:\n"
-_MASK64 = (1 << 64) - 1
 # Unicode line breaks are valid raw in JSON strings but split lines for str.splitlines().
 # Their UTF-8 bytes occur in the output only as these characters (UTF-8 self-synchronises).
 _LINE_BREAK_ESCAPES = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"),
                        (b"\xc2\x85", b"\\u0085"))
-# msgspec escapes strings exactly as json.dumps(ensure_ascii=False) (checked by the
-# tests); a (prompt, completion) pair becomes '["p","c"]' and then the documented line.
-# '","' cannot occur inside an encoded string (its quotes are escaped), nor '\n["' or
-# '"]\n' (raw line breaks are escaped), so these replacements touch only the framing.
+_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
+
+
+class _Line(msgspec.Struct, gc=False):
+    """An output line. msgspec escapes strings exactly as json.dumps(ensure_ascii=False)
+    (checked by the tests) and writes '{"prompt":"p","completion":"c"}'; the spaces
+    json.dumps puts after ':' and ',' are added by replacing '":"' and '","', which occur
+    only in the framing: inside an encoded string every '"' follows a backslash."""
+
+    prompt: str
+    completion: str
+
+
 _ENCODE_LINES = msgspec.json.Encoder().encode_lines
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
-FLUSH_CHARS = 1 << 20
+FLUSH_CHARS = 1 << 18  # output is encoded and written in pieces of about this size
+FOLD_LENGTHS = 1 << 16  # queued lengths are counted into the histograms this many at a time
+_KEYS: dict[RecordSchema, tuple[str, str]] = {
+    "alpaca": ("instruction", "output"), "prompt_completion": ("prompt", "completion")}
+_GETTERS = {schema: (attrgetter(first), attrgetter(second))
+            for schema, (first, second) in _KEYS.items()}
+_INPUT = attrgetter("input")
+_RECORD_TYPES: dict[RecordSchema, type[msgspec.Struct]] = {
+    "alpaca": AlpacaRecord, "prompt_completion": PromptCompletionRecord}
 
 MAPPINGS: dict[RecordSchema, dict[str, str]] = {
     "alpaca": {
@@ -82,16 +107,40 @@ def convert_stream(
     out: Writable | BinaryIO | None,
     *,
     source: str = "",
-    rules: DatasetRules | None = None,
+    rules: DatasetRules | Limits | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    size_hint: int | None = None,
 ) -> ConversionReport:
-    """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only)."""
-    rules = rules or DatasetRules()
-    report = ConversionReport(source=source, rules=rules, separator=SEPARATOR)
+    """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only).
+
+    ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once)."""
+    from shared.convert.report import from_outcome
+
+    return from_outcome(convert_plain(src, out, source=source, rules=rules, progress=progress,
+                                      chunk_size=chunk_size, size_hint=size_hint))
+
+
+def convert_plain(
+    src: Readable | BinaryIO,
+    out: Writable | BinaryIO | None,
+    *,
+    source: str = "",
+    rules: DatasetRules | Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    size_hint: int | None = None,
+) -> Outcome:
+    """``convert_stream`` with the report as plain data (``report.from_outcome`` validates
+    it): nothing heavier than msgspec is imported."""
+    if rules is None:
+        rules = Limits()
+    elif not isinstance(rules, Limits):
+        rules = rules.limits()
+    report = Outcome(source=source, rules=rules, separator=SEPARATOR)
     reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
                          chunk_size=chunk_size, progress=progress)
-    run = _Run(report, reader, out, rules)
+    run = _Run(report, reader, out, rules, size_hint)
     try:
         run.convert()
     except InputError as exc:
@@ -108,20 +157,30 @@ def convert_stream(
 class _Run:
     """State of one conversion."""
 
-    def __init__(self, report: ConversionReport, reader: BatchReader,
-                 out: Writable | BinaryIO | None, rules: DatasetRules) -> None:
+    def __init__(self, report: Outcome, reader: BatchReader,
+                 out: Writable | BinaryIO | None, rules: Limits,
+                 size_hint: int | None) -> None:
         self.report = report
         self.reader = reader
         self.out = out
         self.rules = rules
+        self.size_hint = size_hint
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
         self.mixed = 0  # records of the other schema (Alpaca vs prompt/completion)
-        self.pending: list[tuple[str, str]] = []
+        self.pending: list[_Line] = []
+        self.pending_chars = 0
+        self.pending_breaks = False  # a pending string holds a Unicode line break
         self.written = 0
         self.bytes_written = 0
         self.read = 0
-        self.hist = [LengthHistogram() for _ in range(4)]
+        self.extra_keys = 0
+        self.schema: RecordSchema | None = None
+        # prompt chars, prompt bytes, completion chars, completion bytes of the records
+        # written since the histograms were last brought up to date
+        # (C ints in arrays: a list would keep an int object alive per length)
+        self.lengths = tuple(array("l") for _ in range(4))
+        self.hist = [LengthHistogram() for _ in range(4)]  # chars / est. tokens, p then c
 
     def skip(self, code: str, message: str, start: int, number: int) -> None:
         """Count record ``number`` (1-based) as skipped; keep the first few as examples."""
@@ -144,117 +203,196 @@ class _Run:
                         f"{self.rules.max_example_tokens} tokens; it was skipped unread"))
 
     def convert(self) -> None:
-        """The hot loop: one pass over the records, state kept in locals."""
+        """One pass over the reader's batches: a run decoded into the schema's Struct is
+        checked column by column (C-level maps over the batch), anything else (the first
+        run, runs with odd records, the careful reader's records) record by record."""
+        reader = self.reader
+        try:
+            for batch in reader.batches():
+                if batch.typed:
+                    self._typed(batch.records, batch.handles)
+                    continue
+                self._records(batch.records, batch.handles)
+                if self.schema is not None and reader.record_type is None:
+                    reader.record_type = _RECORD_TYPES[self.schema]
+                    self._reserve()
+        finally:
+            self.report.records_with_extra_keys = self.extra_keys
+
+    def _reserve(self) -> None:
+        """Size the duplicate table once for the whole input, estimated from its size and
+        the records read so far, so it does not double near the end."""
+        if self.size_hint and self.read and self.rules.drop_duplicates:
+            per_record = max(1, self.reader.bytes_read // self.read)
+            self.seen.reserve(self.size_hint // per_record * 11 // 10)
+
+    def _typed(self, recs: list[Any], handles: Sequence[int]) -> None:
+        """A batch of Structs: every field is a string and no other key exists. The
+        checks run over whole columns; a record a check may refuse goes through
+        ``_records`` alone, in order, between the clean stretches around it."""
+        first, second = _GETTERS[self.schema or "alpaca"]
+        prompts = list(map(str.strip, map(first, recs)))
+        completions = list(map(str.strip, map(second, recs)))
+        if self.schema == "alpaca":
+            contexts = list(map(str.strip, map(_INPUT, recs)))
+            if any(contexts):
+                prompts = [p + SEPARATOR + c if c else p
+                           for p, c in zip(prompts, contexts, strict=True)]
+        p_bytes = _utf8_lengths(prompts)
+        c_bytes = _utf8_lengths(completions)
+        suspects = self._suspects(prompts, completions, p_bytes, c_bytes)
+        lo = 0
+        for i in suspects:  # increasing
+            if lo < i:
+                self._clean(prompts[lo:i], completions[lo:i], p_bytes[lo:i], c_bytes[lo:i],
+                            handles[lo:i])
+            self._records([msgspec.structs.asdict(recs[i])], handles[i:i + 1])
+            lo = i + 1
+        if lo == 0:
+            self._clean(prompts, completions, p_bytes, c_bytes, handles)
+        elif lo < len(recs):
+            self._clean(prompts[lo:], completions[lo:], p_bytes[lo:], c_bytes[lo:],
+                        handles[lo:])
+
+    def _suspects(self, prompts: list[str], completions: list[str], p_bytes: list[int],
+                  c_bytes: list[int]) -> list[int]:
+        """Indices of the records that may fail a check (an empty field, a token limit),
+        increasing; the others pass them all. Empty for a batch of good records."""
+        rules = self.rules
+        k = rules.bytes_per_token
+        # ceil(p/k) + ceil(c/k) <= (p + c + 2k - 2) / k: exact sums only if that is too many
+        if ("" not in prompts and "" not in completions
+                and max(p_bytes) <= k * rules.max_prompt_tokens
+                and max(c_bytes) <= k * rules.max_completion_tokens
+                and max(map(add, p_bytes, c_bytes)) + 2 * k - 2
+                <= k * rules.max_example_tokens):
+            return []
+        max_p, max_c, max_e = (rules.max_prompt_tokens, rules.max_completion_tokens,
+                               rules.max_example_tokens)
+        return [i for i, (p, c, pb, cb) in enumerate(zip(prompts, completions, p_bytes,
+                                                         c_bytes, strict=True))
+                if not p or not c or -(-pb // k) > max_p or -(-cb // k) > max_c
+                or -(-pb // k) - (-cb // k) > max_e]
+
+    def _clean(self, prompts: list[str], completions: list[str], p_bytes: list[int],
+               c_bytes: list[int], handles: Sequence[int]) -> None:
+        """Consecutive records that pass every check but the duplicate one."""
+        if self.rules.drop_duplicates:
+            dups = self.seen.add_hashes(list(map(hash, zip(prompts, completions,
+                                                           strict=True))))
+            if dups:
+                for i in dups:
+                    self.skip("duplicate", "same prompt and completion as an earlier record",
+                              handles[i], self.read + i + 1)
+                gone = set(dups)
+                prompts = [v for i, v in enumerate(prompts) if i not in gone]
+                completions = [v for i, v in enumerate(completions) if i not in gone]
+                p_bytes = [v for i, v in enumerate(p_bytes) if i not in gone]
+                c_bytes = [v for i, v in enumerate(c_bytes) if i not in gone]
+                self.read += len(dups)
+        self.read += len(prompts)
+        self._keep(prompts, completions, p_bytes, c_bytes)
+
+    def _keep(self, prompts: list[str], completions: list[str], p_bytes: list[int],
+              c_bytes: list[int]) -> None:
+        """Queue records for output and their lengths for the statistics."""
+        p_chars, c_chars = list(map(len, prompts)), list(map(len, completions))
+        lengths = self.lengths
+        lengths[0].extend(p_chars)
+        lengths[1].extend(p_bytes)
+        lengths[2].extend(c_chars)
+        lengths[3].extend(c_bytes)
+        if len(lengths[0]) >= FOLD_LENGTHS:
+            self._fold()
+        self.pending.extend(map(_Line, prompts, completions))
+        self.pending_chars += sum(p_chars) + sum(c_chars)
+        if not self.pending_breaks:  # only non-ASCII strings can hold one: look at those
+            odd = "".join(filterfalse(str.isascii, prompts)) + "".join(
+                filterfalse(str.isascii, completions))
+            self.pending_breaks = bool(odd) and any(c in odd for c in _LINE_BREAKS)
+        self.written += len(prompts)
+        if self.pending_chars >= FLUSH_CHARS and self.written >= self.rules.min_examples:
+            self.flush()
+
+    def _fold(self) -> None:
+        """Bring the histograms up to date with the lengths queued by ``_keep``."""
+        k = self.rules.bytes_per_token
+        for hist, queued, per_token in zip(self.hist, self.lengths, (1, k, 1, k),
+                                           strict=True):
+            counts = Counter(queued)
+            if per_token > 1:
+                tokens: Counter[int] = Counter()
+                for size, n in counts.items():
+                    tokens[-(-size // per_token)] += n
+                counts = tokens
+            hist.add_counts(counts)
+            del queued[:]
+
+    def _records(self, values: list[Any], handles: Sequence[int]) -> None:
+        """Records one by one: any JSON value, any shape."""
         rules, skip = self.rules, self.skip
         max_p, max_c, max_e = (rules.max_prompt_tokens, rules.max_completion_tokens,
                                rules.max_example_tokens)
         bpt = rules.bytes_per_token
-        dedupe, seen = rules.drop_duplicates, self.seen
-        table, mask = seen.table, seen.mask
-        hists = self.hist
-        p_chars, p_tok, c_chars, c_tok = (h.counts for h in hists)
-        pending = self.pending
-        min_examples = rules.min_examples
-        schema: RecordSchema | None = None
-        first_key, second_key = "prompt", "completion"
-        read = written = pending_chars = extra_keys = 0
-        try:
-            for value, start in self.reader.values():
-                read += 1
-                if type(value) is not dict:
-                    if type(value) is Oversized:
-                        self.skip_oversized(value, read)
-                    else:
-                        skip("not_an_object",
-                             f"record is a JSON {_json_type(value)}, not an object", start, read)
-                    continue
-                if schema is None:
-                    schema = ("prompt_completion" if "prompt" in value or "completion" in value
-                              else "alpaca")
-                    self.report.record_schema = schema
-                    if schema == "alpaca":
-                        first_key, second_key = "instruction", "output"
-                prompt = value.get(first_key)
-                completion = value.get(second_key)
-                if schema == "alpaca":
-                    context = value.get("input")
+        seen = self.seen
+        for value, start in zip(values, handles, strict=True):
+            self.read += 1
+            read = self.read
+            if type(value) is not dict:
+                if type(value) is Oversized:
+                    self.skip_oversized(value, read)
                 else:
-                    context = None
-                    if len(value) > 2:
-                        extra_keys += 1
-                if type(prompt) is not str or type(completion) is not str or (
-                        context is not None and type(context) is not str):
-                    self._bad_fields(value, schema, first_key, second_key, start, read)
-                    continue
-                prompt = prompt.strip()
-                completion = completion.strip()
-                if not prompt or not completion:
-                    empty = first_key if not prompt else second_key
-                    skip("empty_field", f"field {empty} is empty", start, read)
-                    continue
+                    skip("not_an_object",
+                         f"record is a JSON {_json_type(value)}, not an object", start, read)
+                continue
+            schema = self.schema
+            if schema is None:
+                schema = ("prompt_completion" if "prompt" in value or "completion" in value
+                          else "alpaca")
+                self.schema = self.report.record_schema = schema
+            first_key, second_key = _KEYS[schema]
+            prompt = value.get(first_key)
+            completion = value.get(second_key)
+            if schema == "alpaca":
+                context = value.get("input")
+            else:
+                context = None
+                if len(value) > 2:
+                    self.extra_keys += 1
+            if type(prompt) is not str or type(completion) is not str or (
+                    context is not None and type(context) is not str):
+                self._bad_fields(value, schema, first_key, second_key, start, read)
+                continue
+            prompt = prompt.strip()
+            completion = completion.strip()
+            if not prompt or not completion:
+                empty = first_key if not prompt else second_key
+                skip("empty_field", f"field {empty} is empty", start, read)
+                continue
+            if context:
+                context = context.strip()
                 if context:
-                    context = context.strip()
-                    if context:
-                        prompt = prompt + SEPARATOR + context
-                try:
-                    pb = len(prompt) if prompt.isascii() else len(prompt.encode("utf-8"))
-                    cb = len(completion) if completion.isascii() else len(
-                        completion.encode("utf-8"))
-                except UnicodeEncodeError:
-                    skip("invalid_unicode", "record holds an unpaired UTF-16 surrogate, which "
-                         "cannot be encoded as UTF-8", start, read)
-                    continue
-                pt = -(-pb // bpt)
-                ct = -(-cb // bpt)
-                if pt > max_p or ct > max_c or pt + ct > max_e:
-                    skip("record_too_long",
-                         f"about {pt} prompt + {ct} completion tokens (estimated) exceed the "
-                         f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
-                         f"{max_e} total tokens", start, read)
-                    continue
-                pair = (prompt, completion)
-                if dedupe:  # inline HashSet64.add_hash: this runs once per record
-                    digest = (hash(pair) & _MASK64) or 1
-                    slot = digest & mask
-                    current = table[slot]
-                    while current and current != digest:
-                        slot = (slot + 1) & mask
-                        current = table[slot]
-                    if current:
-                        skip("duplicate", "same prompt and completion as an earlier record",
-                             start, read)
-                        continue
-                    table[slot] = digest
-                    seen.used += 1  # == written + 1: every stored hash is one written record
-                    if seen.used * 2 > mask:
-                        table, mask = seen.grow()
-                pending.append(pair)
-                pl, cl = len(prompt), len(completion)
-                pending_chars += pl + cl
-                written += 1
-                try:  # zero-cost unless a length reaches EXACT
-                    p_chars[pl] += 1
-                except IndexError:
-                    hists[0].add_big(pl)
-                try:
-                    c_chars[cl] += 1
-                except IndexError:
-                    hists[2].add_big(cl)
-                try:
-                    p_tok[pt] += 1
-                except IndexError:
-                    hists[1].add_big(pt)
-                try:
-                    c_tok[ct] += 1
-                except IndexError:
-                    hists[3].add_big(ct)
-                if pending_chars >= FLUSH_CHARS and written >= min_examples:
-                    self.written = written
-                    self.flush()
-                    pending_chars = 0
-        finally:
-            self.read, self.written = read, written
-            self.report.records_with_extra_keys = extra_keys
+                    prompt = prompt + SEPARATOR + context
+            try:
+                pb = len(prompt.encode("utf-8"))
+                cb = len(completion.encode("utf-8"))
+            except UnicodeEncodeError:
+                skip("invalid_unicode", "record holds an unpaired UTF-16 surrogate, which "
+                     "cannot be encoded as UTF-8", start, read)
+                continue
+            pt = -(-pb // bpt)
+            ct = -(-cb // bpt)
+            if pt > max_p or ct > max_c or pt + ct > max_e:
+                skip("record_too_long",
+                     f"about {pt} prompt + {ct} completion tokens (estimated) exceed the "
+                     f"{rules.family} limits of {max_p} prompt / {max_c} completion / "
+                     f"{max_e} total tokens", start, read)
+                continue
+            if rules.drop_duplicates and seen.add_hashes([hash((prompt, completion))]):
+                skip("duplicate", "same prompt and completion as an earlier record",
+                     start, read)
+                continue
+            self._keep([prompt], [completion], [pb], [cb])
 
     def _bad_fields(self, value: dict[str, Any], schema: RecordSchema, first_key: str,
                     second_key: str, start: int, number: int) -> None:
@@ -278,23 +416,23 @@ class _Run:
 
     def flush(self) -> None:
         if self.pending:
-            data = _ENCODE_LINES(self.pending)
-            data = (b'{"prompt": ' + data[1:-3].replace(b'","', b'", "completion": "')
-                    .replace(b'"]\n["', b'"}\n{"prompt": "') + b'"}\n')
-            if not data.isascii():
+            data = _ENCODE_LINES(self.pending).replace(b'":"', b'": "').replace(b'","', b'", "')
+            if self.pending_breaks:
                 for raw, escaped in _LINE_BREAK_ESCAPES:
-                    if raw in data:
-                        data = data.replace(raw, escaped)
+                    data = data.replace(raw, escaped)
             if self.out is not None:
                 self.out.write(data)
             self.bytes_written += len(data)
         self.pending.clear()
+        self.pending_chars = 0
+        self.pending_breaks = False
 
     def finish(self) -> None:
         report = self.report
         report.records_read = self.read
         report.records_written = self.written
         report.skipped_by_reason = dict(sorted(self.skipped.items()))
+        self._fold()
         report.records_skipped = sum(self.skipped.values())
         if report.record_schema is not None:
             report.mapping = MAPPINGS[report.record_schema]
@@ -346,6 +484,13 @@ class _Run:
                          message=f"{written} examples; at most {rules.max_examples} allowed",
                          hint="split the dataset")
         return None
+
+
+def _utf8_lengths(texts: list[str]) -> list[int]:
+    """UTF-8 sizes of strings known to encode (no lone surrogate)."""
+    if all(map(str.isascii, texts)):
+        return list(map(len, texts))
+    return list(map(len, map(str.encode, texts)))
 
 
 _SCHEMA_WORDS = {"alpaca": "Alpaca (instruction/input/output)",

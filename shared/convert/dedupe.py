@@ -1,11 +1,15 @@
 """Compact duplicate detection: an open-addressing set of 64-bit hashes.
 
-Each record costs 8-16 bytes (load factor kept between 1/4 and 1/2), so one
-million records fit in 16 MiB, against ~100 MiB for a Python ``set`` of ints.
-Records are compared by a 64-bit hash only (Python's keyed SipHash of the
-output line): two *different* records are taken for duplicates with
-probability about n^2 / 2^65 over the whole dataset (about 3e-8 for a million
-records), and then the cost is one dropped example.
+Each record costs 8-21 bytes (load factor kept at most 5/8), so one million
+records fit in 16 MiB, against ~100 MiB for a Python ``set`` of ints; a caller
+that knows roughly how many records are coming ``reserve``s once, so the table
+is not doubled (old and new alive together) near the end. Records are compared
+by a 64-bit hash only: Python's ``hash`` of the ``(prompt, completion)`` tuple,
+computed in C from the strings' keyed SipHash (cached on the strings), so no
+bytes are built and no per-record Python call is made. Two *different* records
+are taken for duplicates with probability about n^2 / 2^65 over the whole
+dataset (about 3e-8 for a million records), and then the cost is one dropped
+example.
 """
 
 from __future__ import annotations
@@ -13,68 +17,64 @@ from __future__ import annotations
 from array import array
 
 _EMPTY = 0
-_MASK64 = (1 << 64) - 1
 
 
-def hash64(item: str | bytes) -> int:
+def hash64(item: object) -> int:
     """Non-zero 64-bit hash of ``item`` (0 marks an empty slot); stable within a process."""
-    return (hash(item) & _MASK64) or 1
+    return hash(item) or 1
 
 
 class HashSet64:
-    """A set of non-zero 64-bit hashes."""
+    """A set of non-zero signed 64-bit hashes (Python ``hash`` values)."""
 
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        size = 1
-        while size < capacity:
-            size <<= 1
-        self._table = array("Q", bytes(8 * size))
-        self._mask = size - 1
-        self.used = 0  # callers inlining ``add_hash`` bump it after storing a hash
+    def __init__(self, capacity: int = 40_000) -> None:
+        self._table = array("q", bytes(8 * _slots(capacity)))
+        self._mask = len(self._table) - 1
+        self.used = 0
 
     def __len__(self) -> int:
         return self.used
-
-    @property
-    def table(self) -> array[int]:
-        """The slots (0 = empty), for callers that inline ``add_hash``'s probe loop."""
-        return self._table
 
     @property
     def mask(self) -> int:
         """Number of slots minus one."""
         return self._mask
 
-    def grow(self) -> tuple[array[int], int]:
-        """Double the table; returns the new (table, mask)."""
-        self._grow()
-        return self._table, self._mask
+    def reserve(self, count: int) -> None:
+        """Make room for ``count`` hashes in all without growing again."""
+        size = _slots(count)
+        if size > self._mask + 1:
+            self._rehash(size)
 
-    def add(self, item: str | bytes) -> bool:
+    def add(self, item: object) -> bool:
         """Insert ``item``'s hash; True if it was new, False if already present."""
-        return self.add_hash(hash64(item))
+        return not self.add_hashes([hash64(item)])
 
-    def add_hash(self, value: int) -> bool:
-        """Insert a non-zero 64-bit hash; True if it was new."""
+    def add_hashes(self, hashes: list[int]) -> list[int]:
+        """Insert ``hashes`` in order; the indices of those already present (earlier in
+        ``hashes`` included), increasing. 0 stands for 1 (0 marks an empty slot)."""
+        if (self.used + len(hashes)) * 8 > (self._mask + 1) * 5:
+            self._rehash(_slots(2 * (self.used + len(hashes))))
         table, mask = self._table, self._mask
-        slot = value & mask
-        while True:
+        dups: list[int] = []
+        for i, value in enumerate(hashes):
+            value = value or 1
+            slot = value & mask
             current = table[slot]
-            if current == _EMPTY:
-                break
-            if current == value:
-                return False
-            slot = (slot + 1) & mask
-        table[slot] = value
-        self.used += 1
-        if self.used * 2 > mask + 1:
-            self._grow()
-        return True
+            while current:
+                if current == value:
+                    dups.append(i)
+                    break
+                slot = (slot + 1) & mask
+                current = table[slot]
+            else:
+                table[slot] = value
+        self.used += len(hashes) - len(dups)
+        return dups
 
-    def _grow(self) -> None:
+    def _rehash(self, size: int) -> None:
         old = self._table
-        size = (self._mask + 1) * 2
-        table = array("Q", bytes(8 * size))
+        table = array("q", bytes(8 * size))
         mask = size - 1
         for value in old:
             if value != _EMPTY:
@@ -83,3 +83,11 @@ class HashSet64:
                     slot = (slot + 1) & mask
                 table[slot] = value
         self._table, self._mask = table, mask
+
+
+def _slots(count: int) -> int:
+    """Slots (a power of two) for ``count`` hashes at a load factor of at most 5/8."""
+    size = 1
+    while size * 5 < count * 8:
+        size <<= 1
+    return size

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, Protocol
 
-from shared.convert.report import Issue
+from shared.convert.outcome import Problem as Issue
 
 CHUNK_SIZE = 1 << 20
 PROGRESS_EVERY = 4 << 20

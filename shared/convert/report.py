@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import asdict
 
 from pydantic import BaseModel, Field
 
+from shared.convert.outcome import SCHEMA_VERSION, InputFormat, Outcome, RecordSchema
 from shared.convert.rules import DatasetRules
 
-SCHEMA_VERSION = 1
-
-InputFormat = Literal["json_array", "jsonl"]
-RecordSchema = Literal["alpaca", "prompt_completion"]
+__all__ = ["SCHEMA_VERSION", "ConversionReport", "FieldStats", "InputFormat", "Issue",
+           "RecordSchema", "Summary", "from_outcome"]
 
 
 class Issue(BaseModel):
@@ -67,3 +66,8 @@ class ConversionReport(BaseModel):
     prompt: FieldStats = FieldStats()
     completion: FieldStats = FieldStats()
     notes: list[str] = Field(default_factory=list)
+
+
+def from_outcome(outcome: Outcome) -> ConversionReport:
+    """The validated report of a conversion's plain ``Outcome`` (same fields)."""
+    return ConversionReport.model_validate(asdict(outcome))

@@ -26,17 +26,19 @@ although OCI's tokenizer would have accepted it.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.families import token_limits
+from shared.convert.limits import (
+    BYTES_PER_TOKEN,
+    MAX_RECORD_CHARS,
+    TRAINING_DATA_DOC,
+    Limits,
+    estimate_tokens,
+)
 
-TRAINING_DATA_DOC = "https://docs.oracle.com/iaas/Content/generative-ai/training-data-requirements.htm"
-BYTES_PER_TOKEN = 3
-
-
-def estimate_tokens(utf8_bytes: int) -> int:
-    """Conservative token estimate for a text of ``utf8_bytes`` UTF-8 bytes."""
-    return -(-utf8_bytes // BYTES_PER_TOKEN)
+__all__ = ["BYTES_PER_TOKEN", "TRAINING_DATA_DOC", "DatasetRules", "estimate_tokens"]
 
 
 class DatasetRules(BaseModel):
@@ -53,7 +55,7 @@ class DatasetRules(BaseModel):
     max_example_tokens: int = Field(default=4_096, gt=0, description="prompt + completion")
     bytes_per_token: int = BYTES_PER_TOKEN
     max_record_chars: int = Field(
-        default=8 * 1024 * 1024, gt=0,
+        default=MAX_RECORD_CHARS, gt=0,
         description="raw JSON text of one record; a longer record is skipped as "
                     "record_too_long without being held in memory (a valid example is "
                     "at most ~0.4 MB even for 128k-token models)")
@@ -64,8 +66,13 @@ class DatasetRules(BaseModel):
     def for_base_model(cls, name: str | None) -> DatasetRules:
         """Rules for ``name``'s family (``shared.families``); unknown names get conservative
         defaults."""
-        family, limits = token_limits(name)
-        return cls.model_validate({"base_model": name, "family": family,
-                                   "max_prompt_tokens": limits.prompt,
-                                   "max_completion_tokens": limits.completion,
-                                   "max_example_tokens": limits.example})
+        return cls.from_limits(Limits.for_base_model(name))
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> DatasetRules:
+        """The validated form of plain ``limits``."""
+        return cls.model_validate(asdict(limits))
+
+    def limits(self) -> Limits:
+        """The plain form the converter reads while it runs."""
+        return Limits(**self.model_dump())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Mapping
 
-from shared.convert.report import Summary
+from shared.convert.outcome import Spread as Summary
 
 EXACT = 1 << 16
 _LOG_STEPS = 16  # buckets per doubling above the exact range (~4% wide)
@@ -33,11 +34,20 @@ class LengthHistogram:
         except IndexError:
             self.add_big(value)
 
-    def add_big(self, value: int) -> None:
-        """Record one length of at least ``EXACT``."""
+    def add_counts(self, counts: Mapping[int, int]) -> None:
+        """Record ``n`` times each length ``value`` for every (value, n) of ``counts``."""
+        table = self.counts
+        for value, n in counts.items():
+            try:
+                table[value] += n
+            except IndexError:
+                self.add_big(value, n)
+
+    def add_big(self, value: int, n: int = 1) -> None:
+        """Record ``n`` times one length of at least ``EXACT``."""
         key = int(math.log2(value) * _LOG_STEPS)
-        self._big[key] = self._big.get(key, 0) + 1
-        self._big_total += value
+        self._big[key] = self._big.get(key, 0) + n
+        self._big_total += value * n
         self._big_min = value if not self._big_min else min(self._big_min, value)
         self._big_max = max(self._big_max, value)
 

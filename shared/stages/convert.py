@@ -106,7 +106,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     hashing = identity.HashingWriter(writer)
     try:
         with stream:
-            report = convert_stream(stream, hashing, source=name,
+            report = convert_stream(stream, hashing, source=name, size_hint=info.size or None,
                                     rules=DatasetRules.for_base_model(settings.base_model))
     except BaseException as exc:
         writer.abort()

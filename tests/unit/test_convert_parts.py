@@ -16,9 +16,19 @@ def test_hash_set_grows_and_finds_duplicates() -> None:
     seen = HashSet64(capacity=4)
     items = [f"line {i}".encode() for i in range(5000)]
     assert all(seen.add(item) for item in items)
-    assert len(seen) == 5000 and seen.mask + 1 >= 10_000
+    assert len(seen) == 5000 and (seen.mask + 1) * 5 >= 5000 * 8  # load factor <= 5/8
     assert not any(seen.add(item) for item in items[::7])
     assert seen.add(b"new") and len(seen) == 5001
+
+
+def test_hash_set_batches_and_reserve() -> None:
+    seen = HashSet64(capacity=4)
+    seen.reserve(3000)
+    slots = seen.mask + 1
+    assert seen.add_hashes([5, 7, 5, 0, 1, 9]) == [2, 4]  # 0 stands for 1
+    assert seen.add_hashes(list(range(10, 2990))) == []
+    assert seen.mask + 1 == slots and len(seen) == 2984  # reserved: never grew
+    assert seen.add_hashes([9, -3, -3]) == [0, 2]
 
 
 def test_histogram_exact_and_big_values() -> None:

@@ -1,0 +1,75 @@
+"""What a conversion found, as plain dataclasses (no pydantic on the hot path).
+
+Field for field the same as ``report.ConversionReport`` and its parts, which are
+built from these (``report.from_outcome``) when a validated report is wanted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shared.convert.limits import Limits
+
+InputFormat = Literal["json_array", "jsonl"]
+RecordSchema = Literal["alpaca", "prompt_completion"]
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Problem:
+    """One problem: a stable ``code``, what happened, where, and how to fix it
+    (``report.Issue``)."""
+
+    code: str
+    message: str
+    record_index: int | None = None
+    line: int | None = None
+    byte_offset: int | None = None
+    hint: str | None = None
+
+
+@dataclass
+class Spread:
+    """Distribution of one measure over the written records (``report.Summary``)."""
+
+    min: int = 0
+    max: int = 0
+    mean: float = 0.0
+    p50: int = 0
+    p95: int = 0
+
+
+@dataclass
+class Lengths:
+    """Length statistics of one output field (``report.FieldStats``)."""
+
+    chars: Spread = field(default_factory=Spread)
+    est_tokens: Spread = field(default_factory=Spread)
+
+
+@dataclass
+class Outcome:
+    """``report.ConversionReport`` as plain data; ``valid`` False: discard the output."""
+
+    source: str
+    rules: Limits
+    schema_version: int = SCHEMA_VERSION
+    valid: bool = False
+    fatal: Problem | None = None
+    input_format: InputFormat | None = None
+    record_schema: RecordSchema | None = None
+    utf8_bom: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    separator: str = ""
+    bytes_read: int = 0
+    bytes_written: int = 0
+    records_read: int = 0
+    records_written: int = 0
+    records_skipped: int = 0
+    records_with_extra_keys: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_examples: list[Problem] = field(default_factory=list)
+    prompt: Lengths = field(default_factory=Lengths)
+    completion: Lengths = field(default_factory=Lengths)
+    notes: list[str] = field(default_factory=list)
