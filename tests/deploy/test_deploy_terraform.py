@@ -44,6 +44,23 @@ def _resources(kind: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _terraform_output(workdir: Path, name: str) -> Any:
+    """``terraform init`` + ``apply`` the configuration in ``workdir`` (no provider, so
+    offline) and return output ``name``."""
+    assert TERRAFORM is not None
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": "", "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(workdir / ".terraform")}
+    state = f"-state={workdir / 's.tfstate'}"
+    for args in (["init", "-input=false", "-backend=false"],
+                 ["apply", "-auto-approve", "-input=false", state]):
+        done = subprocess.run([TERRAFORM, f"-chdir={workdir}", *args, "-no-color"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    out = subprocess.run([TERRAFORM, f"-chdir={workdir}", "output", "-json", state, name],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout)
+
+
 def _locals() -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in TF_FILES:
@@ -148,17 +165,7 @@ def test_terraform_itself_renders_the_rules_from_events(tmp_path: Path) -> None:
         "}\n"
         'output "rules" {\n  value = module.rules.rules\n}\n'
     )
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": "", "TF_IN_AUTOMATION": "1",
-           "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(tmp_path / ".terraform")}
-    for args in (["init", "-input=false", "-backend=false"],
-                 ["apply", "-auto-approve", "-input=false", f"-state={tmp_path / 's.tfstate'}"]):
-        done = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", *args, "-no-color"],
-                              capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 0, done.stderr
-    out = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", "output", "-json",
-                          f"-state={tmp_path / 's.tfstate'}", "rules"],
-                         capture_output=True, text=True, env=env, check=True)
-    rendered = json.loads(out.stdout)
+    rendered = _terraform_output(tmp_path, "rules")
     assert rendered == _expected_rules("my-bucket")
     for rule in rendered.values():
         assert rule["condition"]["data"]["additionalDetails"]["bucketName"] == "my-bucket"
@@ -273,17 +280,7 @@ def test_terraform_renders_the_statements_the_local_target_enforces(tmp_path: Pa
         "}\n"
         'output "statements" {\n  value = module.iam.statements\n}\n'
     )
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": "", "TF_IN_AUTOMATION": "1",
-           "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(tmp_path / ".terraform")}
-    for args in (["init", "-input=false", "-backend=false"],
-                 ["apply", "-auto-approve", "-input=false", f"-state={tmp_path / 's.tfstate'}"]):
-        done = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", *args, "-no-color"],
-                              capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 0, done.stderr
-    out = subprocess.run([TERRAFORM, f"-chdir={tmp_path}", "output", "-json",
-                          f"-state={tmp_path / 's.tfstate'}", "statements"],
-                         capture_output=True, text=True, env=env, check=True)
-    rendered = json.loads(out.stdout)
+    rendered = _terraform_output(tmp_path, "statements")
     assert rendered == render(SAMPLE_VALUES, SAMPLE_GROUPS)
     for statements in rendered.values():
         for statement in statements:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from shared.cli.main import _parser, main
 from shared.cli.status_view import DatasetRow, collect, render
 from shared.settings import AuthMode, Settings
 from shared.status import DatasetState, DatasetStatus
+from tests.support.http import reply_json, serving
 
 
 class FakeStore:
@@ -143,12 +143,7 @@ class _Echo(BaseHTTPRequestHandler):
         status = 200 if body.get("model") == "ok" else 404
         payload = ({"text": f"echo {body['prompt']}", "auth": self.headers.get("Authorization")}
                    if status == 200 else {"error": {"code": "unknown_model", "message": "no"}})
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, status, payload)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -156,12 +151,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/infer"
-    server.shutdown()
-    server.server_close()
+    with serving(_Echo) as url:
+        yield url
 
 
 def test_post_infer_and_errors(echo_url: str) -> None:

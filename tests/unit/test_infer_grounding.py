@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from shared.infer.models import InferRequest
 from shared.infer.shapes import read_answer
 from shared.stages.infer import handle_http
 from tests.support.fakes import INFER_SETTINGS, infer_backend
+from tests.support.http import reply_json, serving
 
 DOC: dict[str, Any] = {"id": "training-example-12", "similarity": 0.83, "floor": 0.3,
        "prompt": "What is an exchange-traded fund?"}
@@ -149,14 +149,10 @@ class _Grounded(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Grounded.seen.append(body)
-        data = json.dumps({"text": "An ETF is a fund.", "finish_reason": "COMPLETE",
-                           "grounding": {"similarity": 0.83, "floor": 0.3, "sources": [DOC]},
-                           "model": {"id": "m1"}, "endpoint_id": "e1"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, 200, {"text": "An ETF is a fund.", "finish_reason": "COMPLETE",
+                               "grounding": {"similarity": 0.83, "floor": 0.3,
+                                             "sources": [DOC]},
+                               "model": {"id": "m1"}, "endpoint_id": "e1"})
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -164,12 +160,8 @@ class _Grounded(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def grounded_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Grounded)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/infer"
-    server.shutdown()
-    server.server_close()
+    with serving(_Grounded) as url:
+        yield url
 
 
 def test_ask_command_prints_answer_on_stdout_and_grounding_on_stderr(
