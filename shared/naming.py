@@ -91,3 +91,11 @@ def derived_name_problem(settings: Settings, dataset: str) -> str | None:
                     f"name is at most {MAX_OBJECT_NAME_BYTES - size + len(dataset.encode())} "
                     "bytes long (without prefix and suffix)")
     return None
+
+
+def dataset_of(settings: Settings, object_name: str | None) -> str | None:
+    """The dataset a raw, training or status object belongs to (None when it is none)."""
+    if not object_name:
+        return None
+    return (raw_dataset(settings, object_name) or training_dataset(settings, object_name)
+            or status_dataset(settings, object_name))

@@ -52,11 +52,7 @@ def event_object(body: bytes) -> str | None:
 
 def dataset_of(settings: Settings, object_name: str | None) -> str | None:
     """The dataset an object of the pipeline's bucket belongs to (None when it is not one)."""
-    if not object_name:
-        return None
-    return (naming.raw_dataset(settings, object_name)
-            or naming.training_dataset(settings, object_name)
-            or naming.status_dataset(settings, object_name))
+    return naming.dataset_of(settings, object_name)
 
 
 def _watch_reason(details: dict[str, Any]) -> str:

@@ -238,16 +238,10 @@ class PipelineView:
     def _dead_records(self) -> list[Any]:
         return list(self._router().status(recent=0).dead_lettered)
 
-    def _dataset_of(self, object_name: str | None) -> str | None:
-        if not object_name:
-            return None
-        s = self.settings
-        return (naming.raw_dataset(s, object_name) or naming.training_dataset(s, object_name)
-                or naming.status_dataset(s, object_name))
-
     def dead_letters(self) -> list[DeadLetter]:
         return [DeadLetter(delivery_id=r.delivery_id, function=r.function, rule=r.rule,
-                           object=r.resource_name, dataset=self._dataset_of(r.resource_name),
+                           object=r.resource_name,
+                           dataset=naming.dataset_of(self.settings, r.resource_name),
                            attempts=r.attempts, last_error=r.last_error,
                            finished_at=r.finished_at)
                 for r in self._dead_records()]
