@@ -135,6 +135,11 @@ def test_the_page_carries_a_fresh_token_and_a_strict_policy(server: UiServer,
     assert str(shared_emulator.config_file) not in page.body + script.body
 
 
+def _wrong(token: str) -> str:
+    """``token`` with its last character changed (never equal to it)."""
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
 @pytest.mark.parametrize("path", ["/api/ask", "/api/upload?filename=x.json",
                                   "/api/redrive"])
 def test_writes_without_the_token_are_refused(server: UiServer, shared_emulator: Emulator,
@@ -144,7 +149,7 @@ def test_writes_without_the_token_are_refused(server: UiServer, shared_emulator:
     ctype = "application/octet-stream" if "upload" in path else "application/json"
     missing = call(server, "POST", path, body, {"Content-Type": ctype}, token=False)
     wrong = call(server, "POST", path, body, {"Content-Type": ctype,
-                                              "X-Ocift-Token": server.guard.token[:-1] + "A"})
+                                              "X-Ocift-Token": _wrong(server.guard.token)})
     for reply in (missing, wrong):
         assert reply.status == 403 and reply.code == "bad_token", reply
         assert "reload the page" in reply.body["error"]["message"]
