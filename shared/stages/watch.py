@@ -34,6 +34,7 @@ from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage
 from shared.stages.context import (
     StageContext,
+    StatusRead,
     context_for,
     next_status,
     read_status,
@@ -335,6 +336,7 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
         if read_status(ctx, dataset) is None:
             record_model(ctx, dataset, model, None, work_request_id=None)
             report.actions.append(f"{dataset}: status rebuilt")
+    queued: set[str] = set()
     for name, etag in list(_listed(ctx, s.raw_prefix)):
         dataset = naming.raw_dataset(s, name)
         if dataset is None:
@@ -343,20 +345,21 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
         doc = got[0] if got is not None and isinstance(got[0], dict) else {}
         if doc.get("source_etag") == etag or doc.get("source_object") not in (None, name):
             continue  # converted (or rejected) already, or another raw object owns the name
-        _queue(ctx, dataset, name, etag, "convert", report)
+        if _queue(ctx, dataset, read_status(ctx, dataset), name, etag, "convert", report):
+            queued.add(dataset)
     for name, etag in list(_listed(ctx, s.training_prefix)):
         dataset = naming.training_dataset(s, name)
         current = read_status(ctx, dataset) if dataset else None
         if dataset is None or (current is not None and current[0].source_etag == etag
                                and current[0].state is not DatasetState.QUEUED):
             continue
-        _queue(ctx, dataset, name, etag, "train", report)
+        if _queue(ctx, dataset, current, name, etag, "train", report):
+            queued.add(dataset)
     for name, _ in list(_listed(ctx, s.status_prefix)):
         dataset = naming.status_dataset(s, name)
         current = read_status(ctx, dataset) if dataset else None
-        if current is None or not _waits_on_a_stage(current[0]) or any(
-                a.startswith(f"{dataset}: ") and a.endswith(" queued") for a in report.actions):
-            continue
+        if current is None or not _waits_on_a_stage(current[0]) or dataset in queued:
+            continue  # nothing to hand back, or just queued (that write was the hand-over)
         status, etag = current
         if write_status(ctx, status.moved_to(status.state, "reconcile: handed back"), etag):
             report.actions.append(f"{status.dataset}: {status.state.value} handed back")
@@ -444,21 +447,25 @@ def _waits_on_a_stage(status: DatasetStatus) -> bool:
             and status.cluster_state == Lifecycle.ACTIVE)
 
 
-def _queue(ctx: StageContext, dataset: str, source: str, etag: str, owner: str,
-           report: ReconcileReport) -> None:
-    """Record ``source`` (at ``etag``) as QUEUED for ``owner`` unless the dataset is busy."""
-    current = read_status(ctx, dataset)
+def _queue(ctx: StageContext, dataset: str, current: StatusRead | None, source: str, etag: str,
+           owner: str, report: ReconcileReport) -> bool:
+    """Record ``source`` (at ``etag``) as QUEUED for ``owner`` unless the dataset is busy.
+
+    ``current`` is the dataset's status as just read; True when the QUEUED write landed.
+    """
     if current is not None and not (current[0].terminal
                                     or current[0].state is DatasetState.QUEUED):
         report.actions.append(f"{dataset}: {owner} waits ({current[0].state.value})")
-        return
+        return False
     new, status_etag = next_status(current, dataset, DatasetState.QUEUED,
                                    f"reconcile: {source} queued for {owner}",
                                    source_object=source, source_etag=etag, reason="",
                                    model_id=None, work_request_id=None, endpoint_id=None,
                                    cluster_state=None)
-    if write_status(ctx, new, status_etag) is not None:
-        report.actions.append(f"{dataset}: {owner} queued")
+    if write_status(ctx, new, status_etag) is None:
+        return False
+    report.actions.append(f"{dataset}: {owner} queued")
+    return True
 
 
 # -- the watch function's work -----------------------------------------------------------------
