@@ -25,7 +25,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
-from itertools import filterfalse
+from itertools import chain, filterfalse, repeat
 from operator import add, attrgetter
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -51,20 +51,16 @@ _LINE_BREAK_ESCAPES = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u202
 _LINE_BREAKS = ("\u2028", "\u2029", "\x85")
 
 
-class _Line(msgspec.Struct, gc=False):
-    """An output line. msgspec escapes strings exactly as json.dumps(ensure_ascii=False)
-    (checked by the tests) and writes '{"prompt":"p","completion":"c"}'; the spaces
-    json.dumps puts after ':' and ',' are added by replacing '":"' and '","', which occur
-    only in the framing: inside an encoded string every '"' follows a backslash."""
-
-    prompt: str
-    completion: str
-
-
-_ENCODE_LINES = msgspec.json.Encoder().encode_lines
+# An output line is '{"prompt": ' + P + ', "completion": ' + C + '}\n', P and C each
+# string encoded by msgspec, which escapes exactly as json.dumps(ensure_ascii=False)
+# (checked by the tests). The pieces are joined in C (``b"".join`` over a ``zip``): no
+# object per line, and no pass over the encoded text to put in the spaces json.dumps
+# writes after ':' and ','.
+_ENCODE = msgspec.json.Encoder().encode
+_OPEN, _MIDDLE, _CLOSE = b'{"prompt": ', b', "completion": ', b"}\n"
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
-FLUSH_CHARS = 1 << 18  # output is encoded and written in pieces of about this size
+FLUSH_CHARS = 1 << 18  # output is written in pieces of about this many characters
 FOLD_LENGTHS = 1 << 16  # queued lengths are counted into the histograms this many at a time
 _KEYS: dict[RecordSchema, tuple[str, str]] = {
     "alpaca": ("instruction", "output"), "prompt_completion": ("prompt", "completion")}
@@ -168,9 +164,8 @@ class _Run:
         self.skipped: dict[str, int] = {}
         self.seen = HashSet64()
         self.mixed = 0  # records of the other schema (Alpaca vs prompt/completion)
-        self.pending: list[_Line] = []
+        self.pending: list[bytes] = []  # encoded lines not yet written
         self.pending_chars = 0
-        self.pending_breaks = False  # a pending string holds a Unicode line break
         self.written = 0
         self.bytes_written = 0
         self.read = 0
@@ -304,12 +299,16 @@ class _Run:
         lengths[3].extend(c_bytes)
         if len(lengths[0]) >= FOLD_LENGTHS:
             self._fold()
-        self.pending.extend(map(_Line, prompts, completions))
+        lines = b"".join(chain.from_iterable(zip(
+            repeat(_OPEN), map(_ENCODE, prompts), repeat(_MIDDLE), map(_ENCODE, completions),
+            repeat(_CLOSE))))
+        # only non-ASCII strings can hold a Unicode line break: look at those
+        odd = "".join(filterfalse(str.isascii, chain(prompts, completions)))
+        if odd and any(c in odd for c in _LINE_BREAKS):
+            for raw, escaped in _LINE_BREAK_ESCAPES:
+                lines = lines.replace(raw, escaped)
+        self.pending.append(lines)
         self.pending_chars += sum(p_chars) + sum(c_chars)
-        if not self.pending_breaks:  # only non-ASCII strings can hold one: look at those
-            odd = "".join(filterfalse(str.isascii, prompts)) + "".join(
-                filterfalse(str.isascii, completions))
-            self.pending_breaks = bool(odd) and any(c in odd for c in _LINE_BREAKS)
         self.written += len(prompts)
         if self.pending_chars >= FLUSH_CHARS and self.written >= self.rules.min_examples:
             self.flush()
@@ -416,16 +415,12 @@ class _Run:
 
     def flush(self) -> None:
         if self.pending:
-            data = _ENCODE_LINES(self.pending).replace(b'":"', b'": "').replace(b'","', b'", "')
-            if self.pending_breaks:
-                for raw, escaped in _LINE_BREAK_ESCAPES:
-                    data = data.replace(raw, escaped)
+            data = b"".join(self.pending)
             if self.out is not None:
                 self.out.write(data)
             self.bytes_written += len(data)
         self.pending.clear()
         self.pending_chars = 0
-        self.pending_breaks = False
 
     def finish(self) -> None:
         report = self.report
