@@ -115,7 +115,8 @@ class BatchReader:
         self.format: Format | None = None
         self._careful: ValueReader | None = None  # has the rest of the input
         self._locator: ValueReader | None = None  # locates the records being yielded
-        self._run: tuple[bytes, Resume] | None = None  # the clean run last yielded from
+        # the clean run last yielded from: buffer, start, end, where it starts
+        self._run: tuple[bytearray, int, int, Resume] | None = None
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
         self._typed: Callable[[bytes], list[Any]] | None = None
         self._record_type: type[msgspec.Struct] | None = None
@@ -143,7 +144,8 @@ class BatchReader:
             return self._locator.locate(handle)
         if self._starts is None:
             assert self._run is not None
-            parsed = self._careful_run(*self._run)
+            buf, pos, end, resume = self._run
+            parsed = self._careful_run(bytes(buf[pos:end]), resume)
             if parsed is None:  # cannot happen: msgspec accepted the run, json will too
                 raise RuntimeError("a decoded run did not parse again")
             self._starts = parsed[0], [start for _, start in parsed[1]]
@@ -213,11 +215,14 @@ class BatchReader:
         finally:
             self.utf8_bom, self.format = reader.utf8_bom, reader.format
 
-    def _runs(self, buf: bytes, pos: int, fmt: Format, bom: bool) -> Iterator[Batch]:
-        """Clean runs from ``buf[pos]`` (just after ``[`` or at the first line) on.
+    def _runs(self, head: bytes, pos: int, fmt: Format, bom: bool) -> Iterator[Batch]:
+        """Clean runs from ``head[pos]`` (just after ``[`` or at the first line) on.
 
-        Nothing is dropped from ``buf`` before the first run is accepted, so the careful
-        reader can still start from the first byte (and say what is wrong there)."""
+        Nothing is dropped from the buffer before the first run is accepted, so the careful
+        reader can still start from the first byte (and say what is wrong there). The
+        buffer is a ``bytearray`` read into once: an array's run is decoded in place, its
+        brackets written over the separators around it for the decode (and put back)."""
+        buf = bytearray(head)
         offset = 0  # input offset of buf[0]
         newlines = buf.count(b"\n", 0, pos)  # line breaks before buf[pos]
         records = 0
@@ -226,8 +231,9 @@ class BatchReader:
         array = fmt == "json_array"
         while True:
             if len(buf) - pos < target and not self._eof:
-                if records:
-                    buf, offset, pos = buf[pos:], offset + pos, 0
+                if records and pos > 1:  # keep the byte before the run: "[" goes there
+                    del buf[:pos - 1]
+                    offset, pos = offset + pos - 1, 1
                 buf += self._more()
                 continue
             end, after = self._cut(buf, pos, array, min(run_bytes, self._max))
@@ -239,28 +245,18 @@ class BatchReader:
                     continue
                 break  # the last record, a huge one, or no separator: careful from here
             target = run_bytes
-            run = buf[pos:end]
             resume = Resume(offset + pos, newlines, fmt, records)
-            framed = b"[" + (run if array else run.replace(b"\n", b",")) + b"]"
-            recs: list[Any] | None = None
-            typed = self._typed is not None
-            if self._typed is not None:
-                try:
-                    recs = self._typed(framed)
-                except (msgspec.DecodeError, RecursionError):
-                    typed = False
-            if recs is None:
-                try:
-                    recs = _DECODE(framed)
-                except (msgspec.DecodeError, RecursionError):
+            if array:
+                recs, typed = self._decode_in_place(buf, pos, end)
+            else:
+                recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
+                if recs is not None and len(recs) != buf.count(b"\n", pos, end) + 1:
                     recs = None
-            if recs is not None and not array and len(recs) != run.count(b"\n") + 1:
-                recs = None
             if records == 0 and not array and (recs is None or not (
                     typed or self._record_keys & recs[0].keys())):
                 break  # whether the first line is a record, the careful reader says
             if recs is None:
-                parsed = self._careful_run(run, resume)
+                parsed = self._careful_run(bytes(buf[pos:end]), resume)
                 if parsed is None:
                     break
                 self.format, self.utf8_bom = fmt, bom
@@ -270,18 +266,45 @@ class BatchReader:
                 records += len(items)
             else:
                 self.format, self.utf8_bom = fmt, bom
-                self._run, self._starts = (run, resume), None
+                # buf is left alone until the next batch is asked for
+                self._run, self._starts = (buf, pos, end, resume), None
                 yield Batch(recs, range(len(recs)), typed)
+                self._run = None
                 records += len(recs)
             newlines += buf.count(b"\n", pos, after)
             pos = after
         if records == 0:
-            yield from self._careful_from_start(buf)
+            yield from self._careful_from_start(bytes(buf))
             return
-        reader = self._hand_over(buf[pos:], Resume(offset + pos, newlines, fmt, records))
+        reader = self._hand_over(bytes(buf[pos:]), Resume(offset + pos, newlines, fmt, records))
         yield from _singles(reader.values())
 
-    def _cut(self, buf: bytes, pos: int, array: bool, span: int) -> tuple[int, int]:
+    def _decode_in_place(self, buf: bytearray, pos: int, end: int
+                         ) -> tuple[list[Any] | None, bool]:
+        """Decode the array run ``buf[pos:end]`` with "[" and "]" written over the bytes
+        around it (a separator, whitespace or the array's own "["), then put back."""
+        before, after = buf[pos - 1], buf[end]
+        buf[pos - 1], buf[end] = 0x5B, 0x5D  # "[", "]"
+        try:
+            with memoryview(buf) as view, view[pos - 1:end + 1] as framed:
+                return self._decode(framed)
+        finally:
+            buf[pos - 1], buf[end] = before, after
+
+    def _decode(self, framed: bytes | memoryview) -> tuple[list[Any] | None, bool]:
+        """(records, typed): the run decoded into the record Struct if it fits, else into
+        dicts; (None, False) if msgspec refuses it."""
+        if self._typed is not None:
+            try:
+                return self._typed(framed), True
+            except (msgspec.DecodeError, RecursionError):
+                pass
+        try:
+            return _DECODE(framed), False
+        except (msgspec.DecodeError, RecursionError):
+            return None, False
+
+    def _cut(self, buf: bytearray, pos: int, array: bool, span: int) -> tuple[int, int]:
         """(end of the run, start of what follows) for the longest run of whole records
         in ``buf[pos:]`` no longer than ``span`` bytes; (-1, -1) if none."""
         limit = min(len(buf), pos + span)
