@@ -118,7 +118,7 @@ class BatchReader:
         # the clean run last yielded from: buffer, start, end, where it starts
         self._run: tuple[bytearray, int, int, Resume] | None = None
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
-        self._typed: Callable[[bytes], list[Any]] | None = None
+        self._typed: Callable[[bytes | memoryview], list[Any]] | None = None
         self._record_type: type[msgspec.Struct] | None = None
 
     @property

@@ -76,12 +76,11 @@ class HashSet64:
         old = self._table
         table = array("q", bytes(8 * size))
         mask = size - 1
-        for value in old:
-            if value != _EMPTY:
-                slot = value & mask
-                while table[slot] != _EMPTY:
-                    slot = (slot + 1) & mask
-                table[slot] = value
+        for value in filter(None, old):  # the used slots only (a C-level skip)
+            slot = value & mask
+            while table[slot] != _EMPTY:
+                slot = (slot + 1) & mask
+            table[slot] = value
         self._table, self._mask = table, mask
 
 

@@ -31,6 +31,25 @@ def test_hash_set_batches_and_reserve() -> None:
     assert seen.add_hashes([9, -3, -3]) == [0, 2]
 
 
+def test_hash_set_batches_agree_with_a_python_set_when_slots_collide() -> None:
+    """Batches mixing free slots, taken slots, two hashes wanting one slot and repeats
+    within a batch: the duplicates reported are exactly a set's, in order."""
+    rng = random.Random(16)
+    seen = HashSet64(capacity=4)
+    oracle: set[int] = set()
+    for _ in range(60):
+        # few distinct low bits: many hashes share a home slot; values repeat
+        size = rng.randrange(1, 90)
+        batch = [rng.randrange(-50, 50) * 4096 + rng.randrange(8) for _ in range(size)]
+        expected = []
+        for i, value in enumerate(batch):
+            if (value or 1) in oracle:
+                expected.append(i)
+            oracle.add(value or 1)
+        assert seen.add_hashes(batch) == expected
+        assert len(seen) == len(oracle)
+
+
 def test_histogram_exact_and_big_values() -> None:
     hist = LengthHistogram()
     values = list(range(1, 101))
