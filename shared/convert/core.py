@@ -22,7 +22,6 @@ a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain, filterfalse, repeat
@@ -61,7 +60,6 @@ _OPEN, _MIDDLE, _CLOSE = b'{"prompt": ', b', "completion": ', b"}\n"
 RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
 MAX_EXAMPLES_KEPT = 20
 FLUSH_CHARS = 1 << 18  # output is written in pieces of about this many characters
-FOLD_LENGTHS = 1 << 16  # queued lengths are counted into the histograms this many at a time
 _KEYS: dict[RecordSchema, tuple[str, str]] = {
     "alpaca": ("instruction", "output"), "prompt_completion": ("prompt", "completion")}
 _GETTERS = {schema: (attrgetter(first), attrgetter(second))
@@ -171,11 +169,10 @@ class _Run:
         self.read = 0
         self.extra_keys = 0
         self.schema: RecordSchema | None = None
-        # prompt chars, prompt bytes, completion chars, completion bytes of the records
-        # written since the histograms were last brought up to date
-        # (C ints in arrays: a list would keep an int object alive per length)
-        self.lengths = tuple(array("l") for _ in range(4))
-        self.hist = [LengthHistogram() for _ in range(4)]  # chars / est. tokens, p then c
+        # how many records of each length were written: prompt chars, prompt bytes,
+        # completion chars, completion bytes (counted in C by Counter.update, a batch at a
+        # time; one entry per distinct length, so the memory is bounded by the longest)
+        self.lengths: tuple[Counter[int], ...] = tuple(Counter() for _ in range(4))
 
     def skip(self, code: str, message: str, start: int, number: int) -> None:
         """Count record ``number`` (1-based) as skipped; keep the first few as examples."""
@@ -291,14 +288,11 @@ class _Run:
     def _keep(self, prompts: list[str], completions: list[str], p_bytes: list[int],
               c_bytes: list[int]) -> None:
         """Queue records for output and their lengths for the statistics."""
-        p_chars, c_chars = list(map(len, prompts)), list(map(len, completions))
-        lengths = self.lengths
-        lengths[0].extend(p_chars)
-        lengths[1].extend(p_bytes)
-        lengths[2].extend(c_chars)
-        lengths[3].extend(c_bytes)
-        if len(lengths[0]) >= FOLD_LENGTHS:
-            self._fold()
+        p_chars = p_bytes if all(map(str.isascii, prompts)) else list(map(len, prompts))
+        c_chars = c_bytes if all(map(str.isascii, completions)) else list(map(len, completions))
+        for counts, sizes in zip(self.lengths, (p_chars, p_bytes, c_chars, c_bytes),
+                                 strict=True):
+            counts.update(sizes)
         lines = b"".join(chain.from_iterable(zip(
             repeat(_OPEN), map(_ENCODE, prompts), repeat(_MIDDLE), map(_ENCODE, completions),
             repeat(_CLOSE))))
@@ -313,19 +307,20 @@ class _Run:
         if self.pending_chars >= FLUSH_CHARS and self.written >= self.rules.min_examples:
             self.flush()
 
-    def _fold(self) -> None:
-        """Bring the histograms up to date with the lengths queued by ``_keep``."""
+    def _histograms(self) -> list[LengthHistogram]:
+        """Chars and estimated tokens of the prompts, then of the completions."""
         k = self.rules.bytes_per_token
-        for hist, queued, per_token in zip(self.hist, self.lengths, (1, k, 1, k),
-                                           strict=True):
-            counts = Counter(queued)
+        hists = []
+        for counts, per_token in zip(self.lengths, (1, k, 1, k), strict=True):
             if per_token > 1:
                 tokens: Counter[int] = Counter()
                 for size, n in counts.items():
                     tokens[-(-size // per_token)] += n
                 counts = tokens
+            hist = LengthHistogram()
             hist.add_counts(counts)
-            del queued[:]
+            hists.append(hist)
+        return hists
 
     def _records(self, values: list[Any], handles: Sequence[int]) -> None:
         """Records one by one: any JSON value, any shape."""
@@ -427,14 +422,14 @@ class _Run:
         report.records_read = self.read
         report.records_written = self.written
         report.skipped_by_reason = dict(sorted(self.skipped.items()))
-        self._fold()
+        hists = self._histograms()
         report.records_skipped = sum(self.skipped.values())
         if report.record_schema is not None:
             report.mapping = MAPPINGS[report.record_schema]
-        report.prompt.chars = self.hist[0].summary()
-        report.prompt.est_tokens = self.hist[1].summary()
-        report.completion.chars = self.hist[2].summary()
-        report.completion.est_tokens = self.hist[3].summary()
+        report.prompt.chars = hists[0].summary()
+        report.prompt.est_tokens = hists[1].summary()
+        report.completion.chars = hists[2].summary()
+        report.completion.est_tokens = hists[3].summary()
         if report.utf8_bom:
             report.notes.append("a UTF-8 byte order mark was found and stripped")
         if self.mixed:
