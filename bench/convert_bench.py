@@ -4,7 +4,8 @@ Generates finance-alpaca-shaped datasets (a JSON array of instruction / input /
 output / text records, ~900 bytes each) once, cached under
 ``$TMPDIR/ocift-convert-bench/`` for later runs (never timed), then runs each
 converter as a whole fresh process (interpreter start, imports and all) and takes
-its wall time and peak RSS (``wait4`` rusage), medians of ``--repeat`` runs. Ratios
+its wall time and peak RSS (``wait4`` rusage), medians of ``--repeat`` runs taken in
+turn (seed, bare, ours, seed, ...). Ratios
 are against the two baselines measured in the same run. Last, the convert
 function's peak RSS (fdk handler and OCI SDK imported) converting 300,000 records.
 
@@ -12,6 +13,10 @@ function's peak RSS (fdk handler and OCI SDK imported) converting 300,000 record
     .venv/bin/python bench/convert_bench.py --quick    # 20,000 and 100,000 records
 
 ``ocift convert`` is run through the console script's module (``shared.cli.entry``).
+Every converter runs from compiled bytecode, as an installed package and the function
+image (``deploy/oci/Dockerfile`` runs compileall) do: the project's modules are compiled
+into their ``__pycache__`` before any timing, since a checkout run with
+``PYTHONDONTWRITEBYTECODE`` set would otherwise compile them on every start.
 """
 
 from __future__ import annotations
@@ -139,13 +144,24 @@ def dataset(n: int) -> tuple[Path, int]:
     return path, path.stat().st_size
 
 
+def compiled_env() -> dict[str, str]:
+    """The environment every timed process gets: the repo importable, its modules compiled
+    to bytecode first (not timed; compileall writes even under PYTHONDONTWRITEBYTECODE)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "shared", "functions"],
+                   cwd=REPO, env=env, check=True)
+    return env
+
+
+ENV: dict[str, str] = {}
+
+
 def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, peak RSS bytes) of a whole fresh interpreter running
     ``args``. CPU time (user + sys) is the steadier figure on a machine shared with
     other work; both are printed."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args, str(src), str(dst)], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, *args, str(src), str(dst)], cwd=REPO, env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     secs = time.perf_counter() - start
@@ -160,7 +176,7 @@ def stage_rss(src: Path) -> tuple[int, int]:
     """(peak RSS at rest, peak RSS after converting ``src``) of the convert function."""
     out = subprocess.run([sys.executable, "-c", STAGE, str(src)], cwd=REPO, check=True,
                          capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.split()
+                         env=ENV).stdout.split()
     return int(out[0]), int(out[1])
 
 
@@ -175,16 +191,19 @@ def main() -> int:
     stage_n = 30_000 if args.quick else 300_000
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="convert-bench-") as tmp:
+        ENV.update(compiled_env())
         for n in sizes:
             src, size = dataset(n)
-            results: dict[str, tuple[float, float, int]] = {}
-            for name, argv in CONVERTERS.items():
-                dst = Path(tmp) / "out.jsonl"
-                runs = [measure(argv, src, dst) for _ in range(max(1, args.repeat))]
-                results[name] = (statistics.median(r[0] for r in runs),
-                                 statistics.median(r[1] for r in runs),
-                                 int(statistics.median(r[2] for r in runs)))
-                dst.unlink()
+            dst = Path(tmp) / "out.jsonl"
+            runs: dict[str, list[tuple[float, float, int]]] = {n: [] for n in CONVERTERS}
+            for _ in range(max(1, args.repeat)):  # in turn, so a drift hits all alike
+                for name, argv in CONVERTERS.items():
+                    runs[name].append(measure(argv, src, dst))
+                    dst.unlink()
+            results = {name: (statistics.median(r[0] for r in got),
+                              statistics.median(r[1] for r in got),
+                              int(statistics.median(r[2] for r in got)))
+                       for name, got in runs.items()}
             seed, bare = results[CONVERTER_SEED], results[CONVERTER_BARE]
             for name, (secs, cpu, rss) in results.items():
                 per_record = f"{rss / n:.0f}" if name == CONVERTER_OURS else "-"

@@ -250,7 +250,7 @@ class BatchReader:
                 recs, typed = self._decode_in_place(buf, pos, end)
             else:
                 recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
-                if recs is not None and len(recs) != buf.count(b"\n", pos, end) + 1:
+                if recs is not None and len(recs) != count_newlines(buf, pos, end) + 1:
                     recs = None
             if records == 0 and not array and (recs is None or not (
                     typed or self._record_keys & recs[0].keys())):
@@ -271,7 +271,7 @@ class BatchReader:
                 yield Batch(recs, range(len(recs)), typed)
                 self._run = None
                 records += len(recs)
-            newlines += buf.count(b"\n", pos, after)
+            newlines += count_newlines(buf, pos, after)
             pos = after
         if records == 0:
             yield from self._careful_from_start(bytes(buf))
@@ -322,6 +322,24 @@ class BatchReader:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
         return -1, -1
+
+
+def count_newlines(buf: bytes | bytearray, start: int, end: int) -> int:
+    """Line breaks in ``buf[start:end]``.
+
+    ``bytes.count`` looks at one byte at a time, while ``find`` jumps to the next line
+    break with the C library's vectorised ``memchr``: far fewer instructions when lines
+    are long (a record a line, ~900 bytes in finance-alpaca). After 64 lines averaging
+    under 256 bytes the rest is left to ``count``, cheaper for short lines."""
+    found = 0
+    find = buf.find
+    at = find(b"\n", start, end)
+    while at >= 0:
+        found += 1
+        if found == 64 and at - start < 64 * 256:
+            return found + buf.count(b"\n", at + 1, end)
+        at = find(b"\n", at + 1, end)
+    return found
 
 
 def _singles(values: Iterable[tuple[Any, int]]) -> Iterator[Batch]:

@@ -73,6 +73,8 @@ def test_trimmed_dockerfile_matches_func_yaml(func: dict[str, Any]) -> None:
     assert f"FROM {func['build_image']} AS build-stage" in text
     assert f"FROM {func['run_image']}\n" in text
     assert "trim_oci.py /python" in text
+    # the project's own modules are compiled at build time (read-only file system at run time)
+    assert "compileall -q /function/functions /function/shared" in text
     # A root Dockerfile would make `fn build` ignore runtime python: keep it under deploy/oci.
     assert not (ROOT / "Dockerfile").exists()
 

@@ -6,7 +6,10 @@ import json
 import random
 from collections.abc import Iterator
 
+import pytest
+
 from shared.convert import DatasetRules, convert_stream
+from shared.convert.batches import count_newlines
 from shared.convert.dedupe import HashSet64
 from shared.convert.stats import EXACT, LengthHistogram
 from tests.support.convert import RULES, ChunkReader, Sink, alpaca, dumps, lines, run
@@ -48,6 +51,17 @@ def test_hash_set_batches_agree_with_a_python_set_when_slots_collide() -> None:
             oracle.add(value or 1)
         assert seen.add_hashes(batch) == expected
         assert len(seen) == len(oracle)
+
+
+@pytest.mark.parametrize("line", [1, 40, 255, 256, 900, 5000])
+def test_count_newlines_agrees_with_bytes_count(line: int) -> None:
+    """Long lines (found one by one) and short ones (handed to bytes.count after 64)."""
+    rng = random.Random(line)
+    data = b"".join(b"x" * rng.randrange(line) + b"\n" for _ in range(300)) + b"tail"
+    for start, end in ((0, len(data)), (3, len(data) - 2), (len(data) // 2, len(data)),
+                       (5, 5)):
+        assert count_newlines(data, start, end) == data.count(b"\n", start, end)
+        assert count_newlines(bytearray(data), start, end) == data.count(b"\n", start, end)
 
 
 def test_histogram_exact_and_big_values() -> None:
