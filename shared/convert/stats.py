@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Mapping
 
 from shared.convert.outcome import Spread as Summary
@@ -15,13 +14,13 @@ _LOG_STEPS = 16  # buckets per doubling above the exact range (~4% wide)
 class LengthHistogram:
     """Counts of non-negative lengths: exact below 65,536, log-bucketed above.
 
-    Memory is fixed (512 KiB) whatever the number of records. Hot loops may
-    bump ``counts[value]`` directly and call ``add_big`` on IndexError.
-    Percentiles above the exact range are a ~4%-wide bucket's lower bound.
+    Memory is bounded whatever the number of records: one entry per distinct length
+    below 65,536, one per ~4%-wide bucket above. Percentiles above the exact range are
+    a bucket's lower bound.
     """
 
     def __init__(self) -> None:
-        self.counts = array("Q", bytes(8 * EXACT))
+        self._exact: dict[int, int] = {}
         self._big: dict[int, int] = {}
         self._big_total = 0
         self._big_min = 0
@@ -29,18 +28,15 @@ class LengthHistogram:
 
     def add(self, value: int) -> None:
         """Record one length."""
-        try:
-            self.counts[value] += 1
-        except IndexError:
-            self.add_big(value)
+        self.add_counts({value: 1})
 
     def add_counts(self, counts: Mapping[int, int]) -> None:
         """Record ``n`` times each length ``value`` for every (value, n) of ``counts``."""
-        table = self.counts
+        exact = self._exact
         for value, n in counts.items():
-            try:
-                table[value] += n
-            except IndexError:
+            if value < EXACT:
+                exact[value] = exact.get(value, 0) + n
+            else:
                 self.add_big(value, n)
 
     def add_big(self, value: int, n: int = 1) -> None:
@@ -53,10 +49,7 @@ class LengthHistogram:
 
     def _walk(self) -> list[tuple[int, int]]:
         """(value, count) pairs in increasing value order; big buckets at their lower bound."""
-        raw = self.counts.tobytes()  # only walk the used range: found by C-speed strips
-        hi = (len(raw.rstrip(b"\0")) + 7) // 8
-        lo = (len(raw) - len(raw.lstrip(b"\0"))) // 8
-        pairs = [(v, n) for v, n in enumerate(self.counts[lo:hi], start=lo) if n]
+        pairs = sorted((v, n) for v, n in self._exact.items() if n)
         pairs += [(min(self._big_max, max(EXACT, math.ceil(2 ** (k / _LOG_STEPS)))), n)
                   for k, n in sorted(self._big.items())]
         return pairs
