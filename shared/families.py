@@ -22,8 +22,9 @@ Sources (checked 2026-11):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 
 class TrainingMethod(StrEnum):
@@ -46,8 +47,7 @@ class ApiShape(StrEnum):
     COHERE_TEXT = "cohere_text"
 
 
-@dataclass(frozen=True)
-class TokenLimits:
+class TokenLimits(msgspec.Struct, frozen=True):
     prompt: int = 4_096
     completion: int = 4_000
     example: int = 4_096  # prompt + completion
@@ -56,8 +56,7 @@ class TokenLimits:
 DEFAULT_LIMITS = TokenLimits()
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(msgspec.Struct, frozen=True):
     """Everything the pipeline knows about one base-model family."""
 
     key: str  # tags, cluster names and reports use this
@@ -68,8 +67,8 @@ class Family:
     finetuning_shape: str = ""
     finetuning_units: int = 0
     hosting_shape: str = ""
-    learning_rate: dict[TrainingMethod, float] = field(default_factory=dict)
-    batch_size: dict[TrainingMethod, int] = field(default_factory=dict)
+    learning_rate: dict[TrainingMethod, float] = msgspec.field(default_factory=dict)
+    batch_size: dict[TrainingMethod, int] = msgspec.field(default_factory=dict)
     stackable_tfew: bool = False  # T-Few versions may share one hosting cluster
 
     @property

@@ -1,13 +1,13 @@
 """The dataset rules as plain data: what conversion reads while it runs.
 
 ``rules.DatasetRules`` is the validated (pydantic) form the report carries; this is the
-same set of fields in a frozen dataclass, so converting imports nothing heavy before the
+same set of fields in a frozen msgspec Struct, so converting imports nothing heavy before the
 first byte is read (the pydantic model is built, if at all, once the report is).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from shared.families import token_limits
 
@@ -21,8 +21,7 @@ def estimate_tokens(utf8_bytes: int) -> int:
     return -(-utf8_bytes // BYTES_PER_TOKEN)
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     """The fields of ``DatasetRules`` (same names, defaults and meaning), unvalidated."""
 
     base_model: str | None = None

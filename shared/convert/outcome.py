@@ -1,4 +1,4 @@
-"""What a conversion found, as plain dataclasses (no pydantic on the hot path).
+"""What a conversion found, as plain msgspec Structs (no pydantic on the hot path).
 
 Field for field the same as ``report.ConversionReport`` and its parts, which are
 built from these (``report.from_outcome``) when a validated report is wanted.
@@ -6,8 +6,10 @@ built from these (``report.from_outcome``) when a validated report is wanted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+import msgspec
+from msgspec import field
 
 from shared.convert.limits import Limits
 
@@ -16,8 +18,7 @@ RecordSchema = Literal["alpaca", "prompt_completion"]
 SCHEMA_VERSION = 1
 
 
-@dataclass
-class Problem:
+class Problem(msgspec.Struct):
     """One problem: a stable ``code``, what happened, where, and how to fix it
     (``report.Issue``)."""
 
@@ -29,8 +30,7 @@ class Problem:
     hint: str | None = None
 
 
-@dataclass
-class Spread:
+class Spread(msgspec.Struct):
     """Distribution of one measure over the written records (``report.Summary``)."""
 
     min: int = 0
@@ -40,16 +40,14 @@ class Spread:
     p95: int = 0
 
 
-@dataclass
-class Lengths:
+class Lengths(msgspec.Struct):
     """Length statistics of one output field (``report.FieldStats``)."""
 
     chars: Spread = field(default_factory=Spread)
     est_tokens: Spread = field(default_factory=Spread)
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct):
     """``report.ConversionReport`` as plain data; ``valid`` False: discard the output."""
 
     source: str

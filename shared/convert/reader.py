@@ -14,8 +14,9 @@ import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, Protocol
+
+import msgspec
 
 from shared.convert.outcome import Problem as Issue
 
@@ -37,8 +38,7 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes | None: ...
 
 
-@dataclass(frozen=True)
-class Oversized:
+class Oversized(msgspec.Struct, frozen=True):
     """Stands in for a record whose JSON text exceeds ``max_value_chars`` (it was skipped)."""
 
     line: int
@@ -46,8 +46,7 @@ class Oversized:
     chars: int
 
 
-@dataclass(frozen=True)
-class Resume:
+class Resume(msgspec.Struct, frozen=True):
     """Where a reader takes over a stream another reader started: the stream's first byte
     is at ``byte_offset`` of the input, after ``newlines`` line breaks and ``records``
     records, just after a record's separator (array) or line (JSON Lines)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
+import msgspec
 from pydantic import BaseModel, Field
 
 from shared.convert.outcome import SCHEMA_VERSION, InputFormat, Outcome, RecordSchema
@@ -70,4 +69,4 @@ class ConversionReport(BaseModel):
 
 def from_outcome(outcome: Outcome) -> ConversionReport:
     """The validated report of a conversion's plain ``Outcome`` (same fields)."""
-    return ConversionReport.model_validate(asdict(outcome))
+    return ConversionReport.model_validate(msgspec.to_builtins(outcome))

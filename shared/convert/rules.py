@@ -26,8 +26,7 @@ although OCI's tokenizer would have accepted it.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.convert.limits import (
@@ -71,7 +70,7 @@ class DatasetRules(BaseModel):
     @classmethod
     def from_limits(cls, limits: Limits) -> DatasetRules:
         """The validated form of plain ``limits``."""
-        return cls.model_validate(asdict(limits))
+        return cls.model_validate(msgspec.structs.asdict(limits))
 
     def limits(self) -> Limits:
         """The plain form the converter reads while it runs."""

@@ -29,6 +29,7 @@ def test_valid_dataset_writes_output_and_table(tmp_path: Path,
     assert "VALID" in table and "records written" in table and "40" in table
     assert json.loads(report_path.read_text())["records_written"] == 40
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "out.jsonl", "report.json"]
+    assert out.stat().st_mode & 0o777 == 0o600  # written to a private file, then renamed
 
 
 @pytest.mark.parametrize("content", [
