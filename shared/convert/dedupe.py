@@ -14,8 +14,6 @@ example.
 
 from __future__ import annotations
 
-from array import array
-
 _EMPTY = 0
 
 
@@ -28,7 +26,7 @@ class HashSet64:
     """A set of non-zero signed 64-bit hashes (Python ``hash`` values)."""
 
     def __init__(self, capacity: int = 40_000) -> None:
-        self._table = array("q", bytes(8 * _slots(capacity)))
+        self._table = _table(_slots(capacity))
         self._mask = len(self._table) - 1
         self.used = 0
 
@@ -74,7 +72,7 @@ class HashSet64:
 
     def _rehash(self, size: int) -> None:
         old = self._table
-        table = array("q", bytes(8 * size))
+        table = _table(size)
         mask = size - 1
         for value in filter(None, old):  # the used slots only (a C-level skip)
             slot = value & mask
@@ -90,3 +88,9 @@ def _slots(count: int) -> int:
     while size * 5 < count * 8:
         size <<= 1
     return size
+
+
+def _table(size: int) -> memoryview:
+    """``size`` zeroed signed 64-bit slots. A memoryview reads and writes an item faster
+    than an ``array`` (whose item access parses its argument like a function call)."""
+    return memoryview(bytearray(8 * size)).cast("q")
