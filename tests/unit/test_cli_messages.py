@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +32,28 @@ def _info(state: Path, pid: int = 4242) -> TargetInfo:
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every socket connect is recorded and refused."""
+    """Every socket connect made by the test's thread, or by a thread started during the
+    test, is recorded and refused. Threads that were already running (a local target
+    another test module keeps for the session, whose watch ticker calls its functions)
+    connect as usual: they are not the CLI under test."""
     attempts: list[Any] = []
+    others = {t.ident for t in threading.enumerate()} - {threading.get_ident()}
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
     def connect(self: socket.socket, address: Any) -> None:
+        if threading.get_ident() in others:
+            return real_connect(self, address)
+        attempts.append(address)
+        raise ConnectionRefusedError(111, "refused by the test")
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if threading.get_ident() in others:
+            return real_connect_ex(self, address)
         attempts.append(address)
         raise ConnectionRefusedError(111, "refused by the test")
 
     monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     for name in ("OCIFT_OCI_PROFILE", "OCIFT_OCI_CONFIG_FILE", "OCIFT_AUTH",
                  "OCIFT_COMPARTMENT_ID"):
         monkeypatch.delenv(name, raising=False)
