@@ -171,6 +171,30 @@ class BatchReader:
             self._progress(self._read)
         return data
 
+    def _fill(self, buf: bytearray, hi: int) -> int:
+        """Read the next chunk into ``buf`` after its first ``hi`` bytes (the data; what
+        lies beyond is stale) and return the new end of the data. ``buf`` grows only when
+        it has less room than a chunk. ``readinto`` puts the bytes straight into it: no
+        new object a chunk and no second copy (a source with only ``read`` is copied in)."""
+        chunk = self._chunk
+        if len(buf) - hi < chunk:
+            buf.extend(bytes(hi + chunk - len(buf)))
+        readinto = getattr(self._src, "readinto", None)
+        if readinto is not None:
+            with memoryview(buf) as view, view[hi:hi + chunk] as room:
+                got = readinto(room) or 0
+        else:
+            data = self._src.read(chunk) or b""
+            got = len(data)
+            buf[hi:hi + got] = data
+        if not got:
+            self._eof = True
+        self._read += got
+        if self._progress is not None and self._read >= self._next_progress:
+            self._next_progress = self._read + PROGRESS_EVERY
+            self._progress(self._read)
+        return hi + got
+
     def _hand_over(self, rest: bytes, resume: Resume | None) -> ValueReader:
         """The careful reader for the rest of the input, from ``rest`` on."""
         self._careful = ValueReader(
@@ -220,9 +244,11 @@ class BatchReader:
 
         Nothing is dropped from the buffer before the first run is accepted, so the careful
         reader can still start from the first byte (and say what is wrong there). The
-        buffer is a ``bytearray`` read into once: an array's run is decoded in place, its
-        brackets written over the separators around it for the decode (and put back)."""
+        buffer is a ``bytearray`` read into (``_fill``) and reused: its data is
+        ``buf[:hi]``; an array's run is decoded in place, its brackets written over the
+        separators around it for the decode (and put back)."""
         buf = bytearray(head)
+        hi = len(buf)  # end of the data in buf
         offset = 0  # input offset of buf[0]
         newlines = buf.count(b"\n", 0, pos)  # line breaks before buf[pos]
         records = 0
@@ -230,18 +256,19 @@ class BatchReader:
         target = run_bytes
         array = fmt == "json_array"
         while True:
-            if len(buf) - pos < target and not self._eof:
+            if hi - pos < target and not self._eof:
                 if records and pos > 1:  # keep the byte before the run: "[" goes there
-                    del buf[:pos - 1]
-                    offset, pos = offset + pos - 1, 1
-                buf += self._more()
+                    keep = hi - (pos - 1)
+                    buf[:keep] = buf[pos - 1:hi]
+                    offset, pos, hi = offset + pos - 1, 1, keep
+                hi = self._fill(buf, hi)
                 continue
-            end, after = self._cut(buf, pos, array, min(run_bytes, self._max))
+            end, after = self._cut(buf, pos, hi, array, min(run_bytes, self._max))
             if end < 0 and run_bytes < self._max:  # a record longer than a run
-                end, after = self._cut(buf, pos, array, self._max)
+                end, after = self._cut(buf, pos, hi, array, self._max)
             if end < 0:
-                if not self._eof and len(buf) - pos < self._max:
-                    target = 2 * (len(buf) - pos) + self._chunk
+                if not self._eof and hi - pos < self._max:
+                    target = 2 * (hi - pos) + self._chunk
                     continue
                 break  # the last record, a huge one, or no separator: careful from here
             target = run_bytes
@@ -274,9 +301,10 @@ class BatchReader:
             newlines += count_newlines(buf, pos, after)
             pos = after
         if records == 0:
-            yield from self._careful_from_start(bytes(buf))
+            yield from self._careful_from_start(bytes(buf[:hi]))
             return
-        reader = self._hand_over(bytes(buf[pos:]), Resume(offset + pos, newlines, fmt, records))
+        reader = self._hand_over(bytes(buf[pos:hi]),
+                                 Resume(offset + pos, newlines, fmt, records))
         yield from _singles(reader.values())
 
     def _decode_in_place(self, buf: bytearray, pos: int, end: int
@@ -304,10 +332,11 @@ class BatchReader:
         except (msgspec.DecodeError, RecursionError):
             return None, False
 
-    def _cut(self, buf: bytearray, pos: int, array: bool, span: int) -> tuple[int, int]:
+    def _cut(self, buf: bytearray, pos: int, hi: int, array: bool, span: int
+             ) -> tuple[int, int]:
         """(end of the run, start of what follows) for the longest run of whole records
-        in ``buf[pos:]`` no longer than ``span`` bytes; (-1, -1) if none."""
-        limit = min(len(buf), pos + span)
+        in ``buf[pos:hi]`` no longer than ``span`` bytes; (-1, -1) if none."""
+        limit = min(hi, pos + span)
         if not array:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)
@@ -315,9 +344,9 @@ class BatchReader:
         for _ in range(_MAX_CUT_TRIES):
             if end < 0:
                 break
-            if buf[end + 1:end + 2] == b",":
+            if end + 1 < hi and buf[end + 1] == 0x2C:  # ","
                 return end + 1, end + 2
-            match = _WS_COMMA.match(buf, end + 1)
+            match = _WS_COMMA.match(buf, end + 1, hi)
             if match is not None:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
