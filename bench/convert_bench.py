@@ -5,8 +5,9 @@ output / text records, ~900 bytes each) once, cached under
 ``$TMPDIR/ocift-convert-bench/`` for later runs (never timed), then runs each
 converter as a whole fresh process (interpreter start, imports and all) and takes
 its wall time and peak RSS (``wait4`` rusage), medians of ``--repeat`` runs taken in
-turn (seed, bare, ours, seed, ...). Ratios
-are against the two baselines measured in the same run. Last, the convert
+turn (seed, bare, ours; then bare, ours, seed; ...). Ratios
+are against the two baselines measured in the same run: the median of the ratios taken
+round by round. Last, the convert
 function's peak RSS (fdk handler and OCI SDK imported) converting 300,000 records.
 
     .venv/bin/python bench/convert_bench.py            # 70,000 and 1,000,000 records
@@ -180,6 +181,15 @@ def stage_rss(src: Path) -> tuple[int, int]:
     return int(out[0]), int(out[1])
 
 
+def _ratio(top: list[tuple[float, float, int]], bottom: list[tuple[float, float, int]],
+           field: int) -> str:
+    """Median over the rounds of ``top / bottom`` (wall: field 0, CPU: 1), each ratio taken
+    within one round, so a machine that speeds up or slows down between rounds moves both
+    sides of it alike."""
+    ratios = [a[field] / b[field] for a, b in zip(top, bottom, strict=True)]
+    return f"{statistics.median(ratios):.2f}x"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller datasets")
@@ -196,21 +206,25 @@ def main() -> int:
             src, size = dataset(n)
             dst = Path(tmp) / "out.jsonl"
             runs: dict[str, list[tuple[float, float, int]]] = {n: [] for n in CONVERTERS}
-            for _ in range(max(1, args.repeat)):  # in turn, so a drift hits all alike
-                for name, argv in CONVERTERS.items():
-                    runs[name].append(measure(argv, src, dst))
+            names = list(CONVERTERS)
+            for round_ in range(max(1, args.repeat)):  # in turn: a drift hits all alike;
+                # each round starts with the next converter, so none always runs just
+                # after the seed-style script has freed its gigabytes
+                for name in names[round_ % 3:] + names[:round_ % 3]:
+                    runs[name].append(measure(CONVERTERS[name], src, dst))
                     dst.unlink()
             results = {name: (statistics.median(r[0] for r in got),
                               statistics.median(r[1] for r in got),
                               int(statistics.median(r[2] for r in got)))
                        for name, got in runs.items()}
-            seed, bare = results[CONVERTER_SEED], results[CONVERTER_BARE]
             for name, (secs, cpu, rss) in results.items():
                 per_record = f"{rss / n:.0f}" if name == CONVERTER_OURS else "-"
                 rows.append(f"{n:,} ({size / 1e6:.0f} MB) | {name} | {secs:.2f} | {cpu:.2f} | "
                             f"{size / secs / 1e6:.0f} | {rss / 2**20:.1f} | {per_record} | "
-                            f"{seed[0] / secs:.2f}x / {seed[1] / cpu:.2f}x | "
-                            f"{secs / bare[0]:.2f}x / {cpu / bare[1]:.2f}x")
+                            f"{_ratio(runs[CONVERTER_SEED], runs[name], 0)} / "
+                            f"{_ratio(runs[CONVERTER_SEED], runs[name], 1)} | "
+                            f"{_ratio(runs[name], runs[CONVERTER_BARE], 0)} / "
+                            f"{_ratio(runs[name], runs[CONVERTER_BARE], 1)}")
         rest, peak = stage_rss(dataset(stage_n)[0])
     print("records (input) | converter | wall s | CPU s | MB/s | peak RSS MiB | "
           "RSS bytes/record | throughput vs seed-style (wall / CPU) | "
