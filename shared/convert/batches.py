@@ -273,11 +273,13 @@ class BatchReader:
                 break  # the last record, a huge one, or no separator: careful from here
             target = run_bytes
             resume = Resume(offset + pos, newlines, fmt, records)
+            breaks = -1  # line breaks in buf[pos:after], once counted
             if array:
                 recs, typed = self._decode_in_place(buf, pos, end)
-            else:
+            else:  # a line a record: the run ends with its last line's break (buf[end])
+                breaks = count_newlines(buf, pos, end) + 1
                 recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
-                if recs is not None and len(recs) != count_newlines(buf, pos, end) + 1:
+                if recs is not None and len(recs) != breaks:
                     recs = None
             if records == 0 and not array and (recs is None or not (
                     typed or self._record_keys & recs[0].keys())):
@@ -298,7 +300,7 @@ class BatchReader:
                 yield Batch(recs, range(len(recs)), typed)
                 self._run = None
                 records += len(recs)
-            newlines += count_newlines(buf, pos, after)
+            newlines += breaks if breaks >= 0 else count_newlines(buf, pos, after)
             pos = after
         if records == 0:
             yield from self._careful_from_start(bytes(buf[:hi]))
