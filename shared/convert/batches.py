@@ -163,13 +163,17 @@ class BatchReader:
 
     def _more(self) -> bytes:
         data = self._src.read(self._chunk) or b""
-        if not data:
+        self._took(len(data))
+        return data
+
+    def _took(self, got: int) -> None:
+        """Account for ``got`` more bytes read (0: the end of the input)."""
+        if not got:
             self._eof = True
-        self._read += len(data)
+        self._read += got
         if self._progress is not None and self._read >= self._next_progress:
             self._next_progress = self._read + PROGRESS_EVERY
             self._progress(self._read)
-        return data
 
     def _fill(self, buf: bytearray, hi: int) -> int:
         """Read the next chunk into ``buf`` after its first ``hi`` bytes (the data; what
@@ -187,12 +191,7 @@ class BatchReader:
             data = self._src.read(chunk) or b""
             got = len(data)
             buf[hi:hi + got] = data
-        if not got:
-            self._eof = True
-        self._read += got
-        if self._progress is not None and self._read >= self._next_progress:
-            self._next_progress = self._read + PROGRESS_EVERY
-            self._progress(self._read)
+        self._took(got)
         return hi + got
 
     def _hand_over(self, rest: bytes, resume: Resume | None) -> ValueReader:
