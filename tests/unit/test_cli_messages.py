@@ -10,6 +10,7 @@ import gzip
 import json
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +39,17 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     connect as usual: they are not the CLI under test."""
     attempts: list[Any] = []
     others = {t.ident for t in threading.enumerate()} - {threading.get_ident()}
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
-    def connect(self: socket.socket, address: Any) -> None:
-        if threading.get_ident() in others:
-            return real_connect(self, address)
-        attempts.append(address)
-        raise ConnectionRefusedError(111, "refused by the test")
+    def refusing(real: Callable[[socket.socket, Any], Any]) -> Callable[[socket.socket, Any], Any]:
+        def attempt(self: socket.socket, address: Any) -> Any:
+            if threading.get_ident() in others:
+                return real(self, address)
+            attempts.append(address)
+            raise ConnectionRefusedError(111, "refused by the test")
+        return attempt
 
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        if threading.get_ident() in others:
-            return real_connect_ex(self, address)
-        attempts.append(address)
-        raise ConnectionRefusedError(111, "refused by the test")
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket.socket, "connect", refusing(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", refusing(socket.socket.connect_ex))
     for name in ("OCIFT_OCI_PROFILE", "OCIFT_OCI_CONFIG_FILE", "OCIFT_AUTH",
                  "OCIFT_COMPARTMENT_ID"):
         monkeypatch.delenv(name, raising=False)
