@@ -154,15 +154,13 @@ def compiled_env() -> dict[str, str]:
     return env
 
 
-ENV: dict[str, str] = {}
-
-
-def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
+def measure(args: list[str], src: Path, dst: Path, env: dict[str, str]
+            ) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, peak RSS bytes) of a whole fresh interpreter running
     ``args``. CPU time (user + sys) is the steadier figure on a machine shared with
     other work; both are printed."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args, str(src), str(dst)], cwd=REPO, env=ENV,
+    proc = subprocess.Popen([sys.executable, *args, str(src), str(dst)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     secs = time.perf_counter() - start
@@ -173,11 +171,11 @@ def measure(args: list[str], src: Path, dst: Path) -> tuple[float, float, int]:
     return secs, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
-def stage_rss(src: Path) -> tuple[int, int]:
+def stage_rss(src: Path, env: dict[str, str]) -> tuple[int, int]:
     """(peak RSS at rest, peak RSS after converting ``src``) of the convert function."""
     out = subprocess.run([sys.executable, "-c", STAGE, str(src)], cwd=REPO, check=True,
                          capture_output=True, text=True,
-                         env=ENV).stdout.split()
+                         env=env).stdout.split()
     return int(out[0]), int(out[1])
 
 
@@ -201,7 +199,7 @@ def main() -> int:
     stage_n = 30_000 if args.quick else 300_000
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="convert-bench-") as tmp:
-        ENV.update(compiled_env())
+        env = compiled_env()
         for n in sizes:
             src, size = dataset(n)
             dst = Path(tmp) / "out.jsonl"
@@ -211,7 +209,7 @@ def main() -> int:
                 # each round starts with the next converter, so none always runs just
                 # after the seed-style script has freed its gigabytes
                 for name in names[round_ % 3:] + names[:round_ % 3]:
-                    runs[name].append(measure(CONVERTERS[name], src, dst))
+                    runs[name].append(measure(CONVERTERS[name], src, dst, env))
                     dst.unlink()
             results = {name: (statistics.median(r[0] for r in got),
                               statistics.median(r[1] for r in got),
@@ -225,7 +223,7 @@ def main() -> int:
                             f"{_ratio(runs[CONVERTER_SEED], runs[name], 1)} | "
                             f"{_ratio(runs[name], runs[CONVERTER_BARE], 0)} / "
                             f"{_ratio(runs[name], runs[CONVERTER_BARE], 1)}")
-        rest, peak = stage_rss(dataset(stage_n)[0])
+        rest, peak = stage_rss(dataset(stage_n)[0], env)
     print("records (input) | converter | wall s | CPU s | MB/s | peak RSS MiB | "
           "RSS bytes/record | throughput vs seed-style (wall / CPU) | "
           "time vs bare ijson+orjson (wall / CPU)")
