@@ -1,15 +1,12 @@
-"""Convert: a raw dataset object landed -> training JSONL + report (``shared.stages.convert``)."""
+"""The convert function (``OCIFT_STAGE=convert``); its work is in :mod:`shared.dispatch`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.runtime import invoke, object_event_work
+from shared.runtime import run
 from shared.settings import Stage
-from shared.stages.convert import convert_dataset
-
-_WORK = object_event_work(convert_dataset)
 
 
 def handle(ctx: Any, data: Any = None) -> Any:
-    return invoke(ctx, data, Stage.CONVERT, _WORK)
+    return run(ctx, data, Stage.CONVERT)

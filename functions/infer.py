@@ -1,14 +1,12 @@
-"""Infer (HTTP through API Gateway / the local gateway): prompt in, answer out
-(``shared.stages.infer``)."""
+"""The infer function (``OCIFT_STAGE=infer``); its work is in :mod:`shared.dispatch`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.runtime import invoke
+from shared.runtime import run
 from shared.settings import Stage
-from shared.stages import infer
 
 
 def handle(ctx: Any, data: Any = None) -> Any:
-    return invoke(ctx, data, Stage.INFER, infer.handle)
+    return run(ctx, data, Stage.INFER)

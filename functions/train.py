@@ -1,15 +1,12 @@
-"""Train: a training JSONL landed -> fine-tuned custom model (``shared.stages.train``)."""
+"""The train function (``OCIFT_STAGE=train``); its work is in :mod:`shared.dispatch`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.runtime import invoke, object_event_work
+from shared.runtime import run
 from shared.settings import Stage
-from shared.stages.train import train_object
-
-_WORK = object_event_work(train_object)
 
 
 def handle(ctx: Any, data: Any = None) -> Any:
-    return invoke(ctx, data, Stage.TRAIN, _WORK)
+    return run(ctx, data, Stage.TRAIN)

@@ -1,14 +1,12 @@
-"""Watch: a scheduled tick moves in-flight datasets on; reconcile when asked or due
-(``shared.stages.watch``)."""
+"""The watch function (``OCIFT_STAGE=watch``); its work is in :mod:`shared.dispatch`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.runtime import invoke
+from shared.runtime import run
 from shared.settings import Stage
-from shared.stages import watch
 
 
 def handle(ctx: Any, data: Any = None) -> Any:
-    return invoke(ctx, data, Stage.WATCH, watch.handle)
+    return run(ctx, data, Stage.WATCH)

@@ -23,6 +23,7 @@ import io
 from typing import Any
 
 from shared import naming
+from shared.reports import DatasetReport
 from shared.settings import Settings
 
 COLLISION_SUFFIX = ".collision.json"
@@ -74,22 +75,21 @@ def collision_report_object(settings: Settings, raw_name: str) -> str:
     return f"{settings.reports_prefix}{raw_name[len(settings.raw_prefix):]}{COLLISION_SUFFIX}"
 
 
-def name_owner(settings: Settings, dataset: str, raw_name: str, report: Any) -> str | None:
+def name_owner(settings: Settings, dataset: str, raw_name: str,
+               report: DatasetReport | None) -> str | None:
     """The other raw object that owns ``dataset`` per its report, if any (not yet checked
     for existence)."""
-    if not isinstance(report, dict) or report.get("collision"):
+    if report is None or report.collision:
         return None
-    owner = report.get("source_object")
-    if not isinstance(owner, str) or owner == raw_name:
+    owner = report.source_object
+    if owner == raw_name:
         return None
     return owner if naming.raw_dataset(settings, owner) == dataset else None
 
 
-def collision_doc(dataset: str, raw_name: str, etag: str, owner: str) -> dict[str, Any]:
+def collision_report(dataset: str, raw_name: str, etag: str, owner: str) -> DatasetReport:
     message = (f"{raw_name} maps to dataset {dataset!r}, which {owner} already owns; "
                f"nothing was converted or overwritten. Rename the file, or delete {owner} "
                "first to replace the dataset.")
-    return {"valid": False, "collision": True, "dataset": dataset, "source": raw_name,
-            "source_object": raw_name, "source_etag": etag, "owner": owner,
-            "output_object": None,
-            "fatal": {"code": "name_collision", "message": message}}
+    return DatasetReport.refusal(dataset, raw_name, etag, "name_collision", message,
+                                 collision=True, owner=owner)

@@ -2,8 +2,9 @@
 
 A dataset is named after its raw object: ``raw/team/Cleaned_date.json`` is
 dataset ``team/Cleaned_date``, converted to ``training/team/Cleaned_date.jsonl``
-with report ``reports/team/Cleaned_date.json`` and status
-``status/team/Cleaned_date.json``.
+with report ``reports/team/Cleaned_date.json``, status
+``status/team/Cleaned_date.json`` and, when the watcher hands the next step to a
+stage, ``handoff/<stage>/team/Cleaned_date.json``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def training_dataset(settings: Settings, object_name: str) -> str | None:
 
 def status_dataset(settings: Settings, object_name: str) -> str | None:
     return dataset_from_object(object_name, settings.status_prefix, (".json",))
+
+
+def handoff_dataset(settings: Settings, stage: str, object_name: str) -> str | None:
+    """Dataset of ``handoff/<stage>/<dataset>.json`` (None for any other object)."""
+    return dataset_from_object(object_name, f"{settings.handoff_prefix}{stage}/", (".json",))
+
+
+def handoff_object(settings: Settings, stage: str, dataset: str) -> str:
+    return f"{settings.handoff_prefix}{stage}/{dataset}.json"
 
 
 def training_object(settings: Settings, dataset: str) -> str:

@@ -23,46 +23,29 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared import logs
 from shared.errors import ConfigurationError, describe, is_permanent_request_error
 from shared.events import EventParseError, ObjectEvent, parse_object_event
+from shared.handoff import parse_handoff
+from shared.invocation import JSON_HEADERS, HttpReply, Invocation
 from shared.outcome import Outcome, OutcomeStatus
+from shared.records import MalformedRecord, quarantine
 from shared.settings import Settings, SettingsError, Stage, get_settings
 from shared.stages.context import StageContext, context_for
-from shared.stages.guard import claim_object
+from shared.stages.guard import ObjectKind, claim_object
 
 log = logs.get_logger("ocift.fn")
 
-JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class HttpReply:
-    """What an HTTP-invoked stage answers."""
-
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
-    log_fields: dict[str, Any] = field(default_factory=dict)  # for the log line, never sent
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One call of a function, as the stage code sees it."""
-
-    stage: Stage
-    settings: Settings
-    body: bytes
-    method: str | None = None
-    request_id: str | None = None
-
+__all__ = ["JSON_HEADERS", "EventWork", "HttpReply", "Invocation", "Routes", "Work", "invoke",
+           "object_event_work", "run"]
 
 Work = Callable[[Invocation], Outcome | HttpReply]
 EventWork = Callable[[StageContext, ObjectEvent, str], Outcome]
+#: What an event stage does with each kind of object it is woken by.
+Routes = Mapping[ObjectKind, EventWork]
 
 
 def read_body(data: Any) -> bytes:
@@ -127,25 +110,65 @@ def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
     return respond(ctx, result.to_json())
 
 
-def handle_object_event(stage: Stage, work: EventWork, event: ObjectEvent,
+def handle_object_event(stage: Stage, routes: Routes, event: ObjectEvent,
                         settings: Settings) -> Outcome:
-    """Claim ``event``'s object for ``stage`` (or skip it), build the clients and run ``work``."""
-    dataset = claim_object(event, settings, stage)
-    if isinstance(dataset, Outcome):
-        return dataset
-    return work(context_for(settings, event.namespace), event, dataset)
+    """Claim ``event``'s object for ``stage`` (or skip it), build the clients, run its route.
+
+    A hand-off is read and checked first. A document that does not parse (the hand-off,
+    or a status or report the route reads) is quarantined and the delivery answered:
+    it can never succeed, so it is never retried and never stops another dataset.
+    """
+    claim = claim_object(event, settings, stage)
+    if isinstance(claim, Outcome):
+        return claim
+    kind, dataset = claim
+    ctx = context_for(settings, event.namespace)
+    try:
+        if kind is ObjectKind.HANDOFF:
+            got = ctx.store.read_bytes(event.object_name)
+            if got is None:
+                return Outcome.of(stage.value, OutcomeStatus.SKIPPED,
+                                  "the hand-off no longer exists", event.object_name)
+            handed = parse_handoff(event.object_name, got[1], got[0])
+            if handed.dataset != dataset or handed.stage != stage.value:
+                raise MalformedRecord(event.object_name, got[1],
+                                      f"names dataset {handed.dataset!r} for stage "
+                                      f"{handed.stage!r}, but lies at {event.object_name}",
+                                      got[0])
+        return routes[kind](ctx, event, dataset)
+    except MalformedRecord as bad:
+        quarantine(ctx.store, ctx.settings, bad, stage.value)
+        return Outcome.of(stage.value, OutcomeStatus.SKIPPED,
+                          f"quarantined {bad.name}: {bad.error}", event.object_name,
+                          quarantined=bad.name)
 
 
-def object_event_work(work: EventWork) -> Work:
-    """Wrap an event stage: parse the CloudEvent, then :func:`handle_object_event`."""
+def object_event_work(routes: Routes) -> Work:
+    """An event stage's work: parse the CloudEvent, then :func:`handle_object_event`."""
 
-    def run(inv: Invocation) -> Outcome:
+    def work(inv: Invocation) -> Outcome:
         try:
             event = parse_object_event(inv.body)
         except EventParseError as exc:
             return Outcome.of(inv.stage.value, OutcomeStatus.REJECTED, str(exc), None)
         logs.bind(object=event.object_name, bucket=event.bucket, etag=event.etag,
                   event_id=event.event_id)
-        return handle_object_event(inv.stage, work, event, inv.settings)
+        return handle_object_event(inv.stage, routes, event, inv.settings)
 
-    return run
+    return work
+
+
+def run(ctx: Any, data: Any, expect: Stage | None = None) -> Any:
+    """The fdk entry of every function: the stage ``OCIFT_STAGE`` names, from the one table
+    (:data:`shared.dispatch.STAGES`); ``expect`` pins it for a per-stage module."""
+    from shared.dispatch import work_for
+
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        return configuration_error(ctx, str(exc))
+    stage = expect or settings.stage
+    if stage is None:
+        return configuration_error(ctx, "OCIFT_STAGE is not set; set it to one of "
+                                   + ", ".join(s.value for s in Stage))
+    return invoke(ctx, data, stage, work_for(stage))

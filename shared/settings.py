@@ -66,6 +66,8 @@ class Settings(BaseModel):
     training_prefix: str = "training/"
     reports_prefix: str = "reports/"
     status_prefix: str = "status/"
+    handoff_prefix: str = "handoff/"  # handoff/<stage>/<dataset>.json: wakes that one stage
+    quarantine_prefix: str = "quarantine/"  # records of documents that did not parse
 
     # Authentication and endpoints.
     auth: AuthMode = AuthMode.AUTO
@@ -121,7 +123,8 @@ class Settings(BaseModel):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("raw_prefix", "training_prefix", "reports_prefix", "status_prefix")
+    @field_validator("raw_prefix", "training_prefix", "reports_prefix", "status_prefix",
+                     "handoff_prefix", "quarantine_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
         if value and not value.endswith("/"):

@@ -2,13 +2,17 @@
 
 Written by the train stage when it creates a model, by the watcher when a
 model, cluster or endpoint changes state (or reconcile finds work undone), and
-by the endpoint stage. Because OCI Generative AI emits no events, the watcher's
-rewrite of this object *is* the "cluster ready" / "training finished" event:
-OCI Events routes every status write to the stages, and each acts only on the
-states it owns (convert: QUEUED for a raw object; train: QUEUED for a JSONL and
-PENDING_CLUSTER; endpoint: MODEL_ACTIVE, PENDING_HOSTING_CLUSTER, MODEL_FAILED).
-The watcher itself creates nothing. Writes are conditional on the ETag read,
-so concurrent writers never lose an update.
+by the endpoint stage. Writes are conditional on the ETag read, so concurrent
+writers never lose an update. A status write wakes no function: when the next
+step belongs to a stage, the watcher writes that stage's hand-off object
+(:mod:`shared.handoff`), which exactly one events rule routes to exactly one
+function.
+
+The record is strict (unknown keys and wrong types are refused, on read and on
+write), and a dataset moves only along :data:`TRANSITIONS`: from-state ->
+allowed to-states, with the fields each move into a state requires and clears
+(:data:`ENTRY`), declared once here. A move outside the table raises
+:class:`IllegalTransition`.
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SCHEMA_VERSION = 1
 
 
 class DatasetState(StrEnum):
-    QUEUED = "QUEUED"  # reconcile found undone work; the owning stage acts on this write
+    QUEUED = "QUEUED"  # reconcile found undone work; handed off to the owning stage
     REJECTED = "REJECTED"  # the dataset can never train (see reason); terminal
     PENDING_CLUSTER = "PENDING_CLUSTER"  # waiting for the fine-tuning cluster to become ACTIVE
     TRAINING = "TRAINING"  # custom model is being created (fine-tuned)
@@ -41,12 +45,19 @@ TERMINAL_STATES = frozenset(
 )
 
 
+#: Every record the pipeline keeps in the bucket refuses unknown keys (a typo is an error,
+#: never dropped) and, read back from JSON, values of the wrong type.
+RECORD = ConfigDict(extra="forbid", validate_assignment=True)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class StatusEvent(BaseModel):
     """One line of the dataset's history."""
+
+    model_config = RECORD
 
     time: datetime = Field(default_factory=utcnow)
     state: DatasetState
@@ -55,6 +66,8 @@ class StatusEvent(BaseModel):
 
 class DuplicateOf(BaseModel):
     """An upload whose JSONL is byte-identical to what the current model was trained on."""
+
+    model_config = RECORD
 
     model_id: str
     model_version: str | None = None
@@ -74,6 +87,8 @@ class ClusterRelease(BaseModel):
     that brings the endpoint stage back to delete it.
     """
 
+    model_config = RECORD
+
     cluster_id: str
     reason: str
     wait_for: list[str] = Field(default_factory=list)
@@ -82,6 +97,8 @@ class ClusterRelease(BaseModel):
 
 class IdleCluster(BaseModel):
     """A pipeline cluster with no endpoint and no training for longer than the idle limit."""
+
+    model_config = RECORD
 
     cluster_id: str
     kind: str
@@ -92,6 +109,8 @@ class IdleCluster(BaseModel):
 
 class DatasetStatus(BaseModel):
     """Everything the pipeline knows about one dataset's journey."""
+
+    model_config = RECORD
 
     schema_version: int = SCHEMA_VERSION
     dataset: str
@@ -134,9 +153,115 @@ class DatasetStatus(BaseModel):
         return self.terminal and all(r.ready for r in self.releases)
 
     def moved_to(self, state: DatasetState, detail: str = "", **changes: Any) -> DatasetStatus:
-        """A copy in ``state`` with ``changes`` applied and a history line appended."""
+        """A copy in ``state`` with ``changes`` applied and a history line appended.
+
+        The move must be in :data:`TRANSITIONS`; entering a new state clears the fields
+        :data:`ENTRY` lists for it and requires the ones it names. Unknown fields and
+        values of the wrong type raise (:class:`IllegalTransition`).
+        """
+        if state not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.dataset}: {self.state.value} -> {state.value} is "
+                                    "not an allowed transition (shared/status.py TRANSITIONS)")
+        unknown = sorted(set(changes) - set(DatasetStatus.model_fields) - {"state"})
+        if unknown or "history" in changes or "dataset" in changes:
+            raise IllegalTransition(f"unknown or protected status field(s): "
+                                    f"{', '.join(unknown or ['history/dataset'])}")
         now = utcnow()
-        update: dict[str, Any] = {"state": state, "updated_at": now, **changes}
+        data: dict[str, Any] = dict(self.__dict__)
+        entry = ENTRY.get(state)
+        if entry is not None and state is not self.state:
+            data.update({f: DatasetStatus.model_fields[f].get_default(call_default_factory=True)
+                         for f in entry.clears})
+        data.update(changes)
+        data.update(state=state, updated_at=now)
         if state is not self.state or detail:
-            update["history"] = [*self.history, StatusEvent(time=now, state=state, detail=detail)]
-        return self.model_copy(update=update)
+            data["history"] = [*self.history, StatusEvent(time=now, state=state, detail=detail)]
+        if entry is not None and state is not self.state:
+            missing = [f for f in entry.requires if not data.get(f)]
+            if missing:
+                raise IllegalTransition(f"{self.dataset}: {state.value} needs "
+                                        f"{', '.join(missing)}")
+        try:
+            return DatasetStatus.model_validate(data, strict=True)
+        except ValidationError as exc:
+            raise IllegalTransition(f"{self.dataset}: bad status change: {exc}") from exc
+
+    @classmethod
+    def started(cls, dataset: str, state: DatasetState, detail: str = "",
+                **changes: Any) -> DatasetStatus:
+        """A dataset's first status (no record yet): moved from the empty record to ``state``."""
+        if state not in INITIAL:
+            raise IllegalTransition(f"{dataset}: a first status cannot be {state.value}")
+        empty = cls(dataset=dataset, state=state)
+        return empty.moved_to(state, detail or "created", **changes)
+
+
+class IllegalTransition(ValueError):
+    """A status change outside the transition table, or with unknown or mistyped fields."""
+
+
+class Entry(BaseModel):
+    """What entering a state needs (``requires``: set and non-empty) and clears."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requires: tuple[str, ...] = ()
+    clears: tuple[str, ...] = ()
+
+
+S = DatasetState
+_NEW_VERSION = ("model_id", "model_version", "model_state", "work_request_id",
+                "percent_complete", "model_metrics", "endpoint_id", "endpoint_state",
+                "hosting_cluster_id", "cluster_state")
+
+#: Entering a state: what it needs and what no longer holds (declared once; every writer
+#: relies on this instead of listing fields by hand).
+ENTRY: dict[DatasetState, Entry] = {
+    S.QUEUED: Entry(requires=("source_object", "source_etag"),
+                    clears=("reason", *_NEW_VERSION)),
+    S.REJECTED: Entry(requires=("reason",), clears=_NEW_VERSION),
+    S.PENDING_CLUSTER: Entry(requires=("finetuning_cluster_id",),
+                             clears=("reason", *_NEW_VERSION)),
+    S.TRAINING: Entry(requires=("model_id",),
+                      clears=("reason", "endpoint_id", "endpoint_state", "hosting_cluster_id",
+                              "model_metrics", "cluster_state")),
+    S.MODEL_ACTIVE: Entry(requires=("model_id",), clears=("reason",)),
+    S.MODEL_FAILED: Entry(requires=("reason",)),
+    S.PENDING_HOSTING_CLUSTER: Entry(requires=("model_id", "hosting_cluster_id")),
+    S.ENDPOINT_CREATING: Entry(requires=("model_id", "endpoint_id"), clears=("cluster_state",)),
+    S.ENDPOINT_ACTIVE: Entry(requires=("model_id", "endpoint_id")),
+    S.ENDPOINT_FAILED: Entry(requires=("reason",)),
+}
+
+#: A new version of the dataset's input (a re-upload, a queued object) may start over from
+#: any state: it is queued, refused, or trained.
+_RESTART = frozenset({S.QUEUED, S.REJECTED, S.PENDING_CLUSTER, S.TRAINING})
+#: A model rebuilt from its tags (reconcile, a duplicate upload) may be in any model state.
+_REBUILT = frozenset({S.TRAINING, S.MODEL_ACTIVE, S.MODEL_FAILED})
+
+#: From-state -> the states it may move to (itself included: a change of detail).
+TRANSITIONS: dict[DatasetState, frozenset[DatasetState]] = {
+    S.QUEUED: _RESTART | _REBUILT,
+    S.REJECTED: _RESTART | _REBUILT,
+    S.PENDING_CLUSTER: _RESTART | _REBUILT,
+    S.TRAINING: _RESTART | _REBUILT,
+    S.MODEL_ACTIVE: _RESTART | {S.MODEL_ACTIVE, S.PENDING_HOSTING_CLUSTER,
+                                S.ENDPOINT_CREATING, S.ENDPOINT_FAILED},
+    S.MODEL_FAILED: _RESTART | {S.MODEL_FAILED},
+    S.PENDING_HOSTING_CLUSTER: _RESTART | {S.PENDING_HOSTING_CLUSTER, S.ENDPOINT_CREATING,
+                                           S.ENDPOINT_FAILED},
+    S.ENDPOINT_CREATING: _RESTART | {S.ENDPOINT_CREATING, S.ENDPOINT_ACTIVE,
+                                     S.ENDPOINT_FAILED},
+    S.ENDPOINT_ACTIVE: _RESTART | {S.ENDPOINT_ACTIVE, S.ENDPOINT_FAILED},
+    S.ENDPOINT_FAILED: _RESTART | {S.ENDPOINT_FAILED},
+}
+
+#: States a dataset's first status object may hold.
+INITIAL = _RESTART | _REBUILT
+
+#: The model's lifecycle state -> the dataset state it means (rebuilding from tags, watching).
+MODEL_STATE_TO_DATASET: dict[str, DatasetState] = {
+    "CREATING": S.TRAINING,
+    "ACTIVE": S.MODEL_ACTIVE,
+    "FAILED": S.MODEL_FAILED,
+}

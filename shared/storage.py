@@ -114,8 +114,8 @@ class ObjectStore:
             raise _translate(exc, f"object {name!r}") from exc
         return _info(name, resp.headers), _StreamReader(resp.data)
 
-    def read_json(self, name: str) -> tuple[Any, str] | None:
-        """Small JSON object and its ETag, or ``None`` if absent."""
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        """A small object's bytes and its ETag, or ``None`` if absent."""
         try:
             resp = self.client.get_object(self.namespace, self.bucket, name)
         except Exception as exc:
@@ -123,7 +123,14 @@ class ObjectStore:
                 return None
             raise
         etag = {k.lower(): v for k, v in resp.headers.items()}.get("etag", "")
-        return json.loads(resp.data.content), etag
+        return bytes(resp.data.content), etag
+
+    def read_json(self, name: str) -> tuple[Any, str] | None:
+        """Small JSON object and its ETag, or ``None`` if absent."""
+        got = self.read_bytes(name)
+        if got is None:
+            return None
+        return json.loads(got[0]), got[1]
 
     def listed_etag(self, name: str) -> str | None:
         """The ETag ListObjects shows for ``name`` (None: not listed).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.convert.outcome import SCHEMA_VERSION, InputFormat, Outcome, RecordSchema
 from shared.convert.rules import DatasetRules
@@ -12,8 +12,14 @@ __all__ = ["SCHEMA_VERSION", "ConversionReport", "FieldStats", "InputFormat", "I
            "RecordSchema", "Summary", "from_outcome"]
 
 
+#: Report parts refuse unknown keys: a report is read back as exactly this schema.
+STRICT = ConfigDict(extra="forbid")
+
+
 class Issue(BaseModel):
     """One problem: a stable ``code``, what happened, where, and how to fix it."""
+
+    model_config = STRICT
 
     code: str
     message: str
@@ -26,6 +32,8 @@ class Issue(BaseModel):
 class Summary(BaseModel):
     """Distribution of one measure over the written records."""
 
+    model_config = STRICT
+
     min: int = 0
     max: int = 0
     mean: float = 0.0
@@ -36,12 +44,16 @@ class Summary(BaseModel):
 class FieldStats(BaseModel):
     """Length statistics of one output field (prompt or completion)."""
 
+    model_config = STRICT
+
     chars: Summary = Summary()
     est_tokens: Summary = Summary()
 
 
 class ConversionReport(BaseModel):
     """Outcome of one conversion; ``valid`` False means the output must be discarded."""
+
+    model_config = STRICT
 
     schema_version: int = SCHEMA_VERSION
     source: str

@@ -43,7 +43,7 @@ __all__ = ["BYTES_PER_TOKEN", "TRAINING_DATA_DOC", "DatasetRules", "estimate_tok
 class DatasetRules(BaseModel):
     """Limits a converted dataset must meet for one base-model family."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_model: str | None = None
     family: str = "default"

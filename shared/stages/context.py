@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import clients, genai, logs, naming
-from shared.settings import Settings
-from shared.status import DatasetState, DatasetStatus
+from shared import clients, genai, logs, naming, tags
+from shared.handoff import hand_off
+from shared.records import read_record, write_record
+from shared.reports import DatasetReport
+from shared.settings import Settings, Stage
+from shared.status import MODEL_STATE_TO_DATASET, DatasetState, DatasetStatus
 from shared.storage import ObjectStore, PreconditionFailed, namespace_of
 
 log = logs.get_logger("ocift.stages")
@@ -47,20 +50,25 @@ def context_for(settings: Settings, namespace: str | None = None,
 
 
 def read_status(ctx: StageContext, dataset: str) -> StatusRead | None:
-    """``status/<dataset>.json`` and its ETag, or None when there is none."""
-    got = ctx.store.read_json(naming.status_object(ctx.settings, dataset))
-    if got is None:
-        return None
-    doc, etag = got
-    return DatasetStatus.model_validate(doc), etag
+    """``status/<dataset>.json`` and its ETag, or None when there is none.
+
+    A document that is not a valid status raises :class:`~shared.records.MalformedRecord`
+    (the runtime or the watcher quarantines it).
+    """
+    return read_record(ctx.store, naming.status_object(ctx.settings, dataset), DatasetStatus)
+
+
+def read_report(ctx: StageContext, dataset: str) -> tuple[DatasetReport, str] | None:
+    """``reports/<dataset>.json`` typed, or None; MalformedRecord when it does not parse."""
+    return read_record(ctx.store, naming.report_object(ctx.settings, dataset), DatasetReport)
 
 
 def write_status(ctx: StageContext, status: DatasetStatus, etag: str | None) -> str | None:
     """Write conditionally on ``etag`` (create-only when None); None if someone else won."""
     name = naming.status_object(ctx.settings, status.dataset)
     try:
-        return ctx.store.put_json(name, status.model_dump(mode="json"),
-                                  if_match=etag or None, if_none_match=None if etag else "*")
+        return write_record(ctx.store, name, status,
+                            **({"if_match": etag} if etag else {"if_none_match": "*"}))
     except PreconditionFailed:
         log.info("status object changed under us; leaving it", extra={"status": name})
         return None
@@ -70,7 +78,38 @@ def next_status(current: StatusRead | None, dataset: str, state: DatasetState, d
                 **changes: Any) -> tuple[DatasetStatus, str | None]:
     """The status moved to ``state`` (a fresh one when there is none) and the ETag to write on."""
     if current is None:
-        fresh = DatasetStatus(dataset=dataset, state=state)
-        return fresh.moved_to(state, detail or "created", **changes), None
+        return DatasetStatus.started(dataset, state, detail, **changes), None
     status, etag = current
     return status.moved_to(state, detail, **changes), etag
+
+
+def rebuild_from_model(ctx: StageContext, dataset: str, model: Any,
+                       current: StatusRead | None, *, overwrite_etag: str | None = None,
+                       detail: str = "rebuilt from the model's tags") -> str | None:
+    """Make the status object describe ``model`` (from its tags) if it does not.
+
+    ``overwrite_etag`` replaces a quarantined (unparseable) status at that version.
+    """
+    if current is not None and current[0].model_id == model.id:
+        return current[1]
+    model_tags = model.freeform_tags or {}
+    state = MODEL_STATE_TO_DATASET.get(str(model.lifecycle_state), DatasetState.TRAINING)
+    changes: dict[str, Any] = {
+        "model_id": model.id, "model_version": str(model.version),
+        "model_state": str(model.lifecycle_state),
+        "source_object": model_tags.get(tags.SOURCE_OBJECT),
+        "source_etag": model_tags.get(tags.SOURCE_ETAG),
+        "base_model": model_tags.get(tags.BASE_MODEL),
+        "content_sha256": model_tags.get(tags.CONTENT_SHA256) or None,
+    }
+    if state is DatasetState.MODEL_FAILED:
+        changes["reason"] = model.lifecycle_details or "training failed"
+    new, etag = next_status(current, dataset, state, detail, **changes)
+    return write_status(ctx, new, etag or overwrite_etag)
+
+
+def hand_to(ctx: StageContext, stage: Stage, status: DatasetStatus, status_etag: str | None,
+            reason: str) -> str:
+    """Wake ``stage`` for ``status``'s dataset with one hand-off object (see shared.handoff)."""
+    return hand_off(ctx.store, ctx.settings, stage, status.dataset, status.state, reason,
+                    status_etag)

@@ -22,9 +22,10 @@ from shared import identity, logs, naming
 from shared.errors import ConfigurationError, describe, is_permanent_request_error
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
+from shared.records import MalformedRecord, quarantine, write_record
+from shared.reports import DatasetReport
 from shared.settings import Stage
-from shared.stages.context import StageContext, read_status
-from shared.stages.guard import is_status_object
+from shared.stages.context import StageContext, read_report, read_status
 from shared.status import DatasetState
 from shared.storage import ObjectNotFound, PreconditionFailed
 
@@ -39,11 +40,14 @@ def _outcome(status: OutcomeStatus, reason: str, name: str, **details: Any) -> O
     return Outcome.of(Stage.CONVERT.value, status, reason, name, **details)
 
 
-def convert_dataset(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
-    """A raw object landed (convert it), or a status object changed (convert what is queued)."""
-    if is_status_object(ctx.settings, event.object_name):
-        return convert_queued(ctx, dataset)
+def on_raw(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """A raw object landed: convert the version the event names."""
     return convert_source(ctx, event.object_name, event.etag, dataset)
+
+
+def on_handoff(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """The watcher handed over a raw object reconcile QUEUED: convert it."""
+    return convert_queued(ctx, dataset)
 
 
 def convert_queued(ctx: StageContext, dataset: str) -> Outcome:
@@ -76,15 +80,19 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     if existing is not None and existing.metadata.get(META_SOURCE_ETAG) == etag:
         return _outcome(OutcomeStatus.DUPLICATE, "already converted from this source version",
                         name, output=out_name)
-    previous_report = store.read_json(report_name)
     report_etag: str | None = None
+    try:
+        previous_report = read_report(ctx, dataset)
+    except MalformedRecord as bad:
+        # A report that does not parse claims nothing: keep a copy, then replace it.
+        quarantine(store, settings, bad, Stage.CONVERT.value)
+        previous_report, report_etag = None, bad.etag
     if previous_report is not None:
-        doc, report_etag = previous_report
-        if (isinstance(doc, dict) and doc.get("source_etag") == etag
-                and doc.get("valid") is False):
+        previous, report_etag = previous_report
+        if previous.source_etag == etag and not previous.valid:
             return _outcome(OutcomeStatus.DUPLICATE, "already rejected for this source version",
                             name, report=report_name)
-        owner = identity.name_owner(settings, dataset, name, doc)
+        owner = identity.name_owner(settings, dataset, name, previous)
         if owner is not None and store.head(owner) is not None:
             return _reject_collision(ctx, dataset, name, etag, owner)
 
@@ -115,16 +123,10 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _refuse(ctx, name, etag, dataset, "refused_by_oci",
                        f"Object Storage refused the training JSONL: {describe(exc)}")
 
-    doc = report.model_dump(mode="json")
-    doc.update({
-        "dataset": dataset,
-        "source_object": name,
-        "source_etag": etag,
-        "source_size": info.size,
-        "output_object": out_name if report.valid else None,
-        "base_model": settings.base_model,
-        "output_sha256": hashing.hexdigest() if report.valid else None,
-    })
+    doc = DatasetReport.of_conversion(
+        report, dataset=dataset, source_object=name, source_etag=etag, source_size=info.size,
+        output_object=out_name if report.valid else None, base_model=settings.base_model,
+        output_sha256=hashing.hexdigest() if report.valid else None)
     # The report claims the dataset name: conditional on the report read above, so of two
     # raw objects racing for one name exactly one wins (the loser is redelivered and
     # rejected as a collision).
@@ -132,11 +134,11 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                              else {"if_none_match": "*"})
     if not report.valid:
         writer.abort()
-        store.put_json(report_name, doc, **claim)
-        return _outcome(OutcomeStatus.REJECTED, _fatal_reason(doc), name, report=report_name)
+        write_record(store, report_name, doc, **claim)
+        return _outcome(OutcomeStatus.REJECTED, doc.reason(), name, report=report_name)
 
     try:
-        store.put_json(report_name, doc, **claim)
+        write_record(store, report_name, doc, **claim)
     except BaseException:
         writer.abort()
         raise
@@ -158,22 +160,21 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _refuse(ctx, name, etag, dataset, "refused_by_oci",
                        f"Object Storage refused the training JSONL: {describe(exc)}")
     log.info("dataset converted", extra={"output": out_name, "records_written":
-                                         doc.get("records_written"), "output_etag": out_etag})
+                                         doc.records_written, "output_etag": out_etag})
     return _outcome(OutcomeStatus.DONE, "converted", name, output=out_name, report=report_name,
-                    records_written=doc.get("records_written"))
+                    records_written=doc.records_written)
 
 
 def _reject_collision(ctx: StageContext, dataset: str, name: str, etag: str,
                       owner: str) -> Outcome:
     """``name`` maps to a dataset another raw object owns: report it, overwrite nothing."""
-    doc = identity.collision_doc(dataset, name, etag, owner)
+    doc = identity.collision_report(dataset, name, etag, owner)
     report = identity.collision_report_object(ctx.settings, name)
     log.warning("dataset name collision", extra={"object": name, "owner": owner})
     if naming.too_long(report):
-        return _outcome(OutcomeStatus.REJECTED, doc["fatal"]["message"], name, owner=owner)
-    ctx.store.put_json(report, doc)
-    return _outcome(OutcomeStatus.REJECTED, doc["fatal"]["message"], name, report=report,
-                    owner=owner)
+        return _outcome(OutcomeStatus.REJECTED, doc.reason(), name, owner=owner)
+    write_record(ctx.store, report, doc)
+    return _outcome(OutcomeStatus.REJECTED, doc.reason(), name, report=report, owner=owner)
 
 
 def _source_missing(ctx: StageContext, name: str) -> Outcome:
@@ -206,18 +207,6 @@ def _refuse(ctx: StageContext, name: str, etag: str, dataset: str, code: str,
     log.warning("dataset refused", extra={"code": code})
     if naming.too_long(report_name):
         return _outcome(OutcomeStatus.REJECTED, message, name)
-    ctx.store.put_json(report_name, {
-        "valid": False, "dataset": dataset, "source_object": name, "source_etag": etag,
-        "output_object": None, "base_model": ctx.settings.base_model,
-        "fatal": {"code": code, "message": message}, "records_written": 0,
-    })
+    write_record(ctx.store, report_name, DatasetReport.refusal(
+        dataset, name, etag, code, message, base_model=ctx.settings.base_model))
     return _outcome(OutcomeStatus.REJECTED, message, name, report=report_name)
-
-
-def _fatal_reason(doc: dict[str, Any]) -> str:
-    fatal = doc.get("fatal") or doc.get("error")
-    if isinstance(fatal, dict):
-        return str(fatal.get("message") or fatal.get("code") or "dataset is invalid")
-    if fatal:
-        return str(fatal)
-    return "dataset is invalid (see report)"

@@ -1,9 +1,10 @@
-"""Endpoint stage: a status object changed -> host the fine-tuned model, or record its failure.
+"""Endpoint stage: the watcher hands a dataset over -> host the fine-tuned model, or record
+its failure.
 
-The event is only a hint: the status object and the model's real state are
+The hand-off is only a hint: the status object and the model's real state are
 read back from the API. Acts on MODEL_ACTIVE (and PENDING_HOSTING_CLUSTER,
-when the watcher resumes) and MODEL_FAILED; every other write -- including its
-own -- is SKIPPED. Idempotency: an existing endpoint is found by tags
+when the watcher resumes), MODEL_FAILED and ready cluster releases; any other
+state is SKIPPED. Idempotency: an existing endpoint is found by tags
 (``ocift-model-id``), creates carry an ``opc-retry-token`` from the model id,
 and status writes are conditional, so a second event never makes a second
 endpoint.
@@ -31,8 +32,9 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
     return Outcome.of(Stage.ENDPOINT.value, status, reason, obj, **details)
 
 
-def endpoint_for_status(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
-    """Handle one Object Storage event (a status object claimed for ``dataset``)."""
+def on_handoff(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """The watcher handed ``dataset`` over (model ACTIVE or FAILED, hosting cluster ACTIVE, a
+    release ready, reconcile): act on what its status says."""
     return ensure_endpoint(ctx, dataset)
 
 

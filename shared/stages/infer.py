@@ -22,7 +22,7 @@ from shared.infer.errors import InferError
 from shared.infer.models import InferRequest, InferResponse, ModelRef
 from shared.infer.resolve import EndpointResolver, Target
 from shared.infer.shapes import build_details, check_limits, read_answer
-from shared.runtime import JSON_HEADERS, HttpReply, Invocation
+from shared.invocation import JSON_HEADERS, HttpReply, Invocation
 from shared.settings import Settings
 
 log = logs.get_logger("ocift.infer")

@@ -15,25 +15,28 @@ from __future__ import annotations
 from typing import Any
 
 from shared import genai, identity, logs, naming, tags
+from shared.convert.report import ConversionReport, Issue
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
+from shared.records import MalformedRecord, quarantine, write_record
+from shared.reports import DatasetReport
 from shared.settings import Stage
-from shared.stages.context import StageContext, StatusRead, next_status, read_status, write_status
-from shared.stages.guard import is_status_object
+from shared.stages.context import (
+    StageContext,
+    StatusRead,
+    next_status,
+    read_report,
+    read_status,
+    rebuild_from_model,
+    write_status,
+)
 from shared.status import DatasetState, DuplicateOf
 from shared.storage import ObjectInfo
 
 log = logs.get_logger("ocift.train")
 
 META_SOURCE_ETAG = "source-etag"
-
-MODEL_STATE_TO_DATASET = {
-    Lifecycle.CREATING: DatasetState.TRAINING,
-    Lifecycle.ACTIVE: DatasetState.MODEL_ACTIVE,
-    Lifecycle.FAILED: DatasetState.MODEL_FAILED,
-}
-
 
 def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any) -> Outcome:
     return Outcome.of(Stage.TRAIN.value, status, reason, obj, **details)
@@ -46,11 +49,14 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 HANDED_TO_TRAIN = (DatasetState.PENDING_CLUSTER, DatasetState.QUEUED)
 
 
-def train_object(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
-    """A JSONL landed (train it), or a status object changed (resume what it hands over)."""
-    if is_status_object(ctx.settings, event.object_name):
-        return train_handed_over(ctx, dataset)
+def on_training(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """A JSONL landed: train the version the event names."""
     return train_dataset(ctx, dataset, event.etag)
+
+
+def on_handoff(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """The watcher handed the next step over (a cluster became ACTIVE, a JSONL was queued)."""
+    return train_handed_over(ctx, dataset)
 
 
 def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
@@ -58,7 +64,7 @@ def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
 
     The watcher records that the fine-tuning cluster became ACTIVE (PENDING_CLUSTER
     with a new ``cluster_state``), and reconcile queues a JSONL no event trained
-    (QUEUED with the JSONL as source); both writes reach this stage.
+    (QUEUED with the JSONL as source); both hand the dataset to this stage.
     """
     name = naming.status_object(ctx.settings, dataset)
     current = read_status(ctx, dataset)
@@ -106,8 +112,7 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
 def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
             current: StatusRead | None, reason: str) -> Outcome:
     new, etag = next_status(current, dataset, DatasetState.REJECTED, reason, reason=reason,
-                      source_object=info.name, source_etag=info.etag, model_id=None,
-                      work_request_id=None, endpoint_id=None)
+                            source_object=info.name, source_etag=info.etag)
     write_status(ctx, new, etag)
     log.warning("dataset rejected", extra={"dataset": dataset, "reason": reason})
     return _outcome(OutcomeStatus.REJECTED, reason, info.name)
@@ -121,7 +126,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
     same = [m for m in models if (m.freeform_tags or {}).get(tags.SOURCE_ETAG) == info.etag]
     if same:
         model = max(same, key=genai.version_of)
-        record_model(ctx, dataset, model, current, work_request_id=None)
+        rebuild_from_model(ctx, dataset, model, current)
         return _outcome(OutcomeStatus.DUPLICATE, "a model was already created for this version",
                         info.name, model_id=model.id)
     model_now = current_model(models)
@@ -143,9 +148,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                 and current[0].source_etag == info.etag
                 and current[0].finetuning_cluster_id == cluster.id):
             new, etag = next_status(current, dataset, DatasetState.PENDING_CLUSTER,
-                              f"waiting for fine-tuning cluster {cluster.id}", model_id=None,
-                              work_request_id=None, endpoint_id=None,
-                              cluster_state=cluster.state, **common)
+                                    f"waiting for fine-tuning cluster {cluster.id}",
+                                    cluster_state=cluster.state, **common)
             write_status(ctx, new, etag)
         return _outcome(OutcomeStatus.PENDING, f"fine-tuning cluster is {cluster.state}",
                         info.name, cluster_id=cluster.id)
@@ -154,11 +158,10 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         base=base, cluster_id=cluster.id, method=method, version=version,
         content_sha256=sha256)
     for _attempt in range(3):
-        new, etag = next_status(current, dataset, DatasetState.TRAINING, f"model version {version}",
-                          model_id=model.id, model_version=str(version),
-                          model_state=model.lifecycle_state, work_request_id=wr_id or None,
-                          percent_complete=0.0, endpoint_id=None, endpoint_state=None,
-                          hosting_cluster_id=None, model_metrics=None, **common)
+        new, etag = next_status(current, dataset, DatasetState.TRAINING,
+                                f"model version {version}", model_id=model.id,
+                                model_version=str(version), model_state=model.lifecycle_state,
+                                work_request_id=wr_id or None, percent_complete=0.0, **common)
         if write_status(ctx, new, etag) is not None:
             break
         # Someone moved the status object (a watcher tick, a concurrent delivery).
@@ -175,26 +178,6 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                     work_request_id=wr_id, method=method.value, version=version)
 
 
-def record_model(ctx: StageContext, dataset: str, model: Any,
-                 current: StatusRead | None,
-                 work_request_id: str | None) -> None:
-    """Make the status object describe ``model`` (rebuild from its tags) if it does not."""
-    if current is not None and current[0].model_id == model.id:
-        return
-    model_tags = model.freeform_tags or {}
-    state = MODEL_STATE_TO_DATASET.get(model.lifecycle_state, DatasetState.TRAINING)
-    new, etag = next_status(current, dataset, state, "rebuilt from the model's tags",
-                      model_id=model.id, model_version=str(model.version),
-                      model_state=model.lifecycle_state,
-                      source_object=model_tags.get(tags.SOURCE_OBJECT),
-                      source_etag=model_tags.get(tags.SOURCE_ETAG),
-                      base_model=model_tags.get(tags.BASE_MODEL),
-                      work_request_id=work_request_id, endpoint_id=None,
-                      reason=(model.lifecycle_details or "training failed")
-                      if state is DatasetState.MODEL_FAILED else "")
-    write_status(ctx, new, etag)
-
-
 def current_model(models: list[Any]) -> Any | None:
     """The dataset's current model: its newest version that did not fail."""
     alive = [m for m in models if m.lifecycle_state != Lifecycle.FAILED]
@@ -209,7 +192,7 @@ def _record_duplicate(ctx: StageContext, dataset: str, info: ObjectInfo,
     detail = (f"duplicate: {info.name} is identical to what model v{model.version} was trained "
               "on; not trained again")
     if current is None or current[0].model_id != model.id:
-        record_model(ctx, dataset, model, current, work_request_id=None)
+        rebuild_from_model(ctx, dataset, model, current)
         current = read_status(ctx, dataset)
     if current is not None:
         status, etag = current
@@ -227,40 +210,40 @@ def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo) -> tupl
     directly dropped JSONL is validated by streaming it through the converter
     (bounded memory, hashed on the way) and its report written.
     """
-    settings = ctx.settings
-    report_name = naming.report_object(settings, dataset)
-    got = ctx.store.read_json(report_name)
+    report_name = naming.report_object(ctx.settings, dataset)
     versions = {info.etag, info.metadata.get(META_SOURCE_ETAG)} - {None, ""}
-    if got is not None and isinstance(got[0], dict) and got[0].get("source_etag") in versions:
-        doc = got[0]
+    try:
+        got = read_report(ctx, dataset)
+    except MalformedRecord as bad:
+        quarantine(ctx.store, ctx.settings, bad, Stage.TRAIN.value)
+        got = None  # validated again below, and the report rewritten
+    if got is not None and got[0].source_etag in versions:
+        report = got[0]
     else:
-        doc = _validate(ctx, dataset, info)
-        ctx.store.put_json(report_name, doc)
-    if not doc.get("valid"):
-        raise genai.PermanentError(f"dataset is invalid: {_report_reason(doc)} "
+        report = _validate(ctx, dataset, info)
+        write_record(ctx.store, report_name, report)
+    if not report.valid:
+        raise genai.PermanentError(f"dataset is invalid: {report.reason()} "
                                    f"(see {report_name})")
-    sha = doc.get("output_sha256")
-    return int(doc.get("records_written") or 0), sha if isinstance(sha, str) else None
+    return report.records_written, report.output_sha256
 
 
-def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> dict[str, Any]:
+def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> DatasetReport:
     from shared.convert import DatasetRules, convert_stream
 
     settings = ctx.settings
     _, stream = ctx.store.open(info.name, if_match=info.etag)
     with stream:
         hashed = identity.HashingReader(stream)
-        report = convert_stream(hashed, None, source=info.name,
-                                rules=DatasetRules.for_base_model(settings.base_model))
-    doc: dict[str, Any] = report.model_dump(mode="json")
-    not_as_is = _not_trainable_as_is(doc) if report.valid else None
-    if not_as_is is not None:
-        doc.update({"valid": False, "fatal": not_as_is})
-    doc.update({"dataset": dataset, "source_object": info.name, "source_etag": info.etag,
-                "source_size": info.size, "output_object": info.name if doc["valid"] else None,
-                "base_model": settings.base_model, "validated_by": Stage.TRAIN.value,
-                "output_sha256": hashed.hexdigest() if doc["valid"] else None})
-    return doc
+        conversion = convert_stream(hashed, None, source=info.name,
+                                    rules=DatasetRules.for_base_model(settings.base_model))
+    not_as_is = _not_trainable_as_is(conversion) if conversion.valid else None
+    valid = conversion.valid and not_as_is is None
+    return DatasetReport.of_conversion(
+        conversion, valid=valid, fatal=not_as_is or conversion.fatal, dataset=dataset,
+        source_object=info.name, source_etag=info.etag, source_size=info.size,
+        output_object=info.name if valid else None, base_model=settings.base_model,
+        validated_by=Stage.TRAIN.value, output_sha256=hashed.hexdigest() if valid else None)
 
 
 #: Skip reasons the converter can clean up but OCI rejects when the file is trained as-is.
@@ -269,35 +252,27 @@ REJECTED_AS_IS = frozenset({"not_an_object", "missing_field", "non_string_field"
                             "invalid_unicode", "record_too_long"})
 
 
-def _not_trainable_as_is(doc: dict[str, Any]) -> dict[str, Any] | None:
+def _not_trainable_as_is(report: ConversionReport) -> Issue | None:
     """Why a directly dropped JSONL, trained byte for byte, would fail at OCI (or ``None``).
 
     The converter skips bad records when it writes a JSONL; a dropped JSONL is not
     rewritten, so any record OCI refuses, or extra keys beside prompt/completion,
     fail the whole training run. Say so before a cluster is paid for.
     """
-    skipped = {reason: n for reason, n in (doc.get("skipped_by_reason") or {}).items()
+    skipped = {reason: n for reason, n in report.skipped_by_reason.items()
                if reason in REJECTED_AS_IS and n}
-    extra = int(doc.get("records_with_extra_keys") or 0)
+    extra = report.records_with_extra_keys
     if not skipped and not extra:
         return None
     problems = [f"{n} record(s) {reason.replace('_', ' ')}"
                 for reason, n in sorted(skipped.items())]
     if extra:
         problems.append(f"{extra} record(s) with keys other than prompt/completion")
-    first = (doc.get("skipped_examples") or [{}])[0]
-    return {
-        "code": "not_trainable_as_is",
-        "message": "OCI would reject this JSONL as uploaded: " + "; ".join(problems),
-        "record_index": first.get("record_index"), "line": first.get("line"),
-        "byte_offset": first.get("byte_offset"),
-        "hint": "fix those lines, or upload the file under the raw/ prefix so the convert "
-                "stage writes a clean training JSONL",
-    }
-
-
-def _report_reason(doc: dict[str, Any]) -> str:
-    fatal = doc.get("fatal") or doc.get("error")
-    if isinstance(fatal, dict):
-        return str(fatal.get("message") or fatal.get("code") or "invalid")
-    return str(fatal) if fatal else "invalid"
+    first = report.skipped_examples[0] if report.skipped_examples else None
+    return Issue(
+        code="not_trainable_as_is",
+        message="OCI would reject this JSONL as uploaded: " + "; ".join(problems),
+        record_index=first.record_index if first else None,
+        line=first.line if first else None, byte_offset=first.byte_offset if first else None,
+        hint="fix those lines, or upload the file under the raw/ prefix so the convert "
+             "stage writes a clean training JSONL")

@@ -22,6 +22,9 @@ from shared import genai, naming, tags
 from shared.infer.resolve import EndpointResolver
 from shared.settings import Settings
 from shared.stages import watch
+from shared.convert.report import Issue
+from shared.records import write_record
+from shared.reports import DatasetReport
 from shared.stages.context import StageContext
 from shared.stages.infer import Backend
 from shared.stages.train import train_dataset
@@ -250,9 +253,10 @@ def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool =
     raw_etag = f"raw-{next(_ids)}"
     body = b"".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}).encode() + b"\n"
                     for i in range(records))
-    ctx.store.put_json(naming.report_object(ctx.settings, dataset),
-                       {"valid": valid, "records_written": records, "source_etag": raw_etag,
-                        "fatal": None if valid else {"message": "too few examples"}})
+    write_record(ctx.store, naming.report_object(ctx.settings, dataset), DatasetReport(
+        valid=valid, records_written=records, dataset=dataset,
+        source_object=f"raw/{dataset}.json", source_etag=raw_etag,
+        fatal=None if valid else Issue(code="too_few_examples", message="too few examples")))
     return ctx.store.put_bytes(naming.training_object(ctx.settings, dataset), body,
                                metadata={"source-etag": raw_etag})
 

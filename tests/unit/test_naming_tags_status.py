@@ -63,7 +63,8 @@ def test_status_transitions_keep_history_and_terminality() -> None:
     assert s2.state is DatasetState.MODEL_ACTIVE and s2.model_id == "m1"
     assert [h.state for h in s2.history] == [DatasetState.MODEL_ACTIVE]
     assert s.state is DatasetState.TRAINING  # the original is untouched
-    s3 = s2.moved_to(DatasetState.ENDPOINT_ACTIVE)
+    s3 = s2.moved_to(DatasetState.ENDPOINT_CREATING, endpoint_id="e1").moved_to(
+        DatasetState.ENDPOINT_ACTIVE, "serving")
     assert s3.terminal
     assert DatasetStatus.model_validate_json(s3.model_dump_json()) == s3
     assert DatasetState.MODEL_ACTIVE not in TERMINAL_STATES

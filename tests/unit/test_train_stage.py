@@ -242,7 +242,7 @@ def test_transient_errors_propagate_for_redelivery() -> None:
 
 
 def test_status_moves_keep_history() -> None:
-    status = DatasetStatus(dataset="d", state=DatasetState.TRAINING)
+    status = DatasetStatus(dataset="d", state=DatasetState.TRAINING, model_id="m")
     moved = status.moved_to(DatasetState.MODEL_ACTIVE, "done", model_state="ACTIVE")
     assert moved.state is DatasetState.MODEL_ACTIVE and moved.history[-1].detail == "done"
     assert status.state is DatasetState.TRAINING and not status.history

@@ -90,10 +90,13 @@ def test_reconcile_rebuilds_a_lost_status_from_tags() -> None:
     del store.objects["training/fin.jsonl"]  # only the cloud remembers
     from unittest import mock
 
-    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
         report = watcher.reconcile(ctx.settings)
-    assert "fin: status rebuilt" in report.actions
-    assert "fin: MODEL_ACTIVE handed back" in report.actions
+    assert report.actions[0] == "fin: status rebuilt"
+    assert not any(a.startswith("fin: MODEL_ACTIVE handed back") for a in report.actions)
+    handed = json.loads(store.objects["handoff/endpoint/fin.json"][0])
+    assert (handed["stage"], handed["state"], handed["reason"]) == (
+        "endpoint", "MODEL_ACTIVE", "reconcile: status rebuilt")
     status = store.status("fin")
     assert status["model_id"] == model_id
     # Rebuilt as MODEL_ACTIVE and written again for the endpoint stage; the watcher
@@ -110,7 +113,7 @@ def test_reconcile_queues_a_raw_object_no_event_converted_and_a_jsonl_no_event_t
     drop_jsonl(ctx, "orphan")
     from unittest import mock
 
-    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
         report = watcher.reconcile(ctx.settings)
     assert {"lost: convert queued", "orphan: train queued"} <= set(report.actions)
     lost, orphan = store.status("lost"), store.status("orphan")
@@ -126,11 +129,14 @@ def test_reconcile_queues_a_raw_object_no_event_converted_and_a_jsonl_no_event_t
 def test_reconcile_leaves_a_converted_raw_object_alone() -> None:
     ctx, store, _ = make_ctx()
     store.objects["raw/done.json"] = (b"[]", "etag-raw", {})
-    ctx.store.put_json("reports/done.json", {"source_object": "raw/done.json",
-                                             "source_etag": "etag-raw", "valid": False})
+    from shared.records import write_record
+    from shared.reports import DatasetReport
+
+    write_record(ctx.store, "reports/done.json", DatasetReport.refusal(
+        "done", "raw/done.json", "etag-raw", "too_few_examples", "0 examples"))
     from unittest import mock
 
-    with mock.patch("shared.stages.watch.context_for", return_value=ctx):
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
         report = watcher.reconcile(ctx.settings)
     assert not any(a.startswith("done:") for a in report.actions)
     assert ctx.store.read_json("status/done.json") is None
@@ -150,10 +156,11 @@ def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -
 def test_warm_watch_function_reconciles_first_then_periodically(
         monkeypatch: Any) -> None:
     from shared.stages import watch as fn
+    from shared.stages.watch.entry import SCHEDULE
 
-    monkeypatch.setattr(fn._Schedule, "last_reconcile", None)
+    monkeypatch.setattr(SCHEDULE, "last_reconcile", None)
     assert fn.reconcile_due(100.0)
-    monkeypatch.setattr(fn._Schedule, "last_reconcile", 100.0)
+    monkeypatch.setattr(SCHEDULE, "last_reconcile", 100.0)
     assert not fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS - 1)
     assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)
 

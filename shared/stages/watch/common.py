@@ -1,0 +1,117 @@
+"""What the watcher's jobs share: listing, reading a status in isolation, saving, handing off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared import logs, naming
+from shared.lifecycle import Lifecycle
+from shared.records import MalformedRecord, quarantine
+from shared.settings import Stage
+from shared.stages.context import StageContext, StatusRead, hand_to, read_status, write_status
+from shared.status import DatasetState, DatasetStatus
+
+log = logs.get_logger("ocift.watch")
+
+WATCH = Stage.WATCH.value
+
+
+class TickReport(BaseModel):
+    """What one tick saw and did; ``calls`` counts OCI API calls by operation."""
+
+    in_flight: int = 0
+    changed: list[str] = Field(default_factory=list)
+    resumed: list[str] = Field(default_factory=list)
+    quarantined: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    calls: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def genai_calls(self) -> int:
+        return sum(n for op, n in self.calls.items() if op.startswith("genai."))
+
+
+def listed(ctx: StageContext, prefix: str) -> Iterator[tuple[str, str]]:
+    """``(name, etag)`` of every object under ``prefix`` (one listing call per 1000)."""
+    start: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"prefix": prefix, "fields": "name,etag", "limit": 1000}
+        if start:
+            kwargs["start"] = start
+        resp = ctx.store.client.list_objects(ctx.store.namespace, ctx.store.bucket, **kwargs)
+        for obj in resp.data.objects:
+            yield obj.name, getattr(obj, "etag", None) or ""
+        start = resp.data.next_start_with
+        if not start:
+            return
+
+
+def status_objects(ctx: StageContext) -> Iterator[tuple[str, str]]:
+    """``(name, etag)`` of every status object."""
+    return listed(ctx, ctx.settings.status_prefix)
+
+
+def read_isolated(ctx: StageContext, dataset: str,
+                  quarantined: list[str] | None = None) -> StatusRead | MalformedRecord | None:
+    """The dataset's status; a malformed one is quarantined (once) and returned as such."""
+    try:
+        return read_status(ctx, dataset)
+    except MalformedRecord as bad:
+        if quarantine(ctx.store, ctx.settings, bad, WATCH) and quarantined is not None:
+            quarantined.append(bad.name)
+        return bad
+
+
+def statuses(ctx: StageContext,
+             quarantined: list[str] | None = None) -> dict[str, StatusRead]:
+    """Every dataset's readable status (malformed ones quarantined and left out)."""
+    found: dict[str, StatusRead] = {}
+    for name, _ in list(status_objects(ctx)):
+        dataset = naming.status_dataset(ctx.settings, name)
+        current = read_isolated(ctx, dataset, quarantined) if dataset else None
+        if dataset and isinstance(current, tuple):
+            found[dataset] = current
+    return found
+
+
+def owner_of(ctx: StageContext, status: DatasetStatus) -> Stage | None:
+    """The stage that owns ``status``'s next step (None: the watcher's own, or nobody's)."""
+    s = ctx.settings
+    if any(r.ready for r in status.releases):
+        return Stage.ENDPOINT  # it deletes released clusters
+    if status.state is DatasetState.QUEUED:
+        if naming.raw_dataset(s, status.source_object or "") == status.dataset:
+            return Stage.CONVERT
+        if naming.training_dataset(s, status.source_object or "") == status.dataset:
+            return Stage.TRAIN
+        return None
+    if status.state is DatasetState.PENDING_CLUSTER:
+        return Stage.TRAIN if status.cluster_state in HANDED_CLUSTER_STATES else None
+    if status.state is DatasetState.PENDING_HOSTING_CLUSTER:
+        return Stage.ENDPOINT if status.cluster_state in HANDED_CLUSTER_STATES else None
+    if status.state in (DatasetState.MODEL_ACTIVE, DatasetState.MODEL_FAILED,
+                        DatasetState.ENDPOINT_ACTIVE):
+        return Stage.ENDPOINT  # host it, record the failure, retire what it supersedes
+    return None
+
+
+#: Cluster states the owner of a PENDING_* dataset acts on: create on it, or replace it.
+HANDED_CLUSTER_STATES = frozenset({Lifecycle.ACTIVE.value, Lifecycle.FAILED.value,
+                                   Lifecycle.DELETED.value, Lifecycle.DELETING.value})
+
+
+def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: TickReport,
+         *, hand_over: bool = True) -> bool:
+    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over."""
+    new_etag = write_status(ctx, status, etag)
+    if new_etag is None:
+        return False
+    report.changed.append(f"{status.dataset}: {status.state.value}")
+    owner = owner_of(ctx, status) if hand_over else None
+    if owner is not None:
+        hand_to(ctx, owner, status, new_etag, f"watch: {status.state.value}")
+        report.resumed.append(f"{status.dataset}: {owner.value}")
+    return True
