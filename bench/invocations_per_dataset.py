@@ -59,6 +59,7 @@ def main() -> int:
                 print("timed out before every dataset was ENDPOINT_ACTIVE")
                 return 1
             target.wait_idle(timeout=60)
+            assert target.runner is not None
             calls = {f.name: f.calls for f in target.runner.status()}
     per = {fn: calls.get(fn, 0) / args.datasets for fn in EVENT_FUNCTIONS}
     print(f"datasets: {args.datasets}")

@@ -14,7 +14,8 @@ from shared.events import ObjectEvent, parse_object_event
 from shared.outcome import Outcome, OutcomeStatus
 from shared.runtime import handle_object_event
 from shared.settings import AuthMode, Settings, Stage
-from shared.stages.convert import convert_dataset
+from shared.stages.convert import on_handoff, on_raw
+from shared.stages.guard import ObjectKind
 from shared.storage import ObjectStore
 from tests.support.events import object_event
 from tests.support.fdk import call_fdk
@@ -59,7 +60,8 @@ def event_for(store: ObjectStore, name: str, etag: str | None = None,
 
 
 def convert_object(ev: ObjectEvent, settings: Settings) -> Outcome:
-    return handle_object_event(Stage.CONVERT, convert_dataset, ev, settings)
+    routes = {ObjectKind.RAW: on_raw, ObjectKind.HANDOFF: on_handoff}
+    return handle_object_event(Stage.CONVERT, routes, ev, settings)
 
 
 def jsonl_lines(store: ObjectStore, name: str) -> list[dict[str, str]]:

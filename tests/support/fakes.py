@@ -19,12 +19,12 @@ from oci.exceptions import ServiceError
 from oci.generative_ai_inference import models as m
 
 from shared import genai, naming, tags
-from shared.infer.resolve import EndpointResolver
-from shared.settings import Settings
-from shared.stages import watch
 from shared.convert.report import Issue
+from shared.infer.resolve import EndpointResolver
 from shared.records import write_record
 from shared.reports import DatasetReport
+from shared.settings import Settings
+from shared.stages import watch
 from shared.stages.context import StageContext
 from shared.stages.infer import Backend
 from shared.stages.train import train_dataset
