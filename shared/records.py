@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from shared import logs
+from shared import logs, naming
 from shared.settings import Settings
 from shared.status import RECORD, utcnow
 from shared.storage import ObjectStore, PreconditionFailed
@@ -127,6 +127,15 @@ def quarantine(store: ObjectStore, settings: Settings, bad: MalformedRecord,
     log.warning("malformed record quarantined", extra={"object": bad.name, "etag": bad.etag,
                                                        "error": bad.error[:300]})
     return True
+
+
+def document_dataset(settings: Settings, name: str) -> str | None:
+    """The dataset a status, report or hand-off document belongs to (None for others)."""
+    if name.startswith(settings.handoff_prefix):
+        stage, _, rest = name[len(settings.handoff_prefix):].partition("/")
+        return naming.handoff_dataset(settings, stage, name) if rest else None
+    return (naming.dataset_of(settings, name)
+            or naming.dataset_from_object(name, settings.reports_prefix, (".json",)))
 
 
 def quarantined(store: ObjectStore, settings: Settings) -> list[QuarantineRecord]:

@@ -11,6 +11,7 @@ from shared import metrics as model_metrics
 from shared import naming
 from shared.billing import Resource
 from shared.cli.deadletters import DeadLetterRow, describe
+from shared.records import document_dataset, quarantined
 from shared.settings import Settings
 from shared.status import DatasetStatus
 
@@ -37,6 +38,7 @@ class DatasetRow(BaseModel):
     dead_letters: list[DeadLetterRow] = Field(default_factory=list)
     duplicate_of: str | None = None  # the last upload was identical to this model (version)
     idle_clusters: list[str] = Field(default_factory=list)  # reported by the watcher
+    quarantined: list[str] = Field(default_factory=list)  # its documents that did not parse
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
     unit_hours: float = 0.0
 
@@ -128,6 +130,9 @@ def collect(store: Any, settings: Settings, genai: Any = None,
             rows[dataset] = candidate
     for letter in dead or []:
         row(letter.dataset or letter.object or "?").dead_letters.append(letter)
+    for bad in quarantined(store, settings):
+        row(document_dataset(settings, bad.object) or bad.object).quarantined.append(
+            f"{bad.object}: {bad.error}")
     if genai is not None:
         for r in rows.values():
             refresh_live(r, genai)
@@ -233,6 +238,10 @@ def render(rows: list[DatasetRow]) -> str:
            + (["", "billable (unit-hours so far):", *held] if held else [])
            + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):", *idle]
               if idle else []))
+    bad = [f"  {r.dataset}: {q}" for r in rows for q in r.quarantined]
+    if bad:
+        out += ["", "quarantined documents (they do not parse; never retried: fix or delete "
+                "the object, or let reconcile rebuild a status from the cloud):", *bad]
     if dead:
         out += ["", "dead-lettered deliveries (the router gave up; fix the cause, then "
                 "`ocift redrive` retries them all, or `ocift redrive ID`):", *dead]

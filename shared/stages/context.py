@@ -101,6 +101,8 @@ def rebuild_from_model(ctx: StageContext, dataset: str, model: Any,
         "source_etag": model_tags.get(tags.SOURCE_ETAG),
         "base_model": model_tags.get(tags.BASE_MODEL),
         "content_sha256": model_tags.get(tags.CONTENT_SHA256) or None,
+        "finetuning_cluster_id": getattr(getattr(model, "fine_tune_details", None),
+                                         "dedicated_ai_cluster_id", None),
     }
     if state is DatasetState.MODEL_FAILED:
         changes["reason"] = model.lifecycle_details or "training failed"

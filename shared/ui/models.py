@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.billing import Resource as Resource  # re-exported: the page's models
 from shared.cli.status_view import DatasetRow
-from shared.convert.report import ConversionReport
+from shared.reports import DatasetReport
 from shared.status import DatasetStatus
 
 
@@ -34,6 +34,7 @@ class Overview(BaseModel):
     unit_hours: float
     dead_letters: int | None = None  # local target only
     resources_error: str | None = None  # Generative AI could not be read (what and why)
+    quarantined: list[str] = Field(default_factory=list)  # "<object>: <parse error>"
 
 
 class ModelVersion(BaseModel):
@@ -62,7 +63,7 @@ class DatasetDetail(BaseModel):
 
     summary: DatasetSummary
     local: bool
-    report: ConversionReport | None = None
+    report: DatasetReport | None = None
     report_error: str | None = None  # the report exists but cannot be read
     status: DatasetStatus | None = None
     models: list[ModelVersion] = Field(default_factory=list)

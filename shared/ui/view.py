@@ -24,7 +24,7 @@ from shared.cli.ask import post_infer
 from shared.cli.connection import Connection
 from shared.cli.status_view import apply_report, apply_status, collect
 from shared.cli.upload import BadUpload, object_name
-from shared.convert.report import ConversionReport
+from shared.reports import DatasetReport
 from shared.status import DatasetState
 from shared.ui import billing, match
 from shared.ui.errors import UiError, from_oci
@@ -165,7 +165,8 @@ class PipelineView:
         return Overview(target=self.label, local=self.local, poll_seconds=self.poll_seconds,
                         datasets=datasets, resources=found,
                         unit_hours=billing.unit_hours(found), dead_letters=dead,
-                        resources_error=error)
+                        resources_error=error,
+                        quarantined=[q for n in names if n in rows for q in rows[n].quarantined])
 
     def _read(self, name: str) -> Any | None:
         found = self.store().read_json(name)
@@ -200,7 +201,7 @@ class PipelineView:
                                metric_notes=LOCAL_METRIC_NOTES if self.local else OCI_METRIC_NOTES)
         if report_doc is not None:
             try:
-                detail.report = ConversionReport.model_validate(report_doc)
+                detail.report = DatasetReport.model_validate(report_doc)
             except ValidationError as exc:
                 detail.report_error = f"the report does not match this version's schema " \
                                       f"({exc.error_count()} problems)"

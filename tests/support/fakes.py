@@ -151,7 +151,8 @@ class FakeGenAi:
                 id=ocid, display_name=details.display_name, version=details.version,
                 lifecycle_state="CREATING", type="CUSTOM", capabilities=["CHAT"],
                 freeform_tags=dict(details.freeform_tags), lifecycle_details=None,
-                model_metrics=None, details=details, wr=wr)
+                model_metrics=None, details=details, wr=wr,
+                fine_tune_details=details.fine_tune_details)  # as GetModel answers
             return ocid
 
         ocid = self._once("model", opc_retry_token, make)

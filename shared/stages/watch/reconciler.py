@@ -39,8 +39,20 @@ from shared.stages.context import (
     rebuild_from_model,
     write_status,
 )
-from shared.stages.watch.common import TickReport, listed, log, owner_of, read_isolated
-from shared.stages.watch.sweeper import sweep_clusters
+from shared.stages.watch.common import (
+    TickReport,
+    listed,
+    log,
+    owner_of,
+    read_isolated,
+    statuses,
+)
+from shared.stages.watch.sweeper import (
+    NEEDS_FINETUNING,
+    Busy,
+    finetuning_release,
+    sweep_clusters,
+)
 from shared.stages.watch.ticker import tick
 from shared.status import DatasetState
 
@@ -117,10 +129,23 @@ def _repair(ctx: StageContext, dataset: str, model: Any, queued: set[str],
     report.actions.append(f"{dataset}: status rebuilt")
     queued.add(dataset)  # handed over here: step 4 leaves it alone
     rebuilt = read_status(ctx, dataset)
-    if rebuilt is not None:
-        owner = owner_of(ctx, rebuilt[0])
-        if owner is not None:
-            hand_to(ctx, owner, rebuilt[0], rebuilt[1], "reconcile: status rebuilt")
+    if rebuilt is None:
+        return
+    status, etag = rebuilt
+    if status.state in (DatasetState.MODEL_ACTIVE, DatasetState.MODEL_FAILED):
+        # Its training ended while the status was lost: release the fine-tuning cluster as
+        # the tick would have, so nothing keeps billing unseen.
+        busy = Busy({d for d, (st, _) in statuses(ctx).items()
+                     if st.state in NEEDS_FINETUNING})
+        releases = finetuning_release(ctx, status, busy)
+        if releases != status.releases:
+            moved = status.moved_to(status.state, "reconcile: fine-tuning cluster released",
+                                    releases=releases)
+            etag = write_status(ctx, moved, etag) or etag
+            status = moved
+    owner = owner_of(ctx, status)
+    if owner is not None:
+        hand_to(ctx, owner, status, etag, "reconcile: status rebuilt")
 
 
 def _raw(ctx: StageContext, name: str, etag: str, queued: set[str],

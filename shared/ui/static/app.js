@@ -140,6 +140,10 @@ function renderOverview(data) {
   const err = document.getElementById("resources-error");
   err.hidden = !data.resources_error;
   err.textContent = data.resources_error || "";
+  const bad = document.getElementById("quarantine");
+  bad.hidden = !(data.quarantined && data.quarantined.length);
+  document.getElementById("quarantine-list").replaceChildren(
+    ...(data.quarantined || []).map((q) => el("li", {class: "mono"}, q)));
   fillModels(data.datasets);
 }
 
