@@ -234,7 +234,7 @@ def test_a_malformed_handoff_is_quarantined_and_answered_not_retried(doc: bytes)
     ctx, store, _ = make_ctx()
     store.objects["handoff/train/fin.json"] = (doc, "etag-h", {})
     called: list[str] = []
-    routes = {ObjectKind.HANDOFF: lambda c, e, d: called.append(d)}  # type: ignore[misc]
+    routes = {ObjectKind.HANDOFF: lambda c, e, d: called.append(d)}
     with mock.patch("shared.runtime.context_for", return_value=ctx):
         outcome = handle_object_event(Stage.TRAIN, routes,  # type: ignore[arg-type]
                                       _event("handoff/train/fin.json"), ctx.settings)
