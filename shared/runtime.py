@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import logs
-from shared.errors import ConfigurationError, describe, is_permanent_request_error
+from shared.errors import ErrorKind, classify, describe
 from shared.events import EventParseError, ObjectEvent, parse_object_event
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, SettingsError, Stage, get_settings
@@ -108,11 +108,12 @@ def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
     started = time.perf_counter()
     try:
         result = work(Invocation(stage, settings, read_body(data), method, request_id))
-    except ConfigurationError as exc:
-        log.error("stage misconfigured", extra={"reason": str(exc)})
-        return configuration_error(ctx, str(exc))
     except Exception as exc:
-        if not is_permanent_request_error(exc):
+        kind = classify(exc)
+        if kind is ErrorKind.MISCONFIGURED:  # a grant or setting: kept until an operator acts
+            log.error("stage misconfigured", extra={"reason": describe(exc)})
+            return configuration_error(ctx, describe(exc))
+        if kind is not ErrorKind.PERMANENT:
             raise  # transient: fdk answers 502 and the event is redelivered
         # OCI refused the request itself: no retry can change that, so answer (and log)
         # the reason instead of failing into a redelivery loop.

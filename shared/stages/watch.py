@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from shared import caches, genai, logs, naming, tags
+from shared.errors import ErrorKind, classify, describe
 from shared.lifecycle import GONE, REMOVED, WORK_REQUEST_DONE, Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.settings import Settings, Stage
@@ -96,7 +97,7 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
             _observe(ctx, dataset, status, etag, report, ctx_busy)
         except Exception as exc:  # one dataset's transient error never stops the others
             log.warning("watch of dataset failed", extra={"dataset": dataset,
-                                                          "error": genai.error_reason(exc)})
+                                                          "error": describe(exc)})
             report.errors.append(f"{dataset}: {type(exc).__name__}")
     end = ctx.counter.snapshot()
     report.calls = {op: n - start.get(op, 0) for op, n in end.items() if n - start.get(op, 0)}
@@ -225,7 +226,8 @@ def _endpoint_gone(ctx: StageContext, endpoint_id: str) -> bool:
     try:
         state = ctx.genai.get_endpoint(endpoint_id).data.lifecycle_state
     except Exception as exc:
-        if getattr(exc, "status", None) == 404:
+        # The endpoints a release waits for are ones the pipeline itself deleted.
+        if classify(exc, confirmed_gone=True) is ErrorKind.GONE:
             return True
         raise
     return bool(state == Lifecycle.DELETED)
