@@ -134,7 +134,12 @@ def handle_object_event(stage: Stage, work: EventWork, event: ObjectEvent,
     dataset = claim_object(event, settings, stage)
     if isinstance(dataset, Outcome):
         return dataset
-    return work(context_for(settings, event.namespace), event, dataset)
+    ctx = context_for(settings)
+    if not settings.namespace:  # now resolved: an event for another namespace is not ours
+        dataset = claim_object(event, ctx.settings, stage)
+        if isinstance(dataset, Outcome):
+            return dataset
+    return work(ctx, event, dataset)
 
 
 def object_event_work(work: EventWork) -> Work:

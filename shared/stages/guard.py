@@ -32,8 +32,10 @@ def claim_object(event: ObjectEvent, settings: Settings, stage: Stage) -> str | 
     """The dataset the event's object belongs to, or a SKIPPED outcome when it is not mine.
 
     Objects outside the stage's layout are skipped, and so are events from another
-    bucket: a rule that matched them is misconfigured, and acting on them would
-    cross pipelines.
+    bucket or namespace: a rule that matched them is misconfigured, and acting on them
+    would cross pipelines. The namespace is the configured one only (checked once it is
+    known: ``settings.namespace`` unset means "ask Object Storage", and the caller claims
+    again with the resolved settings).
     """
     dataset, expected = _layout(settings, stage, event.object_name)
     if dataset is None:
@@ -41,6 +43,9 @@ def claim_object(event: ObjectEvent, settings: Settings, stage: Stage) -> str | 
     elif event.bucket != settings.bucket:
         reason = (f"event for bucket {event.bucket!r}, this pipeline watches "
                   f"{settings.bucket!r}")
+    elif settings.namespace and event.namespace != settings.namespace:
+        reason = (f"event for namespace {event.namespace!r}, this pipeline's bucket is in "
+                  f"{settings.namespace!r}")
     else:
         return dataset
     return Outcome(status=OutcomeStatus.SKIPPED, stage=stage.value, reason=reason,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.events import ObjectEvent, parse_object_event
-from shared.outcome import OutcomeStatus
+from shared.outcome import Outcome, OutcomeStatus
 from shared.runtime import EventWork, handle_object_event
 from shared.settings import AuthMode, Settings, Stage
 from shared.stages.convert import convert_dataset
@@ -58,3 +58,45 @@ def test_own_objects_in_another_bucket_are_skipped(stage: Stage, work: EventWork
 def test_stages_without_object_events_cannot_claim_objects(stage: Stage) -> None:
     with pytest.raises(ValueError, match="not triggered by object events"):
         claim_object(event("raw/a.json"), SETTINGS, stage)
+
+
+def _in_namespace(name: str, namespace: str) -> ObjectEvent:
+    return parse_object_event(object_event(name, bucket="ocift-datasets", namespace=namespace))
+
+
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_own_objects_in_another_namespace_are_skipped(stage: Stage, work: EventWork,
+                                                      own: str) -> None:
+    # The configured namespace decides, like the bucket: no OCI call, no work.
+    configured = SETTINGS.model_copy(update={"namespace": "ours"})
+    outcome = handle_object_event(stage, work, _in_namespace(own, "theirs"), configured)
+    assert outcome.status is OutcomeStatus.SKIPPED
+    assert "'theirs'" in outcome.reason and "'ours'" in outcome.reason
+    assert claim_object(_in_namespace(own, "ours"), configured, stage) == "a"
+
+
+@pytest.mark.parametrize(("stage", "work", "own"), STAGES)
+def test_an_unconfigured_namespace_is_the_tenancys_never_the_events(
+        monkeypatch: pytest.MonkeyPatch, stage: Stage, work: EventWork, own: str) -> None:
+    from shared import runtime
+    from shared.stages.context import StageContext
+
+    built: list[Settings] = []
+
+    def context_for(settings: Settings) -> StageContext:  # as if GetNamespace said "tenancy"
+        built.append(settings)
+        resolved = settings.model_copy(update={"namespace": "tenancy"})
+        return StageContext(settings=resolved, store=None)  # type: ignore[arg-type]
+
+    ran: list[str] = []
+
+    def recorded(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+        ran.append(ctx.settings.namespace or "")
+        return Outcome(status=OutcomeStatus.DONE, stage=stage.value)
+
+    monkeypatch.setattr(runtime, "context_for", context_for)
+    outcome = handle_object_event(stage, work, _in_namespace(own, "elsewhere"), SETTINGS)
+    assert outcome.status is OutcomeStatus.SKIPPED and "'elsewhere'" in outcome.reason
+    assert len(built) == 1 and ran == []
+    done = handle_object_event(stage, recorded, _in_namespace(own, "tenancy"), SETTINGS)
+    assert done.status is OutcomeStatus.DONE and ran == ["tenancy"]
