@@ -14,6 +14,11 @@ counts those "throttled function invocations").
 An instance is declared dead only when it is: its process has exited, or a
 call ran past the function's timeout (Fn discards that container). A refused
 connect to a live process is retried and never kills it.
+
+:meth:`InstancePool.stop` fails every call that began before it: an in-flight call's
+process is killed (its socket closes), and a call whose process was still starting,
+or that still waited for one, gets :class:`InvocationError` instead of being served
+by a process nobody would stop.
 """
 
 from __future__ import annotations
