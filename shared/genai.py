@@ -22,34 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import families, naming, tags
+from shared.errors import PermanentError as PermanentError  # re-exported: the stages raise it
 from shared.families import Family
 from shared.lifecycle import LIVE, REMOVED, Lifecycle
 from shared.settings import Settings, TrainingMethod
 
 FINE_TUNING = "FINE_TUNING"
 HOSTING = "HOSTING"
-
-
-class PermanentError(Exception):
-    """Input or configuration that can never succeed; recorded, never retried."""
-
-
-def is_permanent(exc: BaseException) -> bool:
-    """True for OCI answers that a retry cannot fix (400, 404, 409 Conflict on a token)."""
-    status = getattr(exc, "status", None)
-    code = getattr(exc, "code", "")
-    return status in (400, 404) or (status == 409 and code == "Conflict")
-
-
-def error_reason(exc: BaseException) -> str:
-    """A short reason for a status object (no request bodies, no credentials)."""
-    status = getattr(exc, "status", None)
-    if status is None:
-        return str(exc)
-    code = getattr(exc, "code", "")
-    message = getattr(exc, "message", "") or str(exc)
-    op = getattr(exc, "operation_name", "") or "request"
-    return f"{op} failed: {status} {code}: {message}"
 
 
 # -- call counting --------------------------------------------------------------------------
@@ -246,6 +225,17 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
         display_name=naming.display_name(name), freeform_tags=wanted)
     cluster = client.create_dedicated_ai_cluster(details, opc_retry_token=token).data
     return ClusterRef(cluster.id, cluster.lifecycle_state)
+
+
+def cluster_listed(client: Any, settings: Settings, cluster_id: str) -> bool:
+    """True when the compartment's cluster listing shows ``cluster_id`` not yet deleted.
+
+    The confirmation a 404 on GetDedicatedAiCluster needs before it means "gone"
+    (shared/errors.py): a listing this function may make that lacks it (or shows it
+    DELETED) is proof; the 404 alone may be a missing grant.
+    """
+    return any(item.id == cluster_id and item.lifecycle_state != Lifecycle.DELETED
+               for item in list_all(client.list_dedicated_ai_clusters, settings.compartment_id))
 
 
 def shares_hosting(family: Family, method: str | None) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import billing, clients, genai, logs, naming, tags
+from shared.errors import ErrorKind, classify, describe, incorrect_state, not_found
 from shared.families import ApiShape
 from shared.lifecycle import Lifecycle
 from shared.settings import Settings
@@ -75,12 +76,9 @@ def superseded(endpoints: list[Any], current_id: str, keep: int) -> list[Any]:
 
 def _own_cluster(ctx: StageContext, endpoint: Any) -> str | None:
     """The hosting cluster made for ``endpoint``'s model alone (not shared), if any."""
-    try:
-        cluster = ctx.genai.get_dedicated_ai_cluster(endpoint.dedicated_ai_cluster_id).data
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return None
-        raise
+    # No 404 is taken as "gone" here: a cluster cannot be deleted while an endpoint is on
+    # it, so a 404 is a missing grant (shared/errors.py) and is raised.
+    cluster = ctx.genai.get_dedicated_ai_cluster(endpoint.dedicated_ai_cluster_id).data
     if (billing.ours(cluster, ctx.settings, tags.ROLE_HOSTING_CLUSTER)
             and (cluster.freeform_tags or {}).get(tags.MODEL_ID) == endpoint.model_id
             and cluster.id not in user_clusters(ctx.settings)):
@@ -109,7 +107,7 @@ def retire_superseded(ctx: StageContext, status: DatasetStatus,
         try:
             ctx.genai.delete_endpoint(endpoint.id)
         except Exception as exc:
-            if getattr(exc, "status", None) not in (404, 409):
+            if not incorrect_state(exc):  # IncorrectState: already deleting
                 raise
         if cluster_id and all(r.cluster_id != cluster_id for r in releases):
             releases.append(ClusterRelease(
@@ -145,7 +143,10 @@ def _release(ctx: StageContext, release: ClusterRelease) -> str:
     try:
         cluster = ctx.genai.get_dedicated_ai_cluster(release.cluster_id).data
     except Exception as exc:
-        if getattr(exc, "status", None) == 404:
+        # An earlier attempt may have deleted it; a 404 is "gone" only if the listing agrees.
+        gone = not_found(exc) and not genai.cluster_listed(ctx.genai, ctx.settings,
+                                                           release.cluster_id)
+        if classify(exc, confirmed_gone=gone) is ErrorKind.GONE:
             return "already gone"
         raise
     if cluster.lifecycle_state in (Lifecycle.DELETING, Lifecycle.DELETED):
@@ -156,11 +157,10 @@ def _release(ctx: StageContext, release: ClusterRelease) -> str:
     try:
         ctx.genai.delete_dedicated_ai_cluster(cluster.id)
     except Exception as exc:
-        status, code = getattr(exc, "status", None), getattr(exc, "code", "")
-        if status == 404:
-            return "already gone"
-        if status == 409:
-            return f"still in use ({code}): kept"
+        # 409 IncorrectState (busy) or Conflict (endpoints still on it): kept; a 404 right
+        # after a successful read is a missing delete grant, raised.
+        if incorrect_state(exc) or classify(exc) is ErrorKind.PERMANENT:
+            return f"still in use ({describe(exc)}): kept"
         raise
     log.info("cluster deleted", extra={"cluster_id": cluster.id, "reason": release.reason})
     return f"deleted ({release.reason})"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared import logs
-from shared.errors import ConfigurationError, describe, is_permanent_request_error
+from shared.errors import ErrorKind, classify, describe
 from shared.events import EventParseError, ObjectEvent, parse_object_event
 from shared.handoff import parse_handoff
 from shared.invocation import JSON_HEADERS, HttpReply, Invocation
@@ -91,11 +91,12 @@ def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
     started = time.perf_counter()
     try:
         result = work(Invocation(stage, settings, read_body(data), method, request_id))
-    except ConfigurationError as exc:
-        log.error("stage misconfigured", extra={"reason": str(exc)})
-        return configuration_error(ctx, str(exc))
     except Exception as exc:
-        if not is_permanent_request_error(exc):
+        kind = classify(exc)
+        if kind is ErrorKind.MISCONFIGURED:  # a grant or setting: kept until an operator acts
+            log.error("stage misconfigured", extra={"reason": describe(exc)})
+            return configuration_error(ctx, describe(exc))
+        if kind is not ErrorKind.PERMANENT:
             raise  # transient: fdk answers 502 and the event is redelivered
         # OCI refused the request itself: no retry can change that, so answer (and log)
         # the reason instead of failing into a redelivery loop.
@@ -121,8 +122,12 @@ def handle_object_event(stage: Stage, routes: Routes, event: ObjectEvent,
     claim = claim_object(event, settings, stage)
     if isinstance(claim, Outcome):
         return claim
+    ctx = context_for(settings)
+    if not settings.namespace:  # now resolved: an event for another namespace is not ours
+        claim = claim_object(event, ctx.settings, stage)
+        if isinstance(claim, Outcome):
+            return claim
     kind, dataset = claim
-    ctx = context_for(settings, event.namespace)
     try:
         if kind is ObjectKind.HANDOFF:
             got = ctx.store.read_bytes(event.object_name)

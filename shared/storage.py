@@ -6,6 +6,9 @@
 * Every write can be conditional (``If-None-Match: *`` to create only,
   ``If-Match: <etag>`` to replace exactly the version we read), so two
   deliveries of the same event cannot both win.
+* A 404 on the pipeline's own objects reads as "absent" (``ObjectNotFound`` / None):
+  each stage holds the grants on its prefixes; where a 404 may be a missing grant
+  (convert's source object), the caller confirms with a listing (shared/errors.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from shared import logs
+from shared.errors import describe, not_found, precondition_failed
 
 log = logs.get_logger("ocift.storage")
 
@@ -32,16 +36,11 @@ class ObjectNotFound(Exception):
     """The object (or bucket) does not exist (404)."""
 
 
-def _status(exc: BaseException) -> int | None:
-    return getattr(exc, "status", None)
-
-
 def _translate(exc: Exception, what: str) -> Exception:
-    status = _status(exc)
-    if status == 404:
+    if not_found(exc):
         return ObjectNotFound(f"{what} not found")
-    if status in (409, 412):
-        return PreconditionFailed(f"{what}: precondition failed ({status})")
+    if precondition_failed(exc):
+        return PreconditionFailed(f"{what}: precondition failed ({describe(exc)})")
     return exc
 
 
@@ -98,7 +97,7 @@ class ObjectStore:
         try:
             resp = self.client.head_object(self.namespace, self.bucket, name)
         except Exception as exc:
-            if _status(exc) == 404:
+            if not_found(exc):
                 return None
             raise
         return _info(name, resp.headers)
@@ -119,7 +118,7 @@ class ObjectStore:
         try:
             resp = self.client.get_object(self.namespace, self.bucket, name)
         except Exception as exc:
-            if _status(exc) == 404:
+            if not_found(exc):
                 return None
             raise
         etag = {k.lower(): v for k, v in resp.headers.items()}.get("etag", "")

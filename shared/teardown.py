@@ -20,6 +20,7 @@ from typing import Any
 
 from shared import billing, tags
 from shared.billing import Resource
+from shared.errors import ErrorKind, classify, describe, incorrect_state
 from shared.lifecycle import Lifecycle
 from shared.settings import Settings
 
@@ -90,11 +91,13 @@ def _delete(client: Any, kind: str) -> Callable[[str], Any]:
     return client.delete_dedicated_ai_cluster  # type: ignore[no-any-return]
 
 
-def _read(client: Any, kind: str, res_id: str) -> Any | None:
+def _read(client: Any, kind: str, res_id: str, *, deleted_by_us: bool) -> Any | None:
+    """The resource, or None once it is gone. A 404 means gone only for an id this run
+    deleted (shared/errors.py): before that it may be a missing grant, and is raised."""
     try:
         return _get(client, kind)(res_id).data
     except Exception as exc:
-        if getattr(exc, "status", None) == 404:
+        if classify(exc, confirmed_gone=deleted_by_us) is ErrorKind.GONE:
             return None
         raise
 
@@ -102,7 +105,7 @@ def _read(client: Any, kind: str, res_id: str) -> Any | None:
 def delete_one(client: Any, settings: Settings, res: Resource, timeout: float,
                interval: float = 1.0) -> None:
     """Delete ``res`` after re-checking its tags; wait until it is DELETED (or 404)."""
-    current = _read(client, res.kind, res.id)
+    current = _read(client, res.kind, res.id, deleted_by_us=False)
     if current is None or current.lifecycle_state == Lifecycle.DELETED:
         return
     if not billing.ours(current, settings, *_ROLE[res.kind]):
@@ -112,14 +115,11 @@ def delete_one(client: Any, settings: Settings, res: Resource, timeout: float,
         try:
             _delete(client, res.kind)(res.id)
         except Exception as exc:
-            status = getattr(exc, "status", None)
-            if status == 404:
-                return
-            if not (status == 409 and getattr(exc, "code", "") == "IncorrectState"):
+            if not incorrect_state(exc):  # IncorrectState: already deleting; wait for it
                 raise
     deadline = time.monotonic() + timeout
     while True:
-        current = _read(client, res.kind, res.id)
+        current = _read(client, res.kind, res.id, deleted_by_us=True)
         if current is None or current.lifecycle_state == Lifecycle.DELETED:
             return
         if time.monotonic() >= deadline:
@@ -138,7 +138,7 @@ def execute(client: Any, settings: Settings, todo: Plan, timeout: float = 1800.0
         try:
             delete_one(client, settings, res, timeout, interval)
         except Exception as exc:
-            reason = getattr(exc, "message", None) or str(exc)
+            reason = describe(exc)
             out.failed.append((res.id, reason))
             report(f"  FAILED: {reason}")
             continue

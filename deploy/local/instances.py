@@ -14,6 +14,11 @@ counts those "throttled function invocations").
 An instance is declared dead only when it is: its process has exited, or a
 call ran past the function's timeout (Fn discards that container). A refused
 connect to a live process is retried and never kills it.
+
+:meth:`InstancePool.stop` fails every call that began before it: an in-flight call's
+process is killed (its socket closes), and a call whose process was still starting,
+or that still waited for one, gets :class:`InvocationError` instead of being served
+by a process nobody would stop.
 """
 
 from __future__ import annotations
@@ -191,6 +196,8 @@ class InstancePool:
         self._all: list[Instance] = []
         self._starting = 0
         self._waiting = 0
+        #: Bumped by :meth:`stop`: a call that began before it never gets an instance after.
+        self._generation = 0
         self.starts = 0
         self.calls = 0
         self.failures = 0
@@ -219,6 +226,7 @@ class InstancePool:
         deadline = time.monotonic() + wait
         dead: list[Instance] = []
         with self._cond:
+            generation = self._generation
             self.calls += 1
             if (not self._idle and len(self._all) + self._starting >= self.fn.max_instances
                     and self._waiting >= self.fn.max_queued):
@@ -228,18 +236,25 @@ class InstancePool:
                                    "queued calls); retry later")
             self._waiting += 1
             try:
-                found = self._wait_for_instance(deadline, dead)
+                found = self._wait_for_instance(deadline, dead, generation)
             finally:
                 self._waiting -= 1
         for inst in dead:
             inst.reap()
         if found is not None:
             return found
-        return self._start_new()
+        return self._start_new(generation)
 
-    def _wait_for_instance(self, deadline: float, dead: list[Instance]) -> Instance | None:
+    def _stopped_since(self, generation: int) -> None:
+        """Under the lock: raise when :meth:`stop` ran after the call began."""
+        if generation != self._generation:
+            raise InvocationError(f"function {self.fn.name} was stopped before the call ran")
+
+    def _wait_for_instance(self, deadline: float, dead: list[Instance],
+                           generation: int) -> Instance | None:
         """Under the lock: an idle live instance, or None when the caller may start one."""
         while True:
+            self._stopped_since(generation)
             while self._idle:
                 inst = self._idle.pop()
                 if inst.alive():
@@ -256,7 +271,7 @@ class InstancePool:
                                    f"the queue deadline; retry later")
             self._cond.wait(remaining)
 
-    def _start_new(self) -> Instance:
+    def _start_new(self, generation: int) -> Instance:
         inst = Instance(self.fn, self.runner)
         try:
             inst.start()
@@ -268,8 +283,14 @@ class InstancePool:
             raise
         with self._cond:
             self._starting -= 1
-            self._all.append(inst)
             self.starts += 1
+            stale = generation != self._generation
+            if not stale:
+                self._all.append(inst)
+            self._cond.notify()
+        if stale:  # stop() ran while it started: it would serve a call nobody can cancel
+            inst.reap(force=True)
+            raise InvocationError(f"function {self.fn.name} was stopped while it started")
         return inst
 
     def release(self, inst: Instance, discard: bool) -> None:
@@ -301,6 +322,7 @@ class InstancePool:
     def stop(self) -> None:
         """Reap every instance (in-flight calls fail and their callers drop them)."""
         with self._cond:
+            self._generation += 1
             everything = list(self._all)
             self._idle.clear()
             self._all.clear()

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import urllib.error
-from typing import Any
+
+from shared.errors import ErrorKind, classify, describe, oci_answer
 
 _SERVICE_HINTS = {
     401: "the request was not authenticated: check the API key and fingerprint of your "
@@ -18,16 +19,23 @@ _SERVICE_HINTS = {
     409: "it conflicts with the resource's current state: run `ocift status` and retry",
     429: "OCI is throttling requests: wait a little and retry",
 }
+#: Answers without a hint of their own, by what they mean (shared/errors.py).
+_KIND_HINTS = {
+    ErrorKind.PERMANENT: "OCI refused the request: fix what the message says and retry",
+    ErrorKind.MISCONFIGURED: "check your OCI config profile, --region and your IAM policies",
+    ErrorKind.TRANSIENT: "OCI could not serve it now: retry in a little while",
+    ErrorKind.GONE: "it no longer exists: run `ocift status`",
+}
 
 
-def _service_error(exc: Any) -> str:
-    status = getattr(exc, "status", "?")
-    code = getattr(exc, "code", "?")
-    message = " ".join(str(getattr(exc, "message", "") or "").split())
-    op = getattr(exc, "operation_name", None)
-    what = f"OCI answered {status} {code}" + (f" to {op}" if op else "")
-    hint = _SERVICE_HINTS.get(status if isinstance(status, int) else 0,
-                              "OCI refused the request: fix what the message says and retry")
+def _service_error(exc: BaseException) -> str:
+    answer = oci_answer(exc)
+    if answer is None:  # pragma: no cover - a ServiceError always carries its answer
+        return describe(exc)
+    message = " ".join(answer.message.split())
+    what = (f"OCI answered {answer.status} {answer.code}"
+            + (f" to {answer.operation}" if answer.operation else ""))
+    hint = _SERVICE_HINTS.get(answer.status) or _KIND_HINTS[classify(exc)]
     return f"{what}: {message[:300]}; {hint}"
 
 

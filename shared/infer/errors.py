@@ -7,10 +7,10 @@ describe the caller's input); everything else gets a fixed sentence.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic import ValidationError
 
+from shared.errors import oci_answer
 from shared.infer.models import ErrorBody, ErrorDetail
 
 # Stable error codes (part of the API).
@@ -61,25 +61,13 @@ def from_validation(exc: ValidationError) -> InferError:
     return InferError(400, INVALID_REQUEST, "invalid request body: " + "; ".join(problems))
 
 
-def _header(headers: Any, name: str) -> str | None:
-    if not headers:
-        return None
-    try:
-        for key, value in dict(headers).items():
-            if str(key).lower() == name:
-                return str(value)
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
 def from_upstream(exc: BaseException, what: str = "the model endpoint") -> InferError:
     """Map an ``oci`` / ``requests`` failure of an upstream call to an :class:`InferError`."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and hasattr(exc, "code"):
-        code = str(getattr(exc, "code", ""))
+    answer = oci_answer(exc)
+    if answer is not None:
+        status = answer.status
         if status == 429:
-            retry_after = _header(getattr(exc, "headers", None), "retry-after") or "1"
+            retry_after = answer.header("retry-after") or "1"
             return InferError(429, THROTTLED,
                               f"{what} is throttling requests; retry after {retry_after} s",
                               {"Retry-After": retry_after})
@@ -90,13 +78,13 @@ def from_upstream(exc: BaseException, what: str = "the model endpoint") -> Infer
             return InferError(409, ENDPOINT_NOT_READY, f"{what} is not ready to serve "
                               "(not ACTIVE); try again when it is")
         if status == 400:
-            message = str(getattr(exc, "message", "") or "")[:_MAX_UPSTREAM_MESSAGE]
+            message = answer.message[:_MAX_UPSTREAM_MESSAGE]
             return InferError(400, UPSTREAM_REJECTED,
-                              f"{what} rejected the request: {message or code}")
-        if status in (401, 403):
+                              f"{what} rejected the request: {message or answer.code}")
+        if status in (401, 402, 403):
             return InferError(502, UPSTREAM_ERROR, f"this function is not authorized to call "
                               f"{what}; check its policies")
-        if status == 504 or code == "RequestTimeout":
+        if status == 504 or answer.code == "RequestTimeout":
             return InferError(504, UPSTREAM_TIMEOUT, f"{what} timed out")
         return InferError(502, UPSTREAM_ERROR, f"{what} failed (upstream status {status})")
     name = type(exc).__name__

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import tags
+from shared.errors import not_found
 from shared.families import ApiShape
 from shared.infer.errors import (
     ENDPOINT_NOT_READY,
@@ -95,9 +96,10 @@ class EndpointResolver:
         try:
             endpoint = self.client.get_endpoint(endpoint_id).data
         except Exception as exc:
-            if getattr(exc, "status", None) == 404:
+            if not_found(exc):
                 raise InferError(404, UNKNOWN_ENDPOINT,
-                                 f"endpoint {endpoint_id} was not found") from None
+                                 f"endpoint {endpoint_id} was not found (or is not visible "
+                                 "to this function)") from None
             raise from_upstream(exc, "the Generative AI service") from None
         if endpoint.lifecycle_state in NOT_READY:
             raise InferError(409, ENDPOINT_NOT_READY, f"endpoint {endpoint_id} is "

@@ -37,12 +37,12 @@ class StageContext:
         return self.genai_client
 
 
-def context_for(settings: Settings, namespace: str | None = None,
-                counter: genai.CallCounter | None = None) -> StageContext:
-    """Clients for ``settings``; ``namespace`` saves the GetNamespace call when known."""
+def context_for(settings: Settings, counter: genai.CallCounter | None = None) -> StageContext:
+    """Clients for ``settings``; the namespace is the configured one (or the tenancy's),
+    never an event's."""
     counter = counter or genai.CallCounter()
     os_client = genai.CountingClient(clients.object_storage(settings), counter, "objectstorage.")
-    ns = namespace or namespace_of(os_client, settings.namespace)
+    ns = namespace_of(os_client, settings.namespace)
     if settings.namespace != ns:
         settings = settings.model_copy(update={"namespace": ns})
     return StageContext(settings=settings, store=ObjectStore(os_client, ns, settings.bucket),

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import identity, logs, naming
-from shared.errors import ConfigurationError, describe, is_permanent_request_error
+from shared.errors import ConfigurationError, ErrorKind, classify, describe, not_found
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
 from shared.records import MalformedRecord, quarantine, write_record
@@ -118,7 +118,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                                     rules=DatasetRules.for_base_model(settings.base_model))
     except BaseException as exc:
         writer.abort()
-        if not is_permanent_request_error(exc):
+        if classify(exc) is not ErrorKind.PERMANENT:
             raise
         return _refuse(ctx, name, etag, dataset, "refused_by_oci",
                        f"Object Storage refused the training JSONL: {describe(exc)}")
@@ -155,7 +155,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                             name, output=out_name)
         raise
     except Exception as exc:
-        if not is_permanent_request_error(exc):
+        if classify(exc) is not ErrorKind.PERMANENT:
             raise
         return _refuse(ctx, name, etag, dataset, "refused_by_oci",
                        f"Object Storage refused the training JSONL: {describe(exc)}")
@@ -186,12 +186,12 @@ def _source_missing(ctx: StageContext, name: str) -> Outcome:
     try:
         listed = ctx.store.listed_etag(name)
     except Exception as exc:
-        if getattr(exc, "status", None) != 404:
+        if not not_found(exc):
             raise
         raise ConfigurationError(
-            f"cannot read or list bucket {ctx.store.bucket!r}: the bucket is gone, or the "
-            "convert function lacks 'inspect objects' and 'read objects' on it (see "
-            "deploy/iam/convert.json)") from None
+            f"cannot read or list bucket {ctx.store.bucket!r} ({describe(exc)}): the bucket is "
+            "gone, or the convert function lacks 'inspect objects' and 'read objects' on it "
+            "(see deploy/iam/convert.json)") from None
     if listed is not None:
         raise ConfigurationError(
             f"{name!r} exists but the convert function may not read it: grant 'read objects' "

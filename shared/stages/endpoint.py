@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import genai, logs, naming, notify, retire, tags
+from shared.errors import ErrorKind, classify, describe, not_found
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
@@ -62,7 +63,8 @@ def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
     try:
         model = ctx.genai.get_model(status.model_id).data
     except Exception as exc:
-        if getattr(exc, "status", None) == 404:
+        gone = not_found(exc) and _model_unlisted(ctx, status)
+        if classify(exc, confirmed_gone=gone) is ErrorKind.GONE:
             reason = f"model {status.model_id} no longer exists"
             write_status(ctx, status.moved_to(DatasetState.ENDPOINT_FAILED, reason,
                                               reason=reason), etag)
@@ -77,12 +79,20 @@ def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
         return _outcome(OutcomeStatus.SKIPPED, f"model is {model.lifecycle_state}", name)
     try:
         return _host(ctx, dataset, status, etag, model, name)
-    except genai.PermanentError as exc:
-        return _fail_endpoint(ctx, status, etag, str(exc), name)
     except Exception as exc:
-        if genai.is_permanent(exc):
-            return _fail_endpoint(ctx, status, etag, genai.error_reason(exc), name)
+        if classify(exc) is ErrorKind.PERMANENT:
+            return _fail_endpoint(ctx, status, etag, describe(exc), name)
         raise
+
+
+def _model_unlisted(ctx: StageContext, status: DatasetStatus) -> bool:
+    """True when the dataset's model listing (which this function may make) lacks the model.
+
+    A 404 on GetModel alone is not proof of deletion (OCI answers it for a missing
+    grant too, shared/errors.py); a live listing without the model is.
+    """
+    return all(m.id != status.model_id
+               for m in genai.dataset_models(ctx.genai, ctx.settings, status.dataset))
 
 
 def _fail_endpoint(ctx: StageContext, status: DatasetStatus, etag: str, reason: str,

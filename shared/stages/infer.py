@@ -27,8 +27,6 @@ from shared.settings import Settings
 
 log = logs.get_logger("ocift.infer")
 
-#: (connect, read) seconds for inference calls; well inside the function's timeout.
-INFERENCE_TIMEOUT = (5.0, 50.0)
 _CLOUDEVENT_KEYS = frozenset({"eventType", "cloudEventsVersion", "specversion", "eventID"})
 _REQUEST_KEYS = frozenset({"prompt", "messages"})
 
@@ -46,21 +44,12 @@ _backends: dict[int, Backend] = {}
 
 
 def _build_backend(settings: Settings) -> Backend:
-    import oci
-
     from shared import clients
-    from shared.auth import load_credentials
 
-    creds = load_credentials(settings)
-    kwargs: dict[str, Any] = creds.client_kwargs()
-    if settings.genai_inference_endpoint:
-        kwargs["service_endpoint"] = settings.genai_inference_endpoint
-    # No SDK retries here: a 429 goes back to the caller with Retry-After, and a slow
-    # upstream must not eat the function's whole timeout.
-    inference = oci.generative_ai_inference.GenerativeAiInferenceClient(
-        creds.config, retry_strategy=oci.retry.NoneRetryStrategy(), timeout=INFERENCE_TIMEOUT,
-        **kwargs)
-    return Backend(inference, EndpointResolver(clients.generative_ai(settings), settings))
+    # The serving client: a 429 goes back to the caller with Retry-After, and a slow
+    # upstream never eats the function's whole timeout (shared/clients.py).
+    return Backend(clients.serving_inference(settings),
+                   EndpointResolver(clients.generative_ai(settings), settings))
 
 
 def backend(settings: Settings) -> Backend:

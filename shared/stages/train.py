@@ -16,6 +16,7 @@ from typing import Any
 
 from shared import genai, identity, logs, naming, tags
 from shared.convert.report import ConversionReport, Issue
+from shared.errors import ErrorKind, classify, describe
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
@@ -101,11 +102,9 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
                             model_id=status.model_id)
     try:
         return _train(ctx, dataset, info, current)
-    except genai.PermanentError as exc:
-        return _reject(ctx, dataset, info, current, str(exc))
     except Exception as exc:
-        if genai.is_permanent(exc):
-            return _reject(ctx, dataset, info, current, genai.error_reason(exc))
+        if classify(exc) is ErrorKind.PERMANENT:
+            return _reject(ctx, dataset, info, current, describe(exc))
         raise
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from shared.errors import classify, describe, oci_answer
 
 
 class UiError(Exception):
@@ -21,9 +22,8 @@ class UiError(Exception):
 
 def from_oci(exc: BaseException, what: str) -> UiError:
     """A 502 naming the OCI call that failed (status, code, message; nothing else)."""
-    status: Any = getattr(exc, "status", None)
-    if status is None:
-        return UiError(502, "upstream_unreachable", f"{what}: {type(exc).__name__}: {exc}")
-    code = getattr(exc, "code", "") or ""
-    message = getattr(exc, "message", "") or ""
-    return UiError(502, "upstream_error", f"{what}: OCI answered {status} {code}: {message}")
+    answer = oci_answer(exc)
+    if answer is None:
+        return UiError(502, "upstream_unreachable", f"{what}: {describe(exc)}")
+    return UiError(502, "upstream_error", f"{what}: OCI answered {answer.status} "
+                                          f"{answer.code} ({classify(exc)}): {answer.message}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +50,8 @@ def test_bucket_names_oci_refuses_are_refused_and_touch_nothing(
 def test_bucket_data_lives_under_a_hashed_directory(emulator: Emulator) -> None:
     emulator.objectstorage.ensure_bucket(emulator.namespace, "b.1", emulator.compartment_id)
     base = emulator.server.state_dir / "objectstorage" / "n" / emulator.namespace / "b"
-    assert [p.name for p in base.iterdir() if p.is_dir()] != ["b.1"]
+    # One directory named by the SHA-256 of the bucket name, never by the name itself.
+    assert [p.name for p in base.iterdir()] == [f"h-{hashlib.sha256(b'b.1').hexdigest()}"]
     _os(emulator).delete_bucket(emulator.namespace, "b.1")
     assert not any(base.iterdir())
 

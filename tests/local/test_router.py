@@ -140,21 +140,25 @@ def test_event_submitted_before_start_is_delivered_once(
     assert calls(fn_dir, "echo") == 1
 
 
-def test_submit_does_not_wait_for_the_function(
-        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory,
-        fn_dir: Path) -> None:
-    runner = runner_factory(fn_def("slow", timeout=30, TESTFN_SLEEP="30"))
+def test_submit_does_not_wait_and_killing_the_function_unblocks_the_call(
+        tmp_path: Path, runner_factory: RunnerFactory, fn_def: FnDefFactory) -> None:
+    runner = runner_factory(fn_def("slow", timeout=60, TESTFN_SLEEP="60"))
     router = _router(tmp_path, runner, "slow", workers=1)
     router.start()
-    try:
-        router.submit(_event())
-        # Returns while the function sleeps: the delivery is still pending, not done.
-        assert router.status().delivered_count == 0
-        assert router.submit(_event("raw/b.json"))
-    finally:
-        router.signal_stop()  # no new attempt starts...
-        runner.stop()  # ...and killing the function unblocks the in-flight one
-        router.stop()
+    workers = list(router._threads)
+    router.submit(_event())
+    # Returns while the function sleeps: the delivery is still pending, not done.
+    assert router.status().delivered_count == 0
+    assert router.submit(_event("raw/b.json"))
+    # The process serves the call. (A stop while it still starts fails the call too:
+    # tests/unit/test_instance_pool_stop.py.)
+    wait_until(lambda: runner.pids("slow"), "the slow function's process")
+    router.signal_stop()  # no new attempt starts...
+    runner.stop()  # ...and killing the function fails the in-flight call:
+    router.stop(timeout=50)  # the worker ends long before the function's 60 s sleep would
+    assert not any(t.is_alive() for t in workers)
+    assert router.status().delivered_count == 0 and router.status().pending_count == 2
+    assert runner.pids("slow") == []
 
 
 def test_backoff_grows_and_is_capped(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared import clients
+from shared import caches, clients
 from shared.auth import load_credentials, resolve_mode
 from shared.settings import AuthMode, Settings, SettingsError
 
@@ -96,3 +96,39 @@ def test_retry_strategy_is_bounded_by_settings() -> None:
     assert checkers["LimitBasedRetryChecker"].max_attempts == 3
     assert checkers["TimeoutConnectionAndServiceErrorRetryChecker"] is not None
     assert checkers["TotalTimeExceededRetryChecker"].time_limit_seconds == 7
+
+
+def test_the_serving_client_comes_from_the_factory_with_its_own_bounded_retries(
+        config_file: Path) -> None:
+    from oci.exceptions import ConnectTimeout
+
+    from shared.stages import infer
+    from tests.support.fakes import service_error
+
+    caches.reset_all()
+    s = Settings(oci_config_file=str(config_file), genai_endpoint="http://127.0.0.1:8",
+                 genai_inference_endpoint="http://127.0.0.1:7")
+    serving = clients.serving_inference(s)
+    assert clients.serving_inference(s) is serving and serving is not \
+        clients.generative_ai_inference(s)  # the stages' probe keeps the standard strategy
+    assert serving.base_client.endpoint.startswith("http://127.0.0.1:7")
+    assert serving.base_client.timeout == clients.SERVING_TIMEOUT
+    assert infer.backend(s).inference is serving  # POST /infer uses it
+
+    checks = serving.retry_strategy.checkers
+
+    def retried(exc: BaseException, attempt: int = 1, elapsed: float = 0.5) -> bool:
+        return bool(checks.should_retry(exception=exc, current_attempt=attempt,
+                                        total_time_elapsed=elapsed))
+
+    assert retried(service_error(503, "ServiceUnavailable"))
+    assert retried(service_error(500, "InternalServerError")) and retried(ConnectTimeout())
+    assert not retried(service_error(429, "TooManyRequests"))  # the caller gets Retry-After
+    for status, code in ((400, "InvalidParameter"), (404, "NotAuthorizedOrNotFound"),
+                         (409, "IncorrectState"), (501, "MethodNotImplemented")):
+        assert not retried(service_error(status, code))
+    assert not retried(service_error(503, "ServiceUnavailable"), attempt=2)  # once at most
+    # ...and never once the call has taken longer than a fast failure would.
+    assert not retried(service_error(503, "ServiceUnavailable"),
+                       elapsed=clients.SERVING_RETRY_SECONDS + 0.1)
+    caches.reset_all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,6 +14,7 @@ from deploy.local.emulator.genai.control import ControlPlane
 from deploy.local.emulator.genai.errors import GenAiError
 from deploy.local.emulator.genai.inference import NO_MATCH, Inference
 from deploy.local.emulator.genai.samples import finance_pairs, to_jsonl
+from tests.support.wait import wait_until
 
 C = "ocid1.compartment.oc1..test"
 
@@ -265,10 +265,8 @@ def test_restart_resumes_training_and_keeps_state(tmp_path: Path, objects: Objec
     first.config.seconds_per_epoch = 3600  # stuck in epoch 1 until stopped
     model, wr_id = first.create_model(_model_body(first), None)
     # Mid-training: the dataset is validated and vectorised, the epochs have begun.
-    deadline = time.monotonic() + 30
-    while first.get_work_request(wr_id)["percentComplete"] < 10.0:
-        assert time.monotonic() < deadline, "training never got past dataset validation"
-        time.sleep(0.01)
+    wait_until(lambda: first.get_work_request(wr_id)["percentComplete"] >= 10.0,
+               "training to get past dataset validation", timeout=30, interval=0.01)
     assert first.get_model(model["id"])["lifecycleDetails"] == "Fine-tuning in progress."
     artifact = first.store.artifact_path(model["id"])
     first.stop()

@@ -11,7 +11,7 @@ from fdk.context import InvokeContext
 from oci.exceptions import ServiceError
 
 from shared import caches, naming, tags
-from shared.errors import ConfigurationError, is_permanent_request_error
+from shared.errors import ConfigurationError
 from shared.outcome import Outcome, OutcomeStatus
 from shared.runtime import Invocation, invoke
 from shared.settings import Settings, Stage
@@ -74,14 +74,6 @@ def test_a_404_on_a_listed_object_is_a_missing_read_grant_not_a_deletion() -> No
         _source_missing(_ctx(ServiceError(404, "BucketNotFound", {}, "no")), "raw/a.json")
     outcome = _source_missing(_ctx(None), "raw/a.json")
     assert outcome.status is OutcomeStatus.REJECTED and "no longer exists" in outcome.reason
-
-
-def test_which_oci_answers_are_permanent() -> None:
-    assert is_permanent_request_error(ServiceError(400, "InvalidParameter", {}, "bad"))
-    assert is_permanent_request_error(UnicodeEncodeError("latin-1", "財", 0, 1, "no"))
-    for status, code in ((404, "NotAuthorizedOrNotFound"), (429, "TooManyRequests"),
-                         (500, "InternalServerError"), (409, "IfNoneMatchFailed")):
-        assert not is_permanent_request_error(ServiceError(status, code, {}, "x"))
 
 
 @pytest.fixture

@@ -90,13 +90,32 @@ def test_create_model_token_is_the_train_idempotency_key_of_the_jsonl_version() 
     assert f"model:{key}" in ai.tokens
 
 
-def test_permanent_errors_are_400_404_and_token_conflicts() -> None:
-    assert genai.is_permanent(service_error(400, "InvalidParameter"))
-    assert genai.is_permanent(service_error(404, "NotAuthorizedOrNotFound"))
-    assert genai.is_permanent(service_error(409, "Conflict"))
-    assert not genai.is_permanent(service_error(429, "TooManyRequests"))
-    assert not genai.is_permanent(service_error(500, "InternalServerError"))
-    assert not genai.is_permanent(ConnectionError())
+@pytest.mark.parametrize(("status", "code", "rejected"), [
+    (400, "InvalidParameter", True), (409, "Conflict", True),
+    (409, "InvalidatedRetryToken", True),
+    # A 404 may be a missing grant (shared/errors.py): kept for redelivery, never recorded.
+    (404, "NotAuthorizedOrNotFound", False), (409, "IncorrectState", False),
+    (429, "TooManyRequests", False), (500, "InternalServerError", False),
+])
+def test_a_refused_create_model_is_recorded_only_when_permanent(status: int, code: str,
+                                                                rejected: bool) -> None:
+    ctx, store, ai = make_ctx()
+    etag = drop_jsonl(ctx, "fin")
+    train_dataset(ctx, "fin", etag)
+    ai.activate_clusters()
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise service_error(status, code)
+
+    ai.create_model = refused  # type: ignore[method-assign]
+    if rejected:
+        assert train_dataset(ctx, "fin", etag).status.value == "rejected"
+        assert store.status("fin")["state"] == "REJECTED"
+        assert f"{status} {code}" in store.status("fin")["reason"]
+    else:
+        with pytest.raises(ServiceError):
+            train_dataset(ctx, "fin", etag)
+        assert store.status("fin")["state"] != "REJECTED"
 
 
 # -- train stage -----------------------------------------------------------------------------

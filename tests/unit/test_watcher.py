@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from shared.stages import watch as watcher
 from shared.stages.endpoint import ensure_endpoint
 from shared.stages.train import train_dataset, train_handed_over
+from shared.stages.watch.entry import SCHEDULE
 from tests.support.fakes import drop_jsonl, finish_training, make_ctx, start_training
 
 
@@ -142,32 +144,68 @@ def test_reconcile_leaves_a_converted_raw_object_alone() -> None:
     assert ctx.store.read_json("status/done.json") is None
 
 
-def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request() -> None:
-    from deploy.local.target import watch_tick_body
-    from shared.stages.watch import wants_reconcile
+def _watch_calls(monkeypatch: Any, now: list[float]) -> list[str]:
+    """``handle`` with its tick and reconcile recorded (and told apart in its answer)."""
+    called: list[str] = []
 
-    ons_alarm = json.dumps({"dedupeKey": "x", "title": "ocift-watch", "type": "OK_TO_FIRING"})
-    for body in (watch_tick_body(), b"", b"not json", ons_alarm.encode(), b"[]"):
-        assert not wants_reconcile(body)
-    assert wants_reconcile(b'{"kind": "reconcile"}')
-    assert wants_reconcile(b'{"source": "ocift.cli", "action": "reconcile"}')
+    def tick(settings: Any) -> watcher.TickReport:
+        called.append("tick")
+        return watcher.TickReport(in_flight=7)
+
+    def reconcile(settings: Any) -> watcher.ReconcileReport:
+        called.append("reconcile")
+        return watcher.ReconcileReport(actions=["queued:x"])
+
+    monkeypatch.setattr("shared.stages.watch.entry.tick", tick)
+    monkeypatch.setattr("shared.stages.watch.entry.reconcile", reconcile)
+    monkeypatch.setattr("shared.stages.watch.entry.time",
+                        SimpleNamespace(monotonic=lambda: now[0]))
+    return called
 
 
-def test_warm_watch_function_reconciles_first_then_periodically(
+def _handle(body: bytes) -> dict[str, Any]:
+    from shared.invocation import Invocation
+    from shared.settings import Settings, Stage
+
+    outcome = watcher.handle(Invocation(Stage.WATCH, Settings(bucket="b"), body))
+    assert outcome.status.value == "done"
+    details: dict[str, Any] = json.loads(outcome.to_json())["details"]
+    return details
+
+
+def test_watch_function_ticks_on_any_schedule_body_and_reconciles_on_request(
         monkeypatch: Any) -> None:
-    from shared.stages import watch as fn
-    from shared.stages.watch.entry import SCHEDULE
+    from deploy.local.target import watch_tick_body
 
+    now = [1000.0]
+    called = _watch_calls(monkeypatch, now)
+    monkeypatch.setattr(SCHEDULE, "last_reconcile", now[0])  # not due
+    ons_alarm = json.dumps({"dedupeKey": "x", "title": "ocift-watch", "type": "OK_TO_FIRING"})
+    bodies = (watch_tick_body(), b"", b"not json", ons_alarm.encode(), b"[]", b"\xff\xfe")
+    for body in bodies:
+        assert _handle(body)["in_flight"] == 7
+    assert called == ["tick"] * len(bodies)
+    called.clear()
+    for body in (b'{"kind": "reconcile"}', b'{"source": "ocift.cli", "action": "reconcile"}'):
+        assert _handle(body)["actions"] == ["queued:x"]
+    assert called == ["reconcile", "reconcile"]
+
+
+def test_warm_watch_function_reconciles_first_then_periodically(monkeypatch: Any) -> None:
+    now = [100.0]
+    called = _watch_calls(monkeypatch, now)
     monkeypatch.setattr(SCHEDULE, "last_reconcile", None)
-    assert fn.reconcile_due(100.0)
-    monkeypatch.setattr(SCHEDULE, "last_reconcile", 100.0)
-    assert not fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS - 1)
-    assert fn.reconcile_due(100.0 + fn.RECONCILE_EVERY_SECONDS)
+    _handle(b"")  # a fresh process reconciles on its first call, whatever the body
+    now[0] += watcher.RECONCILE_EVERY_SECONDS - 1
+    _handle(b"")
+    now[0] += 1
+    _handle(b"")
+    _handle(b"")
+    assert called == ["reconcile", "tick", "reconcile", "tick"]
 
 
 def _idle_fixture(**overrides: Any) -> tuple[Any, Any, Any]:
     from datetime import UTC, datetime, timedelta
-    from types import SimpleNamespace
 
     from shared import tags
     from shared.stages.context import write_status

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared import genai, naming, tags
+from shared.errors import describe
 from shared.lifecycle import REMOVED
 from shared.records import MalformedRecord
 from shared.settings import Settings, Stage
@@ -71,8 +72,8 @@ def _isolated(report: ReconcileReport, what: str, step: Callable[[], None]) -> N
         step()
     except Exception as exc:
         log.warning("reconcile step failed", extra={"what": what,
-                                                    "error": genai.error_reason(exc)})
-        report.errors.append(f"{what}: {type(exc).__name__}: {genai.error_reason(exc)[:200]}")
+                                                    "error": describe(exc)})
+        report.errors.append(f"{what}: {type(exc).__name__}: {describe(exc)[:200]}")
 
 
 def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> ReconcileReport:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import caches, genai, naming
+from shared.errors import ErrorKind, classify, describe
 from shared.lifecycle import GONE, REMOVED, WORK_REQUEST_DONE, Lifecycle
 from shared.records import MalformedRecord
 from shared.settings import Settings
@@ -63,7 +64,7 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
             _observe(ctx, status, etag, report, busy)
         except Exception as exc:  # one dataset's transient error never stops the others
             log.warning("watch of dataset failed", extra={"dataset": dataset,
-                                                          "error": genai.error_reason(exc)})
+                                                          "error": describe(exc)})
             report.errors.append(f"{dataset}: {type(exc).__name__}")
     end = ctx.counter.snapshot()
     report.calls = {op: n - start.get(op, 0) for op, n in end.items() if n - start.get(op, 0)}
@@ -160,7 +161,7 @@ def _endpoint_gone(ctx: StageContext, endpoint_id: str) -> bool:
     try:
         state = ctx.genai.get_endpoint(endpoint_id).data.lifecycle_state
     except Exception as exc:
-        if getattr(exc, "status", None) == 404:
+        if classify(exc, confirmed_gone=True) is ErrorKind.GONE:
             return True
         raise
     return bool(state == Lifecycle.DELETED)
