@@ -34,8 +34,28 @@ def test_repo_rules_route_each_prefix_to_its_stage() -> None:
     assert _functions(_event("raw/a.json")) == ["convert"]
     assert _functions(_event("raw/a.jsonl", kind="updateobject")) == ["convert"]
     assert _functions(_event("training/a.jsonl")) == ["train"]
-    # A status write is the watcher's hand-over: every event stage sees it.
-    assert sorted(_functions(_event("status/a.json"))) == ["convert", "endpoint", "train"]
+    # Each hand-off prefix wakes exactly its own stage; the status object wakes nobody.
+    assert _functions(_event("handoff/convert/a.json")) == ["convert"]
+    assert _functions(_event("handoff/train/team/a.json", kind="updateobject")) == ["train"]
+    assert _functions(_event("handoff/endpoint/a.json")) == ["endpoint"]
+    assert _functions(_event("status/a.json")) == []
+    assert _functions(_event("quarantine/status/a.json.json")) == []
+    assert _functions(_event("handoff/watch/a.json")) == []
+
+
+def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
+    rules = load_rules(default_events_dir(), "ocift-datasets")
+    seen: dict[str, str] = {}
+    for rule in rules:
+        names = rule.condition["data"]["resourceName"]
+        for pattern in [names] if isinstance(names, str) else names:
+            prefix = pattern.split("*")[0]
+            for other, fn in seen.items():
+                overlap = prefix.startswith(other) or other.startswith(prefix)
+                assert not overlap or fn == rule.action.function, (pattern, other)
+            seen[prefix] = rule.action.function
+    assert sorted(seen) == ["handoff/convert/", "handoff/endpoint/", "handoff/train/", "raw/",
+                            "training/"]
 
 
 def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:
