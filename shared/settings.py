@@ -78,6 +78,8 @@ class Settings(BaseModel):
     genai_inference_endpoint: str | None = None
     retry_max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     retry_max_seconds: Annotated[int, Field(ge=1, le=600)] = 120
+    # Reconcile leaves raw and training objects younger than this to their own event.
+    reconcile_grace_seconds: Annotated[int, Field(ge=0, le=86_400)] = 120
 
     # Training.
     base_model: str = "cohere.command-r-08-2024"

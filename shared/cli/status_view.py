@@ -96,6 +96,15 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     return st
 
 
+def _read_doc(store: Any, name: str) -> tuple[Any, str] | None:
+    """A JSON document, or None when it is not JSON (it is listed as quarantined)."""
+    try:
+        found: tuple[Any, str] | None = store.read_json(name)
+    except ValueError:
+        return None
+    return found
+
+
 def collect(store: Any, settings: Settings, genai: Any = None,
             dead: list[Any] | None = None, with_resources: bool = True) -> list[DatasetRow]:
     """Read every report, training object and status object of the bucket.
@@ -113,7 +122,7 @@ def collect(store: Any, settings: Settings, genai: Any = None,
 
     for obj in store.list_names(settings.reports_prefix):
         dataset = naming.dataset_from_object(obj, settings.reports_prefix, (".json",))
-        found = store.read_json(obj) if dataset else None
+        found = _read_doc(store, obj) if dataset else None
         if dataset and found is not None and isinstance(found[0], dict):
             apply_report(row(dataset), found[0])
     for obj in store.list_names(settings.training_prefix):
@@ -122,7 +131,7 @@ def collect(store: Any, settings: Settings, genai: Any = None,
             row(dataset).jsonl = True
     for obj in store.list_names(settings.status_prefix):
         dataset = naming.status_dataset(settings, obj)
-        found = store.read_json(obj) if dataset else None
+        found = _read_doc(store, obj) if dataset else None
         if not dataset or found is None:
             continue
         candidate = rows.get(dataset, DatasetRow(dataset=dataset))

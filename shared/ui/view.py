@@ -169,7 +169,10 @@ class PipelineView:
                         quarantined=[q for n in names if n in rows for q in rows[n].quarantined])
 
     def _read(self, name: str) -> Any | None:
-        found = self.store().read_json(name)
+        try:
+            found = self.store().read_json(name)
+        except ValueError:
+            return None  # not JSON: the overview lists it as quarantined
         return None if found is None else found[0]
 
     def dataset(self, name: str) -> DatasetDetail:

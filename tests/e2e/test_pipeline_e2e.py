@@ -227,7 +227,8 @@ def test_lost_events_are_completed_by_reconcile_with_concurrent_watchers(
         # Epochs slow enough that both models are still TRAINING when the tick below
         # counts its calls (a fast pace let one finish between two looks).
         set_paces(target.emulator, provisioning_seconds=0.3, seconds_per_epoch=3.0)
-        settings = _settings(target)
+        # No grace: the lost JSONLs were written a moment ago, and their events never come.
+        settings = _settings(target).model_copy(update={"reconcile_grace_seconds": 0})
         target.upload(_jsonl(tmp_path / "lost.jsonl", "delta"), "training/lost.jsonl")
         target.upload(_jsonl(tmp_path / "lost2.jsonl", "eps"), "training/lost2.jsonl")
         assert status_doc(target, "lost") is None  # no train event was delivered
@@ -320,3 +321,45 @@ def test_a_name_too_long_for_oci_is_reported_once_never_retried(
                                       target.info.bucket if target.info else "",
                                       prefix="training/").data.objects
     assert listed == []
+
+
+def test_a_poisoned_record_is_quarantined_and_a_new_dataset_costs_one_invocation_per_step(
+        tmp_path: Path) -> None:
+    """Issue 22: hostile documents under status/, reports/ and a hand-off prefix stop nothing;
+    each step of a dataset wakes exactly one function (before the hand-offs, every status
+    write woke three: 35 event-driven invocations per dataset, bench/invocations_per_dataset)."""
+    from shared.cli.status_view import collect, render
+    from shared.storage import ObjectStore
+
+    with _start(tmp_path) as target:
+        assert target.info is not None
+        wait_until(lambda: _calls(target, "watch") >= 1, "the watcher's first call (reconcile)")
+        assert target.wait_idle(30)
+        before = {fn: _calls(target, fn) for fn in ("convert", "train", "endpoint")}
+        client = _os(target)
+        ns, bucket = target.info.namespace, target.info.bucket
+        for name, body in (("status/poison.json", b"{}"), ("reports/poison.json", b"not json"),
+                           ("status/typo.json", b'{"dataset": "typo", "state": "NO_SUCH"}')):
+            client.put_object(ns, bucket, name, body)
+        target.upload(_raw(tmp_path / "fresh.json", "quick"), "raw/fresh.json")
+        _wait_state(target, "fresh", "ENDPOINT_ACTIVE")
+        assert target.wait_idle(30)
+        ticks = _calls(target, "watch")
+        wait_until(lambda: _calls(target, "watch") >= ticks + 2, "two more watch ticks")
+        assert target.wait_idle(30)
+        after = {fn: _calls(target, fn) - before[fn] for fn in before}
+        # convert: the raw upload; train: the JSONL, then the hand-off once its cluster is
+        # ACTIVE; endpoint: model ACTIVE, hosting cluster ACTIVE, endpoint ACTIVE (retire).
+        assert target.router is not None
+        assert after == {"convert": 1, "train": 2, "endpoint": 3}
+
+        store = ObjectStore(client, ns, bucket)
+        text = render(collect(store, _settings(target), with_resources=False))
+        assert "quarantined documents" in text
+        for name in ("status/poison.json", "status/typo.json"):
+            assert name in text
+        assert "fresh" in text
+        report = watcher.reconcile(_settings(target))
+        assert report.errors == []
+        assert target.router is not None
+        assert target.router.status().dead_lettered_count == 0  # recorded, never retried

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -36,17 +37,36 @@ class TickReport(BaseModel):
 
 def listed(ctx: StageContext, prefix: str) -> Iterator[tuple[str, str]]:
     """``(name, etag)`` of every object under ``prefix`` (one listing call per 1000)."""
+    for name, etag, _ in listed_with_time(ctx, prefix, fields="name,etag"):
+        yield name, etag
+
+
+def listed_with_time(ctx: StageContext, prefix: str, fields: str = "name,etag,timeModified",
+                     ) -> Iterator[tuple[str, str, datetime | None]]:
+    """``(name, etag, time modified)`` of every object under ``prefix``."""
     start: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"prefix": prefix, "fields": "name,etag", "limit": 1000}
+        kwargs: dict[str, Any] = {"prefix": prefix, "fields": fields, "limit": 1000}
         if start:
             kwargs["start"] = start
         resp = ctx.store.client.list_objects(ctx.store.namespace, ctx.store.bucket, **kwargs)
         for obj in resp.data.objects:
-            yield obj.name, getattr(obj, "etag", None) or ""
+            yield (obj.name, getattr(obj, "etag", None) or "",
+                   getattr(obj, "time_modified", None))
         start = resp.data.next_start_with
         if not start:
             return
+
+
+def settling(ctx: StageContext, modified: datetime | None) -> bool:
+    """True for an object written less than ``OCIFT_RECONCILE_GRACE_SECONDS`` ago: its own
+    event is most likely still on its way, so reconcile leaves it to that event."""
+    grace = ctx.settings.reconcile_grace_seconds
+    if not grace or modified is None:
+        return False
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - modified).total_seconds() < grace
 
 
 def status_objects(ctx: StageContext) -> Iterator[tuple[str, str]]:

@@ -7,6 +7,8 @@ wakes the one stage that owns the next step.
    from the model's tags (model, version, source, base model, content hash), then handed
    to its owner (an ACTIVE model to the endpoint stage, which finds its endpoint by tags);
 2. a raw object with no report for its current ETag -> QUEUED for convert;
+   (2 and 3 leave alone objects written less than ``OCIFT_RECONCILE_GRACE_SECONDS`` ago,
+   whose own event is still on its way: reconcile never races a live delivery)
 3. a JSONL whose status does not describe its current ETag -> QUEUED for train (this also
    rebuilds the status of a dataset lost before its model existed);
 4. any status whose next step is a stage's (QUEUED, MODEL_ACTIVE, a ready release, a
@@ -43,9 +45,11 @@ from shared.stages.context import (
 from shared.stages.watch.common import (
     TickReport,
     listed,
+    listed_with_time,
     log,
     owner_of,
     read_isolated,
+    settling,
     statuses,
 )
 from shared.stages.watch.sweeper import (
@@ -84,10 +88,12 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     latest = _latest_models(ctx)
     for dataset, model in sorted(latest.items()):
         _isolated(report, dataset, partial(_repair, ctx, dataset, model, queued, report))
-    for name, etag in list(listed(ctx, ctx.settings.raw_prefix)):
-        _isolated(report, name, partial(_raw, ctx, name, etag, queued, report))
-    for name, etag in list(listed(ctx, ctx.settings.training_prefix)):
-        _isolated(report, name, partial(_jsonl, ctx, name, etag, queued, report))
+    for name, etag, modified in list(listed_with_time(ctx, ctx.settings.raw_prefix)):
+        if not settling(ctx, modified):
+            _isolated(report, name, partial(_raw, ctx, name, etag, queued, report))
+    for name, etag, modified in list(listed_with_time(ctx, ctx.settings.training_prefix)):
+        if not settling(ctx, modified):
+            _isolated(report, name, partial(_jsonl, ctx, name, etag, queued, report))
     for name, _ in list(listed(ctx, ctx.settings.status_prefix)):
         _isolated(report, name, partial(_hand_back, ctx, name, queued, report))
     tick_report = TickReport(quarantined=report.quarantined)
