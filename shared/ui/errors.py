@@ -22,8 +22,9 @@ class UiError(Exception):
 def from_oci(exc: BaseException, what: str) -> UiError:
     """A 502 naming the OCI call that failed (status, code, message; nothing else)."""
     status: Any = getattr(exc, "status", None)
-    if status is None:
-        return UiError(502, "upstream_unreachable", f"{what}: {type(exc).__name__}: {exc}")
+    if status is None:  # no answer at all; the SDK's connection-pool text says nothing more
+        return UiError(502, "upstream_unreachable", f"{what}: the service did not answer "
+                       f"({type(exc).__name__}); check that it runs and try again")
     code = getattr(exc, "code", "") or ""
     message = getattr(exc, "message", "") or ""
     return UiError(502, "upstream_error", f"{what}: OCI answered {status} {code}: {message}")

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from shared import clients, naming
 from shared.cli.ask import post_infer
 from shared.cli.connection import Connection
+from shared.cli.sniff import HEAD_BYTES, NotADataset, check_dataset_head
 from shared.cli.status_view import apply_report, apply_status, collect
 from shared.cli.upload import BadUpload, object_name
 from shared.convert.report import ConversionReport
@@ -272,7 +273,7 @@ class PipelineView:
                 status, answer = post_infer(self.conn.infer_url, json.loads(body))
             except OSError as exc:
                 raise UiError(502, "inference_unreachable", f"the inference route "
-                              f"{self.conn.infer_url} did not answer: {exc}") from None
+                              f"{self.conn.infer_url} did not answer ({type(exc).__name__})") from None
         else:
             try:
                 response, _ = service.answer(req, self.settings, service.backend(self.settings))
@@ -325,6 +326,11 @@ class PipelineView:
                                   f"{left} bytes early; try again")
                 spool.write(chunk)
                 left -= len(chunk)
+            spool.seek(0)
+            try:  # the same refusal `ocift upload` gives, before anything is stored
+                check_dataset_head(spool.read(HEAD_BYTES), filename, training)
+            except NotADataset as exc:
+                raise UiError(400, "not_a_dataset", str(exc)) from None
             spool.seek(0)
             try:
                 resp = store.client.put_object(store.namespace, store.bucket, target, spool,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +83,24 @@ def server(shared_emulator: Emulator, state_dir: Path) -> Iterator[UiServer]:
         clients.reset_clients()
 
 
+_SESSIONS: weakref.WeakKeyDictionary[UiServer, str] = weakref.WeakKeyDictionary()
+
+
+def login(srv: UiServer) -> str:
+    """Open the server's one-time login link; the ``Cookie`` header of its session."""
+    if srv not in _SESSIONS:
+        reply = call(srv, "GET", f"/login?token={srv.guard.login_token}", session=False)
+        assert reply.status == 303 and reply.headers["Location"] == "/", reply
+        _SESSIONS[srv] = reply.headers["Set-Cookie"].split(";", 1)[0]
+    return _SESSIONS[srv]
+
+
 def call(srv: UiServer, method: str, path: str, body: bytes | None = None,
          headers: dict[str, str] | None = None, token: bool = True,
-         json_body: Any = None) -> Reply:
+         json_body: Any = None, session: bool = True) -> Reply:
     sent = dict(headers or {})
+    if session:
+        sent.setdefault("Cookie", login(srv))
     if json_body is not None:
         body = json.dumps(json_body).encode()
         sent.setdefault("Content-Type", "application/json")
@@ -240,6 +256,7 @@ def test_upload_route_errors_and_success(server: UiServer, shared_emulator: Emul
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.putrequest("POST", "/api/upload?filename=a.json")
     conn.putheader("X-Ocift-Token", server.guard.token)
+    conn.putheader("Cookie", login(server))
     conn.endheaders()
     no_length = conn.getresponse()
     assert no_length.status == 411 and b"length_required" in no_length.read()
