@@ -58,18 +58,18 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    backlog: int = Field(1024, ge=1)  # listen(2), capped by net.core.somaxconn
-    max_connections: int = Field(2048, ge=1)
-    max_per_address: int = Field(1536, ge=1)
-    workers: int = Field(64, ge=1)
-    max_waiting: int = Field(1024, ge=0)  # complete heads queued for a worker
-    head_timeout: float = Field(10.0, gt=0)
-    idle_timeout: float = Field(30.0, gt=0)  # keep-alive wait for the next request
-    body_timeout: float = Field(30.0, gt=0)
-    body_min_rate: float = Field(256 * 1024, gt=0)  # bytes/s a body must average
-    write_timeout: float = Field(60.0, gt=0)
-    max_head_bytes: int = Field(64 * 1024, ge=1024)
-    retry_after: int = Field(1, ge=1)
+    backlog: int = Field(default=1024, ge=1)  # listen(2), capped by net.core.somaxconn
+    max_connections: int = Field(default=2048, ge=1)
+    max_per_address: int = Field(default=1536, ge=1)
+    workers: int = Field(default=64, ge=1)
+    max_waiting: int = Field(default=1024, ge=0)  # complete heads queued for a worker
+    head_timeout: float = Field(default=10.0, gt=0)
+    idle_timeout: float = Field(default=30.0, gt=0)  # keep-alive wait for the next request
+    body_timeout: float = Field(default=30.0, gt=0)
+    body_min_rate: float = Field(default=256 * 1024, gt=0)  # bytes/s a body must average
+    write_timeout: float = Field(default=60.0, gt=0)
+    max_head_bytes: int = Field(default=64 * 1024, ge=1024)
+    retry_after: int = Field(default=1, ge=1)
 
 
 class RequestReader(io.BufferedIOBase):

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 import threading
@@ -58,10 +59,8 @@ class Guard:
     def check_session(self, headers: Mapping[str, str]) -> None:
         self.check_read(headers)
         jar: SimpleCookie = SimpleCookie()
-        try:
+        with contextlib.suppress(CookieError):
             jar.load(headers.get("Cookie") or "")
-        except CookieError:
-            pass
         morsel = jar.get(self.cookie)
         given = morsel.value.encode() if morsel is not None else b""
         with self._lock:

@@ -75,7 +75,7 @@ def _error_body(status: int, code: str, message: str) -> bytes:
 
 
 class _Handler(FrontDoorHandler):
-    server: UiServer
+    server: UiServer  # type: ignore[assignment]  # a FrontDoor, not a socketserver
     server_version = "ocift-ui"
     sys_version = ""
 
@@ -183,29 +183,11 @@ class _Handler(FrontDoorHandler):
                 raise
             run()
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
+    def _serve(self) -> None:
+        self._dispatch("GET" if self.command == "HEAD" else self.command)
 
-    def do_HEAD(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch("OPTIONS")
-
-    def do_TRACE(self) -> None:
-        self._dispatch("TRACE")
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+    do_OPTIONS = do_TRACE = _serve  # noqa: N815
 
     # -- routes ----------------------------------------------------------------------------
 

@@ -393,11 +393,22 @@ def _raw(srv: UiServer, data: bytes) -> tuple[int, dict[str, Any]]:
     return int(head.split()[1]), json.loads(body)
 
 
-def test_a_head_cut_off_mid_line_is_a_400_not_a_request(server: UiServer,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_overviews(server: UiServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets one entry per overview the server really computes."""
     ran: list[int] = []
     real = server.view.overview
-    monkeypatch.setattr(server.view, "overview", lambda: ran.append(1) or real())
+
+    def counted() -> Any:
+        ran.append(1)
+        return real()
+
+    monkeypatch.setattr(server.view, "overview", counted)
+    return ran
+
+
+def test_a_head_cut_off_mid_line_is_a_400_not_a_request(server: UiServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = _count_overviews(server, monkeypatch)
     cut = (f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
            f"Cookie: {login(server)}\r\nAccept: appl").encode()
     status, body = _raw(server, cut)
@@ -410,9 +421,7 @@ def test_200_trickling_connections_and_the_page_still_answers(
         server: UiServer, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.support.trickle import Trickler
 
-    ran: list[int] = []
-    real = server.view.overview
-    monkeypatch.setattr(server.view, "overview", lambda: ran.append(1) or real())
+    ran = _count_overviews(server, monkeypatch)
     head = f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: ".encode()
     with Trickler(server.port, 200, interval=0.5, duration=20, head=head) as slow:
         assert slow.wait_open(200), slow.open_now
@@ -444,3 +453,29 @@ def test_a_browser_that_leaves_mid_answer_is_no_traceback(
                interval=0.05)
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert noisy == []
+
+
+def test_concurrent_overviews_share_one_listing(server: UiServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    computed: list[int] = []
+    real = server.view._overview_now
+
+    def slow() -> Any:
+        computed.append(1)
+        time.sleep(0.5)
+        return real()
+
+    monkeypatch.setattr(server.view, "_overview_now", slow)
+    replies: list[int] = []
+    threads = [threading.Thread(target=lambda: replies.append(
+        call(server, "GET", "/api/overview").status)) for _ in range(8)]
+    login(server)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == [200] * 8
+    assert len(computed) < 8  # callers that came while one ran shared it

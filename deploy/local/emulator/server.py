@@ -224,28 +224,10 @@ class _HttpServer(FrontDoor):
 
 class _Handler(FrontDoorHandler):
     server_version = "ocift-emulator"
-    server: _HttpServer
+    server: _HttpServer  # type: ignore[assignment]  # a FrontDoor, not a socketserver
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
 
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex.upper()
@@ -284,6 +266,8 @@ class _Handler(FrontDoorHandler):
                 self.close_connection = True
         response.headers.update(extra)
         self._write(response)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
 
     def _write(self, response: Response) -> None:
         names = {k.lower() for k in response.headers}
@@ -328,9 +312,15 @@ class _Handler(FrontDoorHandler):
                 close()
 
 
+#: The front door's own codes as OCI names them (API Errors:
+#: https://docs.oracle.com/en-us/iaas/Content/API/References/apierrors.htm).
+_OCI_CODES = {"incomplete_request": "CannotParseRequest", "bad_request": "CannotParseRequest",
+              "busy": "ServiceUnavailable"}
+
+
 def _error_body(status: int, code: str, message: str) -> bytes:
     """OCI's error body, ``{"code", "message"}`` (also for the front door's answers)."""
-    return json.dumps({"code": code, "message": message}).encode("utf-8")
+    return json.dumps({"code": _OCI_CODES.get(code, code), "message": message}).encode("utf-8")
 
 
 def _error_response(exc: ServiceError) -> Response:
