@@ -334,6 +334,10 @@ class FrontDoor:
         finally:
             for conn in list(self._conns.values()):
                 self._close(conn)
+            while self._returned:  # keep-alive connections handed back while stopping
+                sock, address, _ = self._returned.popleft()
+                sock.close()
+                self._forget(address[0])
             with contextlib.suppress(KeyError, ValueError):
                 sel.unregister(self.socket)
             with contextlib.suppress(KeyError, ValueError):
