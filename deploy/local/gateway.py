@@ -10,13 +10,17 @@ a function at its concurrency limit yields 429 with ``Retry-After`` (OCI
 Functions throttles with 429:
 https://docs.oracle.com/en-us/iaas/Content/Functions/Reference/functionsmetrics.htm).
 
-Under load it degrades, never collapses: the listen backlog is ``backlog``
-(1024, capped by the kernel's ``net.core.somaxconn``), at most
-``max_connections`` connections are served at once (one thread each; further
-clients wait in the backlog instead of each getting a thread), a client that
-sends nothing for ``read_timeout`` seconds is dropped, and while every
-connection slot is taken, answers close their connection so waiting clients
-get a turn.
+Every answer the gateway itself gives (404, 405, 411, 413, 429, 502, 504, and the
+front door's 400/408/431/503) has the body ``{"error": {"code": ..., "message": ...}}``,
+the shape the ``infer`` function answers with, so a caller reads one shape on ``/infer``;
+every method on every path gets a JSON answer (OPTIONS and TRACE included: 405 on a
+route, 404 elsewhere).
+
+Under load it degrades, never collapses: connections go through
+:class:`~deploy.local.frontdoor.FrontDoor` (whole-request deadlines for the head and the
+body, a cap on connections per client address, a fast 503 with ``Retry-After`` when
+full, no thread held by a slow or idle client), and while every connection slot is
+taken, answers close their connection so waiting clients get a turn.
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deploy.local.frontdoor import FrontDoor, FrontDoorHandler, Limits
 from deploy.local.runner import (
     FunctionBusy,
     FunctionTimeout,
@@ -57,66 +61,24 @@ class GatewayRoute(BaseModel):
     methods: tuple[str, ...] = ("POST",)
 
 
-class _BoundedServer(ThreadingHTTPServer):
-    """A thread per connection, but at most ``max_connections`` of them."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 backlog: int, max_connections: int) -> None:
-        self.request_queue_size = backlog  # listen(2) backlog, read by server_activate
-        self._slots = threading.Semaphore(max_connections)
-        self._in_use = 0
-        self._count_lock = threading.Lock()
-        self.max_connections = max_connections
-        self.closing = threading.Event()
-        super().__init__(address, handler)
-
-    @property
-    def saturated(self) -> bool:
-        return self._in_use >= self.max_connections
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        # Block the accept loop while every slot is taken: new clients wait in the
-        # kernel's listen backlog instead of each getting a thread.
-        while not self._slots.acquire(timeout=0.2):
-            if self.closing.is_set():
-                self.shutdown_request(request)
-                return
-        with self._count_lock:
-            self._in_use += 1
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        with self._count_lock:
-            self._in_use -= 1
-        self._slots.release()
+def error_body(status: int, code: str, message: str) -> bytes:
+    """The gateway's error body: ``{"error": {"code", "message"}}``."""
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 class Gateway:
     """HTTP server on 127.0.0.1 forwarding configured routes to functions."""
 
     def __init__(self, invoke: Invoke, routes: list[GatewayRoute], host: str = "127.0.0.1",
-                 port: int = 0, max_body_bytes: int = 256 * 1024, backlog: int = 1024,
-                 max_connections: int = 512, read_timeout: float = 15.0) -> None:
+                 port: int = 0, max_body_bytes: int = 256 * 1024,
+                 limits: Limits | None = None) -> None:
         self.invoke = invoke
         self.routes: Mapping[str, GatewayRoute] = {r.path.rstrip("/") or "/": r for r in routes}
         self.max_body_bytes = max_body_bytes
         self.host = host
-        self.read_timeout = read_timeout
-        self._server = _BoundedServer((host, port), _handler_class(self), backlog,
-                                      max_connections)
+        self.limits = limits or Limits(workers=128)
+        self._server = FrontDoor((host, port), _handler_class(self), self.limits,
+                                 error_body, name="gateway")
         self._thread: threading.Thread | None = None
 
     @property
@@ -138,7 +100,6 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.closing.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(10)
@@ -153,22 +114,19 @@ class Gateway:
         self.stop()
 
 
-def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
+    class Handler(FrontDoorHandler):
         server_version = "ocift-local-gateway"
         # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm waits
         # for the client's delayed ACK and every call gains ~40 ms (measured by bench/infer_bench).
         disable_nagle_algorithm = True
-        # Socket timeout for every read (request line, headers, body, idle keep-alive).
-        timeout = gateway.read_timeout
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("gateway %s", format % args)
 
         def _json(self, status: int, code: str, message: str, close: bool = False,
                   headers: Mapping[str, str] | None = None) -> None:
-            body = json.dumps({"code": code, "message": message}).encode()
+            body = error_body(status, code, message)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -239,5 +197,6 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(result.body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
+        do_OPTIONS = do_TRACE = do_CONNECT = _serve  # noqa: N815
 
     return Handler

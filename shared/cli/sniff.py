@@ -34,6 +34,12 @@ def check_dataset_file(path: Path, training: bool = False) -> None:
     """Raise :class:`NotADataset` unless ``path`` starts like JSON / JSON Lines text."""
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
+    check_dataset_head(head, str(path), training)
+
+
+def check_dataset_head(head: bytes, path: str, training: bool = False) -> None:
+    """:func:`check_dataset_file` on a file's first :data:`HEAD_BYTES` (``path`` names it
+    in the message): the web page's upload runs the same checks."""
     what = f"{path} is not a JSON or JSON Lines dataset"
     if not head:
         raise NotADataset(f"{path} is empty: a dataset is a JSON array of records or one "

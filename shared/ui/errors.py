@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.errors import classify, describe, oci_answer
+from shared.errors import classify, oci_answer
 
 
 class UiError(Exception):
@@ -23,7 +23,8 @@ class UiError(Exception):
 def from_oci(exc: BaseException, what: str) -> UiError:
     """A 502 naming the OCI call that failed (status, code, message; nothing else)."""
     answer = oci_answer(exc)
-    if answer is None:
-        return UiError(502, "upstream_unreachable", f"{what}: {describe(exc)}")
+    if answer is None:  # no answer at all; the SDK's connection-pool text says nothing more
+        return UiError(502, "upstream_unreachable", f"{what}: the service did not answer "
+                       f"({type(exc).__name__}); check that it runs and try again")
     return UiError(502, "upstream_error", f"{what}: OCI answered {answer.status} "
                                           f"{answer.code} ({classify(exc)}): {answer.message}")

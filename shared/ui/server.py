@@ -1,7 +1,14 @@
-"""The HTTP server behind ``ocift ui`` (standard library, loopback only).
+"""The HTTP server behind ``ocift ui`` (loopback only, behind the local front door).
+
+Connections go through :class:`deploy.local.frontdoor.FrontDoor` (whole-request
+deadlines, connection caps, a fast 503 when full; a slow client holds no thread). Every
+route but ``/login`` needs the session the login link sets (401 ``no_session``
+otherwise); on the local target each request re-reads ``target.json``, so the page follows
+a restarted ``ocift up`` and says at once when none runs (503 ``target_not_running``).
 
 Routes (JSON unless said otherwise; errors are ``{"error": {"code", "message"}}``):
 
+    GET  /login?token=T         spends the one-time token, sets the session, -> /
     GET  /                      the page (carries the write token)
     GET  /static/<file>         its script and style sheet (package data)
     GET  /api/overview          datasets, stages, billable resources
@@ -19,7 +26,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,8 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from deploy.local.frontdoor import FrontDoor, FrontDoorHandler, Limits
 from shared.cli.connection import DEFAULT_STATE_DIR, Connection
 from shared.ui.errors import UiError
+from shared.ui.follow import TargetFollower
 from shared.ui.guard import Guard
 from shared.ui.models import RedriveRequest
 from shared.ui.view import PipelineView
@@ -62,9 +70,12 @@ def _one(query: dict[str, list[str]], key: str, required: bool = True) -> str | 
     return values[0]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: UiServer
-    protocol_version = "HTTP/1.1"
+def _error_body(status: int, code: str, message: str) -> bytes:
+    return UiError(status, code, message).body()
+
+
+class _Handler(FrontDoorHandler):
+    server: UiServer  # type: ignore[assignment]  # a FrontDoor, not a socketserver
     server_version = "ocift-ui"
     sys_version = ""
 
@@ -123,7 +134,16 @@ class _Handler(BaseHTTPRequestHandler):
         routes = ROUTES.get(url.path)
         if method != "GET":
             self.close_connection = True  # an error answer leaves the body unread
+        guard = self.server.guard
+        headers = {k: v for k, v in self.headers.items()}
         try:
+            if url.path == "/login" and method == "GET":
+                guard.check_read(headers)
+                token = _one(query, "token") or ""
+                self._send(303, b"", "text/plain", {"Set-Cookie": guard.login(token),
+                                                    "Location": "/"})
+                return
+            guard.check_session(headers)  # no route, not even a 404, without the session
             if routes is None:
                 raise UiError(404, "not_found", f"no route {url.path!r}: the page is at /")
             route = routes.get(method)
@@ -133,34 +153,41 @@ class _Handler(BaseHTTPRequestHandler):
                                     f"{method} is not allowed on {url.path}; use {allowed}"),
                             {"Allow": allowed})
                 return
-            guard = self.server.guard
-            headers = {k: v for k, v in self.headers.items()}
             if method == "POST":
                 guard.check_write(headers)
-            else:
-                guard.check_read(headers)
-            route(self, query)
+            self._follow(lambda: route(self, query), retry=method == "GET")
         except UiError as exc:
-            self._error(exc)
+            self._error(exc, {"Retry-After": "2"} if exc.status == 503 else None)
+        except (ConnectionError, TimeoutError):
+            raise  # the client went away: the front door logs one debug line
         except Exception:
             log.exception("ui route failed")
             self._error(UiError(500, "internal_error", "the page's server failed; see the "
                                 "terminal running 'ocift ui'"))
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
+    def _follow(self, run: Callable[[], None], retry: bool) -> None:
+        """Run a route on the current target's view; once more if it moved under us."""
+        server = self.server
+        if server.follower is None:
+            run()
+            return
+        server.view = server.follower.view()
+        try:
+            run()
+        except UiError as exc:
+            if exc.code not in ("upstream_unreachable", "upstream_error"):
+                raise
+            before = server.view
+            server.view = server.follower.view()  # 503 when the target is gone
+            if server.view is before or not retry:
+                raise
+            run()
 
-    def do_HEAD(self) -> None:
-        self._dispatch("GET")
+    def _serve(self) -> None:
+        self._dispatch("GET" if self.command == "HEAD" else self.command)
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+    do_OPTIONS = do_TRACE = _serve  # noqa: N815
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -225,14 +252,18 @@ ROUTES: dict[str, dict[str, Route]] = {
 }
 
 
-class UiServer(ThreadingHTTPServer):
-    """The page's server on 127.0.0.1; ``start()`` serves in a thread, ``stop()`` ends it."""
+class UiServer(FrontDoor):
+    """The page's server on 127.0.0.1; ``start()`` serves in a thread, ``stop()`` ends it.
 
-    daemon_threads = True
+    ``follower`` (the local target) gives each request the view of the target running now.
+    """
 
-    def __init__(self, view: PipelineView, port: int = 0, token: str | None = None) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+    def __init__(self, view: PipelineView, port: int = 0, token: str | None = None,
+                 follower: TargetFollower | None = None, limits: Limits | None = None) -> None:
+        super().__init__(("127.0.0.1", port), _Handler, limits or Limits(workers=16),
+                         _error_body, name="ocift-ui")
         self.view = view
+        self.follower = follower
         self.port = int(self.server_address[1])
         self.guard = Guard(self.port, token)
         self._thread: threading.Thread | None = None
@@ -240,6 +271,11 @@ class UiServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The one-time login link (``ocift ui`` prints it)."""
+        return f"{self.url}login?token={self.guard.login_token}"
 
     def start(self) -> UiServer:
         self._thread = threading.Thread(target=self.serve_forever, name="ocift-ui", daemon=True)
@@ -266,8 +302,15 @@ def view_for(conn: Connection, args: argparse.Namespace) -> PipelineView:
 
 def serve(conn: Connection, args: argparse.Namespace) -> int:
     """``ocift ui``: serve until Ctrl-C."""
-    server = UiServer(view_for(conn, args), port=args.port)
-    print(f"ocift ui: {server.url}  ({server.view.label}; Ctrl-C stops)", flush=True)
+    follower = None
+    if conn.local:
+        from shared.cli.connection import connect
+
+        follower = TargetFollower(Path(args.state_dir or DEFAULT_STATE_DIR),
+                                  lambda: view_for(connect(args), args))
+    server = UiServer(view_for(conn, args), port=args.port, follower=follower)
+    print(f"ocift ui: {server.login_url}  ({server.view.label}; open this link once, in "
+          "your browser; Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from shared import clients, naming
 from shared.cli.ask import post_infer
 from shared.cli.connection import Connection
+from shared.cli.sniff import HEAD_BYTES, NotADataset, check_dataset_head
 from shared.cli.status_view import apply_report, apply_status, collect
 from shared.cli.upload import BadUpload, object_name
 from shared.reports import DatasetReport
@@ -101,6 +102,46 @@ class _Cache:
             return value
 
 
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class _SingleFlight:
+    """Callers that arrive while a computation runs share its result (or its error), so
+    any number of tabs or polls cost one bucket listing at a time, not one each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: _Flight | None = None
+
+    def run(self, make: Callable[[], T]) -> T:
+        with self._lock:
+            flight = self._running
+            leader = flight is None
+            if flight is None:
+                flight = self._running = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            shared: T = flight.value
+            return shared
+        try:
+            result = make()
+            flight.value = result
+            return result
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._running = None
+            flight.done.set()
+
+
 class PipelineView:
     """The page's data, for one connection (see the module docstring)."""
 
@@ -117,6 +158,7 @@ class PipelineView:
                                f"tenancy (profile {self.settings.oci_profile})")
         self._store: Any = None
         self._inventory = _Cache(min(self.poll_seconds, 5.0) / 2)
+        self._overviews = _SingleFlight()
 
     # -- readers -------------------------------------------------------------------------
 
@@ -148,7 +190,11 @@ class PipelineView:
             return [], from_oci(exc, "listing Generative AI resources").message
 
     def overview(self) -> Overview:
-        """Every dataset of the bucket, its stage and what it holds."""
+        """Every dataset of the bucket, its stage and what it holds (requests that arrive
+        while one is computed share it)."""
+        return self._overviews.run(self._overview_now)
+
+    def _overview_now(self) -> Overview:
         store = self.store()
         try:
             rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False)}
@@ -275,8 +321,9 @@ class PipelineView:
             try:
                 status, answer = post_infer(self.conn.infer_url, json.loads(body))
             except OSError as exc:
-                raise UiError(502, "inference_unreachable", f"the inference route "
-                              f"{self.conn.infer_url} did not answer: {exc}") from None
+                raise UiError(502, "inference_unreachable", "the inference route "
+                              f"{self.conn.infer_url} did not answer "
+                              f"({type(exc).__name__})") from None
         else:
             try:
                 response, _ = service.answer(req, self.settings, service.backend(self.settings))
@@ -329,6 +376,11 @@ class PipelineView:
                                   f"{left} bytes early; try again")
                 spool.write(chunk)
                 left -= len(chunk)
+            spool.seek(0)
+            try:  # the same refusal `ocift upload` gives, before anything is stored
+                check_dataset_head(spool.read(HEAD_BYTES), filename, training)
+            except NotADataset as exc:
+                raise UiError(400, "not_a_dataset", str(exc)) from None
             spool.seek(0)
             try:
                 resp = store.client.put_object(store.namespace, store.bucket, target, spool,

@@ -112,11 +112,10 @@ def test_unknown_path_is_authenticated_first_then_404(emulator: Emulator) -> Non
 
 def test_faults_admin_route_injects_429_and_500(emulator: Emulator) -> None:
     def admin(settings: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(emulator.endpoint + "/_emulator/faults", method="POST",
-                                     data=json.dumps(settings).encode())
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            doc: dict[str, Any] = json.loads(resp.read())
-            return doc
+        status, _, doc = _send(emulator, _signed(emulator, "POST", "/_emulator/faults",
+                                                 json.dumps(settings).encode()))
+        assert status == 200, doc
+        return dict(doc)
 
     client = oci.object_storage.ObjectStorageClient(
         emulator.sdk_config(), service_endpoint=emulator.endpoint,
@@ -136,11 +135,28 @@ def test_faults_admin_route_injects_429_and_500(emulator: Emulator) -> None:
     with pytest.raises(oci.exceptions.ServiceError):
         client.get_namespace()
     emulator.faults.update(rate_429=0.0)
-    bad = urllib.request.Request(emulator.endpoint + "/_emulator/faults", method="POST",
-                                 data=b'{"rate_429": 3}')
-    with pytest.raises(urllib.error.HTTPError) as invalid:
-        urllib.request.urlopen(bad, timeout=30)
-    assert invalid.value.code == 400
+    status, _, _ = _send(emulator, _signed(emulator, "POST", "/_emulator/faults",
+                                           b'{"rate_429": 3}'))
+    assert status == 400
+
+
+def test_faults_admin_route_needs_the_administrators_signature(emulator: Emulator) -> None:
+    for method, body in (("GET", None), ("POST", b'{"rate_500": 1}')):
+        req = urllib.request.Request(emulator.endpoint + "/_emulator/faults", method=method,
+                                     data=body)
+        with pytest.raises(urllib.error.HTTPError) as unsigned:
+            urllib.request.urlopen(req, timeout=30)
+        assert unsigned.value.code == 401
+        assert json.loads(unsigned.value.read())["code"] == "NotAuthenticated"
+    stranger = new_private_key().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    status, _, doc = _send(emulator, _signed(emulator, "POST", "/_emulator/faults",
+                                             b'{"rate_500": 1}', key_pem=stranger))
+    assert status == 401 and doc["code"] == "NotAuthenticated"
+    assert emulator.faults.settings.rate_500 == 0.0  # nothing was switched on
+    status, _, doc = _send(emulator, _signed(emulator, "GET", "/_emulator/faults"))
+    assert status == 200 and doc["rate_500"] == 0.0
 
 
 def test_sdk_retry_strategy_rides_through_injected_throttling(emulator: Emulator) -> None:

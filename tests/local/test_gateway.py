@@ -58,7 +58,7 @@ def test_request_headers_method_and_url_reach_function(gateway: Gateway) -> None
 def test_oversize_body_is_413_before_the_function(gateway: Gateway, fn_dir: object) -> None:
     status, headers, payload = _call(gateway, "POST", "/echo", b"x" * 2048)
     assert status == 413 and headers["content-type"] == "application/json"
-    assert json.loads(payload)["code"] == "PayloadTooLarge"
+    assert json.loads(payload)["error"]["code"] == "PayloadTooLarge"
     assert calls(fn_dir, "echo") == 0  # type: ignore[arg-type]
     assert _call(gateway, "POST", "/echo", b"x" * 1024)[0] == 200
 
@@ -66,14 +66,14 @@ def test_oversize_body_is_413_before_the_function(gateway: Gateway, fn_dir: obje
 def test_unknown_route_and_method(gateway: Gateway) -> None:
     for path in ("/", "/convert", "/train", "/infer/x"):
         status, _, payload = _call(gateway, "POST", path, b"{}")
-        assert status == 404 and json.loads(payload)["code"] == "NotFound"
+        assert status == 404 and json.loads(payload)["error"]["code"] == "NotFound"
     status, _, payload = _call(gateway, "GET", "/infer")
-    assert status == 405 and json.loads(payload)["code"] == "MethodNotAllowed"
+    assert status == 405 and json.loads(payload)["error"]["code"] == "MethodNotAllowed"
 
 
 def test_function_crash_is_502_and_timeout_504(gateway: Gateway) -> None:
     status, _, payload = _call(gateway, "POST", "/crash", b"{}")
-    assert status == 502 and json.loads(payload)["code"] == "BadGateway"
+    assert status == 502 and json.loads(payload)["error"]["code"] == "BadGateway"
     assert _call(gateway, "POST", "/crash", b"{}")[0] == 200  # restarted
     status, _, payload = _call(gateway, "POST", "/slow", b"{}")
-    assert status == 504 and json.loads(payload)["code"] == "GatewayTimeout"
+    assert status == 504 and json.loads(payload)["error"]["code"] == "GatewayTimeout"

@@ -56,10 +56,17 @@ class Served:
     target: LocalTarget
     server: UiServer
     root: Path
+    logged_in: bool = False
 
     @property
     def url(self) -> str:
         return self.server.url
+
+    def login(self, driver: Any) -> None:
+        """Open the one-time login link in ``driver`` (once: the link works once)."""
+        if not self.logged_in:
+            driver.get(self.server.login_url)
+            self.logged_in = True
 
     def ocift(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the ``ocift`` CLI as a user would, against this target."""

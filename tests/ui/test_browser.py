@@ -32,6 +32,7 @@ def row_state(driver: Any, dataset: str) -> str:
 
 
 def open_page(driver: Any, served: Served, fragment: str = "") -> None:
+    served.login(driver)
     driver.get(served.url + fragment)
     wait_for(lambda: driver.find_element(By.ID, "live").text.startswith("updated"),
              30, "the first poll")
@@ -136,3 +137,16 @@ def test_a_file_dropped_on_the_page_starts_a_dataset(browser: Any, served: Serve
              30, "the upload to be confirmed")
     wait_for(lambda: row(browser, "page-upload"), 30, "its row")
     wait_for(lambda: "at least 32" in row(browser, "page-upload").text, 30, "its verdict")
+
+
+def test_the_page_works_from_an_httponly_session_cookie(browser: Any, served: Served) -> None:
+    open_page(browser, served)
+    cookies = {c["name"]: c for c in browser.get_cookies()}
+    session = cookies[served.server.guard.cookie]
+    assert session["httpOnly"] is True and session["sameSite"] == "Strict"
+    assert served.server.guard.cookie not in browser.execute_script("return document.cookie")
+    browser.delete_all_cookies()
+    browser.get(served.url)
+    assert "no_session" in browser.find_element(By.TAG_NAME, "body").text
+    browser.add_cookie({"name": session["name"], "value": session["value"], "path": "/"})
+    open_page(browser, served)  # the page works from the cookie alone

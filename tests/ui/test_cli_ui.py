@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -26,10 +28,17 @@ def test_ocift_ui_prints_its_url_and_serves_the_local_target(served: Served) -> 
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("ocift ui: http://127.0.0.1:") and "local target" in line, line
-        url = line.split()[2]
-        with urllib.request.urlopen(url, timeout=30) as page:
+        login = line.split()[2]
+        assert "/login?token=" in login
+        url = login.split("login?", 1)[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=30)
+        assert refused.value.code == 401  # not without the session
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with browser.open(login, timeout=30) as page:  # -> 303 to the page, with the cookie
             assert b'name="ocift-token"' in page.read()
-        with urllib.request.urlopen(url + "api/overview", timeout=30) as resp:
+        with browser.open(url + "api/overview", timeout=30) as resp:
             overview = json.loads(resp.read())
         assert overview["local"] is True and overview["dead_letters"] == 0
         assert served.target.info is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from shared.cli.connection import Connection
 from shared.settings import AuthMode, Settings
 from shared.ui.server import UiServer
 from shared.ui.view import PipelineView
+from tests.support.wait import wait_until
 
 BUCKET = "ui-server-tests"
 MARKUP = "<script>alert(1)</script>"
@@ -81,10 +84,24 @@ def server(shared_emulator: Emulator, state_dir: Path) -> Iterator[UiServer]:
         clients.reset_clients()
 
 
+_SESSIONS: weakref.WeakKeyDictionary[UiServer, str] = weakref.WeakKeyDictionary()
+
+
+def login(srv: UiServer) -> str:
+    """Open the server's one-time login link; the ``Cookie`` header of its session."""
+    if srv not in _SESSIONS:
+        reply = call(srv, "GET", f"/login?token={srv.guard.login_token}", session=False)
+        assert reply.status == 303 and reply.headers["Location"] == "/", reply
+        _SESSIONS[srv] = reply.headers["Set-Cookie"].split(";", 1)[0]
+    return _SESSIONS[srv]
+
+
 def call(srv: UiServer, method: str, path: str, body: bytes | None = None,
          headers: dict[str, str] | None = None, token: bool = True,
-         json_body: Any = None) -> Reply:
+         json_body: Any = None, session: bool = True) -> Reply:
     sent = dict(headers or {})
+    if session:
+        sent.setdefault("Cookie", login(srv))
     if json_body is not None:
         body = json.dumps(json_body).encode()
         sent.setdefault("Content-Type", "application/json")
@@ -240,6 +257,7 @@ def test_upload_route_errors_and_success(server: UiServer, shared_emulator: Emul
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     conn.putrequest("POST", "/api/upload?filename=a.json")
     conn.putheader("X-Ocift-Token", server.guard.token)
+    conn.putheader("Cookie", login(server))
     conn.endheaders()
     no_length = conn.getresponse()
     assert no_length.status == 411 and b"length_required" in no_length.read()
@@ -312,3 +330,152 @@ def test_an_unexpected_failure_is_a_500_without_internals(server: UiServer,
     reply = call(server, "GET", "/api/overview")
     assert reply.status == 500 and reply.code == "internal_error"
     assert "secret" not in json.dumps(reply.body)
+
+
+# -- the session, and hostile clients ---------------------------------------------------------
+
+
+def test_no_route_answers_without_the_session(server: UiServer) -> None:
+    from shared.ui.server import ROUTES
+
+    paths = [*((p, m) for p, methods in ROUTES.items() for m in methods),
+             ("/api/nothing", "GET"), ("/", "OPTIONS"), ("/", "TRACE")]
+    for path, method in paths:
+        reply = call(server, method, path, b"{}", {"Content-Type": "application/json"},
+                     session=False)
+        assert reply.status == 401 and reply.code == "no_session", (method, path)
+        assert server.guard.token not in json.dumps(reply.body)
+    forged = call(server, "GET", "/", headers={"Cookie": f"{server.guard.cookie}=guessed"},
+                  session=False)
+    assert forged.status == 401
+    assert call(server, "GET", "/").status == 200  # with the session it answers
+
+
+def test_the_login_token_works_once_and_sets_a_strict_cookie(server: UiServer) -> None:
+    token = server.guard.login_token
+    assert token and token != server.guard.token
+    assert server.login_url.endswith(f"/login?token={token}")
+    wrong = call(server, "GET", f"/login?token={_wrong(token)}", session=False)
+    assert wrong.status == 403 and wrong.code == "bad_login"
+    first = call(server, "GET", f"/login?token={token}", session=False)
+    assert first.status == 303 and first.headers["Location"] == "/"
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith(f"{server.guard.cookie}=")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    again = call(server, "GET", f"/login?token={token}", session=False)
+    assert again.status == 403 and again.code == "bad_login"
+    assert "Set-Cookie" not in again.headers
+    session = cookie.split(";", 1)[0]
+    page = call(server, "GET", "/", headers={"Cookie": session}, session=False)
+    assert page.status == 200 and server.guard.token in page.body
+
+
+def test_an_upload_that_ocift_upload_refuses_is_refused(server: UiServer,
+                                                       shared_emulator: Emulator) -> None:
+    octet = {"Content-Type": "application/octet-stream"}
+    for data, says in ((b"\x1f\x8b\x08\x00" + b"\x00" * 64, "gzip"),
+                       (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "NUL byte"),
+                       (b"name,question\nx,y\n", "starts with")):
+        reply = call(server, "POST", "/api/upload?filename=bin.json", data, octet)
+        assert reply.status == 400 and reply.code == "not_a_dataset", reply
+        assert says in reply.body["error"]["message"]
+    assert _object(shared_emulator, "raw/bin.json") is None
+
+
+def _raw(srv: UiServer, data: bytes) -> tuple[int, dict[str, Any]]:
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def _count_overviews(server: UiServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets one entry per overview the server really computes."""
+    ran: list[int] = []
+    real = server.view.overview
+
+    def counted() -> Any:
+        ran.append(1)
+        return real()
+
+    monkeypatch.setattr(server.view, "overview", counted)
+    return ran
+
+
+def test_a_head_cut_off_mid_line_is_a_400_not_a_request(server: UiServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = _count_overviews(server, monkeypatch)
+    cut = (f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+           f"Cookie: {login(server)}\r\nAccept: appl").encode()
+    status, body = _raw(server, cut)
+    assert status == 400 and body["error"]["code"] == "incomplete_request"
+    assert ran == []  # the cut-off head was never served as a request
+    assert call(server, "GET", "/api/overview").status == 200 and ran == [1]
+
+
+def test_200_trickling_connections_and_the_page_still_answers(
+        server: UiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.trickle import Trickler
+
+    ran = _count_overviews(server, monkeypatch)
+    head = f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: ".encode()
+    with Trickler(server.port, 200, interval=0.5, duration=20, head=head) as slow:
+        assert slow.wait_open(200), slow.open_now
+        answered = [call(server, "GET", "/api/overview").status for _ in range(10)]
+        assert slow.open_now >= 150
+    assert answered == [200] * 10 and ran == [1] * 10
+
+
+def test_a_browser_that_leaves_mid_answer_is_no_traceback(
+        server: UiServer, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import struct
+    import time
+
+    def slow_overview() -> dict[str, Any]:
+        time.sleep(0.3)
+        return {"datasets": ["x" * 64] * 200_000}  # larger than the socket buffers
+
+    monkeypatch.setattr(server.view, "overview", slow_overview)
+    caplog.set_level(logging.DEBUG)
+    for _ in range(3):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        sock.sendall(f"GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                     f"Cookie: {login(server)}\r\n\r\n".encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    wait_until(lambda: server.open_connections == 0, "the connections to end", timeout=30,
+               interval=0.05)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert noisy == []
+
+
+def test_concurrent_overviews_share_one_listing(server: UiServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    computed: list[int] = []
+    real = server.view._overview_now
+
+    def slow() -> Any:
+        computed.append(1)
+        time.sleep(0.5)
+        return real()
+
+    monkeypatch.setattr(server.view, "_overview_now", slow)
+    replies: list[int] = []
+    threads = [threading.Thread(target=lambda: replies.append(
+        call(server, "GET", "/api/overview").status)) for _ in range(8)]
+    login(server)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == [200] * 8
+    assert len(computed) < 8  # callers that came while one ran shared it

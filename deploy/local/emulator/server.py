@@ -4,24 +4,29 @@ Each request: match a route, verify the OCI request signature (401
 ``NotAuthenticated`` otherwise), check ``x-content-sha256`` when it is signed,
 apply injected faults, run the handler, stream the answer (Content-Length or
 chunked) with an ``opc-request-id``. ``/_emulator/...`` admin routes (fault
-settings) skip signing, and exist only while the server is bound to loopback.
+settings) exist only while the server is bound to loopback and need a request signed by
+an administrator's key (401 ``NotAuthenticated`` unsigned, 404
+``NotAuthorizedOrNotFound`` for any other principal), so another local process cannot
+switch on ``rate_500``.
+
+Connections go through :class:`deploy.local.frontdoor.FrontDoor`: a listen backlog of
+1024 (a burst of connects is accepted at once, not left to SYN retries), whole-request
+deadlines for the head and the body, connection caps with a fast 503; keep-alive
+connections may idle for 300 s (the SDK's pooled connections) without holding a thread.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import ipaddress
 import json
 import logging
-import socket
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, urlsplit
@@ -41,14 +46,20 @@ from deploy.local.emulator.http import (
     ServiceError,
 )
 from deploy.local.emulator.iam import Authorizer, PrincipalRegistry, admin_principal
+from deploy.local.emulator.iam.principals import ADMIN_GROUP
 from deploy.local.emulator.keys import ensure_identity
 from deploy.local.emulator.limits import check_request
 from deploy.local.emulator.signing import SignatureError, Verifier, not_authenticated
+from deploy.local.frontdoor import FrontDoor, FrontDoorHandler, Limits
 
 log = logging.getLogger("ocift.emulator")
 
 ADMIN_PREFIX = "/_emulator/"
 DRAIN_LIMIT = 64 * 1024 * 1024
+#: What one client may hold: long keep-alive idles (pooled SDK connections cost a socket,
+#: not a thread), a minute plus 1 MiB/s for a body (object uploads).
+LIMITS = Limits(workers=128, idle_timeout=300.0, body_timeout=60.0,
+                body_min_rate=1024 * 1024, write_timeout=300.0)
 SPOOL_IN_MEMORY = 1024 * 1024
 COPY_CHUNK = 256 * 1024
 
@@ -104,7 +115,8 @@ class EmulatorServer:
         """Bind and serve in a background thread (idempotent)."""
         if self._httpd is not None:
             return
-        httpd = _HttpServer((self.host, self._requested_port), _Handler)
+        httpd = _HttpServer((self.host, self._requested_port), _Handler, LIMITS,
+                            _error_body, name="ocift-emulator")
         httpd.emulator = self
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, name="ocift-emulator",
@@ -171,6 +183,10 @@ class EmulatorServer:
         return signed.key_id
 
     def _admin(self, req: Request) -> Response:
+        principal = self.principals.lookup(self._authenticate(req, True))
+        if principal is None or ADMIN_GROUP not in principal.groups:
+            raise ServiceError(404, "NotAuthorizedOrNotFound",
+                               "the emulator's admin routes need the administrator's key")
         if req.raw_path.rstrip("/") != "/_emulator/faults":
             raise ServiceError(404, "NotFound", "unknown admin route")
         if req.method == "POST":
@@ -202,69 +218,16 @@ def _verified_body(body: Body, expected: str) -> Body:
     return Body(cast(BinaryIO, spool), size, chunked=False)
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _HttpServer(FrontDoor):
     emulator: EmulatorServer
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, handler)
 
-    def track(self, sock: socket.socket, live: bool) -> None:
-        with self._open_lock:
-            if live:
-                self._open.add(sock)
-            else:
-                self._open.discard(sock)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            sockets = list(self._open)
-            self._open.clear()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(FrontDoorHandler):
     server_version = "ocift-emulator"
-    timeout = 300
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-    server: _HttpServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
+    server: _HttpServer  # type: ignore[assignment]  # a FrontDoor, not a socketserver
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
 
     def _serve(self) -> None:
         request_id = uuid.uuid4().hex.upper()
@@ -303,6 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         response.headers.update(extra)
         self._write(response)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
 
     def _write(self, response: Response) -> None:
         names = {k.lower() for k in response.headers}
@@ -347,8 +312,19 @@ class _Handler(BaseHTTPRequestHandler):
                 close()
 
 
+#: The front door's own codes as OCI names them (API Errors:
+#: https://docs.oracle.com/en-us/iaas/Content/API/References/apierrors.htm).
+_OCI_CODES = {"incomplete_request": "CannotParseRequest", "bad_request": "CannotParseRequest",
+              "busy": "ServiceUnavailable"}
+
+
+def _error_body(status: int, code: str, message: str) -> bytes:
+    """OCI's error body, ``{"code", "message"}`` (also for the front door's answers)."""
+    return json.dumps({"code": _OCI_CODES.get(code, code), "message": message}).encode("utf-8")
+
+
 def _error_response(exc: ServiceError) -> Response:
     headers = {"Content-Type": JSON_TYPE}
     headers.update(exc.headers)
-    payload = json.dumps({"code": exc.code, "message": exc.message}).encode("utf-8")
+    payload = _error_body(exc.status, exc.code, exc.message)
     return Response(status=exc.status, headers=headers, body=payload)

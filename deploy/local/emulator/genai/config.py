@@ -31,6 +31,9 @@ class GenAiConfig(BaseModel):
         default=0.2, gt=0, lt=1, description="Held-out share (OCI splits 80:20).")
     max_validation_queries: int = Field(
         default=500, ge=1, description="Cap on held-out prompts scored per epoch.")
+    index_cache_bytes: int = Field(
+        default=128 << 20, ge=1,
+        description="Memory for trained retrieval indexes (LRU by bytes; 8 MiB+ a model).")
     fail_training: bool = Field(default=False, description="Make every new training fail.")
     retry_token_ttl_seconds: float = Field(default=24 * 3600, gt=0)
 

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG, GenAiConfig
 from deploy.local.emulator.genai.dataset import DatasetRejected, Pair, iter_training_pairs
+from deploy.local.emulator.genai.index_cache import IndexCache
 from deploy.local.emulator.genai.pairs import PairFileWriter
 from deploy.local.emulator.genai.records import CustomModel
 from deploy.local.emulator.genai.retrieval import RetrievalIndex
@@ -49,7 +50,7 @@ class Trainer:
         self._open_object = open_object
         self._stopping = threading.Event()
         self._threads: dict[str, threading.Thread] = {}
-        self._indexes: dict[str, RetrievalIndex] = {}
+        self._indexes = IndexCache(config.index_cache_bytes)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -83,11 +84,16 @@ class Trainer:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads.values())
 
+    @property
+    def index_cache(self) -> IndexCache:
+        """The trained indexes held in memory (bounded by ``index_cache_bytes``)."""
+        return self._indexes
+
     def index_for(self, model_id: str) -> RetrievalIndex | None:
-        """The trained retrieval index of a custom model (cached), or None."""
-        cached = self._indexes.get(model_id)
-        if cached is not None:
-            return cached
+        """The trained retrieval index of a custom model (cached, LRU by bytes), or None."""
+        return self._indexes.get_or_load(model_id, lambda: self._load_index(model_id))
+
+    def _load_index(self, model_id: str) -> RetrievalIndex | None:
         folder = self.store.artifact_path(model_id)
         legacy = folder.with_suffix(".json")  # artifacts of emulators before the vector index
         if folder.is_dir():
@@ -98,7 +104,6 @@ class Trainer:
                                               float(artifact["completionWeight"]))
         else:
             return None
-        self._indexes[model_id] = index
         return index
 
     # ------------------------------------------------------------- model updates
@@ -214,7 +219,7 @@ class Trainer:
         folder = self.store.artifact_path(model.id)
         shutil.rmtree(folder, ignore_errors=True)
         work.rename(folder)  # the artifact appears whole or not at all
-        self._indexes[model.id] = RetrievalIndex.load(folder)  # warm: no load on first chat
+        self._indexes.put(model.id, RetrievalIndex.load(folder))  # warm: no load on first chat
         metrics_type = ("CHAT_MODEL_METRICS" if "CHAT" in model.capabilities
                         else "TEXT_GENERATION_MODEL_METRICS")
         details = _summary(outcome)
