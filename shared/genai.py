@@ -203,13 +203,14 @@ def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
 
 
 def base_model(client: Any, settings: Settings, model_id: str | None, name: str) -> Any:
-    """The base model's SDK record (GetModel by id, else by name) for its lifecycle dates."""
-    if model_id:
-        return client.get_model(model_id).data
+    """The base model's SDK summary, for its lifecycle dates: found by ListModels in the
+    pipeline's compartment, as the train stage finds it (the same grant covers both)."""
     settings.require("compartment_id")
-    for item in list_all(client.list_models, settings.compartment_id, display_name=name):
-        if item.display_name == name and getattr(item, "type", "BASE") in ("BASE", None):
-            return item
+    found = [item for item in list_all(client.list_models, settings.compartment_id,
+                                       display_name=name)
+             if item.display_name == name and getattr(item, "type", "BASE") in ("BASE", None)]
+    if found:
+        return next((i for i in found if i.id == model_id), found[0])
     raise PermanentError(f"base model {name!r} is no longer listed by OCI in this region; "
                          f"models of today: {', '.join(f.models[0] for f in families.FAMILIES)}")
 
