@@ -8,9 +8,9 @@ HOSTING cluster -> endpoint -> inference answers drawn from the dataset.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import oci

@@ -185,7 +185,7 @@ def test_llama_lora_batch_size_above_16_is_refused_at_load_with_the_range() -> N
 def test_command_r_ranges_depend_on_the_method() -> None:
     env = {"OCIFT_BASE_MODEL": "cohere.command-r-08-2024", "OCIFT_BATCH_SIZE": "32"}
     assert Settings.from_env({**env, "OCIFT_TRAINING_METHOD": "TFEW"}).batch_size == 32
-    with pytest.raises(SettingsError, match="LORA on cohere.command-r-08-2024"):
+    with pytest.raises(SettingsError, match=r"LORA on cohere\.command-r-08-2024"):
         Settings.from_env({**env, "OCIFT_TRAINING_METHOD": "LORA"})
 
 
@@ -205,3 +205,17 @@ def test_models_not_in_the_table_are_left_to_the_train_stage() -> None:
     assert settings.batch_size == 32  # the train stage refuses the model itself, with why
     with pytest.raises(genai.PermanentError, match="offers for fine-tuning today"):
         genai.family_of(settings.base_model)
+
+
+def test_ocift_status_shows_the_deprecation_warning() -> None:
+    from shared.cli.status_view import DatasetRow, apply_status, render
+    from shared.status import DatasetStatus
+
+    doc = DatasetStatus(dataset="ds", state=DatasetState.TRAINING,
+                        base_model_warning="base model x is deprecated since 2026-01-01 and "
+                                           "retires for dedicated AI clusters on 2027-05-01")
+    row = DatasetRow(dataset="ds")
+    apply_status(row, doc.model_dump(mode="json"))
+    assert row.base_model_warning is not None
+    assert "ds: warning: base model x is deprecated" in render([row])
+    assert "warning" not in render([DatasetRow(dataset="other", state="TRAINING")])
