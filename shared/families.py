@@ -1,23 +1,38 @@
-"""Base-model families: the one table every stage reads.
+"""Base-model families: the one table every stage reads, as OCI offers them today (2026-12).
 
-Conversion (token limits), training (methods, fine-tuning cluster shape and
-units, default hyperparameters), hosting (cluster shape, whether T-Few versions
-stack on one cluster) and inference (request API shape) all look a base model
-up here, so the rules cannot disagree.
+Conversion (token limits), training (methods, fine-tuning cluster shape and units,
+hyperparameter defaults and documented ranges), hosting (cluster shape, whether
+versions stack on one cluster) and inference (the Chat request shape) all look a base
+model up here, so the rules cannot disagree.
 
-Sources (checked 2026-11):
+Rows name OCI models **exactly**: a name prefix would admit models OCI does not
+fine-tune (``cohere.command-r-plus*`` is "Not available for fine-tuning" on the Model
+Limitations page; ``meta.llama-4-*`` is not listed for fine-tuning). Retired base models
+(``cohere.command``, ``cohere.command-light``, ``cohere.command-r-16k``,
+``meta.llama-3.1-70b-instruct``: "Model Retirement Dates (Dedicated Mode)",
+https://docs.oracle.com/iaas/Content/generative-ai/deprecating-dedicated.htm) are not
+rows; whether a listed model is deprecated or retired *now* is read from the service's
+own ``time_deprecated`` / ``time_dedicated_retired`` at run time (``shared.base_model_lifecycle``),
+never from this table.
 
-* Matching base models to clusters and the cluster unit counts -
-  https://docs.oracle.com/iaas/Content/generative-ai/ai-cluster.htm
-* Fine-tuning methods and hyperparameter defaults -
+Sources (searched 2026-12-02):
+
+* [LIMITS] "Model Limitations in Generative AI" (matching base models to clusters, unit
+  counts, "Not available for fine-tuning", stack serving) -
+  https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm
+* [HYPER] "Fine-Tuning Hyperparameters in Generative AI" -
   https://docs.oracle.com/iaas/Content/generative-ai/fine-tuning-parameters.htm
-* Training data requirements (prompt/completion token limits per model) -
+* [METHOD] "Selecting a Fine-Tuning Method in Generative AI" -
+  https://docs.oracle.com/iaas/Content/generative-ai/choose-method.htm
+* [DATA] "Training data requirements" and the model pages -
   https://docs.oracle.com/iaas/Content/generative-ai/training-data-requirements.htm ,
   https://docs.oracle.com/iaas/Content/generative-ai/cohere-command-r-08-2024.htm ,
   https://docs.oracle.com/iaas/Content/generative-ai/meta-llama-3-3-70b.htm
-* Inference request shapes (``CohereChatRequest``, ``GenericChatRequest``,
-  ``CohereLlmInferenceRequest``) - the Generative AI Inference API reference,
-  https://docs.oracle.com/iaas/api/#/en/generative-ai-inference/20231130/
+* [RETIRE] "Model Retirement Dates (Dedicated Mode)" (suggested replacements) -
+  https://docs.oracle.com/iaas/Content/generative-ai/deprecating-dedicated.htm
+* [CHAT] GenerateText / SummarizeText are unavailable from 2026-06-26; "Use the Chat API"
+  ("Deprecated APIs in OCI Generative AI", release notes) -
+  https://docs.oracle.com/iaas/releasenotes/generative-ai/deprecate-api-05292025.htm
 """
 
 from __future__ import annotations
@@ -40,11 +55,10 @@ class TrainingMethod(StrEnum):
 
 
 class ApiShape(StrEnum):
-    """Which inference request a model takes."""
+    """Which Chat request a model takes (the Chat API is the only inference API [CHAT])."""
 
     COHERE_CHAT = "cohere_chat"
     GENERIC_CHAT = "generic_chat"
-    COHERE_TEXT = "cohere_text"
 
 
 class TokenLimits(msgspec.Struct, frozen=True):
@@ -56,83 +70,152 @@ class TokenLimits(msgspec.Struct, frozen=True):
 DEFAULT_LIMITS = TokenLimits()
 
 
+class Range(msgspec.Struct, frozen=True):
+    """A documented inclusive range; ``None`` for an unbounded side."""
+
+    low: float | None
+    high: float | None
+
+    def admits(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def text(self) -> str:
+        if self.high is None:
+            return f">= {self.low:g}"
+        return f"{self.low:g} to {self.high:g}"
+
+
+class Hyper(msgspec.Struct, frozen=True):
+    """One method's hyperparameters on one family: defaults and documented ranges [HYPER]."""
+
+    learning_rate: float
+    batch_size: int
+    learning_rate_range: Range
+    batch_size_range: Range
+    epochs_range: Range
+    patience_range: Range
+    source: str  # where the ranges come from (or why they are carried over)
+
+
 class Family(msgspec.Struct, frozen=True):
     """Everything the pipeline knows about one base-model family."""
 
     key: str  # tags, cluster names and reports use this
-    patterns: tuple[str, ...]  # lower-case name prefixes; the longest match wins
+    models: tuple[str, ...]  # exact lower-case OCI model names of this row
     api_shape: ApiShape
     limits: TokenLimits = DEFAULT_LIMITS
-    methods: tuple[TrainingMethod, ...] = ()  # empty: not fine-tunable
+    hyper: dict[TrainingMethod, Hyper] = msgspec.field(default_factory=dict)  # empty: not tunable
     finetuning_shape: str = ""
     finetuning_units: int = 0
     hosting_shape: str = ""
-    learning_rate: dict[TrainingMethod, float] = msgspec.field(default_factory=dict)
-    batch_size: dict[TrainingMethod, int] = msgspec.field(default_factory=dict)
     stackable_tfew: bool = False  # T-Few versions may share one hosting cluster
+    vendor_prefix: str = ""  # names starting with it that are *not* rows: shape only, no tuning
+    replacement: str = ""  # the current fine-tunable model suggested for a retired one
+    source: str = ""
+
+    @property
+    def methods(self) -> tuple[TrainingMethod, ...]:
+        return tuple(self.hyper)
 
     @property
     def fine_tunable(self) -> bool:
-        return bool(self.methods)
+        return bool(self.hyper)
+
+    @property
+    def learning_rate(self) -> dict[TrainingMethod, float]:
+        return {m: h.learning_rate for m, h in self.hyper.items()}
+
+    @property
+    def batch_size(self) -> dict[TrainingMethod, int]:
+        return {m: h.batch_size for m, h in self.hyper.items()}
 
 
-_TFEW, _VANILLA, _LORA = TrainingMethod.TFEW, TrainingMethod.VANILLA, TrainingMethod.LORA
+_TFEW, _LORA = TrainingMethod.TFEW, TrainingMethod.LORA
+_LIMITS_URL = "https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm"
+_HYPER_URL = "https://docs.oracle.com/iaas/Content/generative-ai/fine-tuning-parameters.htm"
 
+# cohere.command-r-08-2024 [LIMITS]: fine-tuning "Small Cohere V2, Required Units: 8",
+# hosting "Small Cohere V2, Required Units: 1" (limit dedicated-unit-small-cohere-count).
+# Methods T-Few and LoRA [METHOD]. Prompt up to 16,000 tokens, response 4,000 when
+# fine-tuned [DATA: cohere-command-r-08-2024.htm, "Key Features"].
+# Hyperparameter ranges: NOT FOUND in today's search of [HYPER] (the search returned only
+# the Llama 3.3 table); the figures below are the ones this project carried from that page
+# in 2026-11 (and the emulator enforces the same) - re-check them against [HYPER].
+_COMMAND_R_UNVERIFIED = f"{_HYPER_URL} (command-r table not re-found 2026-12-02; 2026-11 figures)"
+COMMAND_R_08_2024 = Family(
+    "cohere.command-r", ("cohere.command-r-08-2024",), ApiShape.COHERE_CHAT,
+    TokenLimits(16_000, 4_000, 20_000),
+    hyper={
+        _TFEW: Hyper(0.01, 16, Range(0.000005, 0.1), Range(8, 32), Range(1, 10), Range(0, 16),
+                     _COMMAND_R_UNVERIFIED),
+        _LORA: Hyper(0.0002, 8, Range(0.000005, 0.1), Range(8, 16), Range(1, 10), Range(0, 16),
+                     _COMMAND_R_UNVERIFIED),
+    },
+    finetuning_shape="SMALL_COHERE_V2", finetuning_units=8, hosting_shape="SMALL_COHERE_V2",
+    vendor_prefix="cohere.", replacement="cohere.command-r-08-2024", source=_LIMITS_URL)
 
-def _command_r(pattern: str, limits: TokenLimits) -> Family:
-    return Family("cohere.command-r", (pattern,), ApiShape.COHERE_CHAT, limits,
-                  methods=(_TFEW, _LORA), finetuning_shape="SMALL_COHERE_V2",
-                  finetuning_units=8, hosting_shape="SMALL_COHERE_V2",
-                  learning_rate={_TFEW: 0.01, _LORA: 0.0002}, batch_size={_TFEW: 16, _LORA: 8})
+# meta.llama-3.3-70b-instruct: "available for on-demand inferencing, dedicated hosting, and
+# fine-tuning" [DATA: meta-llama-3-3-70b.htm]; LoRA only [METHOD]. [HYPER] table for
+# meta.llama-3.3-70b-instruct (LoRA): epochs "integer >= 1" (default 3), learning rate
+# "0 to 1.0" (default 0.0002), training batch size "integer from 8 to 16" (default 8),
+# early stopping patience "0 to disable, integer >= 1" (default 15). Cluster shape: the
+# [LIMITS] rows found for Meta Llama 3 / 3.1 70B read fine-tuning "Large Generic, Required
+# Units: 2", hosting "Large Generic, Required Units: 1"; the 3.3 row itself was not in the
+# search excerpt (same 70B size and shape family).
+LLAMA_3_3_70B = Family(
+    "meta.llama", ("meta.llama-3.3-70b-instruct",), ApiShape.GENERIC_CHAT,
+    TokenLimits(128_000, 128_000, 128_000),
+    hyper={_LORA: Hyper(0.0002, 8, Range(0.0, 1.0), Range(8, 16), Range(1, None),
+                        Range(0, None), f"{_HYPER_URL} (meta.llama-3.3-70b-instruct table)")},
+    finetuning_shape="LARGE_GENERIC", finetuning_units=2, hosting_shape="LARGE_GENERIC",
+    vendor_prefix="meta.", replacement="meta.llama-3.3-70b-instruct", source=_LIMITS_URL)
 
-
-def _command_legacy(key: str, shape: str) -> Family:
-    return Family(key, (key,), ApiShape.COHERE_TEXT, TokenLimits(4_096, 4_000, 4_096),
-                  methods=(_TFEW, _VANILLA), finetuning_shape=shape, finetuning_units=2,
-                  hosting_shape=shape, learning_rate={_TFEW: 0.01, _VANILLA: 0.00006},
-                  batch_size={_TFEW: 8, _VANILLA: 8}, stackable_tfew=True)
-
-
-FAMILIES: tuple[Family, ...] = (
-    _command_r("cohere.command-r", TokenLimits(16_000, 4_000, 20_000)),
-    _command_r("cohere.command-r-16k", TokenLimits(16_000, 4_000, 16_000)),
-    Family("cohere.command-a", ("cohere.command-a",), ApiShape.COHERE_CHAT),  # not fine-tunable
-    _command_legacy("cohere.command-light", "SMALL_COHERE"),
-    _command_legacy("cohere.command", "LARGE_COHERE"),
-    Family("cohere", ("cohere.",), ApiShape.COHERE_CHAT),  # embed, rerank...: chat shape if asked
-    Family("meta.llama", ("meta.llama-",), ApiShape.GENERIC_CHAT,
-           TokenLimits(128_000, 128_000, 128_000), methods=(_LORA,),
-           finetuning_shape="LARGE_GENERIC", finetuning_units=2, hosting_shape="LARGE_GENERIC",
-           learning_rate={_LORA: 0.0002}, batch_size={_LORA: 8}),
-)
+FAMILIES: tuple[Family, ...] = (COMMAND_R_08_2024, LLAMA_3_3_70B)
 
 
 def lookup(base_model: str | None) -> Family | None:
-    """The family of ``base_model`` (longest matching name prefix, or its key), if any."""
+    """The row naming ``base_model`` exactly (or by its family key), if any."""
     name = (base_model or "").strip().lower()
     if not name:
         return None
-    best: tuple[int, Family] | None = None
     for family in FAMILIES:
-        for pattern in (*family.patterns, family.key):
-            matched = name == pattern or (pattern in family.patterns and name.startswith(pattern))
-            if matched and (best is None or len(pattern) > best[0]):
-                best = (len(pattern), family)
-    return best[1] if best else None
+        if name in family.models or name == family.key:
+            return family
+    return None
+
+
+def vendor_of(base_model: str | None) -> Family | None:
+    """The row of ``base_model``'s vendor (``cohere.``, ``meta.``) even when it is not a row.
+
+    Used for the Chat request shape and the suggested replacement only: a model found
+    this way is never fine-tuned.
+    """
+    name = (base_model or "").strip().lower()
+    return lookup(name) or next((f for f in FAMILIES if f.vendor_prefix
+                                 and name.startswith(f.vendor_prefix)), None)
 
 
 def fine_tunable() -> tuple[Family, ...]:
-    """Families the pipeline can fine-tune, one entry per key."""
-    seen: dict[str, Family] = {}
-    for family in FAMILIES:
-        if family.fine_tunable:
-            seen.setdefault(family.key, family)
-    return tuple(seen.values())
+    """Families the pipeline can fine-tune."""
+    return tuple(f for f in FAMILIES if f.fine_tunable)
+
+
+def replacement_for(base_model: str | None) -> str:
+    """The current fine-tunable model to suggest instead of ``base_model``.
+
+    [RETIRE] suggests cohere.command-r-08-2024 for cohere.command-r-16k (and, on the
+    on-demand page, for cohere.command-light); Meta's retired 70B models are succeeded by
+    meta.llama-3.3-70b-instruct, the one Meta model offered for fine-tuning today.
+    """
+    family = vendor_of(base_model)
+    if family is not None:
+        return family.replacement
+    return ", ".join(f.models[0] for f in FAMILIES)
 
 
 def api_shape(base_model: str) -> ApiShape:
-    """The inference request shape for ``base_model`` (generic chat for unknown models)."""
-    family = lookup(base_model)
+    """The Chat request shape for ``base_model`` (generic chat for unknown vendors)."""
+    family = vendor_of(base_model)
     return family.api_shape if family else ApiShape.GENERIC_CHAT
 
 
@@ -142,3 +225,19 @@ def token_limits(base_model: str | None) -> tuple[str, TokenLimits]:
     if family is None or not family.fine_tunable:
         return "default", DEFAULT_LIMITS
     return family.key, family.limits
+
+
+def check_hyperparameters(family: Family, method: TrainingMethod, *, epochs: int,
+                          learning_rate: float | None, batch_size: int | None,
+                          early_stopping_patience: int) -> None:
+    """Raise ``ValueError`` naming the setting and OCI's documented range when out of range."""
+    hyper = family.hyper[method]
+    checks = (("OCIFT_EPOCHS", epochs, hyper.epochs_range),
+              ("OCIFT_LEARNING_RATE", learning_rate, hyper.learning_rate_range),
+              ("OCIFT_BATCH_SIZE", batch_size, hyper.batch_size_range),
+              ("OCIFT_EARLY_STOPPING_PATIENCE", early_stopping_patience, hyper.patience_range))
+    bad = [f"{key}={value:g} is outside {rng.text()}" for key, value, rng in checks
+           if value is not None and not rng.admits(value)]
+    if bad:
+        raise ValueError(f"{'; '.join(bad)} (OCI's range for {method.value} on "
+                         f"{family.models[0]}: {hyper.source})")

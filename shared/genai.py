@@ -7,7 +7,7 @@ the Model" and "Fine-Tuning Hyperparameters"):
   ``FINE_TUNE``), never by a hard-coded OCID;
 * each base model family needs a fine-tuning cluster of a fixed shape and unit
   count, and is hosted on its own shape; custom models of one hosting cluster
-  must be the same model (T-Few ``cohere.command`` versions may be stacked);
+  must be the same model (no fine-tunable family of today stacks versions);
 * every create carries a deterministic ``opc-retry-token`` and freeform tags,
   so a re-delivered event finds (by tags) or dedups (by token) earlier work.
 """
@@ -82,9 +82,9 @@ def family_of(base_model: str) -> Family:
     """The fine-tunable family of ``base_model``; PermanentError if it has none."""
     found = families.lookup(base_model)
     if found is None or not found.fine_tunable:
-        known = ", ".join(f.key for f in families.fine_tunable())
-        raise PermanentError(f"base model {base_model!r} is not a fine-tunable model family "
-                             f"this pipeline knows ({known})")
+        known = ", ".join(f.models[0] for f in families.fine_tunable())
+        raise PermanentError(f"base model {base_model!r} is not a model OCI offers for "
+                             f"fine-tuning today ({known}; see {families.FAMILIES[0].source})")
     return found
 
 
@@ -105,10 +105,22 @@ def choose_method(settings: Settings, family: Family, examples: int) -> Training
     return TrainingMethod.TFEW
 
 
+def check_hyperparameters(settings: Settings, family: Family, method: TrainingMethod) -> None:
+    """PermanentError (with OCI's documented range) for a value CreateModel would refuse."""
+    try:
+        families.check_hyperparameters(
+            family, method, epochs=settings.epochs, learning_rate=settings.learning_rate,
+            batch_size=settings.batch_size,
+            early_stopping_patience=settings.early_stopping_patience)
+    except ValueError as exc:
+        raise PermanentError(str(exc)) from None
+
+
 def training_config(settings: Settings, family: Family, method: TrainingMethod) -> Any:
     """The SDK training config for ``method`` with hyperparameters from settings."""
     from oci.generative_ai import models as m
 
+    check_hyperparameters(settings, family, method)
     common: dict[str, Any] = {
         "total_training_epochs": settings.epochs,
         "learning_rate": settings.learning_rate or family.learning_rate[method],
@@ -143,20 +155,43 @@ def list_all(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[An
 class BaseModelRef:
     id: str
     name: str
+    model: Any = None  # the SDK ModelSummary: its retirement dates decide (base_model_lifecycle)
 
 
 def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
-    """The ACTIVE fine-tunable base model named by ``OCIFT_BASE_MODEL``."""
+    """The fine-tunable base model named by ``OCIFT_BASE_MODEL`` (ACTIVE preferred).
+
+    A listed model that is no longer ACTIVE is returned too: ``shared.base_model_lifecycle``
+    turns it into a refusal that names its retirement date and replacement.
+    """
     settings.require("compartment_id")
     name = settings.base_model
+    found: list[Any] = []
     for item in list_all(client.list_models, settings.compartment_id, capability=["FINE_TUNE"],
                          display_name=name):
         if (item.display_name == name and "FINE_TUNE" in (item.capabilities or [])
-                and item.lifecycle_state == Lifecycle.ACTIVE
+                and item.lifecycle_state not in REMOVED
                 and getattr(item, "type", "BASE") in ("BASE", None)):
-            return BaseModelRef(id=item.id, name=name)
-    raise PermanentError(f"base model {name!r} not found (ACTIVE, FINE_TUNE) in this region; "
-                         "set OCIFT_BASE_MODEL to a fine-tunable model")
+            found.append(item)
+    if found:
+        best = next((i for i in found if i.lifecycle_state == Lifecycle.ACTIVE), found[0])
+        return BaseModelRef(id=best.id, name=name, model=best)
+    raise PermanentError(f"base model {name!r} not found (FINE_TUNE) in this region; set "
+                         f"OCIFT_BASE_MODEL to a fine-tunable model "
+                         f"({', '.join(f.models[0] for f in families.fine_tunable())})")
+
+
+def base_model(client: Any, settings: Settings, model_id: str | None, name: str) -> Any:
+    """The base model's SDK summary, for its lifecycle dates: found by ListModels in the
+    pipeline's compartment, as the train stage finds it (the same grant covers both)."""
+    settings.require("compartment_id")
+    found = [item for item in list_all(client.list_models, settings.compartment_id,
+                                       display_name=name)
+             if item.display_name == name and getattr(item, "type", "BASE") in ("BASE", None)]
+    if found:
+        return next((i for i in found if i.id == model_id), found[0])
+    raise PermanentError(f"base model {name!r} is no longer listed by OCI in this region; "
+                         f"models of today: {', '.join(f.models[0] for f in families.FAMILIES)}")
 
 
 # -- clusters ----------------------------------------------------------------------------------

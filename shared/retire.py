@@ -8,7 +8,7 @@ DeleteDedicatedAiCluster, narrowed by ``request.permission`` in ``deploy/iam/end
   deleted. The old endpoint serves until then, so inference has no gap. A retired
   endpoint's model had a hosting cluster of its own when its family cannot stack
   versions (OCI: one hosting cluster serves one base model or one custom model, except
-  T-Few ``cohere.command(-light)`` versions: "Model Limitations",
+  T-Few versions of the retired ``cohere.command(-light)``: "Model Limitations",
   https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm); that cluster is
   recorded as a :class:`~shared.status.ClusterRelease` waiting for the endpoint to be gone.
 * :func:`process_releases` -- deletes each release the watcher marked ready, after
@@ -23,7 +23,6 @@ from typing import Any
 
 from shared import billing, clients, genai, logs, naming, tags
 from shared.errors import ErrorKind, classify, describe, incorrect_state, not_found
-from shared.families import ApiShape
 from shared.lifecycle import Lifecycle
 from shared.settings import Settings
 from shared.stages.context import StageContext, write_status
@@ -38,18 +37,14 @@ def user_clusters(settings: Settings) -> set[str]:
 
 
 def probe(settings: Settings, endpoint_id: str, base_model: str) -> None:
-    """One minimal inference call; raises unless the endpoint answers."""
+    """One minimal Chat call (the only inference API today); raises unless the endpoint answers."""
     from shared.infer.models import InferRequest
     from shared.infer.shapes import build_details, shape_for
 
     shape = shape_for(base_model)
     req = InferRequest(prompt="ping", max_tokens=1)
     details = build_details(req, shape, endpoint_id, str(settings.compartment_id))
-    client = clients.generative_ai_inference(settings)
-    if shape is ApiShape.COHERE_TEXT:
-        client.generate_text(details)
-    else:
-        client.chat(details)
+    clients.generative_ai_inference(settings).chat(details)
 
 
 def _dataset_endpoints(ctx: StageContext, dataset: str) -> list[Any]:

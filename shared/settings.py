@@ -13,9 +13,9 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared import caches
+from shared import caches, families
 from shared.families import TrainingMethod as TrainingMethod  # defined there, pydantic-free
 
 ENV_PREFIX = "OCIFT_"
@@ -86,6 +86,7 @@ class Settings(BaseModel):
     training_method: TrainingMethod = TrainingMethod.AUTO
     epochs: Annotated[int, Field(ge=1, le=10)] = 5
     learning_rate: Annotated[float | None, Field(gt=0, le=1.0)] = None
+    # The widest of OCI's ranges; the base model's family and method narrow it (below).
     batch_size: Annotated[int | None, Field(ge=8, le=32)] = None
     early_stopping_patience: Annotated[int, Field(ge=0, le=16)] = 15
     vanilla_threshold: Annotated[int, Field(ge=1)] = 100_000
@@ -133,6 +134,29 @@ class Settings(BaseModel):
             raise ValueError("a prefix must end with '/'")
         return value
 
+    @model_validator(mode="after")
+    def _hyperparameters_in_family_range(self) -> Settings:
+        """OCI's documented range for the base model's family and method (``shared.families``).
+
+        ``auto`` is checked against every method it can pick for the family. Unknown base
+        models and unsupported methods are left to the train stage, which says why.
+        """
+        family = families.lookup(self.base_model)
+        if family is None or not family.fine_tunable:
+            return self
+        if self.training_method is not TrainingMethod.AUTO:
+            methods = [self.training_method] if self.training_method in family.methods else []
+        elif family.methods == (TrainingMethod.LORA,):
+            methods = [TrainingMethod.LORA]
+        else:
+            methods = [m for m in family.methods
+                       if m in (TrainingMethod.TFEW, TrainingMethod.VANILLA)]
+        for method in methods:
+            families.check_hyperparameters(
+                family, method, epochs=self.epochs, learning_rate=self.learning_rate,
+                batch_size=self.batch_size, early_stopping_patience=self.early_stopping_patience)
+        return self
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``OCIFT_*`` variables; errors name the variable and the fix."""
@@ -159,7 +183,10 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems = []
             for err in exc.errors():
-                field = str(err["loc"][0]) if err["loc"] else "?"
+                if not err["loc"]:  # a check across fields: its message names the keys
+                    problems.append(str(err["msg"]).removeprefix("Value error, "))
+                    continue
+                field = str(err["loc"][0])
                 given = values.get(field)
                 shown = f" (got {given!r})" if given is not None else ""
                 problems.append(f"{_env_key(field)}: {err['msg']}{shown}")

@@ -120,6 +120,7 @@ class DatasetStatus(BaseModel):
     source_etag: str | None = None
     base_model: str | None = None
     base_model_id: str | None = None
+    base_model_warning: str | None = None  # deprecated base model: its retirement date (issue 23)
     training_method: str | None = None
     finetuning_cluster_id: str | None = None
     cluster_state: str | None = None  # last seen state of the cluster a PENDING_* waits for

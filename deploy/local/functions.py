@@ -18,13 +18,25 @@ from shared.settings import Settings, Stage
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLER_PATH = REPO_ROOT / "functions" / "handler.py"
 
-#: Default per-call timeouts (seconds) by stage; OCI allows up to 300 s.
+#: Default per-call timeouts (seconds) by stage; OCI allows up to 300 s. Mirrors
+#: ``deploy/oci/functions.tf`` (``locals.stage_defaults``); tests/deploy checks the two agree.
 DEFAULT_TIMEOUTS: Mapping[Stage, float] = {
     Stage.CONVERT: 300.0,
-    Stage.TRAIN: 120.0,
-    Stage.ENDPOINT: 120.0,
-    Stage.WATCH: 120.0,
+    Stage.TRAIN: 150.0,
+    Stage.ENDPOINT: 150.0,
+    Stage.WATCH: 150.0,
     Stage.INFER: 60.0,
+}
+
+#: The SDK retry budget (``OCIFT_RETRY_MAX_SECONDS``) each stage runs with, beside its
+#: timeout in ``deploy/oci/functions.tf``: every timeout exceeds its budget by a margin,
+#: so the platform never kills a function the SDK is still retrying for.
+DEFAULT_RETRY_SECONDS: Mapping[Stage, int] = {
+    Stage.CONVERT: 120,
+    Stage.TRAIN: 120,
+    Stage.ENDPOINT: 120,
+    Stage.WATCH: 120,
+    Stage.INFER: 30,
 }
 
 #: Memory (MB) as ``deploy/oci/functions.tf`` deploys it (``locals.stages``); not enforced
@@ -107,7 +119,8 @@ def pipeline_functions(
             memory_mb=DEFAULT_MEMORY[stage],
             timeout_seconds=chosen[stage],
             max_instances=scale[stage],
-            config=dict(base),
+            config={**base, "OCIFT_RETRY_MAX_SECONDS": (overrides or {}).get(
+                "OCIFT_RETRY_MAX_SECONDS", str(DEFAULT_RETRY_SECONDS[stage]))},
             max_queued=DEFAULT_MAX_QUEUED if max_queued is None else max_queued,
         )
         for stage in Stage

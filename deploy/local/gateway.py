@@ -181,7 +181,7 @@ def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
             except FunctionTimeout as exc:
                 self._json(504, "GatewayTimeout", str(exc))
                 return
-            except InvocationError as exc:
+            except (InvocationError, PermissionError) as exc:  # no answer, or no invoke grant
                 self._json(502, "BadGateway", str(exc))
                 return
             self.send_response(result.status)

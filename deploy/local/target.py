@@ -32,6 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from deploy.local.emulator.iam.engine import Principal
+from deploy.local.emulator.iam.principals import function_ocid
 from deploy.local.functions import (
     INFER_PATH,
     FunctionDef,
@@ -45,6 +47,12 @@ from deploy.local.info import (
     TargetNotRunning,
     read_info,
     running_info,
+)
+from deploy.local.invocations import (
+    EVENTS,
+    InvokeGuard,
+    gateway_principal,
+    schedule_principal,
 )
 from deploy.local.lock import TargetLock
 from deploy.local.orphans import clean_stale
@@ -164,6 +172,9 @@ class LocalTarget:
         self.emulator: Any = None
         self.runner: FunctionRunner | None = None
         self.gateway: Gateway | None = None
+        self.invoke_guard: InvokeGuard | None = None  # fn-invocation grants (services.json)
+        self._gateway_principal = gateway_principal("")
+        self._schedule_principal = schedule_principal("")
         self.info: TargetInfo | None = None
         self._ticker: threading.Thread | None = None
         self._stop_ticks = threading.Event()
@@ -206,7 +217,7 @@ class LocalTarget:
                 self.runner.start(*[s.value for s in Stage])
             self.router.start()
             limit = self.max_request_bytes or settings.max_request_bytes
-            self.gateway = Gateway(self.runner.invoke,
+            self.gateway = Gateway(self._invoker(self._gateway_principal),
                                    [GatewayRoute(path=INFER_PATH, function=Stage.INFER.value)],
                                    port=self.gateway_port, max_body_bytes=limit)
             self.gateway.start()
@@ -248,6 +259,8 @@ class LocalTarget:
             # Stand-ins for resources the local target has no emulated API for.
             "gateway_ocid": f"ocid1.apigateway.oc1.{region}.aaaaaaaaocift1oca1gateway",
             "schedule_ocid": f"ocid1.resourceschedule.oc1.{region}.aaaaaaaaocift1oca1watch",
+            **{f"{stage}_function_ocid": function_ocid(f"fn-{stage}", region)
+               for stage in STAGE_FILES},
             "bucket_kms_key_ocid": "",
             "notification_topic_ocid": self.settings_overrides.get(
                 "OCIFT_NOTIFICATION_TOPIC_ID", settings.notification_topic_id or ""),
@@ -262,8 +275,14 @@ class LocalTarget:
         """
         pipeline = self.settings_overrides.get("OCIFT_PIPELINE_NAME", settings.pipeline_name)
         groups = {stage: stage_dynamic_group(pipeline, stage) for stage in STAGE_FILES}
-        rendered = render(self.iam_values(settings), groups, self.iam_dir)
+        values = self.iam_values(settings)
+        rendered = render(values, groups, self.iam_dir)
         self.emulator.set_policy([s for stmts in rendered.values() for s in stmts])
+        self.invoke_guard = InvokeGuard(
+            rendered["services"], self.emulator.tenancy_id, str(self.emulator.compartment_id),
+            {stage: values[f"{stage}_function_ocid"] for stage in STAGE_FILES})
+        self._gateway_principal = gateway_principal(values["gateway_ocid"])
+        self._schedule_principal = schedule_principal(values["schedule_ocid"])
         out = dict(functions)
         for stage in STAGE_FILES:
             if stage not in out:
@@ -367,9 +386,19 @@ class LocalTarget:
     def _on_event(self, event: dict[str, Any]) -> None:
         self.router.submit(event)
 
+    def _invoker(self, caller: Principal) -> Callable[..., Any]:
+        """The runner's invoke as ``caller`` (API Gateway, Resource Scheduler) calls it:
+        checked against the deployed ``fn-invocation`` grants first."""
+        assert self.runner is not None
+        if self.invoke_guard is None:
+            return self.runner.invoke
+        return self.invoke_guard.guarded(caller, self.runner.invoke)
+
     def _deliver(self, function: str, body: bytes) -> None:
         if self.runner is None:
             raise RuntimeError("function runner not started")
+        if self.invoke_guard is not None:
+            self.invoke_guard.check(EVENTS, function)  # Events' own grant (services.json)
         if self.on_outcome is None:
             runner_deliver(self.runner.invoke)(function, body)
             return
@@ -419,7 +448,7 @@ class LocalTarget:
             body = watch_tick_body()
             started = time.monotonic()
             try:
-                result = self.runner.invoke(Stage.WATCH.value, body)
+                result = self._invoker(self._schedule_principal)(Stage.WATCH.value, body)
             except Exception as exc:
                 log.warning("watch tick failed", extra={"error": str(exc)})
                 self._report(Stage.WATCH.value, body, "failed", str(exc), started)

@@ -1,29 +1,35 @@
 # One image, one function per stage; OCIFT_STAGE tells each function its stage.
-# Sizing (OCI allows 128-3072 MB and at most 300 s per invocation):
+# Sizing (OCI allows 128-3072 MB and at most 300 s per invocation). `retry` is the
+# SDK retry budget (OCIFT_RETRY_MAX_SECONDS) each function is configured with, set
+# here beside its timeout so the two cannot drift: every timeout is at least the
+# budget plus a 30 s margin (tests/deploy checks it), so a burst of 429s ends in the
+# code's own error handling, never in the platform killing the function.
 #   convert  512 MB / 300 s: streams the raw dataset and writes JSONL through a
 #            multipart upload (8 MiB parts, dedupe index in memory); a ~70k-record
 #            finance-alpaca file converts in seconds, the headroom is for large files.
-#   train    256 MB / 120 s: reads the convert report (or streams a directly dropped
+#   train    256 MB / 150 s: reads the convert report (or streams a directly dropped
 #            JSONL through the validator), then one CreateModel (and at most one
-#            CreateDedicatedAiCluster) call; the SDK retry budget is 120 s.
-#   endpoint 256 MB / 120 s: one CreateEndpoint (and maybe a hosting cluster) call.
-#   watch    256 MB / 120 s: lists status/ and makes one state call per in-flight
+#            CreateDedicatedAiCluster) call; SDK retry budget 120 s.
+#   endpoint 256 MB / 150 s: one CreateEndpoint (and maybe a hosting cluster) call.
+#   watch    256 MB / 150 s: lists status/ and makes one state call per in-flight
 #            dataset, rewriting a few small status objects (reconcile, every 15
 #            minutes, also lists the pipeline's models).
-#   infer    256 MB /  60 s: one chat/generateText call; API Gateway's own backend
-#            timeout is 60 s, so more would be wasted.
+#   infer    256 MB /  60 s: one Chat call; API Gateway's own backend timeout is
+#            60 s, so more would be wasted; retry budget 30 s.
 locals {
+  timeout_margin_seconds = 30
   stage_defaults = {
-    convert  = { memory = 512, timeout = 300 }
-    train    = { memory = 256, timeout = 120 }
-    endpoint = { memory = 256, timeout = 120 }
-    watch    = { memory = 256, timeout = 120 }
-    infer    = { memory = 256, timeout = 60 }
+    convert  = { memory = 512, timeout = 300, retry = 120 }
+    train    = { memory = 256, timeout = 150, retry = 120 }
+    endpoint = { memory = 256, timeout = 150, retry = 120 }
+    watch    = { memory = 256, timeout = 150, retry = 120 }
+    infer    = { memory = 256, timeout = 60, retry = 30 }
   }
   stages = {
     for name, s in local.stage_defaults : name => {
       memory  = lookup(var.function_memory_mb, name, s.memory)
       timeout = s.timeout
+      retry   = s.retry
     }
   }
 
@@ -65,6 +71,9 @@ resource "oci_functions_function" "stage" {
   image              = var.image
   memory_in_mbs      = each.value.memory
   timeout_in_seconds = each.value.timeout
-  config             = merge(local.common_config, { OCIFT_STAGE = each.key })
-  freeform_tags      = merge(local.tags, { "ocift-stage" = each.key })
+  config = merge(local.common_config, {
+    OCIFT_STAGE             = each.key
+    OCIFT_RETRY_MAX_SECONDS = tostring(each.value.retry)
+  })
+  freeform_tags = merge(local.tags, { "ocift-stage" = each.key })
 }

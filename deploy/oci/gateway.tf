@@ -85,6 +85,14 @@ resource "oci_apigateway_deployment" "infer" {
     }
   }
 
+  # API Gateway checks, when the deployment is created, that it may invoke the backend
+  # function ("Creating a Policy to Give API Gateways Access to Functions",
+  # https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewaycreatingpolicies.htm;
+  # "Gateway or deployment create or update fails because of missing IAM policies",
+  # https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewaytroubleshooting_topic-gateway_create_or_update_fails.htm):
+  # without this edge Terraform may create it before the invoke grant and fail at random.
+  depends_on = [oci_identity_policy.invokers]
+
   lifecycle {
     precondition {
       condition     = var.gateway_auth != "jwt" || var.jwt_jwks_uri != ""

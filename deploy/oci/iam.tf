@@ -25,6 +25,11 @@ module "iam_policy" {
     region                  = var.region
     gateway_ocid            = oci_apigateway_gateway.infer.id
     schedule_ocid           = oci_resource_scheduler_schedule.watch.id
+    convert_function_ocid   = oci_functions_function.stage["convert"].id
+    train_function_ocid     = oci_functions_function.stage["train"].id
+    endpoint_function_ocid  = oci_functions_function.stage["endpoint"].id
+    watch_function_ocid     = oci_functions_function.stage["watch"].id
+    infer_function_ocid     = oci_functions_function.stage["infer"].id
     bucket_kms_key_ocid     = var.bucket_kms_key_ocid == null ? "" : var.bucket_kms_key_ocid
     notification_topic_ocid = var.notification_topic_ocid == null ? "" : var.notification_topic_ocid
   }

@@ -37,6 +37,7 @@ class DatasetRow(BaseModel):
     live_note: str = ""
     dead_letters: list[DeadLetterRow] = Field(default_factory=list)
     duplicate_of: str | None = None  # the last upload was identical to this model (version)
+    base_model_warning: str | None = None  # deprecated base model: when it retires
     idle_clusters: list[str] = Field(default_factory=list)  # reported by the watcher
     quarantined: list[str] = Field(default_factory=list)  # its documents that did not parse
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
@@ -89,6 +90,7 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     if not (row.valid is False and row.reason):  # the report's reason says where
         row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
+    row.base_model_warning = st.base_model_warning
     if st.duplicate_of is not None:
         row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
     row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
@@ -235,6 +237,8 @@ def render(rows: list[DatasetRow]) -> str:
              for line in table]
     notes = [f"  {r.dataset}: {r.reason}" for r in rows if r.reason]
     notes += [f"  {r.dataset}: {r.live_note}" for r in rows if r.live_note]
+    notes += [f"  {r.dataset}: warning: {r.base_model_warning}" for r in rows
+              if r.base_model_warning]
     notes += [f"  {r.dataset}: last upload identical to model {r.duplicate_of}; not retrained"
               for r in rows if r.duplicate_of]
     meanings = [f"  {r.dataset}: {text}" for r in rows

@@ -11,12 +11,12 @@ Sources (checked 2026-11):
 * cohere.command-r-08-2024 -
   https://docs.oracle.com/iaas/Content/generative-ai/cohere-command-r-08-2024.htm :
   a fine-tuned model takes user prompts of up to 16,000 tokens and answers
-  with up to 4,000 tokens. cohere.command-r-16k documents the same fine-tuned
-  limits within a 16k-token context.
-* meta.llama-3.3-70b-instruct / meta.llama-3.1-70b-instruct -
+  with up to 4,000 tokens.
+* meta.llama-3.3-70b-instruct -
   https://docs.oracle.com/iaas/Content/generative-ai/meta-llama-3-3-70b.htm :
   prompt + response of up to 128,000 tokens a run.
-* cohere.command / cohere.command-light (legacy T-Few): 4,096-token context.
+* Any other name (retired models included, which ``shared.families`` no longer lists)
+  gets the conservative defaults: 4,096 tokens.
 
 Token counts are *estimates*: ``ceil(utf8_bytes / 3)``. English averages about
 4 characters a token and CJK about 1 character (3 UTF-8 bytes) a token, so the

@@ -3,8 +3,11 @@
 Which shape a base model takes is in the family table (``shared.families``):
 
 * ``CohereChatRequest`` via ``chat`` (``cohere.command-r*``, ``cohere.command-a*``);
-* ``GenericChatRequest`` via ``chat`` (``meta.llama*`` and unknown models);
-* ``CohereLlmInferenceRequest`` via ``generate_text`` (``cohere.command(-light)``).
+* ``GenericChatRequest`` via ``chat`` (``meta.llama*`` and unknown models).
+
+Chat is the only inference call: GenerateText and SummarizeText are unavailable from
+2026-06-26 ("Deprecated APIs in OCI Generative AI",
+https://docs.oracle.com/iaas/releasenotes/generative-ai/deprecate-api-05292025.htm).
 
 Family-specific parameter ranges (OCI's playground limits) are checked here so
 the caller learns which field is wrong before any upstream call.
@@ -22,7 +25,6 @@ from shared.infer.models import (
     Grounding,
     InferRequest,
     LikelihoodInfo,
-    Likelihoods,
     Role,
     TokenLikelihood,
     Usage,
@@ -40,7 +42,6 @@ class Limits:
 LIMITS: dict[ApiShape, Limits] = {
     ApiShape.COHERE_CHAT: Limits(1.0, 0.0, 1.0, likelihoods=False),
     ApiShape.GENERIC_CHAT: Limits(2.0, -2.0, 2.0, likelihoods=True),
-    ApiShape.COHERE_TEXT: Limits(5.0, 0.0, 1.0, likelihoods=True),
 }
 
 
@@ -79,19 +80,11 @@ def _common(req: InferRequest) -> dict[str, Any]:
 
 def build_details(req: InferRequest, shape: ApiShape, endpoint_id: str,
                   compartment_id: str) -> Any:
-    """``ChatDetails`` or ``GenerateTextDetails`` for the dedicated endpoint."""
+    """``ChatDetails`` for the dedicated endpoint."""
     from oci.generative_ai_inference import models as m
 
     serving = m.DedicatedServingMode(endpoint_id=endpoint_id)
     params = _common(req)
-    if shape is ApiShape.COHERE_TEXT:
-        prompt = req.prompt if req.prompt is not None else _flatten(req)
-        inference = m.CohereLlmInferenceRequest(
-            prompt=prompt, is_stream=False, num_generations=1,
-            stop_sequences=req.stop_sequences,
-            return_likelihoods=req.return_likelihoods.value, **params)
-        return m.GenerateTextDetails(compartment_id=compartment_id, serving_mode=serving,
-                                     inference_request=inference)
     if shape is ApiShape.COHERE_CHAT:
         history = None
         preamble = None
@@ -119,12 +112,6 @@ def _turns(req: InferRequest) -> list[tuple[Role, str]]:
     if req.messages is None:
         return [(Role.USER, req.question)]
     return [(msg.role, msg.content) for msg in req.messages]
-
-
-def _flatten(req: InferRequest) -> str:
-    """One prompt from chat messages (for text-generation models)."""
-    return "\n".join(f"{role.value}: {text}" if len(_turns(req)) > 1 else text
-                     for role, text in _turns(req))
 
 
 def _generic_message(m: Any, role: Role, text: str) -> Any:
@@ -162,23 +149,6 @@ def read_answer(shape: ApiShape, result: Any, req: InferRequest) -> Answer:
     """
     model_id = getattr(result, "model_id", None)
     model_version = getattr(result, "model_version", None)
-    if shape is ApiShape.COHERE_TEXT:
-        resp = result.inference_response
-        first = (resp.generated_texts or [None])[0]
-        if first is None:
-            return Answer("", None, Usage(), None, model_id, model_version)
-        likelihoods = None
-        if req.return_likelihoods is not Likelihoods.NONE:
-            likelihoods = LikelihoodInfo(
-                likelihood=first.likelihood,
-                tokens=[TokenLikelihood(token=t.token, likelihood=t.likelihood)
-                        for t in (first.token_likelihoods or [])])
-        tokens = len(first.token_likelihoods or [])
-        usage = Usage(completion_tokens=tokens) if tokens else Usage()
-        grounded = grounding.from_response(
-            log_likelihoods=[t.likelihood for t in first.token_likelihoods or []])
-        return Answer(first.text or "", first.finish_reason, usage, likelihoods, model_id,
-                      model_version, grounded)
     resp = result.chat_response
     if shape is ApiShape.COHERE_CHAT:
         grounded = grounding.from_response(getattr(resp, "documents", None),

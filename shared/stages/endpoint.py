@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import genai, logs, naming, notify, retire, tags
+from shared import base_model_lifecycle, genai, logs, naming, notify, retire, tags
 from shared.errors import ErrorKind, classify, describe, not_found
 from shared.events import ObjectEvent
 from shared.lifecycle import Lifecycle
@@ -115,6 +115,11 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
         return _outcome(OutcomeStatus.DUPLICATE, "the model already has an endpoint", name,
                         endpoint_id=existing.id)
     base_name = status.base_model or (model.freeform_tags or {}).get(tags.BASE_MODEL, "")
+    verdict = base_model_lifecycle.judge(  # before a hosting cluster is paid for
+        genai.base_model(ctx.genai, settings, status.base_model_id, base_name))
+    if verdict.retired:
+        raise genai.PermanentError(verdict.message)
+    warned = {"base_model_warning": verdict.warning}
     family = genai.family_of(base_name)
     stacked = genai.shares_hosting(family, status.training_method)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.HOSTING, family,
@@ -124,14 +129,15 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                 and status.hosting_cluster_id == cluster.id):
             write_status(ctx, status.moved_to(
                 DatasetState.PENDING_HOSTING_CLUSTER, f"waiting for hosting cluster {cluster.id}",
-                hosting_cluster_id=cluster.id, cluster_state=cluster.state), etag)
+                hosting_cluster_id=cluster.id, cluster_state=cluster.state, **warned), etag)
         return _outcome(OutcomeStatus.PENDING, f"hosting cluster is {cluster.state}", name,
                         cluster_id=cluster.id)
     endpoint = genai.create_endpoint(ctx.genai, settings, dataset=dataset, model=model,
                                      cluster_id=cluster.id)
     new = status.moved_to(DatasetState.ENDPOINT_CREATING, f"endpoint {endpoint.id}",
                           endpoint_id=endpoint.id, endpoint_state=endpoint.lifecycle_state,
-                          hosting_cluster_id=cluster.id, model_state=model.lifecycle_state)
+                          hosting_cluster_id=cluster.id, model_state=model.lifecycle_state,
+                          **warned)
     if write_status(ctx, new, etag) is None:
         return _outcome(OutcomeStatus.DUPLICATE, "a concurrent call recorded the endpoint", name,
                         endpoint_id=endpoint.id)

@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared import caches, logs
-from shared.families import ApiShape
 from shared.infer import errors
 from shared.infer.errors import InferError
 from shared.infer.models import InferRequest, InferResponse, ModelRef
@@ -125,10 +124,7 @@ def answer(req: InferRequest, settings: Settings, be: Backend) -> tuple[InferRes
         details = build_details(req, target.shape, target.endpoint_id,
                                 str(settings.compartment_id))
         try:
-            if target.shape is ApiShape.COHERE_TEXT:
-                result = be.inference.generate_text(details).data
-            else:
-                result = be.inference.chat(details).data
+            result = be.inference.chat(details).data  # the only inference API (shapes.py)
             break
         except Exception as exc:
             mapped = errors.from_upstream(exc)

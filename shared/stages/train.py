@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import genai, identity, logs, naming, tags
+from shared import base_model_lifecycle, genai, identity, logs, naming, tags
 from shared.convert.report import ConversionReport, Issue
 from shared.errors import ErrorKind, classify, describe
 from shared.events import ObjectEvent
@@ -134,11 +134,16 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         return _record_duplicate(ctx, dataset, info, current, model_now, sha256)
     version = max((genai.version_of(m) for m in models), default=0) + 1
     base = genai.resolve_base_model(ctx.genai, settings)
+    verdict = base_model_lifecycle.judge(base.model)  # before anything billable
+    if verdict.retired:
+        raise genai.PermanentError(verdict.message)
     family = genai.family_of(base.name)
     method = genai.choose_method(settings, family, examples)
+    genai.check_hyperparameters(settings, family, method)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.FINE_TUNING, family)
     common: dict[str, Any] = {
-        "reason": "", "source_object": info.name, "source_etag": info.etag,
+        "reason": "", "base_model_warning": verdict.warning,
+        "source_object": info.name, "source_etag": info.etag,
         "base_model": base.name, "base_model_id": base.id, "training_method": method.value,
         "finetuning_cluster_id": cluster.id, "content_sha256": sha256, "duplicate_of": None,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import oci
@@ -207,26 +208,49 @@ def test_llama_lora_and_generic_chat_with_logprobs(sdk: Clients) -> None:
     assert (wrong_format.value.status, wrong_format.value.code) == (400, "InvalidParameter")
 
 
-def test_cohere_command_vanilla_and_generate_text(sdk: Clients) -> None:
-    put_jsonl(sdk, "command.jsonl", to_jsonl(PAIRS))
-    base = base_model(sdk, "cohere.command", capability="TEXT_GENERATION")
-    assert base.time_deprecated is not None
-    cluster = make_cluster(sdk, "FINE_TUNING", "LARGE_COHERE", 2)
-    model, wr_id = fine_tune(sdk, base.id, cluster.id, "command.jsonl",
-                             gm.VanillaTrainingConfig(num_of_last_layers=10))
-    model, _ = finish(sdk, model.id, wr_id)
-    assert model.lifecycle_state == "ACTIVE"
-    assert isinstance(model.model_metrics, gm.TextGenerationModelMetrics)
-    endpoint_id = serve(sdk, model.id, "LARGE_COHERE")
-    pair = PAIRS[20]
-    result = sdk.inference.generate_text(im.GenerateTextDetails(
-        compartment_id=sdk.compartment,
-        serving_mode=im.DedicatedServingMode(endpoint_id=endpoint_id),
-        inference_request=im.CohereLlmInferenceRequest(
-            prompt=pair.prompt, max_tokens=400, return_likelihoods="GENERATION"))).data
-    [generated] = result.inference_response.generated_texts
-    assert generated.text == pair.completion and generated.finish_reason == "COMPLETE"
-    assert generated.token_likelihoods and generated.likelihood <= 0
+@pytest.mark.parametrize(("name", "capability"), [
+    ("cohere.command", "TEXT_GENERATION"), ("cohere.command-light", "TEXT_GENERATION"),
+    ("cohere.command-r-16k", "CHAT"),
+])
+def test_base_models_retired_for_dedicated_mode_are_refused(sdk: Clients, name: str,
+                                                            capability: str) -> None:
+    """OCI: "you can no longer create a dedicated AI cluster for the retired model"
+    (about-retirement.htm); ListModels still reports the model with its dates."""
+    put_jsonl(sdk, "retired.jsonl", to_jsonl(PAIRS))
+    base = base_model(sdk, name, capability=capability)
+    assert base.time_dedicated_retired is not None
+    assert base.time_dedicated_retired <= datetime.now(UTC)
+    assert base.time_deprecated is not None and base.time_deprecated <= base.time_dedicated_retired
+    fine = sdk.genai.list_models(sdk.compartment, capability=["FINE_TUNE"]).data.items
+    assert base.id in {m.id for m in fine}  # still listed: the dates say it is retired
+    cluster = make_cluster(sdk, "FINE_TUNING", "SMALL_COHERE_V2", 8)
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        fine_tune(sdk, base.id, cluster.id, "retired.jsonl", gm.TFewTrainingConfig())
+    assert (refused.value.status, refused.value.code) == (400, "InvalidParameter")
+    assert "retired for dedicated mode on 2025-08-07" in refused.value.message
+    customs = [m for m in sdk.genai.list_models(sdk.compartment).data.items
+               if m.type == "CUSTOM"]
+    assert customs == []  # nothing was created
+    if capability == "CHAT":  # hosting the retired base model itself is refused too
+        with pytest.raises(oci.exceptions.ServiceError) as hosted:
+            sdk.genai.create_endpoint(gm.CreateEndpointDetails(
+                compartment_id=sdk.compartment, model_id=base.id,
+                dedicated_ai_cluster_id=cluster.id))
+        assert (hosted.value.status, hosted.value.code) == (400, "InvalidParameter")
+        assert "retired for dedicated mode" in hosted.value.message
+
+
+def test_generate_text_is_answered_as_a_removed_operation(sdk: Clients) -> None:
+    """GenerateText is unavailable from 2026-06-26 (release note "Deprecated APIs"); the
+    emulator answers it 404 NotFound, as OCI answers a path with no operation."""
+    with pytest.raises(oci.exceptions.ServiceError) as gone:
+        sdk.inference.generate_text(im.GenerateTextDetails(
+            compartment_id=sdk.compartment,
+            serving_mode=im.DedicatedServingMode(
+                endpoint_id="ocid1.generativeaiendpoint.oc1.us-chicago-1.any"),
+            inference_request=im.CohereLlmInferenceRequest(prompt="hello")))
+    assert (gone.value.status, gone.value.code) == (404, "NotFound")
+    assert "use Chat" in gone.value.message
 
 
 def test_rejected_dataset_fails_with_reason(sdk: Clients) -> None:
@@ -284,11 +308,11 @@ def test_errors_paging_and_conflicts(sdk: Clients) -> None:
     everything = oci.pagination.list_call_get_all_results(
         sdk.genai.list_models, sdk.compartment, limit=2, sort_by="displayName").data
     names = [m.display_name for m in everything]
-    assert names == sorted(names) and len(names) >= 7
+    assert names == sorted(names) and len(names) >= 6
     assert [m.display_name for m in first.data.items] == names[:2]
 
     put_jsonl(sdk, "busy.jsonl", to_jsonl(PAIRS))
-    base = base_model(sdk, "meta.llama-3.1-70b-instruct")
+    base = base_model(sdk, "meta.llama-3.3-70b-instruct")
     ft = make_cluster(sdk, "FINE_TUNING", "LARGE_GENERIC", 2)
     model, wr_id = fine_tune(sdk, base.id, ft.id, "busy.jsonl",
                              gm.LoraTrainingConfig(total_training_epochs=1))

@@ -200,3 +200,29 @@ def test_a_malformed_statement_fails_target_start(tmp_path: Path) -> None:
     assert "infer.json statement 1" in message and "target.object.name = /raw/*" in message
     assert exc.value.position == exc.value.statement.index("/raw/*")
     assert target.emulator is None  # everything it started was stopped
+
+
+def test_the_gateway_invokes_only_what_target_function_id_grants(tmp_path: Path) -> None:
+    """The local gateway checks the deployed fn-invocation grant (services.json) before it
+    invokes: pin the gateway's grant to another function and /infer is refused (issue 23)."""
+    import urllib.error
+    import urllib.request
+
+    iam = tmp_path / "iam"
+    shutil.copytree(default_iam_dir(), iam)
+    doc = json.loads((iam / "services.json").read_text())
+    for entry in doc["statements"]:
+        if "ApiGateway" in entry["statement"]:
+            entry["statement"] = entry["statement"].replace("${infer_function_ocid}",
+                                                            "${watch_function_ocid}")
+    (iam / "services.json").write_text(json.dumps(doc))
+    with LocalTarget(tmp_path / "state", watch_interval=0, iam_dir=iam) as target:
+        assert target.gateway is not None and target.invoke_guard is not None
+        request = urllib.request.Request(f"{target.gateway.url}/infer", method="POST",
+                                         data=b'{"prompt": "q", "model": "m"}',
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 502
+        assert b"may not invoke function infer" in refused.value.read()
+        assert target.invoke_guard.allowed(target._gateway_principal, "watch")

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import oci
 import pytest
@@ -213,6 +214,25 @@ def test_multipart_low_level_list_abort_and_bad_parts(emulator: Emulator,
     missing = _error(client.upload_part, ns, bk, "gone.bin", other.upload_id, 2, b"y")
     assert missing.status == 404
     assert _error(client.head_object, ns, bk, "gone.bin").status == 404
+
+
+@pytest.mark.parametrize("name", ["training/財務 データ 📈.jsonl", "training/ünïcødé.jsonl",
+                                  "training/plain name.jsonl"])
+def test_multipart_location_header_is_percent_encoded(emulator: Emulator,
+                                                      client: ObjectStorageClient,
+                                                      name: str) -> None:
+    """A name outside Latin-1 used to tear the CreateMultipartUpload response (issue 23)."""
+    ns, bk = emulator.namespace, _bucket(client, emulator)
+    created = client.create_multipart_upload(ns, bk, CreateMultipartUploadDetails(object=name))
+    location = created.headers["location"]
+    assert location.isascii()
+    assert unquote(location) == f"/n/{ns}/b/{bk}/u/{name}"
+    upload = created.data
+    assert upload.object == name
+    etag = client.upload_part(ns, bk, name, upload.upload_id, 1, b"abc").headers["etag"]
+    client.commit_multipart_upload(ns, bk, name, upload.upload_id, CommitMultipartUploadDetails(
+        parts_to_commit=[CommitMultipartUploadPartDetails(part_num=1, etag=etag)]))
+    assert client.get_object(ns, bk, name).data.content == b"abc"
 
 
 def test_object_events_create_update_delete(tmp_path: Path) -> None:

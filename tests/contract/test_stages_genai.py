@@ -98,7 +98,8 @@ def test_stages_reach_an_active_endpoint_under_throttling_and_5xx(
 
 def test_invalid_hyperparameters_are_a_recorded_rejection(emulator: Emulator,
                                                          settings: Settings) -> None:
-    # OCI caps LoRA batch size at 16 for command-r: the 400 is recorded, never retried.
+    # OCI caps LoRA batch size at 16 for command-r: caught from the family table before any
+    # cluster (issue 23), with the documented range; recorded, never retried.
     bad = settings.model_copy(update={"training_method": TrainingMethod.LORA, "batch_size": 32})
     ctx = context_for(bad)
     etag = _drop(ctx, "lora")
@@ -106,7 +107,8 @@ def test_invalid_hyperparameters_are_a_recorded_rejection(emulator: Emulator,
                "fine-tuning cluster")
     got = read_status(ctx, "lora")
     assert got is not None and got[0].state.value == "REJECTED"
-    assert "400" in got[0].reason and "trainingBatchSize" in got[0].reason
+    assert "OCIFT_BATCH_SIZE=32 is outside 8 to 16" in got[0].reason
+    assert ctx.genai.list_dedicated_ai_clusters(settings.compartment_id).data.items == []
     assert train_dataset(ctx, "lora", etag).status.value == "duplicate"
 
 

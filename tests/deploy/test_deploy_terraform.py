@@ -118,6 +118,46 @@ def test_provider_is_pinned_to_a_range() -> None:
     assert ">=" in version and "<" in version.replace(">=", "")
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def test_provider_constraint_admits_no_version_without_the_scheduler_resource() -> None:
+    """oci_resource_scheduler_schedule arrived in provider 6.1.0 (CHANGELOG: "6.1.0 (July 02,
+    2024) ... Support for Resource Scheduler"); a lower floor lets init pick 6.0.x."""
+    assert _resources("oci_resource_scheduler_schedule"), "schedule.tf uses the resource"
+    versions = _load(TF_DIR / "versions.tf")["terraform"][0]
+    constraint = _unquote(versions["required_providers"][0]["oci"]["version"])
+    floors = [_version(c.strip()[2:].strip()) for c in constraint.split(",")
+              if c.strip().startswith(">=")]
+    assert floors and min(floors) >= (6, 1, 0), constraint
+
+
+def test_gateway_deployment_waits_for_the_invoke_policy() -> None:
+    """API Gateway verifies at creation that it may invoke the function; the deployment must
+    be created after the policy that grants it ("creating policies" page)."""
+    deployment = _resources("oci_apigateway_deployment")["infer"]
+    assert "${oci_identity_policy.invokers}" in deployment.get("depends_on", [])
+    # ... and that policy is the one holding the gateway's invoke grant (services.json).
+    assert _resources("oci_identity_policy")["invokers"]["statements"] == (
+        "${local.service_statements}")
+    assert any("ApiGateway" in s and "fn-invocation" in s
+               for s in render(SAMPLE_VALUES, SAMPLE_GROUPS)["services"])
+
+
+def test_rendered_invoke_statements_carry_target_function_id() -> None:
+    services = render(SAMPLE_VALUES, SAMPLE_GROUPS)["services"]
+    invokes = {s for s in services if "fn-invocation" in s}
+    expect = {"ApiGateway": {"infer"}, "cloudEvents": {"convert", "train", "endpoint"},
+              "resourceschedule": {"watch"}}
+    for who, stages in expect.items():
+        [statement] = [s for s in invokes if who in s]
+        named = {st.value for st in Stage
+                 if SAMPLE_VALUES[f"{st.value}_function_ocid"] in statement}
+        assert named == stages, statement
+        assert statement.count("target.function.id = ") == len(stages)
+
+
 def test_no_rule_condition_is_written_in_terraform() -> None:
     for path in TF_FILES:
         text = path.read_text()
@@ -208,7 +248,24 @@ def test_memory_and_timeouts_fit_oci_and_the_work() -> None:
     assert 256 <= sizes["convert"][0] <= 512 and sizes["convert"][1] <= 300
     assert sizes["infer"][1] <= 60
     for stage in ("train", "endpoint", "watch"):
-        assert sizes[stage] == (256, 120)
+        assert sizes[stage] == (256, 150)
+
+
+def test_every_timeout_exceeds_its_sdk_retry_budget_from_one_table() -> None:
+    """Timeout and SDK retry budget sit side by side in ``stage_defaults``; every function is
+    configured with that budget, and the local target runs the same numbers (issue 23)."""
+    from deploy.local.functions import DEFAULT_RETRY_SECONDS
+
+    found = _locals()
+    margin = int(found["timeout_margin_seconds"])
+    assert margin >= 30
+    for name, s in found["stage_defaults"].items():
+        assert int(s["timeout"]) >= int(s["retry"]) + margin, name
+        assert DEFAULT_RETRY_SECONDS[Stage(name)] == int(s["retry"]), name
+    function = _resources("oci_functions_function")["stage"]
+    text = json.dumps(function["config"])
+    assert "OCIFT_RETRY_MAX_SECONDS" in text and "each.value.retry" in text
+    assert "retry   = s.retry" in (TF_DIR / "functions.tf").read_text()
 
 
 SAMPLE_VALUES = {
@@ -219,6 +276,8 @@ SAMPLE_VALUES = {
     "schedule_ocid": "ocid1.resourceschedule.oc1.eu-frankfurt-1.aaaaaaaasampleschedule",
     "bucket_kms_key_ocid": "ocid1.key.oc1.eu-frankfurt-1.aaaaaaaasamplekey",
     "notification_topic_ocid": "",
+    **{f"{s.value}_function_ocid": f"ocid1.fnfunc.oc1.eu-frankfurt-1.aaaaaaaasample{s.value}"
+       for s in Stage},
 }
 SAMPLE_GROUPS = {s.value: f"sample-{s.value}-fn" for s in Stage}
 

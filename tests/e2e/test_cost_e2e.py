@@ -1,8 +1,9 @@
 """Nothing created twice, nothing billed by surprise (issue 13), on the local target.
 
-Identical re-upload -> no new model (status says duplicate); changed content -> v2 on the
-same hosting cluster (T-Few cohere.command stacks) with v1's endpoint retired only after
-v2 answers while ``ask`` answers throughout; colliding names -> a report, nothing
+Identical re-upload -> no new model (status says duplicate); changed content -> v2 on a
+hosting cluster of its own (cohere.command-r-08-2024, the current Cohere model: OCI stacks
+no versions of it) with v1's endpoint retired, and v1's cluster released, only after v2
+answers while ``ask`` answers throughout; colliding names -> a report, nothing
 overwritten; ``ocift down --yes`` -> nothing pipeline-tagged left, a second run has
 nothing to delete, a hand-made untagged cluster survives. Resource counts are printed
 (``-s``) for the closing note.
@@ -87,8 +88,8 @@ def _down(target: Any, *args: str) -> tuple[int, str]:
 
 
 def test_duplicates_versions_collisions_and_teardown(tmp_path: Path) -> None:
-    overrides = {"OCIFT_BASE_MODEL": "cohere.command"}  # T-Few versions stack on one cluster
-    with _start(tmp_path, settings_overrides=overrides) as target:
+    # The default base model, cohere.command-r-08-2024: a model OCI offers today (issue 23).
+    with _start(tmp_path) as target:
         assert target.info is not None
         info = target.info
         store = _os(target)
@@ -114,7 +115,7 @@ def test_duplicates_versions_collisions_and_teardown(tmp_path: Path) -> None:
         print("after identical re-upload:", after_dup)
         assert after_dup == after_v1
 
-        # 2. Changed content: v2 on the same hosting cluster; v1 serves until v2 answers.
+        # 2. Changed content: v2 on its own hosting cluster; v1 serves until v2 answers.
         answers: list[int] = []
         stop = threading.Event()
 
@@ -137,13 +138,14 @@ def test_duplicates_versions_collisions_and_teardown(tmp_path: Path) -> None:
             asker.join()
         doc = _status(target, "fin") or {}
         assert answers and set(answers) == {200}, answers
-        assert doc["hosting_cluster_id"] == first["hosting_cluster_id"]
+        assert doc["hosting_cluster_id"] != first["hosting_cluster_id"]  # OCI: no stacking
         details = [h["detail"] for h in doc["history"]]
         active_v2 = max(i for i, h in enumerate(doc["history"])
                         if h["state"] == "ENDPOINT_ACTIVE" and h["detail"] == "endpoint ACTIVE")
         retired = next(i for i, d in enumerate(details) if "retired superseded" in d)
         assert active_v2 < retired
         _eventually(lambda: _counts(target)["fine-tuning clusters"] == 0, "fine-tuning released")
+        _eventually(lambda: _counts(target)["hosting clusters"] == 1, "v1's cluster released")
         after_v2 = _counts(target)
         print("after changed content (v2):", after_v2)
         assert after_v2 == {"hosting clusters": 1, "fine-tuning clusters": 0, "endpoints": 1,
@@ -183,7 +185,7 @@ def test_duplicates_versions_collisions_and_teardown(tmp_path: Path) -> None:
         with redirect_stdout(shown):
             assert ocift(["status", "--state-dir", str(target.state_dir)]) == 0
         assert "billable (unit-hours so far):" in shown.getvalue()
-        assert "hosting cluster LARGE_COHERE x1" in shown.getvalue()
+        assert "hosting cluster SMALL_COHERE_V2 x1" in shown.getvalue()
 
         # 4. Teardown: a hand-made untagged cluster survives; everything tagged goes.
         ai = _genai(target)

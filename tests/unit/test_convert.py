@@ -140,7 +140,8 @@ def test_rules_by_family() -> None:
     cohere = DatasetRules.for_base_model("cohere.command-r-08-2024")
     assert (cohere.min_examples, cohere.max_prompt_tokens, cohere.max_completion_tokens) == (
         32, 16_000, 4_000)
-    assert DatasetRules.for_base_model("cohere.command-r-16k").max_example_tokens == 16_000
+    assert DatasetRules.for_base_model("cohere.command-r-08-2024").max_example_tokens == 20_000
+    assert DatasetRules.for_base_model("cohere.command-r-16k").family == "default"  # retired
     assert DatasetRules.for_base_model("meta.llama-3.3-70b-instruct").max_example_tokens == 128_000
     unknown = DatasetRules.for_base_model("vendor.mystery")
     assert unknown.max_example_tokens == 4_096 and unknown.family == "default"
@@ -153,5 +154,5 @@ def test_record_too_long_depends_on_model() -> None:
     report, _ = run(dumps(recs))
     assert report.valid and report.skipped_by_reason == {"record_too_long": 1}
     assert "16000" in report.skipped_examples[0].message
-    llama, _ = run(dumps(recs), DatasetRules.for_base_model("meta.llama-3.1-70b-instruct"))
+    llama, _ = run(dumps(recs), DatasetRules.for_base_model("meta.llama-3.3-70b-instruct"))
     assert llama.records_written == 33 and llama.records_skipped == 0

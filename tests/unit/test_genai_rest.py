@@ -93,7 +93,7 @@ def clients(tmp_path: Path) -> Iterator[tuple[GenerativeAiClient, GenerativeAiIn
 def test_sdk_round_trip_through_the_rest_surface(clients: Any) -> None:
     genai, inference, rest = clients
     [base] = [m for m in genai.list_models(C, capability=["CHAT", "FINE_TUNE"]).data.items
-              if m.display_name == "cohere.command-r-16k"]
+              if m.display_name == "cohere.command-r-08-2024"]
     ft = genai.create_dedicated_ai_cluster(gm.CreateDedicatedAiClusterDetails(
         compartment_id=C, type="FINE_TUNING", unit_shape="SMALL_COHERE_V2", unit_count=8))
     assert ft.headers["opc-work-request-id"] and ft.headers["etag"]

@@ -58,9 +58,6 @@ def test_defaults_are_filled_per_family_and_method() -> None:
     lora = complete_config(BY_NAME["meta.llama-3.3-70b-instruct"],
                            {"trainingConfigType": "LORA_TRAINING_CONFIG", "loraR": 16})
     assert lora["loraR"] == 16 and lora["loraAlpha"] == 8 and lora["totalTrainingEpochs"] == 3
-    vanilla = complete_config(BY_NAME["cohere.command"],
-                              {"trainingConfigType": "VANILLA_TRAINING_CONFIG"})
-    assert vanilla["numOfLastLayers"] == 15
 
 
 @pytest.mark.parametrize(
@@ -72,10 +69,12 @@ def test_defaults_are_filled_per_family_and_method() -> None:
          "not supported"),
         ("cohere.command-r-08-2024", {"trainingConfigType": "TFEW_TRAINING_CONFIG",
                                       "totalTrainingEpochs": 11}, "between 1 and 10"),
-        ("meta.llama-3.1-70b-instruct", {"trainingConfigType": "LORA_TRAINING_CONFIG",
+        ("meta.llama-3.3-70b-instruct", {"trainingConfigType": "LORA_TRAINING_CONFIG",
                                          "loraR": 65}, "loraR"),
-        ("cohere.command", {"trainingConfigType": "TFEW_TRAINING_CONFIG",
-                            "totalTrainingEpochs": 1.5}, "integer"),
+        ("meta.llama-3.3-70b-instruct", {"trainingConfigType": "LORA_TRAINING_CONFIG",
+                                         "trainingBatchSize": 17}, "between 8 and 16"),
+        ("cohere.command-r-08-2024", {"trainingConfigType": "TFEW_TRAINING_CONFIG",
+                                      "totalTrainingEpochs": 1.5}, "integer"),
         ("cohere.embed-english-v3.0", None, "does not support fine-tuning"),
     ],
 )

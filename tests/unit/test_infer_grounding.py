@@ -83,13 +83,13 @@ def test_generic_without_logprobs_has_no_grounding() -> None:
     assert got.grounding is None
 
 
-def test_text_generation_likelihoods_give_token_probability() -> None:
-    tokens = [m.TokenLikelihood(token="x", likelihood=-0.5),
-              m.TokenLikelihood(token="y", likelihood=-1.5)]
-    result = m.GenerateTextResult(inference_response=m.CohereLlmInferenceResponse(
-        generated_texts=[m.GeneratedText(text="x y", finish_reason="COMPLETE",
-                                         token_likelihoods=tokens)]))
-    got = read_answer(ApiShape.COHERE_TEXT, result, InferRequest(prompt="q"))
+def test_generic_chat_logprobs_give_token_probability() -> None:
+    response = m.GenericChatResponse(choices=[m.ChatChoice(
+        index=0, finish_reason="stop", message=m.AssistantMessage(
+            content=[m.TextContent(text="x y")]),
+        logprobs=m.Logprobs(tokens=["x", "y"], token_logprobs=[-0.5, -1.5]))])
+    got = read_answer(ApiShape.GENERIC_CHAT, m.ChatResult(chat_response=response),
+                      InferRequest(prompt="q"))
     assert got.grounding is not None
     assert got.grounding.token_probability == pytest.approx(math.exp(-1.0), abs=1e-6)
 

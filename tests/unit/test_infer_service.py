@@ -35,10 +35,13 @@ SETTINGS = INFER_SETTINGS
     ("cohere.command-r-08-2024", ApiShape.COHERE_CHAT),
     ("cohere.command-r-plus", ApiShape.COHERE_CHAT),
     ("cohere.command-a-03-2025", ApiShape.COHERE_CHAT),
-    ("meta.llama-3.1-70b-instruct", ApiShape.GENERIC_CHAT),
-    ("meta.llama-3-70b-instruct", ApiShape.GENERIC_CHAT),
-    ("cohere.command", ApiShape.COHERE_TEXT),
-    ("cohere.command-light", ApiShape.COHERE_TEXT),
+    ("meta.llama-3.3-70b-instruct", ApiShape.GENERIC_CHAT),
+    ("meta.llama-3.1-70b-instruct", ApiShape.GENERIC_CHAT),  # a retired base still chats
+    # Chat is the only inference API (GenerateText unavailable from 2026-06-26): the retired
+    # text-generation models map to Cohere chat, which their endpoints refuse with a reason.
+    ("cohere.command", ApiShape.COHERE_CHAT),
+    ("cohere.command-light", ApiShape.COHERE_CHAT),
+    ("unknown.vendor-model", ApiShape.GENERIC_CHAT),
 ])
 def test_shape_per_family(base: str, shape: ApiShape) -> None:
     assert shape_for(base) is shape
@@ -73,19 +76,16 @@ def test_generic_chat_details_with_likelihoods() -> None:
     assert chat.messages[0].content[0].text == "q"
 
 
-def test_cohere_text_details() -> None:
-    req = InferRequest(prompt="q", max_tokens=30, return_likelihoods="ALL")  # type: ignore[arg-type]
-    d = build_details(req, ApiShape.COHERE_TEXT, "ocid1.ep", COMPARTMENT)
-    assert isinstance(d, m.GenerateTextDetails)
-    inf = d.inference_request
-    assert isinstance(inf, m.CohereLlmInferenceRequest)
-    assert (inf.prompt, inf.max_tokens, inf.return_likelihoods) == ("q", 30, "ALL")
+def test_no_shape_builds_generate_text() -> None:
+    req = InferRequest(prompt="q", max_tokens=30)
+    for shape in ApiShape:
+        assert isinstance(build_details(req, shape, "ocid1.ep", COMPARTMENT), m.ChatDetails)
 
 
 @pytest.mark.parametrize(("body", "shape", "field"), [
     ({"prompt": "q", "temperature": 1.5}, ApiShape.COHERE_CHAT, "temperature"),
     ({"prompt": "q", "temperature": 2.5}, ApiShape.GENERIC_CHAT, "temperature"),
-    ({"prompt": "q", "frequency_penalty": -1}, ApiShape.COHERE_TEXT, "frequency_penalty"),
+    ({"prompt": "q", "frequency_penalty": -1}, ApiShape.COHERE_CHAT, "frequency_penalty"),
     ({"prompt": "q", "return_likelihoods": "ALL"}, ApiShape.COHERE_CHAT, "return_likelihoods"),
 ])
 def test_family_limits(body: dict[str, Any], shape: ApiShape, field: str) -> None:
@@ -95,7 +95,7 @@ def test_family_limits(body: dict[str, Any], shape: ApiShape, field: str) -> Non
 
 
 def test_family_limits_allow_in_range() -> None:
-    check_limits(InferRequest(prompt="q", temperature=4), ApiShape.COHERE_TEXT, "cohere.command")
+    check_limits(InferRequest(prompt="q", temperature=1), ApiShape.COHERE_CHAT, "cohere.command-r")
     check_limits(InferRequest(prompt="q", frequency_penalty=-1.5), ApiShape.GENERIC_CHAT, "m")
 
 
@@ -112,16 +112,6 @@ def test_read_generic_answer_with_logprobs() -> None:
     assert (got.text, got.finish_reason, got.usage.total_tokens) == ("hi there", "stop", 5)
     assert got.likelihoods is not None and got.likelihoods.likelihood == -0.75
     assert [t.token for t in got.likelihoods.tokens] == ["hi", "there"]
-
-
-def test_read_cohere_text_answer() -> None:
-    result = m.GenerateTextResult(model_id="ocid1.model", model_version="1",
-                                  inference_response=m.CohereLlmInferenceResponse(
-        generated_texts=[m.GeneratedText(text="ans", finish_reason="COMPLETE", likelihood=-1.0,
-                                         token_likelihoods=[m.TokenLikelihood(token="ans",
-                                                                              likelihood=-1.0)])]))
-    got = read_answer(ApiShape.COHERE_TEXT, result, InferRequest(prompt="q"))
-    assert (got.text, got.finish_reason, got.likelihoods) == ("ans", "COMPLETE", None)
 
 
 # -- resolver --------------------------------------------------------------------------------

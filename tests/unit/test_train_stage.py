@@ -28,18 +28,16 @@ from tests.support.fakes import (
 def test_family_table_follows_oci_cluster_rules() -> None:
     command_r = genai.family_of("cohere.command-r-08-2024")
     assert (command_r.finetuning_shape, command_r.finetuning_units) == ("SMALL_COHERE_V2", 8)
-    assert genai.family_of("cohere.command-light").finetuning_shape == "SMALL_COHERE"
-    assert genai.family_of("cohere.command").finetuning_shape == "LARGE_COHERE"
     assert genai.family_of("meta.llama-3.3-70b-instruct").methods == (TrainingMethod.LORA,)
-    with pytest.raises(genai.PermanentError):
-        genai.family_of("cohere.embed-english-v3.0")
+    for retired_or_not_tunable in ("cohere.command", "cohere.command-light",
+                                   "cohere.command-r-16k", "cohere.embed-english-v3.0"):
+        with pytest.raises(genai.PermanentError, match="offers for fine-tuning today"):
+            genai.family_of(retired_or_not_tunable)
 
 
 @pytest.mark.parametrize(("base", "examples", "expected"), [
     ("cohere.command-r-08-2024", 99_999, TrainingMethod.TFEW),
     ("cohere.command-r-08-2024", 100_000, TrainingMethod.TFEW),  # no Vanilla for command-r
-    ("cohere.command", 99_999, TrainingMethod.TFEW),
-    ("cohere.command", 100_000, TrainingMethod.VANILLA),
     ("meta.llama-3.3-70b-instruct", 10, TrainingMethod.LORA),
 ])
 def test_auto_method_by_dataset_size_and_family(base: str, examples: int,

@@ -92,7 +92,9 @@ function timeline(row) {
     el("div", {class: "timeline"}, steps),
     el("div", {class: "state muted", "data-field": "state"}, row.state || (row.valid === false
       ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
-    row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null);
+    row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null,
+    row.base_model_warning ? el("div", {class: "warning", "data-field": "base_model_warning"},
+      "warning: " + row.base_model_warning) : null);
 }
 
 function holds(resources, total) {

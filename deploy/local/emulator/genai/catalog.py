@@ -3,11 +3,29 @@
 Values follow the OCI Generative AI documentation pages for each model
 ("Dedicated AI Cluster for the Model" tables, "Fine-Tuning Hyperparameters",
 "Retiring the Models"). They are data: correct them here when OCI changes.
+
+Sources (searched 2026-12-02):
+
+* clusters and units: "Model Limitations in Generative AI",
+  https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm
+* dedicated retirement dates: "Model Retirement Dates (Dedicated Mode)",
+  https://docs.oracle.com/iaas/Content/generative-ai/deprecating-dedicated.htm
+  (cohere.command, cohere.command-light, cohere.command-r-16k, cohere.command-r-plus:
+  2025-08-07); on-demand dates: "Model Retirement Dates (On-Demand Mode)",
+  https://docs.oracle.com/iaas/Content/generative-ai/deprecating-on-demand.htm
+* meta.llama-3.1-70b-instruct is titled "Meta Llama 3.1 (70B) (Retired)"
+  (https://docs.oracle.com/iaas/Content/generative-ai/meta-llama-3-1-70b.htm); no
+  retirement date was found, so it is not served at all (a stricter stand-in, never a
+  more lenient one).
+* the dates are what ListModels/GetModel return as ``timeDeprecated`` /
+  ``timeOnDemandRetired`` / ``timeDedicatedRetired`` ("Get notified about model retirement
+  dates", https://docs.oracle.com/iaas/releasenotes/generative-ai/retire-announcements.htm).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -24,8 +42,8 @@ class ApiFormat(StrEnum):
 
     COHERE_CHAT = "COHERE"  # CohereChatRequest / CohereChatResponse
     GENERIC_CHAT = "GENERIC"  # GenericChatRequest / GenericChatResponse (messages/choices)
-    COHERE_TEXT = "COHERE_LLM"  # generateText with CohereLlmInferenceRequest
-    NONE = "NONE"  # embeddings: not served by chat/generateText
+    LEGACY_TEXT = "COHERE_LLM"  # the removed GenerateText API only: not served by Chat
+    NONE = "NONE"  # embeddings: not served by Chat
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,8 @@ CATALOGUE: tuple[BaseModelSpec, ...] = (
         max_prompt_tokens=16_000,
         time_created="2024-06-04T00:00:00Z",
         time_deprecated="2024-09-17T00:00:00Z",
+        time_on_demand_retired="2025-01-16T00:00:00Z",
+        time_dedicated_retired="2025-08-07T00:00:00Z",
     ),
     BaseModelSpec(
         name="meta.llama-3.3-70b-instruct",
@@ -99,25 +119,12 @@ CATALOGUE: tuple[BaseModelSpec, ...] = (
         time_created="2025-02-07T00:00:00Z",
     ),
     BaseModelSpec(
-        name="meta.llama-3.1-70b-instruct",
-        vendor="meta",
-        version="1.0.0",
-        capabilities=("CHAT", "FINE_TUNE"),
-        methods=(Method.LORA,),
-        api_format=ApiFormat.GENERIC_CHAT,
-        hosting=Units("LARGE_GENERIC", 1),
-        fine_tuning=Units("LARGE_GENERIC", 2),
-        max_prompt_tokens=128_000,
-        time_created="2024-07-23T00:00:00Z",
-        time_deprecated="2025-02-07T00:00:00Z",
-    ),
-    BaseModelSpec(
         name="cohere.command",
         vendor="cohere",
         version="15.6",
         capabilities=("TEXT_GENERATION", "TEXT_SUMMARIZATION", "FINE_TUNE"),
         methods=(Method.TFEW, Method.VANILLA),
-        api_format=ApiFormat.COHERE_TEXT,
+        api_format=ApiFormat.LEGACY_TEXT,
         hosting=Units("LARGE_COHERE", 1),
         fine_tuning=Units("LARGE_COHERE", 2),
         max_prompt_tokens=4_096,
@@ -132,7 +139,7 @@ CATALOGUE: tuple[BaseModelSpec, ...] = (
         version="15.6",
         capabilities=("TEXT_GENERATION", "TEXT_SUMMARIZATION", "FINE_TUNE"),
         methods=(Method.TFEW, Method.VANILLA),
-        api_format=ApiFormat.COHERE_TEXT,
+        api_format=ApiFormat.LEGACY_TEXT,
         hosting=Units("SMALL_COHERE", 1),
         fine_tuning=Units("SMALL_COHERE", 2),
         max_prompt_tokens=4_096,
@@ -156,6 +163,19 @@ CATALOGUE: tuple[BaseModelSpec, ...] = (
 )
 
 BY_NAME: dict[str, BaseModelSpec] = {spec.name: spec for spec in CATALOGUE}
+
+
+def dedicated_retirement(spec: BaseModelSpec, now: float) -> str | None:
+    """The day ``spec`` retired for dedicated mode, if that is at or before ``now``.
+
+    "When a model is retired in the dedicated mode, you can no longer create a dedicated
+    AI cluster for the retired model" ("About Model Retirement",
+    https://docs.oracle.com/iaas/Content/generative-ai/about-retirement.htm).
+    """
+    if not spec.time_dedicated_retired:
+        return None
+    when = datetime.fromisoformat(spec.time_dedicated_retired.replace("Z", "+00:00"))
+    return spec.time_dedicated_retired[:10] if when.timestamp() <= now else None
 
 # OCI: a hosting dedicated AI cluster holds up to 50 endpoints (per unit).
 ENDPOINTS_PER_HOSTING_UNIT = 50

@@ -24,6 +24,7 @@ from deploy.local.emulator.genai.catalog import (
     CATALOGUE,
     ENDPOINTS_PER_HOSTING_UNIT,
     BaseModelSpec,
+    dedicated_retirement,
 )
 from deploy.local.emulator.genai.config import FAIL_TRAINING_TAG, GenAiConfig
 from deploy.local.emulator.genai.errors import (
@@ -63,6 +64,23 @@ __all__ = ["ControlPlane", "ObjectOpener", "Record"]
 LIVE_ENDPOINT_STATES = ("CREATING", "ACTIVE", "UPDATING", "DELETING")
 GONE_STATES = ("DELETING", "DELETED")
 API = "/20231130"
+
+
+def _refuse_retired(spec: BaseModelSpec, what: str) -> None:
+    """400 for a base model retired for dedicated mode: no dedicated AI cluster work for it.
+
+    "When a model is retired in the dedicated mode, you can no longer create a dedicated AI
+    cluster for the retired model ... you can continue to create new dedicated AI clusters
+    with a custom model that was created on a retired model" ("About Model Retirement",
+    https://docs.oracle.com/iaas/Content/generative-ai/about-retirement.htm). OCI documents
+    no status or code for the refusal; 400 InvalidParameter (the model named in the body
+    cannot be used) is the strict reading: never retried.
+    """
+    day = dedicated_retirement(spec, time.time())
+    if day is not None:
+        raise invalid_parameter(
+            f"Base model {spec.name} was retired for dedicated mode on {day}; you can no "
+            f"longer {what} on a dedicated AI cluster.")
 
 
 class ControlPlane:
@@ -262,6 +280,7 @@ class ControlPlane:
             raise not_found()
         if "FINE_TUNE" not in spec.capabilities or spec.fine_tuning is None:
             raise invalid_parameter(f"Base model {spec.name} does not support fine-tuning.")
+        _refuse_retired(spec, "fine-tune it")
         ftd = details.fine_tune_details
         if ftd.training_dataset.dataset_type != "OBJECT_STORAGE":
             raise invalid_parameter("trainingDataset.datasetType must be OBJECT_STORAGE.")
@@ -435,8 +454,11 @@ class ControlPlane:
         if model["lifecycleState"] != "ACTIVE":
             raise incorrect_state(f"The model is {model['lifecycleState']}, not ACTIVE.")
         spec = self.spec_for(d.model_id)
-        if not {"CHAT", "TEXT_GENERATION"} & set(model["capabilities"]):
-            raise invalid_parameter(f"Model {spec.name} cannot be served by chat or generateText.")
+        if "CHAT" not in model["capabilities"]:
+            raise invalid_parameter(f"Model {spec.name} cannot be served by Chat (GenerateText "
+                                    "is unavailable from 2026-06-26).")
+        if self.base_spec(d.model_id) is not None:
+            _refuse_retired(spec, "host it")  # a custom model of a retired base may be hosted
         cluster = self._render_cluster(
             self._require(self.store.clusters, d.dedicated_ai_cluster_id))
         if cluster["type"] != "HOSTING":

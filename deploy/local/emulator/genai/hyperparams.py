@@ -1,6 +1,10 @@
 """Fine-tuning hyperparameters: OCI's defaults and valid ranges, per method and family.
 
-Ranges follow OCI's "Fine-Tuning Hyperparameters" page. A value outside its
+Ranges follow OCI's "Fine-Tuning Hyperparameters" page
+(https://docs.oracle.com/iaas/Content/generative-ai/fine-tuning-parameters.htm; the
+meta.llama-3.3-70b-instruct table re-checked 2026-12-02, the command-r table carried from
+2026-11, see ``shared/families.py``). The retired ``cohere.command(-light)`` tables are
+gone: CreateModel refuses those base models before their hyperparameters matter. A value outside its
 range is a 400 InvalidParameter, as the service answers. Missing values take
 the documented default, and the model echoes the completed configuration.
 """
@@ -67,18 +71,6 @@ _TABLE: dict[tuple[str, Method], list[Param]] = {
         *_common((3, 1, int(_UNBOUNDED)), (0.0002, 0.0, 1.0), (8, 8, 16),
                  (15, 0, int(_UNBOUNDED)), (0.0001, 0.0, _UNBOUNDED), 10),
         *_LORA_EXTRA,
-    ],
-    ("cohere.command", Method.TFEW): _common(
-        (3, 1, 10), (0.01, 0.000005, 0.1), (8, 8, 16), (6, 0, 16), (0.01, 0.001, 0.1), 1),
-    ("cohere.command", Method.VANILLA): [
-        *_common((3, 1, 10), (0.00006, 0.0000006, 0.1), (8, 8, 16), (15, 0, 16),
-                 (0.0001, 0.0001, 0.1), 1),
-        Param("numOfLastLayers", 15, 1, 15),
-    ],
-    ("cohere.command-light", Method.VANILLA): [
-        *_common((3, 1, 10), (0.00006, 0.0000006, 0.1), (8, 8, 32), (15, 0, 16),
-                 (0.0001, 0.0001, 0.1), 1),
-        Param("numOfLastLayers", 14, 1, 14),
     ],
 }
 

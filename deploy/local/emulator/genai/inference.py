@@ -1,4 +1,8 @@
-"""Generative AI Inference (``/actions/chat``, ``/actions/generateText``) on dedicated endpoints.
+"""Generative AI Inference (``/actions/chat``) on dedicated endpoints.
+
+GenerateText is gone: "From 26th June 2026 onwards the deprecated APIs will be
+unavailable. Use the Chat API" (https://docs.oracle.com/iaas/releasenotes/generative-ai/
+deprecate-api-05292025.htm); ``rest.py`` answers it as a path with no operation.
 
 Answers come from the endpoint model's retrieval index: the completion of the
 training example most like the prompt. Sampling parameters act on the ranked
@@ -9,9 +13,8 @@ floor the answer is :data:`NO_MATCH` instead of an unrelated completion.
 How close the match was, and which example answered, travel in fields the
 unmodified ``oci`` SDK response models carry:
 
-* token likelihoods (``returnLikelihoods`` of generateText, ``logProbs`` of
-  generic chat) are NOT language-model probabilities: every answer token
-  carries ``ln(similarity)`` of the example it came from;
+* token likelihoods (``logProbs`` of generic chat) are NOT language-model
+  probabilities: every answer token carries ``ln(similarity)`` of the example it came from;
 * Cohere chat answers list the example in ``documents`` (``id``
   ``training-example-<n>``, ``similarity``, ``floor``, ``prompt``) and a
   ``citations`` entry tying the answer text to it; Cohere documents these as
@@ -25,7 +28,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -86,7 +88,7 @@ class Answer:
 
 
 class Inference:
-    """Serve chat and generateText for endpoints of a :class:`ControlPlane`."""
+    """Serve Chat for endpoints of a :class:`ControlPlane`."""
 
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
@@ -152,9 +154,10 @@ class Inference:
         if not isinstance(request, dict):
             raise invalid_parameter("chatRequest is required.")
         fmt = request.get("apiFormat")
-        if spec.api_format is ApiFormat.COHERE_TEXT:
+        if spec.api_format is ApiFormat.LEGACY_TEXT:
             raise invalid_parameter(
-                f"Models based on {spec.name} support generateText, not chat.")
+                f"Models based on {spec.name} are text-generation models; Chat does not serve "
+                "them, and GenerateText is unavailable from 2026-06-26.")
         if fmt != spec.api_format.value:
             raise invalid_parameter(
                 f"Models based on {spec.name} take apiFormat {spec.api_format.value}; "
@@ -229,53 +232,6 @@ class Inference:
         completion = sum(len(a.tokens) for a in answers)
         return {"apiFormat": "GENERIC", "timeCreated": rfc3339(), "choices": choices,
                 "usage": _usage(prompt_tokens, completion)}
-
-    # ----------------------------------------------------------- generateText
-
-    def generate_text(self, body: Any) -> Record:
-        """``GenerateText`` with CohereLlmInferenceRequest (cohere.command family)."""
-        _, model, spec = self._resolve(body)
-        req = body.get("inferenceRequest")
-        if not isinstance(req, dict):
-            raise invalid_parameter("inferenceRequest is required.")
-        if spec.api_format is not ApiFormat.COHERE_TEXT:
-            raise invalid_parameter(f"Models based on {spec.name} support chat, not generateText.")
-        if req.get("runtimeType") != "COHERE":
-            raise invalid_parameter(
-                f"Models based on {spec.name} take runtimeType COHERE; got "
-                f"{req.get('runtimeType')}.")
-        if req.get("isStream"):
-            raise invalid_parameter("Streaming is not supported by the local emulator.")
-        prompt = req.get("prompt")
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise invalid_parameter("inferenceRequest.prompt is required.")
-        self._check_size(spec, [prompt])
-        sampling = _sampling(req, stop_key="stopSequences",
-                             default_max=COHERE_TEXT_DEFAULT_MAX_TOKENS)
-        n = int(req.get("numGenerations") or 1)
-        if not 1 <= n <= 5:
-            raise invalid_parameter("numGenerations must be between 1 and 5.")
-        likelihoods = req.get("returnLikelihoods") or "NONE"
-        texts = []
-        for answer in self._answers(self._index(model), prompt, sampling, n=n):
-            text = prompt + answer.text if req.get("isEcho") else answer.text
-            item: Record = {
-                "id": str(uuid.uuid4()),
-                "text": text,
-                "finishReason": "MAX_TOKENS" if answer.finish == "max_tokens" else "COMPLETE",
-            }
-            if likelihoods in ("GENERATION", "ALL"):
-                lp = round(answer.token_logprob, 6)
-                item["likelihood"] = lp
-                item["tokenLikelihoods"] = [{"token": t, "likelihood": lp}
-                                            for t in answer.tokens]
-            texts.append(item)
-        response: Record = {"runtimeType": "COHERE", "generatedTexts": texts,
-                            "timeCreated": rfc3339()}
-        if req.get("isEcho"):
-            response["prompt"] = prompt
-        return {"modelId": model["id"], "modelVersion": model.get("version") or "1.0",
-                "inferenceResponse": response}
 
 
 def _number(req: Record, key: str, default: float, low: float, high: float) -> float:

@@ -211,7 +211,19 @@ class GenAiRest:
         return Reply(200, self.inference.chat(_body(req)))
 
     def _generate_text(self, req: Call, _: dict[str, str]) -> Reply:
-        return Reply(200, self.inference.generate_text(_body(req)))
+        """GenerateText is unavailable from 2026-06-26 ("Deprecated APIs in OCI Generative AI",
+        https://docs.oracle.com/iaas/releasenotes/generative-ai/deprecate-api-05292025.htm).
+
+        OCI documents no answer for a removed operation; the strict reading is the one for
+        a path with no operation: 404 ``NotFound`` ("There is no operation supported at the
+        URI path and HTTP method you specified in the request", API Errors,
+        https://docs.oracle.com/iaas/Content/API/References/apierrors.htm). Not IAM-checked
+        (there is no operation to authorize), so no grant makes it answer.
+        """
+        raise GenAiError(404, "NotFound",
+                         "There is no operation supported at the URI path and HTTP method you "
+                         "specified in the request. (GenerateText was removed on 2026-06-26; "
+                         "use Chat.)")
 
 
 # --------------------------------------------------------------------- helpers

@@ -103,9 +103,6 @@ GENERATIVE_AI: dict[tuple[str, str], Operation] = {
         ("GENERATIVE_AI_WORK_REQUEST_READ",), "genai-resource"),
     ("POST", "/20231130/actions/chat"): Operation(
         "Chat", "generative-ai-chat", ("GENERATIVE_AI_CHAT",), "genai-inference"),
-    ("POST", "/20231130/actions/generateText"): Operation(
-        "GenerateText", "generative-ai-text-generation", ("GENERATIVE_AI_TEXT_GENERATE",),
-        "genai-inference"),
 }
 
 OPERATIONS: dict[tuple[str, str], Operation] = {**OBJECT_STORAGE, **GENERATIVE_AI}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, BinaryIO, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +26,18 @@ from deploy.local.emulator.objectstorage.ranges import parse_range
 from deploy.local.emulator.objectstorage.timefmt import http_date, rfc3339
 
 META_PREFIX = "opc-meta-"
+
+
+def location(req: Request, name: str) -> str:
+    """The ``Location`` of a created bucket or upload: the request path plus the name, the
+    name percent-encoded as the SDK sends it in a request path (``/o/<objectName>``;
+    Object Storage API, https://docs.oracle.com/iaas/api/#/en/objectstorage/20160918/).
+
+    HTTP field values are ASCII in practice (RFC 9110 section 5.5: other octets are
+    "obs-text"), and ``http.server`` refuses anything outside Latin-1, so a raw object name
+    in CJK or emoji broke the multipart response (issue 23).
+    """
+    return f"{req.raw_path}/{quote(name, safe='')}"
 STREAM_CHUNK = 256 * 1024
 OBJECT_FIELDS = ("name", "size", "etag", "md5", "timeCreated", "timeModified", "storageTier",
                  "archivalState")
@@ -182,7 +195,7 @@ class ObjectStorageService:
             freeform_tags=details.freeform_tags, defined_tags=details.defined_tags,
             storage_tier=details.storage_tier, public_access_type=details.public_access_type)
         return Response.json(bucket_json(info), headers={
-            "ETag": info.etag, "Location": f"{req.raw_path}/{info.name}"})
+            "ETag": info.etag, "Location": location(req, info.name)})
 
     def list_buckets(self, req: Request, params: dict[str, str]) -> Response:
         compartment = req.param("compartmentId")
@@ -305,7 +318,7 @@ class ObjectStorageService:
             storage_tier=details.storage_tier, if_match=req.headers.get("if-match"),
             if_none_match=req.headers.get("if-none-match"))
         return Response.json(_upload_json(ns, bucket, upload), headers={
-            "Location": f"{req.raw_path}/{upload.object}"})
+            "Location": location(req, upload.object)})
 
     def list_uploads(self, req: Request, params: dict[str, str]) -> Response:
         ns, bucket = params["namespaceName"], params["bucketName"]
