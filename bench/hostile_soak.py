@@ -131,17 +131,6 @@ def run_clients(spec: dict[str, Any]) -> dict[str, Any]:
 # -- the server side --------------------------------------------------------------------------
 
 
-def _wait_active(target: Any, timeout: float = 240) -> None:
-    from tests.support.targets import status_doc
-    from tests.support.wait import wait_until
-
-    def active() -> bool:
-        doc = status_doc(target, DATASET)
-        return doc is not None and doc["state"] == "ENDPOINT_ACTIVE"
-
-    wait_until(active, f"status/{DATASET}.json in ENDPOINT_ACTIVE", timeout=timeout,
-               interval=0.2)
-
 
 def _login(port: int, token: str) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -195,7 +184,7 @@ def main() -> None:
     from shared.cli.connection import Connection, local_settings
     from shared.ui.server import UiServer
     from shared.ui.view import PipelineView
-    from tests.support.targets import set_paces
+    from tests.support.targets import set_paces, wait_endpoint_active
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -209,7 +198,7 @@ def main() -> None:
                  "output": f"Metric {i} is the desk's duration-weighted carry."}
                 for i in range(64)]), encoding="utf-8")
             target.upload(raw, f"raw/{DATASET}.json")
-            _wait_active(target)
+            wait_endpoint_active(target, DATASET, timeout=240)
             assert target.gateway is not None and target.info is not None
             conn = Connection(local_settings(target.info),
                               f"{target.info.gateway_url}/infer", local=True)

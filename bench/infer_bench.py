@@ -42,8 +42,7 @@ from shared.infer.models import InferRequest  # noqa: E402
 from shared.infer.shapes import build_details  # noqa: E402
 from shared.settings import Stage  # noqa: E402
 from shared.stages import infer as service  # noqa: E402
-from tests.support.targets import set_paces, status_doc  # noqa: E402
-from tests.support.wait import wait_until  # noqa: E402
+from tests.support.targets import set_paces, wait_endpoint_active  # noqa: E402
 
 DATASET = "bench"
 
@@ -65,14 +64,6 @@ def _measure(call: Callable[[], Any], n: int) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(times), 3)}
 
 
-def _wait_active(target: LocalTarget, timeout: float = 120) -> dict[str, Any]:
-    def active() -> dict[str, Any] | None:
-        doc = status_doc(target, DATASET)
-        return doc if doc is not None and doc["state"] == "ENDPOINT_ACTIVE" else None
-
-    return wait_until(active, f"status/{DATASET}.json in ENDPOINT_ACTIVE", timeout=timeout,
-                      interval=0.2)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -92,7 +83,7 @@ def main() -> None:
                  "output": f"Metric {i} is the desk's duration-weighted carry."}
                 for i in range(64)]), encoding="utf-8")
             target.upload(raw, f"raw/{DATASET}.json")
-            doc = _wait_active(target)
+            doc = wait_endpoint_active(target, DATASET, timeout=120)
             assert target.info is not None and target.runner is not None
             info = target.info
             settings = local_settings(info)

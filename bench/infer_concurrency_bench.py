@@ -113,17 +113,6 @@ def run_callers(port: int, callers: int, seconds: float) -> dict[str, Any]:
 # -- the target side ---------------------------------------------------------------------
 
 
-def _wait_active(target: Any, timeout: float = 180) -> None:
-    from tests.support.targets import status_doc
-    from tests.support.wait import wait_until
-
-    def active() -> bool:
-        doc = status_doc(target, DATASET)
-        return doc is not None and doc["state"] == "ENDPOINT_ACTIVE"
-
-    wait_until(active, f"status/{DATASET}.json in ENDPOINT_ACTIVE", timeout=timeout,
-               interval=0.2)
-
 
 def _row(label: str, callers: int, result: dict[str, Any], seconds: float) -> dict[str, Any]:
     outcomes: dict[str, int] = result["outcomes"]
@@ -144,7 +133,7 @@ def _phase(args: argparse.Namespace, root: Path, label: str, callers: int,
            max_queued: int | None) -> dict[str, Any]:
     from deploy.local.target import LocalTarget
     from shared.settings import Stage
-    from tests.support.targets import set_paces
+    from tests.support.targets import set_paces, wait_endpoint_active
 
     target = LocalTarget(root / f"state-{label}", watch_interval=0.2, backoff_base=0.05,
                          settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"},
@@ -157,7 +146,7 @@ def _phase(args: argparse.Namespace, root: Path, label: str, callers: int,
              "output": f"Metric {i} is the desk's duration-weighted carry."}
             for i in range(64)]), encoding="utf-8")
         target.upload(raw, f"raw/{DATASET}.json")
-        _wait_active(target)
+        wait_endpoint_active(target, DATASET, timeout=180)
         assert target.gateway is not None and target.runner is not None
         # Warm every infer process first (cold starts are measured by bench/infer_bench.py).
         run_callers(target.gateway.port, args.instances * 4, 3.0)

@@ -50,3 +50,17 @@ def status_doc(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
     with stream:
         doc: dict[str, Any] = json.loads(stream.read())
     return doc
+
+
+def wait_endpoint_active(target: LocalTarget, dataset: str,
+                         timeout: float = 180) -> dict[str, Any]:
+    """Wait until ``status/<dataset>.json`` says ENDPOINT_ACTIVE; that status document."""
+    from tests.support.wait import wait_until
+
+    def active() -> dict[str, Any] | None:
+        doc = status_doc(target, dataset)
+        return doc if doc is not None and doc["state"] == "ENDPOINT_ACTIVE" else None
+
+    found: dict[str, Any] = wait_until(active, f"status/{dataset}.json in ENDPOINT_ACTIVE",
+                                       timeout=timeout, interval=0.2)
+    return found
