@@ -34,6 +34,7 @@ from shared.records import MalformedRecord
 from shared.settings import Settings, Stage
 from shared.stages.context import (
     StageContext,
+    StatusRead,
     context_for,
     hand_to,
     next_status,
@@ -166,7 +167,8 @@ def _raw(ctx: StageContext, name: str, etag: str, queued: set[str],
         got = None  # convert quarantines and replaces it
     if got is not None and (got[0].source_etag == etag or got[0].source_object != name):
         return  # converted (or rejected) already, or another raw object owns the name
-    if _queue(ctx, dataset, name, etag, Stage.CONVERT, report):
+    current = read_isolated(ctx, dataset, report.quarantined)
+    if _queue(ctx, dataset, current, name, etag, Stage.CONVERT, report):
         queued.add(dataset)
 
 
@@ -179,7 +181,7 @@ def _jsonl(ctx: StageContext, name: str, etag: str, queued: set[str],
     if (isinstance(current, tuple) and current[0].source_etag == etag
             and current[0].state is not DatasetState.QUEUED):
         return
-    if _queue(ctx, dataset, name, etag, Stage.TRAIN, report):
+    if _queue(ctx, dataset, current, name, etag, Stage.TRAIN, report):
         queued.add(dataset)
 
 
@@ -200,11 +202,11 @@ def _hand_back(ctx: StageContext, name: str, queued: set[str],
     report.actions.append(f"{dataset}: {status.state.value} handed back to {owner.value}")
 
 
-def _queue(ctx: StageContext, dataset: str, source: str, etag: str, owner: Stage,
-           report: ReconcileReport) -> bool:
+def _queue(ctx: StageContext, dataset: str, current: StatusRead | MalformedRecord | None,
+           source: str, etag: str, owner: Stage, report: ReconcileReport) -> bool:
     """Record ``source`` (at ``etag``) as QUEUED and hand it to ``owner``, unless the dataset
-    is busy with another version. A quarantined status is replaced."""
-    current = read_isolated(ctx, dataset, report.quarantined)
+    is busy with another version. ``current`` is its status as just read; a quarantined
+    status is replaced."""
     overwrite = current.etag if isinstance(current, MalformedRecord) else None
     readable = current if isinstance(current, tuple) else None
     if readable is not None and not (readable[0].terminal
