@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
 
-from shared.convert.outcome import Problem as Issue
+from shared.convert.findings import Problem as Issue
 from shared.convert.reader import (
     PROGRESS_EVERY,
     Format,

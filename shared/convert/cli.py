@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from shared.convert.core import convert_plain
+from shared.convert.findings import Findings, Spread
 from shared.convert.limits import Limits
-from shared.convert.outcome import Outcome, Spread
 
 if TYPE_CHECKING:
     from shared.convert.report import ConversionReport, Summary
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
             Path(tmp_name).unlink(missing_ok=True)
 
     if args.report is not None or args.json:  # the validated report (pydantic) only here
-        from shared.convert.report import from_outcome
+        from shared.convert.report import from_findings
 
-        text = from_outcome(report).model_dump_json(indent=2)
+        text = from_findings(report).model_dump_json(indent=2)
         if args.report is not None:
             args.report.write_text(text + "\n", encoding="utf-8")
         if args.json:
@@ -136,7 +136,7 @@ def _summary_cells(s: Summary | Spread) -> str:
     return f"min {s.min}  p50 {s.p50}  p95 {s.p95}  max {s.max}  mean {s.mean:g}"
 
 
-def render_table(report: ConversionReport | Outcome, out_path: Path | None = None) -> str:
+def render_table(report: ConversionReport | Findings, out_path: Path | None = None) -> str:
     """The report as an aligned, human-readable table."""
     rows: list[tuple[str, str]] = [
         ("source", report.source),

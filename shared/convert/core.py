@@ -32,9 +32,9 @@ import msgspec
 
 from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord
 from shared.convert.dedupe import HashSet64
+from shared.convert.findings import Findings, RecordSchema
+from shared.convert.findings import Problem as Issue
 from shared.convert.limits import Limits
-from shared.convert.outcome import Outcome, RecordSchema
-from shared.convert.outcome import Problem as Issue
 from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
 
 if TYPE_CHECKING:  # pydantic models: imported only when a validated report is built
@@ -109,9 +109,9 @@ def convert_stream(
     """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only).
 
     ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once)."""
-    from shared.convert.report import from_outcome
+    from shared.convert.report import from_findings
 
-    return from_outcome(convert_plain(src, out, source=source, rules=rules, progress=progress,
+    return from_findings(convert_plain(src, out, source=source, rules=rules, progress=progress,
                                       chunk_size=chunk_size, size_hint=size_hint))
 
 
@@ -124,14 +124,14 @@ def convert_plain(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     size_hint: int | None = None,
-) -> Outcome:
-    """``convert_stream`` with the report as plain data (``report.from_outcome`` validates
+) -> Findings:
+    """``convert_stream`` with the report as plain data (``report.from_findings`` validates
     it): nothing heavier than msgspec is imported."""
     if rules is None:
         rules = Limits()
     elif not isinstance(rules, Limits):
         rules = rules.limits()
-    report = Outcome(source=source, rules=rules, separator=SEPARATOR)
+    report = Findings(source=source, rules=rules, separator=SEPARATOR)
     reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
                          chunk_size=chunk_size, progress=progress)
     run = _Run(report, reader, out, rules, size_hint)
@@ -151,7 +151,7 @@ def convert_plain(
 class _Run:
     """State of one conversion."""
 
-    def __init__(self, report: Outcome, reader: BatchReader,
+    def __init__(self, report: Findings, reader: BatchReader,
                  out: Writable | BinaryIO | None, rules: Limits,
                  size_hint: int | None) -> None:
         self.report = report

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 import msgspec
 
-from shared.convert.outcome import Problem as Issue
+from shared.convert.findings import Problem as Issue
 
 CHUNK_SIZE = 1 << 20
 PROGRESS_EVERY = 4 << 20

@@ -5,11 +5,11 @@ from __future__ import annotations
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.convert.outcome import SCHEMA_VERSION, InputFormat, Outcome, RecordSchema
+from shared.convert.findings import SCHEMA_VERSION, Findings, InputFormat, RecordSchema
 from shared.convert.rules import DatasetRules
 
 __all__ = ["SCHEMA_VERSION", "ConversionReport", "FieldStats", "InputFormat", "Issue",
-           "RecordSchema", "Summary", "from_outcome"]
+           "RecordSchema", "Summary", "from_findings"]
 
 
 #: Report parts refuse unknown keys: a report is read back as exactly this schema.
@@ -51,7 +51,7 @@ class FieldStats(BaseModel):
 
 
 class ConversionReport(BaseModel):
-    """Outcome of one conversion; ``valid`` False means the output must be discarded."""
+    """The result of one conversion; ``valid`` False means the output must be discarded."""
 
     model_config = STRICT
 
@@ -79,6 +79,6 @@ class ConversionReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def from_outcome(outcome: Outcome) -> ConversionReport:
-    """The validated report of a conversion's plain ``Outcome`` (same fields)."""
-    return ConversionReport.model_validate(msgspec.to_builtins(outcome))
+def from_findings(findings: Findings) -> ConversionReport:
+    """The validated report of a conversion's plain ``Findings`` (same fields)."""
+    return ConversionReport.model_validate(msgspec.to_builtins(findings))

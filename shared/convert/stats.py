@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from shared.convert.outcome import Spread as Summary
+from shared.convert.findings import Spread as Summary
 
 EXACT = 1 << 16
 _LOG_STEPS = 16  # buckets per doubling above the exact range (~4% wide)

@@ -1,7 +1,7 @@
 """What a conversion found, as plain msgspec Structs (no pydantic on the hot path).
 
 Field for field the same as ``report.ConversionReport`` and its parts, which are
-built from these (``report.from_outcome``) when a validated report is wanted.
+built from these (``report.from_findings``) when a validated report is wanted.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Lengths(msgspec.Struct):
     est_tokens: Spread = field(default_factory=Spread)
 
 
-class Outcome(msgspec.Struct):
+class Findings(msgspec.Struct):
     """``report.ConversionReport`` as plain data; ``valid`` False: discard the output."""
 
     source: str
