@@ -91,7 +91,7 @@ class Instance:
         record = new_record(self.fn.name, self.socket_dir)
         runner.registry.record(record)
         runner.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cmd = [str(runner.fdk), str(self.fn.handler_path), self.fn.entrypoint]
+        cmd = runner.command(self.fn)
         env = runner.environment(self.fn, self.listener)
         try:
             self.proc = runner.spawner.popen(

@@ -79,6 +79,11 @@ def fdk_executable() -> Path:
     return Path(found)
 
 
+#: fdk's console script, run by ``python -S`` in an image tree (``sys.argv[1:]``: handler path
+#: and entrypoint, as the script takes them).
+_FDK_MAIN = "import sys; from fdk.scripts.fdk import main; sys.exit(main())"
+
+
 def _base_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_PREFIXES)}
 
@@ -94,12 +99,17 @@ class FunctionRunner:
         echo: bool = False,
         start_timeout: float = 30.0,
         repo_root: Path = REPO_ROOT,
+        site_dir: Path | None = None,
     ) -> None:
         self.logs_dir = Path(state_dir) / "logs"
         self.extra_env = dict(extra_env or {})
         self.echo = echo
         self.start_timeout = start_timeout
         self.repo_root = repo_root
+        #: The function image's Python tree (``pip install --target`` as the Fn build does):
+        #: when set, each process runs ``python -S`` with only that tree and the repo
+        #: importable, as in the image, instead of this environment's ``fdk`` script.
+        self.site_dir = site_dir
         self.fdk = fdk_executable()
         self.registry = InstanceRegistry(Path(state_dir))
         self.spawner = Spawner()
@@ -108,6 +118,12 @@ class FunctionRunner:
     @property
     def functions(self) -> dict[str, FunctionDef]:
         return {name: p.fn for name, p in self._pools.items()}
+
+    def command(self, fn: FunctionDef) -> list[str]:
+        """How one process of ``fn`` is started: fdk's entry point, handler path, entrypoint."""
+        if self.site_dir is None:
+            return [str(self.fdk), str(fn.handler_path), fn.entrypoint]
+        return [sys.executable, "-S", "-c", _FDK_MAIN, str(fn.handler_path), fn.entrypoint]
 
     def log_path(self, function: str) -> Path:
         return self.logs_dir / f"{function}.log"
@@ -127,6 +143,7 @@ class FunctionRunner:
             "FN_MEMORY": str(fn.memory_mb),
             "FN_TYPE": "sync",
             "PYTHONPATH": os.pathsep.join(
+                [str(self.repo_root), str(self.site_dir)] if self.site_dir is not None else
                 [str(self.repo_root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
             "PYTHONUNBUFFERED": "1",
         })

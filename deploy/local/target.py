@@ -143,6 +143,7 @@ class LocalTarget:
         instances: Mapping[Stage, int] | None = None,
         max_queued: int | None = None,
         on_outcome: Callable[[StageOutcome], None] | None = None,
+        function_site: str | Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.bucket = bucket
@@ -157,6 +158,7 @@ class LocalTarget:
         self.start_functions = start_functions
         self.function_overrides = dict(function_overrides or {})
         self.iam_dir = iam_dir
+        self.function_site = Path(function_site) if function_site is not None else None
         self.instances = dict(instances or {})
         self.max_queued = max_queued
         #: Called with every function call's result (``ocift up`` prints one line each).
@@ -212,7 +214,8 @@ class LocalTarget:
                                            self.instances, self.max_queued)
             functions = self._apply_iam(settings, functions)
             functions.update(self.function_overrides)
-            self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs)
+            self.runner = FunctionRunner(self.state_dir, functions, echo=self.echo_logs,
+                                         site_dir=self.function_site)
             if self.start_functions:
                 self.runner.start(*[s.value for s in Stage])
             self.router.start()

@@ -19,8 +19,14 @@ the image must not set. Used by ``deploy/oci/Dockerfile`` right after
 ``pip install --target /python``; standard library only.
 
 It also removes distributions that ``fdk`` declares but never imports at run
-time (its build and test tool chain: Cython, pytest, Pygments, ...), found
-through their installed RECORD (``importlib.metadata``).
+time (its build and test tool chain: Cython, pytest, Pygments, ...), and the two
+optional transports ``oci`` declares that no stage uses: ``aiohttp`` (imported only
+by ``oci.async_base_client``, the async clients) and ``python-pkcs11`` (imported
+only by ``oci.auth.signers.pkcs11_signer``, an HSM signer whose import
+``oci.auth.signers`` guards with ``except ImportError``). Each goes with the
+dependencies nothing left in the tree requires (``yarl``, ``multidict``,
+``asn1crypto``...), found through the installed metadata (``importlib.metadata``),
+never from a list of names.
 
     python deploy/oci/trim_oci.py /python            # trim
     python deploy/oci/trim_oci.py /python --dry-run  # report only
@@ -52,7 +58,14 @@ UNUSED_DISTS: frozenset[str] = frozenset(
 )
 
 
-def _normal(name: str) -> str:
+#: Optional transports of ``oci`` the stages never import (see the module docstring).
+OCI_OPTIONAL_DISTS: frozenset[str] = frozenset({"aiohttp", "python-pkcs11"})
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def normal_name(name: str) -> str:
+    """A distribution name as PEP 503 normalises it."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -64,10 +77,10 @@ def drop_dists(site_dir: Path, names: Iterable[str] = UNUSED_DISTS,
     shared ``bin/`` only the distribution's own scripts go. A symlinked entry is
     unlinked, never entered, so a symlink copy of another environment is safe.
     """
-    wanted = {_normal(n) for n in names}
+    wanted = {normal_name(n) for n in names}
     freed: dict[str, int] = {}
     for dist in importlib.metadata.distributions(path=[str(site_dir)]):
-        name = _normal(dist.metadata["Name"] or "")
+        name = normal_name(dist.metadata["Name"] or "")
         if name not in wanted or name in freed:
             continue
         tops: set[str] = set()
@@ -101,6 +114,36 @@ def drop_dists(site_dir: Path, names: Iterable[str] = UNUSED_DISTS,
                         script.unlink()
         freed[name] = total
     return freed
+
+
+def requirement_names(dist: importlib.metadata.Distribution) -> set[str]:
+    """Normalised names of what ``dist`` requires unconditionally (no ``extra ==`` marker)."""
+    names: set[str] = set()
+    for requirement in dist.requires or []:
+        requirement_text, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        match = _REQUIREMENT_NAME.match(requirement_text)
+        if match:
+            names.add(normal_name(match.group(1)))
+    return names
+
+
+def with_orphans(site_dir: Path, names: Iterable[str]) -> set[str]:
+    """``names`` plus every installed distribution only they (transitively) require.
+
+    A dependency stays while any distribution that is not being removed requires it.
+    """
+    dists = {normal_name(d.metadata["Name"] or ""): d
+             for d in importlib.metadata.distributions(path=[str(site_dir)])}
+    gone = {normal_name(n) for n in names} & set(dists)
+    while True:
+        needed = set().union(*(requirement_names(d) for n, d in dists.items() if n not in gone))
+        orphans = {dep for n in gone for dep in requirement_names(dists[n])
+                   if dep in dists and dep not in gone and dep not in needed}
+        if not orphans:
+            return gone
+        gone |= orphans
 
 
 def tree_bytes(path: Path) -> int:
@@ -208,7 +251,7 @@ def removable(oci_dir: Path, keep: Iterable[str] = KEEP_SERVICES) -> list[str]:
 
 def trim(
     site_dir: Path, keep: Iterable[str] = KEEP_SERVICES, dry_run: bool = False,
-    unused_dists: Iterable[str] = UNUSED_DISTS,
+    unused_dists: Iterable[str] = UNUSED_DISTS | OCI_OPTIONAL_DISTS,
 ) -> dict[str, object]:
     """Remove unused oci service packages and unused distributions; return a summary."""
     oci_dir = site_dir / "oci"
@@ -226,7 +269,7 @@ def trim(
             target.unlink()
         else:
             shutil.rmtree(target)
-    dists = drop_dists(site_dir, unused_dists, dry_run)
+    dists = drop_dists(site_dir, with_orphans(site_dir, unused_dists), dry_run)
     return {
         "removed": names,
         "dists_removed": sorted(dists),
@@ -245,12 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", nargs="*", default=sorted(KEEP_SERVICES),
                         help="service packages to keep (default: the pipeline's four)")
     parser.add_argument("--keep-dists", action="store_true",
-                        help="do not remove fdk's build/test distributions")
+                        help="do not remove fdk's build/test distributions nor oci's optional "
+                             "transports")
     parser.add_argument("--dry-run", action="store_true", help="report, delete nothing")
     args = parser.parse_args(argv)
     try:
         summary = trim(args.site_dir, args.keep, args.dry_run,
-                       () if args.keep_dists else UNUSED_DISTS)
+                       () if args.keep_dists else UNUSED_DISTS | OCI_OPTIONAL_DISTS)
     except (FileNotFoundError, ValueError) as exc:
         print(f"trim_oci: {exc}", file=sys.stderr)
         return 2

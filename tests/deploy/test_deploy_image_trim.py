@@ -148,3 +148,45 @@ def test_drop_dists_removes_a_distribution_by_its_record(tmp_path: Path) -> None
     assert not (site / "linked").exists(), "the symlink goes"
     assert (outside / "linked" / "keep.py").exists(), "what it points at stays"
     assert not (site / "bin" / "fake").exists() and (site / "bin" / "other").exists()
+
+
+def _fake_dist(site: Path, name: str, *requires: str) -> None:
+    (site / name.replace("-", "_")).mkdir()
+    (site / name.replace("-", "_") / "__init__.py").write_text("")
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    lines = [f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             *[f"Requires-Dist: {r}\n" for r in requires]]
+    (info / "METADATA").write_text("".join(lines))
+    (info / "RECORD").write_text(f"{name.replace('-', '_')}/__init__.py,,\n"
+                                 f"{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+
+
+def test_an_optional_transport_goes_with_the_dependencies_only_it_requires(
+        tmp_path: Path) -> None:
+    # oci requires both transports; the async one requires yarl and attrs; a kept
+    # distribution (pydantic here) also requires attrs, so attrs stays.
+    _fake_dist(tmp_path, "oci", "aiohttp>=3", "python-pkcs11; python_version>'3'")
+    _fake_dist(tmp_path, "aiohttp", "yarl<2,>=1.17", "attrs>=17",
+               "aiodns>=3; extra == 'speedups'")
+    _fake_dist(tmp_path, "yarl", "multidict>=4")
+    _fake_dist(tmp_path, "multidict")
+    _fake_dist(tmp_path, "attrs")
+    _fake_dist(tmp_path, "pydantic", "attrs")
+    _fake_dist(tmp_path, "python-pkcs11", "asn1crypto")
+    _fake_dist(tmp_path, "asn1crypto")
+    _fake_dist(tmp_path, "aiodns")
+    gone = trim_oci.with_orphans(tmp_path, {"aiohttp", "python-pkcs11", "not-installed"})
+    assert gone == {"aiohttp", "yarl", "multidict", "python-pkcs11", "asn1crypto"}
+    trim_oci.drop_dists(tmp_path, gone)
+    left = {p.name for p in tmp_path.iterdir() if not p.name.endswith(".dist-info")}
+    assert left == {"oci", "attrs", "pydantic", "aiodns"}
+
+
+def test_the_default_trim_removes_the_optional_transports_of_oci(
+    trimmed_site: tuple[Path, dict[str, Any]],
+) -> None:
+    site, summary = trimmed_site
+    assert {"aiohttp", "python-pkcs11", "asn1crypto"} <= set(summary["dists_removed"])
+    for gone in ("aiohttp", "pkcs11", "asn1crypto"):
+        assert not (site / gone).exists(), gone
