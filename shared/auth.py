@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from shared import caches
 from shared.settings import AuthMode, Settings, SettingsError
 
 RESOURCE_PRINCIPAL_ENV = "OCI_RESOURCE_PRINCIPAL_VERSION"
@@ -40,6 +42,38 @@ def resolve_mode(settings: Settings, env: dict[str, str] | None = None) -> AuthM
     if source.get(RESOURCE_PRINCIPAL_ENV):
         return AuthMode.RESOURCE_PRINCIPAL
     return AuthMode.CONFIG_FILE
+
+
+#: The resource principal variables OCI Functions sets; a change means another principal.
+_RP_ENV = (RESOURCE_PRINCIPAL_ENV, "OCI_RESOURCE_PRINCIPAL_RPST",
+           "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", "OCI_RESOURCE_PRINCIPAL_REGION")
+_shared: dict[tuple[str | None, ...], Credentials] = {}
+_shared_lock = threading.Lock()
+
+
+def credentials(settings: Settings) -> Credentials:
+    """The process's credentials for ``settings``: built once, shared by every client.
+
+    A signer is "a requests auth instance that can be reused across requests"
+    (https://docs.oracle.com/iaas/tools/python/latest/api/signing.html) and the resource
+    principal signer refreshes its token under its own lock, so one per process serves
+    every client; loading the key again per client cost ~30 ms of each cold start.
+    """
+    key = (resolve_mode(settings).value, settings.oci_config_file, settings.oci_profile,
+           settings.region, *(os.environ.get(name) for name in _RP_ENV))
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is None:
+            found = _shared[key] = load_credentials(settings)
+    return found
+
+
+def _forget_credentials() -> None:
+    with _shared_lock:
+        _shared.clear()
+
+
+caches.register("credentials", _forget_credentials)
 
 
 def load_credentials(settings: Settings) -> Credentials:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared import caches
-from shared.auth import load_credentials
+from shared.auth import credentials
 from shared.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -87,7 +87,7 @@ def _endpoint(settings: Settings, kind: ClientKind) -> str | None:
 
 
 def _build(settings: Settings, kind: ClientKind) -> Any:
-    creds = load_credentials(settings)
+    creds = credentials(settings)
     kwargs: dict[str, Any] = creds.client_kwargs()
     if kind is ClientKind.GENERATIVE_AI_SERVING:
         kwargs["retry_strategy"] = serving_retry_strategy()

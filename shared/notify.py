@@ -17,9 +17,9 @@ def publish(settings: Settings, title: str, body: str) -> bool:
         from oci.ons import NotificationDataPlaneClient
         from oci.ons.models import MessageDetails
 
-        from shared.auth import load_credentials
+        from shared.auth import credentials
 
-        creds = load_credentials(settings)
+        creds = credentials(settings)
         client = NotificationDataPlaneClient(creds.config, **creds.client_kwargs())
         client.publish_message(topic, MessageDetails(title=title[:255], body=body[:4000]))
     except Exception as exc:  # best effort: a notification never fails the stage

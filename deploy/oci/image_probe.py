@@ -91,9 +91,9 @@ def probe(stage: str) -> dict[str, object]:
             if service == "ons":
                 from oci.ons import NotificationDataPlaneClient
 
-                from shared.auth import load_credentials
+                from shared.auth import credentials
 
-                creds = load_credentials(settings)
+                creds = credentials(settings)
                 NotificationDataPlaneClient(creds.config, **creds.client_kwargs())
             else:
                 get_client(settings, ClientKind(service))

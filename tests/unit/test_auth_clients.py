@@ -132,3 +132,41 @@ def test_the_serving_client_comes_from_the_factory_with_its_own_bounded_retries(
     assert not retried(service_error(503, "ServiceUnavailable"),
                        elapsed=clients.SERVING_RETRY_SECONDS + 0.1)
     caches.reset_all()
+
+
+def test_every_client_of_a_resource_principal_shares_one_signer_loaded_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import oci
+
+    from deploy.oci.image_probe import fake_resource_principal
+    from shared.auth import credentials
+
+    for name, value in fake_resource_principal(str(tmp_path)).items():
+        monkeypatch.setenv(name, value)
+    loads: list[str] = []
+    real_load = oci.signer.load_private_key_from_file
+
+    def counting(*args: object, **kwargs: object) -> object:
+        loads.append("key")
+        return real_load(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(oci.signer, "load_private_key_from_file", counting)
+    caches.reset_all()
+    s = Settings(auth=AuthMode.RESOURCE_PRINCIPAL)
+    storage, genai = clients.object_storage(s), clients.generative_ai(s)
+    assert storage.base_client.signer is genai.base_client.signer is credentials(s).signer
+    assert len(loads) == 1, "the private key is loaded once per process, not per client"
+    caches.reset_all()
+    assert credentials(s).signer is not storage.base_client.signer, "a reset builds anew"
+    caches.reset_all()
+
+
+def test_credentials_differ_by_profile(config_file: Path) -> None:
+    from shared.auth import credentials
+
+    caches.reset_all()
+    default = credentials(Settings(oci_config_file=str(config_file)))
+    other = credentials(Settings(oci_config_file=str(config_file), oci_profile="OTHER"))
+    assert default.config["user"].endswith("test") and other.config["user"].endswith("other")
+    assert credentials(Settings(oci_config_file=str(config_file))) is default
+    caches.reset_all()
