@@ -148,7 +148,7 @@ def test_every_client_of_a_resource_principal_shares_one_signer_loaded_once(
 
     def counting(*args: object, **kwargs: object) -> object:
         loads.append("key")
-        return real_load(*args, **kwargs)  # type: ignore[arg-type]
+        return real_load(*args, **kwargs)
 
     monkeypatch.setattr(oci.signer, "load_private_key_from_file", counting)
     caches.reset_all()
