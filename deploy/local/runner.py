@@ -48,8 +48,13 @@ __all__ = ["FN_HTTP_PREFIX", "FunctionBusy", "FunctionRunner", "FunctionState",
            "FunctionTimeout", "HttpRequest", "InvocationError", "InvokeResult",
            "UnknownFunction", "fdk_executable"]
 
-#: Environment prefixes that belong to function configuration and must not leak in.
-_PRIVATE_PREFIXES = ("OCIFT_", "FN_")
+#: What a function process inherits from the host: an OCI Functions container sees only the
+#: FN_* and OCI_* variables the platform populates, its configuration and the image's own
+#: environment (https://docs.oracle.com/en-us/iaas/Content/Functions/Tasks/functionsenvironmentvariables.htm),
+#: never the caller's shell. Locale, paths and coverage hooks are the image-like remainder.
+_INHERITED = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ", "PYTHONHASHSEED",
+                        "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS"})
+_INHERITED_PREFIXES = ("LC_", "COVERAGE_")
 
 
 class FunctionState(BaseModel):
@@ -85,7 +90,8 @@ _FDK_MAIN = "import sys; from fdk.scripts.fdk import main; sys.exit(main())"
 
 
 def _base_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_PREFIXES)}
+    return {k: v for k, v in os.environ.items()
+            if k in _INHERITED or k.startswith(_INHERITED_PREFIXES)}
 
 
 class FunctionRunner:
