@@ -14,8 +14,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import urllib.error
-import urllib.request
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import pytest
 from shared import tags
 from shared.cli.main import main as ocift
 from tests.e2e.test_pipeline_e2e import _genai, _os, _settings, _start, _wait_state
+from tests.support.targets import ask
 from tests.support.targets import status_doc as _status
 from tests.support.wait import wait_until
 
@@ -69,15 +68,7 @@ def _counts(target: Any) -> dict[str, int]:
 
 
 def _ask(target: Any, question: str) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{target.info.gateway_url}/infer", method="POST",
-        data=json.dumps({"prompt": question, "model": "fin", "temperature": 0}).encode(),
-        headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+    return ask(target, question, "fin")
 
 
 def _down(target: Any, *args: str) -> tuple[int, str]:

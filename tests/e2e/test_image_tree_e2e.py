@@ -10,14 +10,13 @@ stage that imports a dev-only package, fails here.
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from shared import caches
 from tests.support.image import image_tree
-from tests.support.targets import RecordingTarget, set_paces, wait_endpoint_active
+from tests.support.targets import RecordingTarget, ask, set_paces, wait_endpoint_active
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -46,13 +45,8 @@ def test_a_raw_upload_is_answered_with_every_stage_in_the_trimmed_image_tree(
         target.upload(raw, "raw/img.json")
         doc = wait_endpoint_active(target, "img")
         assert target.info is not None and target.runner is not None
-        request = urllib.request.Request(
-            f"{target.info.gateway_url}/infer", method="POST",
-            data=json.dumps({"prompt": "What does the image ratio number 3 measure?",
-                             "model": "img", "temperature": 0}).encode(),
-            headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            answer = json.loads(resp.read())
+        status, answer = ask(target, "What does the image ratio number 3 measure?", "img")
+        assert status == 200, answer
         assert answer["endpoint_id"] == doc["endpoint_id"]
         expected = "The image ratio 3 compares layers to megabytes for build 3."
         assert answer["text"].strip() == expected

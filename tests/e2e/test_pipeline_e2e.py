@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from deploy.local.target import LocalTarget
 from shared import caches, genai, tags
 from shared.settings import Settings
 from shared.stages import watch as watcher
-from tests.support.targets import RecordingTarget, set_paces, status_doc
+from tests.support.targets import RecordingTarget, ask, set_paces, status_doc
 from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -154,14 +153,8 @@ def test_raw_upload_ends_with_active_endpoint(target: RecordingTarget, tmp_path:
     assert any(e["data"]["resourceName"] == "status/team/fin.json" for e in target.events)
 
     # The served custom model answers a training question through the gateway.
-    assert target.info is not None
-    request = urllib.request.Request(
-        f"{target.info.gateway_url}/infer", method="POST",
-        data=json.dumps({"prompt": "What does finance ratio number 7 measure?",
-                         "model": "team/fin", "temperature": 0}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as resp:
-        answer = json.loads(resp.read())
+    status, answer = ask(target, "What does finance ratio number 7 measure?", "team/fin")
+    assert status == 200, answer
     assert answer["endpoint_id"] == endpoint.id
     expected = "The finance ratio 7 compares liabilities to equity for firm 7."
     assert answer["text"].strip() == expected

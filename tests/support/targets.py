@@ -64,3 +64,20 @@ def wait_endpoint_active(target: LocalTarget, dataset: str,
     found: dict[str, Any] = wait_until(active, f"status/{dataset}.json in ENDPOINT_ACTIVE",
                                        timeout=timeout, interval=0.2)
     return found
+
+
+def ask(target: LocalTarget, prompt: str, model: str) -> tuple[int, dict[str, Any]]:
+    """``POST /infer`` through the target's gateway (temperature 0): status and JSON body."""
+    import urllib.error
+    import urllib.request
+
+    assert target.info is not None
+    request = urllib.request.Request(
+        f"{target.info.gateway_url}/infer", method="POST",
+        data=json.dumps({"prompt": prompt, "model": model, "temperature": 0}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
