@@ -66,13 +66,17 @@ def run(work: Path, datasets: int, rate: float, duplicates: bool,
         models = [m for m in control.list_models(compartment)
                   if (m.get("freeformTags") or {}).get(tags.ROLE) == tags.ROLE_MODEL]
         endpoints = control.list_endpoints(compartment)
-        active = sum(1 for n in names
-                     if (status_doc(target, n) or {}).get("state") == "ENDPOINT_ACTIVE")
+        docs = {n: status_doc(target, n) or {} for n in names}
+        active = sum(1 for doc in docs.values() if doc.get("state") == "ENDPOINT_ACTIVE")
+        stuck = {n: {"state": doc.get("state"), "reason": doc.get("reason"),
+                     "last": [f"{h['state']}: {h['detail']}" for h in doc.get("history", [])[-3:]]}
+                 for n, doc in docs.items() if doc.get("state") != "ENDPOINT_ACTIVE"}
         router = target.router.status()
     return {"faults": f"{rate:.0%}+{rate:.0%}", "duplicates": duplicates,
             "datasets": datasets, "active": active, "models": len(models),
             "endpoints": len(endpoints), "retried": router.retried_count,
-            "dead_letters": router.dead_lettered_count, "seconds": round(elapsed, 1)}
+            "dead_letters": router.dead_lettered_count, "seconds": round(elapsed, 1),
+            "not_active": stuck}
 
 
 def main() -> int:
@@ -96,6 +100,9 @@ def main() -> int:
         print("| " + " | ".join(cells) + " |")
     ok = all(r["active"] == r["models"] == r["endpoints"] == r["datasets"] for r in rows)
     print("every dataset: one model, one endpoint" if ok else "MISMATCH: see the table")
+    for row in rows:
+        for name, what in row["not_active"].items():
+            print(f"not ENDPOINT_ACTIVE ({row['faults']}): {name}: {json.dumps(what)}")
     return 0 if ok else 1
 
 

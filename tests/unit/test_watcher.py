@@ -245,3 +245,72 @@ def test_idle_clusters_are_reported_and_deleted_only_when_asked() -> None:
     assert {r["cluster_id"] for r in releases} == {"ocid1.cluster.idle",
                                                    "ocid1.cluster.configured"}
     assert all(r["ready"] for r in releases)
+
+
+def test_a_hand_off_lost_after_its_status_was_written_is_written_on_the_next_tick() -> None:
+    from shared import caches
+    from tests.support.fakes import service_error
+
+    caches.reset_all()
+    ctx, store, ai = make_ctx()
+    model_id = start_training(ctx, ai, "fin")
+    ai.finish(model_id)
+    real_put = store.put_object
+    failed: list[str] = []
+
+    def put_failing_handoffs(ns: str, bucket: str, name: str, body: bytes, **kw: Any) -> Any:
+        if name.startswith("handoff/"):
+            failed.append(name)
+            raise service_error(500, "InternalServerError")
+        return real_put(ns, bucket, name, body, **kw)
+
+    store.put_object = put_failing_handoffs  # type: ignore[method-assign,assignment]
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.changed == ["fin: MODEL_ACTIVE"] and report.resumed == []
+    assert failed == ["handoff/endpoint/fin.json"]
+    assert "handoff/endpoint/fin.json" not in store.objects
+    report = watcher.tick(ctx.settings, ctx=ctx)  # still failing: owed again, never lost
+    assert report.resumed == [] and any("hand-off" in e for e in report.errors)
+
+    store.put_object = real_put  # type: ignore[method-assign]
+    status_etag = store.objects["status/fin.json"][1]
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.resumed == ["fin: endpoint"] and report.changed == []
+    handoff = json.loads(store.objects["handoff/endpoint/fin.json"][0])
+    assert handoff["state"] == "MODEL_ACTIVE" and handoff["status_etag"] == status_etag
+    assert watcher.tick(ctx.settings, ctx=ctx).resumed == []  # paid once
+    caches.reset_all()
+
+
+def test_an_owed_hand_off_is_dropped_once_the_status_moved_on() -> None:
+    from shared import caches
+    from shared.stages.watch import common
+    from shared.status import DatasetState
+    from tests.support.fakes import service_error
+
+    caches.reset_all()
+    ctx, store, ai = make_ctx()
+    model_id = start_training(ctx, ai, "fin")
+    ai.finish(model_id)
+    real_put = store.put_object
+
+    def put_failing_handoffs(ns: str, bucket: str, name: str, body: bytes, **kw: Any) -> Any:
+        if name.startswith("handoff/"):
+            raise service_error(500, "InternalServerError")
+        return real_put(ns, bucket, name, body, **kw)
+
+    store.put_object = put_failing_handoffs  # type: ignore[method-assign,assignment]
+    watcher.tick(ctx.settings, ctx=ctx)
+    store.put_object = real_put  # type: ignore[method-assign]
+    assert [(dataset, owner.value) for (_, dataset), (owner, _) in common._owed.items()] == [
+        ("fin", "endpoint")]
+    # The endpoint stage (woken another way) moved the dataset on: the debt is void.
+    from shared.stages.context import read_status, write_status
+
+    status, etag = read_status(ctx, "fin") or (None, None)
+    assert status is not None
+    write_status(ctx, status.moved_to(DatasetState.MODEL_ACTIVE, "moved by someone"), etag)
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.resumed == [] and not common._owed
+    assert "handoff/endpoint/fin.json" not in store.objects
+    caches.reset_all()

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared import logs, naming
+from shared import caches, logs, naming
 from shared.lifecycle import Lifecycle
 from shared.records import MalformedRecord, quarantine
 from shared.settings import Stage
@@ -125,13 +125,48 @@ HANDED_CLUSTER_STATES = frozenset({Lifecycle.ACTIVE.value, Lifecycle.FAILED.valu
 
 def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: TickReport,
          *, hand_over: bool = True) -> bool:
-    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over."""
+    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over.
+
+    A hand-off that fails after its status was written is owed (:func:`pay_owed`): the
+    next tick writes it again while the status is still that version, so a lost hand-off
+    costs one tick, not a reconcile interval.
+    """
     new_etag = write_status(ctx, status, etag)
     if new_etag is None:
         return False
     report.changed.append(f"{status.dataset}: {status.state.value}")
     owner = owner_of(ctx, status) if hand_over else None
     if owner is not None:
+        key = (ctx.store.bucket, status.dataset)
+        _owed[key] = (owner, new_etag)
         hand_to(ctx, owner, status, new_etag, f"watch: {status.state.value}")
+        _owed.pop(key, None)
         report.resumed.append(f"{status.dataset}: {owner.value}")
     return True
+
+
+#: Hand-offs whose status was written but whose own write failed: (bucket, dataset) ->
+#: (owner, status ETag). Kept by a warm watch process; reconcile repairs what a cold one lost.
+_owed: dict[tuple[str, str], tuple[Stage, str]] = {}
+
+
+def pay_owed(ctx: StageContext, status: DatasetStatus, etag: str, report: TickReport) -> None:
+    """Write the hand-off owed for this status version, if one is; forget a stale debt."""
+    key = (ctx.store.bucket, status.dataset)
+    owed = _owed.get(key)
+    if owed is None:
+        return
+    owner, owed_etag = owed
+    if owed_etag != etag:  # the status moved on: its new version carries its own hand-off
+        _owed.pop(key, None)
+        return
+    hand_to(ctx, owner, status, etag, f"watch: {status.state.value} (hand-off retried)")
+    _owed.pop(key, None)
+    report.resumed.append(f"{status.dataset}: {owner.value}")
+
+
+def _forget_owed() -> None:
+    _owed.clear()
+
+
+caches.register("watch-owed-handoffs", _forget_owed)

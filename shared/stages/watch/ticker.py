@@ -21,6 +21,7 @@ from shared.stages.context import StageContext, context_for
 from shared.stages.watch.common import (
     TickReport,
     log,
+    pay_owed,
     read_isolated,
     save,
     status_objects,
@@ -52,6 +53,11 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
             _remember_settled(key, current.etag)  # quarantined: not read again until it changes
             continue
         if current is None:
+            continue
+        try:
+            pay_owed(ctx, current[0], current[1], report)
+        except Exception as exc:  # still failing: owed again next tick
+            report.errors.append(f"{dataset}: hand-off {type(exc).__name__}")
             continue
         if current[0].settled:
             _remember_settled(key, current[1])
