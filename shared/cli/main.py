@@ -28,6 +28,7 @@ from pathlib import Path
 
 from shared.cli import down as down_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
+from shared.cli.spec_flags import add_spec_flags, spec_from_args
 from shared.settings import SettingsError
 
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--name", default=None, help="dataset name (default: the file's stem)")
     upload.add_argument("--training", action="store_true",
                         help="upload a ready .jsonl straight to training/ (skips conversion)")
+    add_spec_flags(upload)
     add_connection_flags(upload)
 
     status = sub.add_parser("status", help="each dataset's journey as a table",
@@ -135,14 +137,23 @@ def _upload(args: argparse.Namespace) -> int:
         check_dataset_file(args.file, training=args.training)
     except NotADataset as exc:
         raise UserError(f"{exc} (nothing was uploaded)") from None
+    from shared import jobspec
+    from shared.storage import encode_metadata
+
+    try:
+        spec = spec_from_args(args)
+    except jobspec.JobSpecError as exc:
+        raise UserError(f"{exc} (nothing was uploaded)") from None
     conn = connect(args)
     try:
         name = object_name(conn.settings, args.file.name, args.name, args.training)
     except BadUpload as exc:
         raise UserError(str(exc)) from None
     store = conn.store()
+    meta = jobspec.to_metadata(spec)
     with args.file.open("rb") as body:
-        resp = store.client.put_object(store.namespace, store.bucket, name, body)
+        resp = store.client.put_object(store.namespace, store.bucket, name, body,
+                                       **({"opc_meta": encode_metadata(meta)} if meta else {}))
     print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')}); "
           "follow it with `ocift status --watch`")
     return 0
