@@ -52,20 +52,11 @@ class NotAwaiting(ValueError):
     """The dataset does not wait for a decision; the message says what it is doing."""
 
 
-def approval_object(settings: Settings, dataset: str) -> str:
-    return f"{settings.approvals_prefix}{dataset}.json"
-
-
-def approval_dataset(settings: Settings, name: str) -> str | None:
-    """Dataset of ``approvals/<dataset>.json`` (None for any other object)."""
-    return naming.dataset_from_object(name, settings.approvals_prefix, (".json",))
-
-
 def read_approval(store: ObjectStore, settings: Settings, dataset: str,
                   stage: str) -> Approval | None:
     """The dataset's approval, or None (absent, or malformed: quarantined once, not obeyed)."""
     try:
-        got = read_record(store, approval_object(settings, dataset), Approval)
+        got = read_record(store, naming.approval_object(settings, dataset), Approval)
     except MalformedRecord as bad:
         quarantine(store, settings, bad, stage)
         return None
@@ -81,5 +72,5 @@ def decide(store: ObjectStore, settings: Settings, status: DatasetStatus,
     record = Approval(dataset=status.dataset, decision=decision,
                       content_sha256=status.plan.content_sha256,
                       spec_sha256=status.plan.spec_sha256, source_etag=status.source_etag or "")
-    write_record(store, approval_object(settings, status.dataset), record)
+    write_record(store, naming.approval_object(settings, status.dataset), record)
     return record

@@ -280,7 +280,8 @@ def check_hyperparameters(family: Family, method: TrainingMethod,
             bad.append(f"{key(name)}={value:g} is not a {method.value} hyperparameter "
                        "(LoRA only)")
         elif not rng.admits(value):
-            bad.append(f"{key(name)}={value:g} is outside {rng.text()}")
+            bad.append(f"{key(name)}={value:g} is outside {rng.text()}" if rng.high is not None
+                       else f"{key(name)}={value:g} must be {rng.text()}")
     if bad:
         raise ValueError(f"{'; '.join(bad)} (OCI's range for {method.value} on "
                          f"{family.models[0]}: {hyper.source})")

@@ -2,7 +2,9 @@
 
     ocift demo                         # the whole pipeline offline, then one answer
     ocift up [--fast]                  # the local target in the foreground (Ctrl-C stops)
-    ocift upload FILE [--name N] [--training]
+    ocift upload FILE [--name N] [--training] [--base-model M --method LORA --epochs N ...]
+    ocift plan FILE [the same flags]   # what it would create and commit to (offline)
+    ocift approve NAME | reject NAME   # OCIFT_APPROVAL=required: decide on a waiting plan
     ocift status [--watch] [--json]    # per dataset; dead-lettered deliveries too
     ocift redrive [DELIVERY_ID ...]    # retry dead-lettered deliveries (local target)
     ocift ask "question" [--model NAME] [--url URL]
@@ -120,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     add_connection_flags(ui)
 
     down_cli.add_parser(sub)
+
+    from shared.cli import jobs as jobs_cli
+
+    jobs_cli.add_parsers(sub)
 
     sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
                                    "(ocift convert --help)", add_help=False)
@@ -320,8 +326,18 @@ def _convert(argv: Sequence[str]) -> int:
     return convert_main([a for a in argv if a != "--"], prog="ocift convert")
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from shared.cli import jobs as jobs_cli
+
+    try:
+        return jobs_cli.run_plan(args) if args.command == "plan" else jobs_cli.run_decision(args)
+    except jobs_cli.JobError as exc:
+        raise UserError(str(exc)) from None
+
+
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run}
+            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run,
+            "plan": _jobs, "approve": _jobs, "reject": _jobs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
