@@ -7,7 +7,7 @@ import argparse
 from shared import jobspec
 from shared.families import TrainingMethod
 
-_WHAT = {
+WHAT = {
     "base_model": "base model to fine-tune (default OCIFT_BASE_MODEL); today: {models}",
     "training_method": "fine-tuning method: " + ", ".join(m.value for m in TrainingMethod)
                        + " (auto: T-Few for command-r, LoRA for Llama; default "
@@ -39,7 +39,7 @@ def add_spec_flags(parser: argparse.ArgumentParser) -> None:
                     "given falls back to the pipeline's configuration (OCIFT_*)")
     models = ", ".join(f.models[0] for f in families.fine_tunable())
     for field in jobspec.FIELDS:
-        text = _WHAT[field].format(models=models)
+        text = WHAT[field].format(models=models)
         ranges = jobspec.ranges_help(field)
         if ranges:
             text += f"; OCI's range: {ranges}"
