@@ -86,7 +86,8 @@ def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
     status = current[0]
     queued_jsonl = (status.state is DatasetState.QUEUED and naming.training_dataset(
         ctx.settings, status.source_object or "") == dataset)
-    if status.state is not DatasetState.PENDING_CLUSTER and not queued_jsonl:
+    if status.state not in (DatasetState.PENDING_CLUSTER, DatasetState.AWAITING_APPROVAL) \
+            and not queued_jsonl:
         return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to train",
                         name)
     return train_dataset(ctx, dataset, None)

@@ -287,3 +287,30 @@ def test_content_moderation_comes_from_the_job() -> None:
                           content_moderation=job.content_moderation)
     [endpoint] = ai.endpoints.values()
     assert endpoint.details.content_moderation_config.is_enabled is False
+
+
+def test_reconcile_hands_a_decided_dataset_whose_approval_event_was_lost_to_train() -> None:
+    import json
+    from unittest import mock
+
+    from shared.stages import watch as watcher
+    from shared.stages.train import train_handed_over
+
+    ctx, store, ai = make_ctx(approval=ApprovalMode.REQUIRED)
+    train_dataset(ctx, "d", drop_jsonl(ctx, "d"))
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
+        undecided = watcher.reconcile(ctx.settings)
+    assert not any("handed back" in a for a in undecided.actions)  # nothing to do yet
+    assert "handoff/train/d.json" not in store.objects
+    got = read_status(ctx, "d")
+    assert got is not None
+    approval.decide(ctx.store, ctx.settings, got[0], approval.Decision.APPROVE)
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
+        report = watcher.reconcile(ctx.settings)
+    assert "d: AWAITING_APPROVAL handed back to train" in report.actions
+    handed = json.loads(store.objects["handoff/train/d.json"][0])
+    assert handed["state"] == "AWAITING_APPROVAL"
+    train_handed_over(ctx, "d")
+    after = read_status(ctx, "d")
+    assert after is not None and after[0].state is DatasetState.PENDING_CLUSTER
+    assert len(ai.clusters) == 1
