@@ -25,7 +25,8 @@ def _train() -> Work:
     from shared.stages import train
 
     return object_event_work({ObjectKind.TRAINING: train.on_training,
-                              ObjectKind.HANDOFF: train.on_handoff})
+                              ObjectKind.HANDOFF: train.on_handoff,
+                              ObjectKind.APPROVAL: train.on_approval})
 
 
 def _endpoint() -> Work:

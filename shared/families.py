@@ -37,6 +37,7 @@ Sources (searched 2026-12-02):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 
 import msgspec
@@ -95,6 +96,11 @@ class Hyper(msgspec.Struct, frozen=True):
     epochs_range: Range
     patience_range: Range
     source: str  # where the ranges come from (or why they are carried over)
+    threshold_range: Range = Range(0.0, None)  # early stopping threshold
+    # LoRA only (empty for other methods): rank, alpha, dropout [HYPER].
+    lora_r_range: Range | None = None
+    lora_alpha_range: Range | None = None
+    lora_dropout_range: Range | None = None
 
 
 class Family(msgspec.Struct, frozen=True):
@@ -133,6 +139,7 @@ class Family(msgspec.Struct, frozen=True):
 _TFEW, _LORA = TrainingMethod.TFEW, TrainingMethod.LORA
 _LIMITS_URL = "https://docs.oracle.com/iaas/Content/generative-ai/limitations.htm"
 _HYPER_URL = "https://docs.oracle.com/iaas/Content/generative-ai/fine-tuning-parameters.htm"
+METHOD_URL = "https://docs.oracle.com/iaas/Content/generative-ai/choose-method.htm"
 
 # cohere.command-r-08-2024 [LIMITS]: fine-tuning "Small Cohere V2, Required Units: 8",
 # hosting "Small Cohere V2, Required Units: 1" (limit dedicated-unit-small-cohere-count).
@@ -140,16 +147,19 @@ _HYPER_URL = "https://docs.oracle.com/iaas/Content/generative-ai/fine-tuning-par
 # fine-tuned [DATA: cohere-command-r-08-2024.htm, "Key Features"].
 # Hyperparameter ranges: NOT FOUND in today's search of [HYPER] (the search returned only
 # the Llama 3.3 table); the figures below are the ones this project carried from that page
-# in 2026-11 (and the emulator enforces the same) - re-check them against [HYPER].
+# in 2026-11 (and the emulator enforces the same) - re-check them against [HYPER]. The early
+# stopping threshold and LoRA r/alpha/dropout ranges are the emulator's 2026-11 figures too.
 _COMMAND_R_UNVERIFIED = f"{_HYPER_URL} (command-r table not re-found 2026-12-02; 2026-11 figures)"
 COMMAND_R_08_2024 = Family(
     "cohere.command-r", ("cohere.command-r-08-2024",), ApiShape.COHERE_CHAT,
     TokenLimits(16_000, 4_000, 20_000),
     hyper={
         _TFEW: Hyper(0.01, 16, Range(0.000005, 0.1), Range(8, 32), Range(1, 10), Range(0, 16),
-                     _COMMAND_R_UNVERIFIED),
+                     _COMMAND_R_UNVERIFIED, threshold_range=Range(0.001, 0.1)),
         _LORA: Hyper(0.0002, 8, Range(0.000005, 0.1), Range(8, 16), Range(1, 10), Range(0, 16),
-                     _COMMAND_R_UNVERIFIED),
+                     _COMMAND_R_UNVERIFIED, threshold_range=Range(0.0001, 0.1),
+                     lora_r_range=Range(1, 64), lora_alpha_range=Range(1, 128),
+                     lora_dropout_range=Range(0.0, 0.999)),
     },
     finetuning_shape="SMALL_COHERE_V2", finetuning_units=8, hosting_shape="SMALL_COHERE_V2",
     vendor_prefix="cohere.", replacement="cohere.command-r-08-2024", source=_LIMITS_URL)
@@ -158,7 +168,10 @@ COMMAND_R_08_2024 = Family(
 # fine-tuning" [DATA: meta-llama-3-3-70b.htm]; LoRA only [METHOD]. [HYPER] table for
 # meta.llama-3.3-70b-instruct (LoRA): epochs "integer >= 1" (default 3), learning rate
 # "0 to 1.0" (default 0.0002), training batch size "integer from 8 to 16" (default 8),
-# early stopping patience "0 to disable, integer >= 1" (default 15). Cluster shape: the
+# early stopping patience "0 to disable, integer >= 1" (default 15), early stopping threshold
+# "0 or a positive number" (default 0.0001), LoRA r "integer from 1 to 64" (default 8).
+# LoRA alpha and LoRA dropout: the rows were cut from today's search excerpt; 1 to 128 and
+# 0 to 0.999 are the figures the emulator carried from that page (re-check them). Cluster shape: the
 # [LIMITS] rows found for Meta Llama 3 / 3.1 70B read fine-tuning "Large Generic, Required
 # Units: 2", hosting "Large Generic, Required Units: 1"; the 3.3 row itself was not in the
 # search excerpt (same 70B size and shape family).
@@ -166,7 +179,9 @@ LLAMA_3_3_70B = Family(
     "meta.llama", ("meta.llama-3.3-70b-instruct",), ApiShape.GENERIC_CHAT,
     TokenLimits(128_000, 128_000, 128_000),
     hyper={_LORA: Hyper(0.0002, 8, Range(0.0, 1.0), Range(8, 16), Range(1, None),
-                        Range(0, None), f"{_HYPER_URL} (meta.llama-3.3-70b-instruct table)")},
+                        Range(0, None), f"{_HYPER_URL} (meta.llama-3.3-70b-instruct table)",
+                        threshold_range=Range(0.0, None), lora_r_range=Range(1, 64),
+                        lora_alpha_range=Range(1, 128), lora_dropout_range=Range(0.0, 0.999))},
     finetuning_shape="LARGE_GENERIC", finetuning_units=2, hosting_shape="LARGE_GENERIC",
     vendor_prefix="meta.", replacement="meta.llama-3.3-70b-instruct", source=_LIMITS_URL)
 
@@ -227,17 +242,46 @@ def token_limits(base_model: str | None) -> tuple[str, TokenLimits]:
     return family.key, family.limits
 
 
-def check_hyperparameters(family: Family, method: TrainingMethod, *, epochs: int,
-                          learning_rate: float | None, batch_size: int | None,
-                          early_stopping_patience: int) -> None:
-    """Raise ``ValueError`` naming the setting and OCI's documented range when out of range."""
+#: Hyperparameters a job may set (``shared.jobspec``), in the order reports list them.
+HYPERPARAMETERS = ("epochs", "learning_rate", "batch_size", "early_stopping_patience",
+                   "early_stopping_threshold", "lora_r", "lora_alpha", "lora_dropout")
+
+
+def env_key(name: str) -> str:
+    """The pipeline configuration key of hyperparameter ``name`` (``OCIFT_EPOCHS``)."""
+    return f"OCIFT_{name.upper()}"
+
+
+def ranges(family: Family, method: TrainingMethod) -> dict[str, Range]:
+    """OCI's documented range of every hyperparameter ``method`` takes on ``family``."""
     hyper = family.hyper[method]
-    checks = (("OCIFT_EPOCHS", epochs, hyper.epochs_range),
-              ("OCIFT_LEARNING_RATE", learning_rate, hyper.learning_rate_range),
-              ("OCIFT_BATCH_SIZE", batch_size, hyper.batch_size_range),
-              ("OCIFT_EARLY_STOPPING_PATIENCE", early_stopping_patience, hyper.patience_range))
-    bad = [f"{key}={value:g} is outside {rng.text()}" for key, value, rng in checks
-           if value is not None and not rng.admits(value)]
+    out = {"epochs": hyper.epochs_range, "learning_rate": hyper.learning_rate_range,
+           "batch_size": hyper.batch_size_range, "early_stopping_patience": hyper.patience_range,
+           "early_stopping_threshold": hyper.threshold_range}
+    lora = {"lora_r": hyper.lora_r_range, "lora_alpha": hyper.lora_alpha_range,
+            "lora_dropout": hyper.lora_dropout_range}
+    out.update({name: rng for name, rng in lora.items() if rng is not None})
+    return out
+
+
+def check_hyperparameters(family: Family, method: TrainingMethod,
+                          values: Mapping[str, float | None],
+                          key: Callable[[str], str] = env_key) -> None:
+    """Raise ``ValueError`` naming each key (``key(name)``), its value and OCI's documented
+    range for ``method`` on ``family`` when a value is out of range or not taken by it."""
+    hyper = family.hyper[method]
+    allowed = ranges(family, method)
+    bad = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        rng = allowed.get(name)
+        if rng is None:
+            bad.append(f"{key(name)}={value:g} is not a {method.value} hyperparameter "
+                       "(LoRA only)")
+        elif not rng.admits(value):
+            bad.append(f"{key(name)}={value:g} is outside {rng.text()}" if rng.high is not None
+                       else f"{key(name)}={value:g} must be {rng.text()}")
     if bad:
         raise ValueError(f"{'; '.join(bad)} (OCI's range for {method.value} on "
                          f"{family.models[0]}: {hyper.source})")

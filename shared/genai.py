@@ -24,6 +24,7 @@ from typing import Any
 from shared import families, naming, tags
 from shared.errors import PermanentError as PermanentError  # re-exported: the stages raise it
 from shared.families import Family
+from shared.jobspec import EffectiveSpec
 from shared.lifecycle import LIVE, REMOVED, Lifecycle
 from shared.settings import Settings, TrainingMethod
 
@@ -78,60 +79,65 @@ class CountingClient:
 # -- base model families (the table is shared.families) ----------------------------------------
 
 
-def family_of(base_model: str) -> Family:
-    """The fine-tunable family of ``base_model``; PermanentError if it has none."""
+def family_of(base_model: str, key: str = "OCIFT_BASE_MODEL") -> Family:
+    """The fine-tunable family of ``base_model``; PermanentError (naming ``key``) if none."""
     found = families.lookup(base_model)
     if found is None or not found.fine_tunable:
         known = ", ".join(f.models[0] for f in families.fine_tunable())
-        raise PermanentError(f"base model {base_model!r} is not a model OCI offers for "
+        raise PermanentError(f"{key}={base_model}: base model {base_model!r} is not a model "
+                             "OCI offers for "
                              f"fine-tuning today ({known}; see {families.FAMILIES[0].source})")
     return found
 
 
-def choose_method(settings: Settings, family: Family, examples: int) -> TrainingMethod:
-    """The configured method, or ``auto``: T-Few below the threshold, Vanilla at or above
+def choose_method(job: EffectiveSpec, family: Family, examples: int,
+                  vanilla_threshold: int) -> TrainingMethod:
+    """The job's method, or ``auto``: T-Few below the threshold, Vanilla at or above
     where the family allows it, LoRA where it is the family's only method."""
-    wanted = settings.training_method
+    wanted = job.training_method
     if wanted is not TrainingMethod.AUTO:
         if wanted not in family.methods:
             raise PermanentError(
-                f"training method {wanted.value} is not supported for {family.key} models; "
-                f"supported: {', '.join(m.value for m in family.methods)}")
+                f"{job.key('training_method')}={wanted.value}: training method {wanted.value} "
+                f"is not supported for {family.models[0]}; supported: "
+                f"{', '.join(m.value for m in family.methods)} ({families.METHOD_URL})")
         return wanted
     if family.methods == (TrainingMethod.LORA,):
         return TrainingMethod.LORA
-    if examples >= settings.vanilla_threshold and TrainingMethod.VANILLA in family.methods:
+    if examples >= vanilla_threshold and TrainingMethod.VANILLA in family.methods:
         return TrainingMethod.VANILLA
     return TrainingMethod.TFEW
 
 
-def check_hyperparameters(settings: Settings, family: Family, method: TrainingMethod) -> None:
-    """PermanentError (with OCI's documented range) for a value CreateModel would refuse."""
+def check_hyperparameters(job: EffectiveSpec, family: Family, method: TrainingMethod) -> None:
+    """PermanentError (key, value, OCI's documented range and page) for a value CreateModel
+    would refuse."""
     try:
-        families.check_hyperparameters(
-            family, method, epochs=settings.epochs, learning_rate=settings.learning_rate,
-            batch_size=settings.batch_size,
-            early_stopping_patience=settings.early_stopping_patience)
+        families.check_hyperparameters(family, method, job.hyperparameters(), key=job.key)
     except ValueError as exc:
         raise PermanentError(str(exc)) from None
 
 
-def training_config(settings: Settings, family: Family, method: TrainingMethod) -> Any:
-    """The SDK training config for ``method`` with hyperparameters from settings."""
+def training_config(job: EffectiveSpec, family: Family, method: TrainingMethod) -> Any:
+    """The SDK training config for ``method`` with the job's hyperparameters (OCI's per-method
+    defaults where the job sets none)."""
     from oci.generative_ai import models as m
 
-    check_hyperparameters(settings, family, method)
+    check_hyperparameters(job, family, method)
     common: dict[str, Any] = {
-        "total_training_epochs": settings.epochs,
-        "learning_rate": settings.learning_rate or family.learning_rate[method],
-        "training_batch_size": settings.batch_size or family.batch_size[method],
-        "early_stopping_patience": settings.early_stopping_patience,
+        "total_training_epochs": job.epochs,
+        "learning_rate": job.learning_rate or family.learning_rate[method],
+        "training_batch_size": job.batch_size or family.batch_size[method],
+        "early_stopping_patience": job.early_stopping_patience,
     }
+    if job.early_stopping_threshold is not None:
+        common["early_stopping_threshold"] = job.early_stopping_threshold
     if method is TrainingMethod.TFEW:
         return m.TFewTrainingConfig(**common)
     if method is TrainingMethod.VANILLA:
         return m.VanillaTrainingConfig(**common)
-    return m.LoraTrainingConfig(**common)
+    lora = {"lora_r": job.lora_r, "lora_alpha": job.lora_alpha, "lora_dropout": job.lora_dropout}
+    return m.LoraTrainingConfig(**common, **{k: v for k, v in lora.items() if v is not None})
 
 
 # -- listing helpers ---------------------------------------------------------------------------
@@ -158,14 +164,17 @@ class BaseModelRef:
     model: Any = None  # the SDK ModelSummary: its retirement dates decide (base_model_lifecycle)
 
 
-def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
-    """The fine-tunable base model named by ``OCIFT_BASE_MODEL`` (ACTIVE preferred).
+def resolve_base_model(client: Any, settings: Settings,
+                       job: EffectiveSpec | None = None) -> BaseModelRef:
+    """The fine-tunable base model the job names (``OCIFT_BASE_MODEL`` by default; ACTIVE
+    preferred).
 
     A listed model that is no longer ACTIVE is returned too: ``shared.base_model_lifecycle``
     turns it into a refusal that names its retirement date and replacement.
     """
     settings.require("compartment_id")
-    name = settings.base_model
+    name = job.base_model if job is not None else settings.base_model
+    key = job.key("base_model") if job is not None else "OCIFT_BASE_MODEL"
     found: list[Any] = []
     for item in list_all(client.list_models, settings.compartment_id, capability=["FINE_TUNE"],
                          display_name=name):
@@ -176,8 +185,8 @@ def resolve_base_model(client: Any, settings: Settings) -> BaseModelRef:
     if found:
         best = next((i for i in found if i.lifecycle_state == Lifecycle.ACTIVE), found[0])
         return BaseModelRef(id=best.id, name=name, model=best)
-    raise PermanentError(f"base model {name!r} not found (FINE_TUNE) in this region; set "
-                         f"OCIFT_BASE_MODEL to a fine-tunable model "
+    raise PermanentError(f"{key}={name}: base model {name!r} not found (FINE_TUNE) in this "
+                         f"region; set {key} to a fine-tunable model "
                          f"({', '.join(f.models[0] for f in families.fine_tunable())})")
 
 
@@ -214,13 +223,19 @@ def cluster_tags(settings: Settings, kind: str, family: Family,
                               model_id=model_id)
 
 
-def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
-                   model_id: str | None = None) -> ClusterRef:
-    """Reuse the configured or tagged cluster of ``kind`` for ``family``, else create one.
+def cluster_shape(settings: Settings, kind: str, family: Family) -> tuple[str, int]:
+    """``(unit shape, units)`` of a cluster of ``kind`` the pipeline would create for
+    ``family`` (a fine-tuning cluster's count is fixed by OCI; there is no setting for it)."""
+    if kind == FINE_TUNING:
+        return family.finetuning_shape, family.finetuning_units
+    return family.hosting_shape, settings.hosting_cluster_units
 
-    Never waits: the returned cluster may still be CREATING. Hosting clusters are
-    per custom model (``model_id``) unless the family stacks T-Few versions.
-    """
+
+def find_cluster(client: Any, settings: Settings, kind: str, family: Family,
+                 model_id: str | None = None) -> tuple[ClusterRef | None, int]:
+    """The configured or tagged cluster of ``kind`` that ``ensure_cluster`` would use, and how
+    many failed/deleted ones of ours were seen. Reads only: ``ocift plan`` and the approval
+    plan ask this same question before anything is created."""
     settings.require("compartment_id")
     configured = settings.finetuning_cluster_id if kind == FINE_TUNING \
         else settings.hosting_cluster_id
@@ -228,11 +243,8 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
         cluster = client.get_dedicated_ai_cluster(configured).data
         if cluster.type != kind:
             raise PermanentError(f"configured cluster {configured} is {cluster.type}, not {kind}")
-        return ClusterRef(cluster.id, cluster.lifecycle_state)
-    if kind == FINE_TUNING:
-        shape, units = family.finetuning_shape, family.finetuning_units  # OCI accepts only this
-    else:
-        shape, units = family.hosting_shape, settings.hosting_cluster_units
+        return ClusterRef(cluster.id, cluster.lifecycle_state), 0
+    shape, units = cluster_shape(settings, kind, family)
     wanted = cluster_tags(settings, kind, family, model_id)
     best: ClusterRef | None = None
     dead = 0  # failed/deleted clusters of ours: a fresh retry token makes a new one
@@ -245,12 +257,25 @@ def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
             continue
         ref = ClusterRef(item.id, item.lifecycle_state)
         if ref.active:
-            return ref
+            return ref, dead
         best = best or ref
-    if best is not None:
-        return best
+    return best, dead
+
+
+def ensure_cluster(client: Any, settings: Settings, kind: str, family: Family,
+                   model_id: str | None = None) -> ClusterRef:
+    """Reuse the configured or tagged cluster of ``kind`` for ``family``, else create one.
+
+    Never waits: the returned cluster may still be CREATING. Hosting clusters are
+    per custom model (``model_id``) unless the family stacks T-Few versions.
+    """
+    found, dead = find_cluster(client, settings, kind, family, model_id)
+    if found is not None:
+        return found
     from oci.generative_ai import models as m
 
+    shape, units = cluster_shape(settings, kind, family)
+    wanted = cluster_tags(settings, kind, family, model_id)
     day = datetime.now(UTC).strftime("%Y-%m-%d")  # a deleted cluster is recreated next day
     token = naming.idempotency_key(settings.pipeline_name, kind, family.key, model_id or "",
                                settings.compartment_id or "", day, str(dead))
@@ -310,7 +335,8 @@ def version_of(model: Any) -> int:
 
 def create_model(client: Any, settings: Settings, *, dataset: str, source_object: str,
                  source_etag: str, base: BaseModelRef, cluster_id: str, method: TrainingMethod,
-                 version: int, content_sha256: str | None = None) -> tuple[Any, str]:
+                 version: int, job: EffectiveSpec,
+                 content_sha256: str | None = None) -> tuple[Any, str]:
     """CreateModel with tags and a retry token from the source object + ETag.
 
     Returns ``(model, work_request_id)``.
@@ -329,11 +355,11 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
                 namespace_name=settings.namespace, bucket_name=settings.bucket,
                 object_name=source_object),
             dedicated_ai_cluster_id=cluster_id,
-            training_config=training_config(settings, family, method)),
+            training_config=training_config(job, family, method)),
         freeform_tags=tags.pipeline_tags(
             settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
             source_object=source_object, source_etag=source_etag, base_model=base.name,
-            content_sha256=content_sha256),
+            content_sha256=content_sha256, spec_sha256=job.digest()),
     )
     resp = client.create_model(details, opc_retry_token=naming.idempotency_key(
         settings.pipeline_name, "train", source_object, source_etag))
@@ -355,8 +381,9 @@ def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str)
 
 
 def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any,
-                    cluster_id: str) -> Any:
-    """CreateEndpoint for ``model`` with moderation from settings and a token from its id."""
+                    cluster_id: str, content_moderation: bool | None = None) -> Any:
+    """CreateEndpoint for ``model`` with moderation from the job (else settings) and a token
+    from its id."""
     from oci.generative_ai import models as m
 
     model_tags = dict(model.freeform_tags or {})
@@ -368,7 +395,8 @@ def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any
         dedicated_ai_cluster_id=cluster_id, display_name=naming.display_name(dataset),
         description=f"Serves {settings.pipeline_name} model for {dataset}",
         content_moderation_config=m.ContentModerationConfig(
-            is_enabled=settings.content_moderation),
+            is_enabled=settings.content_moderation if content_moderation is None
+            else content_moderation),
         freeform_tags=endpoint_tags)
     token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id)
     return client.create_endpoint(details, opc_retry_token=token).data

@@ -22,7 +22,7 @@ import hashlib
 import io
 from typing import Any
 
-from shared import naming
+from shared import naming, tags
 from shared.reports import DatasetReport
 from shared.settings import Settings
 
@@ -64,6 +64,18 @@ class HashingReader(io.RawIOBase):
 
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
+
+
+def same_job(model_tags: dict[str, str] | None, content_sha256: str, spec_sha256: str) -> bool:
+    """True when a model (by its tags) was trained on this content with this job spec.
+
+    The spec is part of the identity (issue 24): the same content with another spec is a
+    new model version. A model tagged before specs existed has no spec tag and is not the
+    same job.
+    """
+    found = model_tags or {}
+    return (found.get(tags.CONTENT_SHA256) == content_sha256
+            and found.get(tags.SPEC_SHA256) == spec_sha256)
 
 
 def collision_report_object(settings: Settings, raw_name: str) -> str:

@@ -45,6 +45,15 @@ def handoff_dataset(settings: Settings, stage: str, object_name: str) -> str | N
     return dataset_from_object(object_name, f"{settings.handoff_prefix}{stage}/", (".json",))
 
 
+def approval_dataset(settings: Settings, object_name: str) -> str | None:
+    """Dataset of ``approvals/<dataset>.json`` (None for any other object)."""
+    return dataset_from_object(object_name, settings.approvals_prefix, (".json",))
+
+
+def approval_object(settings: Settings, dataset: str) -> str:
+    return f"{settings.approvals_prefix}{dataset}.json"
+
+
 def handoff_object(settings: Settings, stage: str, dataset: str) -> str:
     return f"{settings.handoff_prefix}{stage}/{dataset}.json"
 

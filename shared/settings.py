@@ -39,6 +39,13 @@ class AuthMode(StrEnum):
     CONFIG_FILE = "config_file"
 
 
+class ApprovalMode(StrEnum):
+    """``required``: a valid dataset waits (AWAITING_APPROVAL) until the user approves it."""
+
+    NONE = "none"
+    REQUIRED = "required"
+
+
 class SettingsError(ValueError):
     """A configuration key is missing or has a bad value."""
 
@@ -68,6 +75,7 @@ class Settings(BaseModel):
     status_prefix: str = "status/"
     handoff_prefix: str = "handoff/"  # handoff/<stage>/<dataset>.json: wakes that one stage
     quarantine_prefix: str = "quarantine/"  # records of documents that did not parse
+    approvals_prefix: str = "approvals/"  # approvals/<dataset>.json: the user's decision
 
     # Authentication and endpoints.
     auth: AuthMode = AuthMode.AUTO
@@ -100,6 +108,10 @@ class Settings(BaseModel):
     keep_endpoints: Annotated[int, Field(ge=1, le=50)] = 1
     idle_cluster_hours: Annotated[float, Field(ge=0)] = 24.0
     delete_idle_clusters: bool = False
+    # Issue 24: approval before anything bills, and the user's own unit prices for the plan
+    # ("SHAPE=price per unit-hour,..."; no price is ever assumed).
+    approval: ApprovalMode = ApprovalMode.NONE
+    unit_prices: str = ""
 
     # Serving.
     content_moderation: bool = True
@@ -127,12 +139,22 @@ class Settings(BaseModel):
         return value
 
     @field_validator("raw_prefix", "training_prefix", "reports_prefix", "status_prefix",
-                     "handoff_prefix", "quarantine_prefix")
+                     "handoff_prefix", "quarantine_prefix", "approvals_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
         if value and not value.endswith("/"):
             raise ValueError("a prefix must end with '/'")
         return value
+
+    @field_validator("unit_prices")
+    @classmethod
+    def _prices_parse(cls, value: str) -> str:
+        parse_unit_prices(value)
+        return value
+
+    def prices(self) -> dict[str, float]:
+        """``OCIFT_UNIT_PRICES`` as shape -> price per unit-hour (empty: none set)."""
+        return parse_unit_prices(self.unit_prices)
 
     @model_validator(mode="after")
     def _hyperparameters_in_family_range(self) -> Settings:
@@ -152,9 +174,10 @@ class Settings(BaseModel):
             methods = [m for m in family.methods
                        if m in (TrainingMethod.TFEW, TrainingMethod.VANILLA)]
         for method in methods:
-            families.check_hyperparameters(
-                family, method, epochs=self.epochs, learning_rate=self.learning_rate,
-                batch_size=self.batch_size, early_stopping_patience=self.early_stopping_patience)
+            families.check_hyperparameters(family, method, {
+                "epochs": self.epochs, "learning_rate": self.learning_rate,
+                "batch_size": self.batch_size,
+                "early_stopping_patience": self.early_stopping_patience})
         return self
 
     @classmethod
@@ -212,6 +235,24 @@ class Settings(BaseModel):
             else:
                 out[_env_key(name)] = str(value.value if isinstance(value, StrEnum) else value)
         return out
+
+
+def parse_unit_prices(text: str) -> dict[str, float]:
+    """``"SMALL_COHERE_V2=12.5,LARGE_GENERIC=30"`` -> ``{shape: price}``; ValueError says why."""
+    prices: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        shape, sep, price = part.partition("=")
+        try:
+            value = float(price)
+        except ValueError:
+            value = -1.0
+        if not sep or not shape.strip() or not value >= 0 or value == float("inf"):
+            raise ValueError(f"{part!r} is not SHAPE=PRICE (a unit shape and its price per "
+                             "unit-hour, e.g. SMALL_COHERE_V2=12.5)")
+        prices[shape.strip().upper()] = value
+    return prices
 
 
 @lru_cache(maxsize=1)

@@ -23,11 +23,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.jobspec import EffectiveSpec
+from shared.plan import Plan
+
 SCHEMA_VERSION = 1
 
 
 class DatasetState(StrEnum):
     QUEUED = "QUEUED"  # reconcile found undone work; handed off to the owning stage
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # valid, with its plan; nothing created (issue 24)
     REJECTED = "REJECTED"  # the dataset can never train (see reason); terminal
     PENDING_CLUSTER = "PENDING_CLUSTER"  # waiting for the fine-tuning cluster to become ACTIVE
     TRAINING = "TRAINING"  # custom model is being created (fine-tuned)
@@ -139,6 +143,8 @@ class DatasetStatus(BaseModel):
     releases: list[ClusterRelease] = Field(default_factory=list)  # clusters to delete
     retired_for_endpoint: str | None = None  # superseded endpoints retired for this one
     idle_clusters: list[IdleCluster] = Field(default_factory=list)  # reported by the watcher
+    spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
+    plan: Plan | None = None  # what it creates and commits to (AWAITING_APPROVAL shows it)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     history: list[StatusEvent] = Field(default_factory=list)
@@ -221,6 +227,8 @@ ENTRY: dict[DatasetState, Entry] = {
     S.QUEUED: Entry(requires=("source_object", "source_etag"),
                     clears=("reason", *_NEW_VERSION)),
     S.REJECTED: Entry(requires=("reason",), clears=_NEW_VERSION),
+    S.AWAITING_APPROVAL: Entry(requires=("source_object", "source_etag", "plan"),
+                               clears=("reason", *_NEW_VERSION)),
     S.PENDING_CLUSTER: Entry(requires=("finetuning_cluster_id",),
                              clears=("reason", *_NEW_VERSION)),
     S.TRAINING: Entry(requires=("model_id",),
@@ -236,7 +244,8 @@ ENTRY: dict[DatasetState, Entry] = {
 
 #: A new version of the dataset's input (a re-upload, a queued object) may start over from
 #: any state: it is queued, refused, or trained.
-_RESTART = frozenset({S.QUEUED, S.REJECTED, S.PENDING_CLUSTER, S.TRAINING})
+_RESTART = frozenset({S.QUEUED, S.REJECTED, S.AWAITING_APPROVAL, S.PENDING_CLUSTER,
+                      S.TRAINING})
 #: A model rebuilt from its tags (reconcile, a duplicate upload) may be in any model state.
 _REBUILT = frozenset({S.TRAINING, S.MODEL_ACTIVE, S.MODEL_FAILED})
 
@@ -244,6 +253,7 @@ _REBUILT = frozenset({S.TRAINING, S.MODEL_ACTIVE, S.MODEL_FAILED})
 TRANSITIONS: dict[DatasetState, frozenset[DatasetState]] = {
     S.QUEUED: _RESTART | _REBUILT,
     S.REJECTED: _RESTART | _REBUILT,
+    S.AWAITING_APPROVAL: _RESTART | _REBUILT,
     S.PENDING_CLUSTER: _RESTART | _REBUILT,
     S.TRAINING: _RESTART | _REBUILT,
     S.MODEL_ACTIVE: _RESTART | {S.MODEL_ACTIVE, S.PENDING_HOSTING_CLUSTER,

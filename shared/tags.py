@@ -14,6 +14,7 @@ BASE_MODEL = "ocift-base-model"  # base model name (clusters, models)
 MODEL_ID = "ocift-model-id"  # on endpoints (and per-model hosting clusters): the custom model
 MODEL_FAMILY = "ocift-model-family"  # on clusters: base model family they fit (shared.genai)
 CONTENT_SHA256 = "ocift-content-sha256"  # on models: SHA-256 of the JSONL bytes trained on
+SPEC_SHA256 = "ocift-spec-sha256"  # on models: digest of the job spec trained with (issue 24)
 
 ROLE_FINETUNING_CLUSTER = "finetuning-cluster"
 ROLE_HOSTING_CLUSTER = "hosting-cluster"

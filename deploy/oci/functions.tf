@@ -38,6 +38,7 @@ locals {
     OCIFT_FINETUNING_CLUSTER_ID = var.finetuning_cluster_ocid
     OCIFT_HOSTING_CLUSTER_ID    = var.hosting_cluster_ocid
     OCIFT_NOTIFICATION_TOPIC_ID = var.notification_topic_ocid
+    OCIFT_UNIT_PRICES           = var.unit_prices == "" ? null : var.unit_prices
   }
   common_config = merge(
     {
@@ -47,6 +48,7 @@ locals {
       OCIFT_REGION            = var.region
       OCIFT_AUTH              = "resource_principal"
       OCIFT_BASE_MODEL        = var.base_model
+      OCIFT_APPROVAL          = var.approval
       OCIFT_PIPELINE_NAME     = var.pipeline_name
       OCIFT_MAX_REQUEST_BYTES = tostring(var.max_request_bytes)
       OCIFT_LOG_LEVEL         = "INFO"

@@ -105,6 +105,22 @@ variable "base_model" {
   default     = "cohere.command-r-08-2024"
 }
 
+variable "approval" {
+  description = "OCIFT_APPROVAL: \"required\" (recommended for tenancies) stops every valid dataset at AWAITING_APPROVAL with its plan until a user runs `ocift approve NAME`; \"none\" trains at once."
+  type        = string
+  default     = "none"
+  validation {
+    condition     = contains(["none", "required"], var.approval)
+    error_message = "approval must be \"none\" or \"required\"."
+  }
+}
+
+variable "unit_prices" {
+  description = "OCIFT_UNIT_PRICES: your price per unit-hour by unit shape (\"SMALL_COHERE_V2=12.5,LARGE_GENERIC=30\") for money in plans; empty shows unit-hours only."
+  type        = string
+  default     = ""
+}
+
 variable "finetuning_cluster_ocid" {
   description = "Existing fine-tuning dedicated AI cluster to reuse (OCIFT_FINETUNING_CLUSTER_ID); the train stage creates one when unset."
   type        = string

@@ -2,7 +2,9 @@
 
     ocift demo                         # the whole pipeline offline, then one answer
     ocift up [--fast]                  # the local target in the foreground (Ctrl-C stops)
-    ocift upload FILE [--name N] [--training]
+    ocift upload FILE [--name N] [--training] [--base-model M --method LORA --epochs N ...]
+    ocift plan FILE [the same flags]   # what it would create and commit to (offline)
+    ocift approve NAME | reject NAME   # OCIFT_APPROVAL=required: decide on a waiting plan
     ocift status [--watch] [--json]    # per dataset; dead-lettered deliveries too
     ocift redrive [DELIVERY_ID ...]    # retry dead-lettered deliveries (local target)
     ocift ask "question" [--model NAME] [--url URL]
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from shared.cli import down as down_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
+from shared.cli.spec_flags import add_spec_flags, spec_from_args
 from shared.settings import SettingsError
 
 
@@ -63,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--name", default=None, help="dataset name (default: the file's stem)")
     upload.add_argument("--training", action="store_true",
                         help="upload a ready .jsonl straight to training/ (skips conversion)")
+    add_spec_flags(upload)
     add_connection_flags(upload)
 
     status = sub.add_parser("status", help="each dataset's journey as a table",
@@ -119,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
 
     down_cli.add_parser(sub)
 
+    from shared.cli import jobs as jobs_cli
+
+    jobs_cli.add_parsers(sub)
+
     sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
                                    "(ocift convert --help)", add_help=False)
     return parser
@@ -135,14 +143,23 @@ def _upload(args: argparse.Namespace) -> int:
         check_dataset_file(args.file, training=args.training)
     except NotADataset as exc:
         raise UserError(f"{exc} (nothing was uploaded)") from None
+    from shared import jobspec
+    from shared.storage import encode_metadata
+
+    try:
+        spec = spec_from_args(args)
+    except jobspec.JobSpecError as exc:
+        raise UserError(f"{exc} (nothing was uploaded)") from None
     conn = connect(args)
     try:
         name = object_name(conn.settings, args.file.name, args.name, args.training)
     except BadUpload as exc:
         raise UserError(str(exc)) from None
     store = conn.store()
+    meta = jobspec.to_metadata(spec)
     with args.file.open("rb") as body:
-        resp = store.client.put_object(store.namespace, store.bucket, name, body)
+        resp = store.client.put_object(store.namespace, store.bucket, name, body,
+                                       **({"opc_meta": encode_metadata(meta)} if meta else {}))
     print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')}); "
           "follow it with `ocift status --watch`")
     return 0
@@ -309,8 +326,18 @@ def _convert(argv: Sequence[str]) -> int:
     return convert_main([a for a in argv if a != "--"], prog="ocift convert")
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from shared.cli import jobs as jobs_cli
+
+    try:
+        return jobs_cli.run_plan(args) if args.command == "plan" else jobs_cli.run_decision(args)
+    except jobs_cli.JobError as exc:
+        raise UserError(str(exc)) from None
+
+
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run}
+            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run,
+            "plan": _jobs, "approve": _jobs, "reject": _jobs}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

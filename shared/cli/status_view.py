@@ -11,6 +11,8 @@ from shared import metrics as model_metrics
 from shared import naming
 from shared.billing import Resource
 from shared.cli.deadletters import DeadLetterRow, describe
+from shared.jobspec import EffectiveSpec
+from shared.plan import Plan
 from shared.records import document_dataset, quarantined
 from shared.settings import Settings
 from shared.status import DatasetStatus
@@ -42,6 +44,8 @@ class DatasetRow(BaseModel):
     quarantined: list[str] = Field(default_factory=list)  # its documents that did not parse
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
     unit_hours: float = 0.0
+    spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
+    plan: Plan | None = None  # what it creates and commits to (shown while it waits)
 
     @property
     def finished(self) -> bool:
@@ -91,6 +95,7 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
         row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
     row.base_model_warning = st.base_model_warning
+    row.spec, row.plan = st.spec, st.plan
     if st.duplicate_of is not None:
         row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
     row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
@@ -194,7 +199,7 @@ def _metrics_text(metrics: dict[str, Any] | None) -> str:
     return model_metrics.short(metrics)
 
 
-_NO_MODEL_YET = ("QUEUED", "REJECTED", "PENDING_CLUSTER")
+_NO_MODEL_YET = ("QUEUED", "REJECTED", "PENDING_CLUSTER", "AWAITING_APPROVAL")
 
 
 def _model_text(r: DatasetRow) -> str:
@@ -251,6 +256,17 @@ def render(rows: list[DatasetRow]) -> str:
            + (["", "billable (unit-hours so far):", *held] if held else [])
            + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):", *idle]
               if idle else []))
+    jobs = [f"  {r.dataset}: {spec_text(r.spec)}" for r in rows if r.spec is not None]
+    if jobs:
+        out += ["", "job (opc-meta-ocift-* of the upload over OCIFT_*; * = set by the dataset):",
+                *jobs]
+    for r in rows:
+        if r.plan is not None and r.state == "AWAITING_APPROVAL":
+            from shared.plan import render as render_plan
+
+            out += ["", f"plan of {r.dataset} (awaiting approval: `ocift approve {r.dataset}` "
+                        f"or `ocift reject {r.dataset}`):",
+                    *(f"  {line}" for line in render_plan(r.plan))]
     bad = [f"  {r.dataset}: {q}" for r in rows for q in r.quarantined]
     if bad:
         out += ["", "quarantined documents (they do not parse; never retried: fix or delete "
@@ -259,6 +275,17 @@ def render(rows: list[DatasetRow]) -> str:
         out += ["", "dead-lettered deliveries (the router gave up; fix the cause, then "
                 "`ocift redrive` retries them all, or `ocift redrive ID`):", *dead]
     return "\n".join(out)
+
+
+def spec_text(spec: EffectiveSpec) -> str:
+    """The job in one line: every key with a value, those the dataset set marked ``*``."""
+    parts = []
+    for field, value in spec.model_dump(mode="json", exclude={"from_dataset"}).items():
+        if value is None:
+            continue
+        mark = "*" if field in spec.from_dataset else ""
+        parts.append(f"{field.replace('_', '-')}{mark}={value}")
+    return ", ".join(parts)
 
 
 def _holding(r: DatasetRow) -> str:

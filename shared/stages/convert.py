@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import identity, logs, naming
+from shared import identity, jobspec, logs, naming
 from shared.errors import ConfigurationError, ErrorKind, classify, describe, not_found
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
@@ -105,17 +105,24 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                         "stale event: the source changed since; its newer event converts it",
                         name)
 
+    try:  # the job spec travels with the data: copied onto the JSONL (issue 24)
+        spec = jobspec.from_metadata(info.metadata)
+    except jobspec.JobSpecError as exc:
+        stream.close()
+        return _refuse(ctx, name, etag, dataset, "bad_job_spec", str(exc))
+    base_model = spec.base_model or settings.base_model
     writer = store.writer(
         out_name,
         part_size=settings.multipart_part_size,
         content_type=JSONL_CONTENT_TYPE,
-        metadata={META_SOURCE_OBJECT: name, META_SOURCE_ETAG: etag},
+        metadata={META_SOURCE_OBJECT: name, META_SOURCE_ETAG: etag,
+                  **jobspec.to_metadata(spec)},
     )
     hashing = identity.HashingWriter(writer)
     try:
         with stream:
             report = convert_stream(stream, hashing, source=name, size_hint=info.size or None,
-                                    rules=DatasetRules.for_base_model(settings.base_model))
+                                    rules=DatasetRules.for_base_model(base_model))
     except BaseException as exc:
         writer.abort()
         if classify(exc) is not ErrorKind.PERMANENT:
@@ -125,7 +132,7 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
 
     doc = DatasetReport.of_conversion(
         report, dataset=dataset, source_object=name, source_etag=etag, source_size=info.size,
-        output_object=out_name if report.valid else None, base_model=settings.base_model,
+        output_object=out_name if report.valid else None, base_model=base_model,
         output_sha256=hashing.hexdigest() if report.valid else None)
     # The report claims the dataset name: conditional on the report read above, so of two
     # raw objects racing for one name exactly one wins (the loser is redelivered and

@@ -132,8 +132,9 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                 hosting_cluster_id=cluster.id, cluster_state=cluster.state, **warned), etag)
         return _outcome(OutcomeStatus.PENDING, f"hosting cluster is {cluster.state}", name,
                         cluster_id=cluster.id)
-    endpoint = genai.create_endpoint(ctx.genai, settings, dataset=dataset, model=model,
-                                     cluster_id=cluster.id)
+    endpoint = genai.create_endpoint(
+        ctx.genai, settings, dataset=dataset, model=model, cluster_id=cluster.id,
+        content_moderation=status.spec.content_moderation if status.spec else None)
     new = status.moved_to(DatasetState.ENDPOINT_CREATING, f"endpoint {endpoint.id}",
                           endpoint_id=endpoint.id, endpoint_state=endpoint.lifecycle_state,
                           hosting_cluster_id=cluster.id, model_state=model.lifecycle_state,

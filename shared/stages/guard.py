@@ -19,12 +19,13 @@ class ObjectKind(StrEnum):
     RAW = "raw"  # raw/<dataset>.json|.jsonl: a dataset to convert
     TRAINING = "training"  # training/<dataset>.jsonl: a JSONL to train
     HANDOFF = "handoff"  # handoff/<stage>/<dataset>.json: the watcher hands the next step over
+    APPROVAL = "approval"  # approvals/<dataset>.json: the user's decision (train only)
 
 
 #: What each event stage is woken by (one place; the runtime routes by it).
 STAGE_INPUTS: dict[Stage, tuple[ObjectKind, ...]] = {
     Stage.CONVERT: (ObjectKind.RAW, ObjectKind.HANDOFF),
-    Stage.TRAIN: (ObjectKind.TRAINING, ObjectKind.HANDOFF),
+    Stage.TRAIN: (ObjectKind.TRAINING, ObjectKind.HANDOFF, ObjectKind.APPROVAL),
     Stage.ENDPOINT: (ObjectKind.HANDOFF,),
 }
 
@@ -34,6 +35,8 @@ def _dataset(settings: Settings, stage: Stage, kind: ObjectKind, name: str) -> s
         return naming.raw_dataset(settings, name)
     if kind is ObjectKind.TRAINING:
         return naming.training_dataset(settings, name)
+    if kind is ObjectKind.APPROVAL:
+        return naming.approval_dataset(settings, name)
     return naming.handoff_dataset(settings, stage.value, name)
 
 
@@ -42,6 +45,8 @@ def _layout(settings: Settings, stage: Stage, kind: ObjectKind) -> str:
         return f"{settings.raw_prefix}*{{{','.join(settings.raw_suffixes)}}}"
     if kind is ObjectKind.TRAINING:
         return f"{settings.training_prefix}*.jsonl"
+    if kind is ObjectKind.APPROVAL:
+        return naming.approval_object(settings, "*")
     return naming.handoff_object(settings, stage.value, "*")
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import base_model_lifecycle, genai, identity, logs, naming, tags
+from shared import approval, base_model_lifecycle, genai, identity, jobspec, logs, naming, tags
+from shared import plan as plans
 from shared.convert.report import ConversionReport, Issue
 from shared.errors import ErrorKind, classify, describe
 from shared.events import ObjectEvent
@@ -22,7 +23,7 @@ from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.records import MalformedRecord, quarantine, write_record
 from shared.reports import DatasetReport
-from shared.settings import Stage
+from shared.settings import ApprovalMode, Stage
 from shared.stages.context import (
     StageContext,
     StatusRead,
@@ -47,7 +48,8 @@ def _outcome(status: OutcomeStatus, reason: str, obj: str | None, **details: Any
 
 
 #: Status states the train stage acts on when a status object changes.
-HANDED_TO_TRAIN = (DatasetState.PENDING_CLUSTER, DatasetState.QUEUED)
+HANDED_TO_TRAIN = (DatasetState.PENDING_CLUSTER, DatasetState.QUEUED,
+                   DatasetState.AWAITING_APPROVAL)
 
 
 def on_training(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
@@ -58,6 +60,16 @@ def on_training(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
 def on_handoff(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
     """The watcher handed the next step over (a cluster became ACTIVE, a JSONL was queued)."""
     return train_handed_over(ctx, dataset)
+
+
+def on_approval(ctx: StageContext, event: ObjectEvent, dataset: str) -> Outcome:
+    """The user wrote ``approvals/<dataset>.json``: train (or end) the version it binds."""
+    name = naming.status_object(ctx.settings, dataset)
+    current = read_status(ctx, dataset)
+    if current is None or current[0].state is not DatasetState.AWAITING_APPROVAL:
+        state = current[0].state.value if current is not None else "no status"
+        return _outcome(OutcomeStatus.SKIPPED, f"{state}: not waiting for approval", name)
+    return train_dataset(ctx, dataset, None)
 
 
 def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
@@ -74,7 +86,8 @@ def train_handed_over(ctx: StageContext, dataset: str) -> Outcome:
     status = current[0]
     queued_jsonl = (status.state is DatasetState.QUEUED and naming.training_dataset(
         ctx.settings, status.source_object or "") == dataset)
-    if status.state is not DatasetState.PENDING_CLUSTER and not queued_jsonl:
+    if status.state not in (DatasetState.PENDING_CLUSTER, DatasetState.AWAITING_APPROVAL) \
+            and not queued_jsonl:
         return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to train",
                         name)
     return train_dataset(ctx, dataset, None)
@@ -120,7 +133,8 @@ def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
 def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
            current: StatusRead | None) -> Outcome:
     settings = ctx.settings
-    examples, sha256 = validated_dataset(ctx, dataset, info)
+    job = jobspec.effective(jobspec.from_metadata(info.metadata), settings)
+    examples, sha256 = validated_dataset(ctx, dataset, info, job.base_model)
     models = genai.dataset_models(ctx.genai, settings, dataset)
     same = [m for m in models if (m.freeform_tags or {}).get(tags.SOURCE_ETAG) == info.etag]
     if same:
@@ -129,23 +143,31 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         return _outcome(OutcomeStatus.DUPLICATE, "a model was already created for this version",
                         info.name, model_id=model.id)
     model_now = current_model(models)
-    if sha256 and model_now is not None and (
-            (model_now.freeform_tags or {}).get(tags.CONTENT_SHA256) == sha256):
+    if sha256 and model_now is not None and identity.same_job(
+            model_now.freeform_tags, sha256, job.digest()):
         return _record_duplicate(ctx, dataset, info, current, model_now, sha256)
     version = max((genai.version_of(m) for m in models), default=0) + 1
-    base = genai.resolve_base_model(ctx.genai, settings)
+    base = genai.resolve_base_model(ctx.genai, settings, job)
     verdict = base_model_lifecycle.judge(base.model)  # before anything billable
     if verdict.retired:
         raise genai.PermanentError(verdict.message)
-    family = genai.family_of(base.name)
-    method = genai.choose_method(settings, family, examples)
-    genai.check_hyperparameters(settings, family, method)
+    family = genai.family_of(base.name, job.key("base_model"))
+    method = genai.choose_method(job, family, examples, settings.vanilla_threshold)
+    genai.check_hyperparameters(job, family, method)
+    if settings.approval is ApprovalMode.REQUIRED:
+        decision = approval.read_approval(ctx.store, settings, dataset, Stage.TRAIN.value)
+        if decision is None or not decision.binds(sha256, job.digest()):
+            return _await_approval(ctx, dataset, info, current, job, family, method, examples,
+                                   sha256)
+        if decision.decision is approval.Decision.REJECT:
+            return _reject(ctx, dataset, info, current, approval.REJECTED_BY_USER)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.FINE_TUNING, family)
     common: dict[str, Any] = {
         "reason": "", "base_model_warning": verdict.warning,
         "source_object": info.name, "source_etag": info.etag,
         "base_model": base.name, "base_model_id": base.id, "training_method": method.value,
         "finetuning_cluster_id": cluster.id, "content_sha256": sha256, "duplicate_of": None,
+        "spec": job,
     }
     if not cluster.active:
         if not (current and current[0].state is DatasetState.PENDING_CLUSTER
@@ -159,7 +181,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                         info.name, cluster_id=cluster.id)
     model, wr_id = genai.create_model(
         ctx.genai, settings, dataset=dataset, source_object=info.name, source_etag=info.etag,
-        base=base, cluster_id=cluster.id, method=method, version=version,
+        base=base, cluster_id=cluster.id, method=method, version=version, job=job,
         content_sha256=sha256)
     for _attempt in range(3):
         new, etag = next_status(current, dataset, DatasetState.TRAINING,
@@ -180,6 +202,27 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
                                         "version": version})
     return _outcome(OutcomeStatus.DONE, "training started", info.name, model_id=model.id,
                     work_request_id=wr_id, method=method.value, version=version)
+
+
+def _await_approval(ctx: StageContext, dataset: str, info: ObjectInfo,
+                    current: StatusRead | None, job: jobspec.EffectiveSpec, family: Any,
+                    method: Any, examples: int, sha256: str | None) -> Outcome:
+    """Record the plan and wait (AWAITING_APPROVAL): nothing billable is created."""
+    waiting = f"awaiting approval: `ocift approve {dataset}` (or `ocift reject {dataset}`)"
+    if current is not None:
+        status = current[0]
+        if (status.state is DatasetState.AWAITING_APPROVAL and status.source_etag == info.etag
+                and status.plan is not None and status.plan.spec_sha256 == job.digest()):
+            return _outcome(OutcomeStatus.PENDING, waiting, info.name)
+    the_plan = plans.build(ctx.settings, job, family, method, examples, sha256, ctx.genai)
+    new, etag = next_status(current, dataset, DatasetState.AWAITING_APPROVAL, waiting,
+                            source_object=info.name, source_etag=info.etag, spec=job,
+                            plan=the_plan, base_model=job.base_model,
+                            training_method=method.value, content_sha256=sha256,
+                            duplicate_of=None)
+    write_status(ctx, new, etag)
+    log.info("awaiting approval", extra={"dataset": dataset, "examples": examples})
+    return _outcome(OutcomeStatus.PENDING, waiting, info.name)
 
 
 def current_model(models: list[Any]) -> Any | None:
@@ -206,7 +249,8 @@ def _record_duplicate(ctx: StageContext, dataset: str, info: ObjectInfo,
     return _outcome(OutcomeStatus.DUPLICATE, detail, info.name, model_id=model.id)
 
 
-def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo) -> tuple[int, str | None]:
+def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo,
+                      base_model: str | None = None) -> tuple[int, str | None]:
     """``(examples, SHA-256 of the JSONL)`` of a valid JSONL; PermanentError when invalid.
 
     The convert stage's report is used when it describes this JSONL's source
@@ -224,7 +268,7 @@ def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo) -> tupl
     if got is not None and got[0].source_etag in versions:
         report = got[0]
     else:
-        report = _validate(ctx, dataset, info)
+        report = _validate(ctx, dataset, info, base_model or ctx.settings.base_model)
         write_record(ctx.store, report_name, report)
     if not report.valid:
         raise genai.PermanentError(f"dataset is invalid: {report.reason()} "
@@ -232,21 +276,21 @@ def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo) -> tupl
     return report.records_written, report.output_sha256
 
 
-def _validate(ctx: StageContext, dataset: str, info: ObjectInfo) -> DatasetReport:
+def _validate(ctx: StageContext, dataset: str, info: ObjectInfo,
+              base_model: str) -> DatasetReport:
     from shared.convert import DatasetRules, convert_stream
 
-    settings = ctx.settings
     _, stream = ctx.store.open(info.name, if_match=info.etag)
     with stream:
         hashed = identity.HashingReader(stream)
         conversion = convert_stream(hashed, None, source=info.name,
-                                    rules=DatasetRules.for_base_model(settings.base_model))
+                                    rules=DatasetRules.for_base_model(base_model))
     not_as_is = _not_trainable_as_is(conversion) if conversion.valid else None
     valid = conversion.valid and not_as_is is None
     return DatasetReport.of_conversion(
         conversion, valid=valid, fatal=not_as_is or conversion.fatal, dataset=dataset,
         source_object=info.name, source_etag=info.etag, source_size=info.size,
-        output_object=info.name if valid else None, base_model=settings.base_model,
+        output_object=info.name if valid else None, base_model=base_model,
         validated_by=Stage.TRAIN.value, output_sha256=hashed.hexdigest() if valid else None)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,3 +102,34 @@ class AskResult(BaseModel):
     status: int
     answer: dict[str, Any]
     match: Match | None = None
+
+
+class SpecField(BaseModel):
+    """One job-spec key of the upload form, pre-filled with the pipeline's value (issue 24)."""
+
+    field: str
+    flag: str  # the ocift upload flag
+    key: str  # the object metadata key (opc-meta-ocift-...)
+    default: str  # the pipeline's value ("" = OCI's per-method default)
+    choices: list[str] | None = None
+    help: str = ""
+
+
+class JobDefaults(BaseModel):
+    fields: list[SpecField]
+
+
+class DecisionRequest(BaseModel):
+    """POST /api/decision: approve or reject a dataset waiting with its plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Annotated[str, Field(min_length=1, max_length=1024)]
+    decision: Literal["approve", "reject"]
+
+
+class DecisionResult(BaseModel):
+    dataset: str
+    decision: str
+    content_sha256: str | None
+    spec_sha256: str

@@ -16,7 +16,9 @@ Routes (JSON unless said otherwise; errors are ``{"error": {"code", "message"}}`
     GET  /api/deadletters       dead-lettered deliveries (local target)
     POST /api/redrive           {"delivery_ids": [...]} (local target)          token
     POST /api/ask               the inference function's body (its errors as it answers them) token
-    POST /api/upload?filename=F[&name=N][&training=1]   the file's bytes          token
+    POST /api/upload?filename=F[&name=N][&training=1][&spec_<field>=V...]  the file's bytes  token
+    GET  /api/jobdefaults       the upload form's job-spec fields and the pipeline's values
+    POST /api/decision          {"dataset": N, "decision": "approve"|"reject"}  token
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from shared.cli.connection import DEFAULT_STATE_DIR, Connection
 from shared.ui.errors import UiError
 from shared.ui.follow import TargetFollower
 from shared.ui.guard import Guard
-from shared.ui.models import RedriveRequest
+from shared.ui.models import DecisionRequest, RedriveRequest
 from shared.ui.view import PipelineView
 
 log = logging.getLogger("ocift.ui")
@@ -236,8 +238,24 @@ class _Handler(FrontDoorHandler):
         assert filename is not None
         name = _one(query, "name", required=False)
         training = (_one(query, "training", required=False) or "0") in ("1", "true")
+        spec = {key.removeprefix("spec_"): values[-1] for key, values in query.items()
+                if key.startswith("spec_")}
         length = self._length()
-        self._json(201, self.server.view.upload(filename, name, training, self.rfile, length))
+        self._json(201, self.server.view.upload(filename, name, training, self.rfile, length,
+                                                spec))
+
+    def job_defaults(self, query: dict[str, list[str]]) -> None:
+        self._json(200, self.server.view.job_defaults())
+
+    def decision(self, query: dict[str, list[str]]) -> None:
+        try:
+            req = DecisionRequest.model_validate_json(self._json_body())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise UiError(400, "invalid_request", f"{where}: {first['msg']}; send "
+                          '{"dataset": "<name>", "decision": "approve" or "reject"}') from None
+        self._json(200, self.server.view.decide(req.dataset, req.decision))
 
 
 ROUTES: dict[str, dict[str, Route]] = {
@@ -249,6 +267,8 @@ ROUTES: dict[str, dict[str, Route]] = {
     "/api/redrive": {"POST": _Handler.redrive},
     "/api/ask": {"POST": _Handler.ask},
     "/api/upload": {"POST": _Handler.upload},
+    "/api/jobdefaults": {"GET": _Handler.job_defaults},
+    "/api/decision": {"POST": _Handler.decision},
 }
 
 

@@ -19,14 +19,16 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from shared import clients, naming
+from shared import clients, jobspec, naming
 from shared.cli.ask import post_infer
 from shared.cli.connection import Connection
 from shared.cli.sniff import HEAD_BYTES, NotADataset, check_dataset_head
 from shared.cli.status_view import apply_report, apply_status, collect
 from shared.cli.upload import BadUpload, object_name
+from shared.families import fine_tunable as families_fine_tunable
 from shared.reports import DatasetReport
 from shared.status import DatasetState
+from shared.storage import encode_metadata
 from shared.ui import billing, match
 from shared.ui.errors import UiError, from_oci
 from shared.ui.models import (
@@ -34,10 +36,13 @@ from shared.ui.models import (
     DatasetDetail,
     DatasetSummary,
     DeadLetter,
+    DecisionResult,
+    JobDefaults,
     ModelVersion,
     Overview,
     RedriveResult,
     Resource,
+    SpecField,
     UploadResult,
 )
 
@@ -354,13 +359,67 @@ class PipelineView:
 
     # -- upload ----------------------------------------------------------------------------
 
+    def job_defaults(self) -> JobDefaults:
+        """The upload form's job-spec fields, pre-filled with the pipeline's configuration."""
+        from shared.cli.spec_flags import WHAT
+        from shared.families import TrainingMethod
+
+        job = jobspec.effective(jobspec.JobSpec(), self.settings)
+        out = []
+        for field in jobspec.FIELDS:
+            value = getattr(job, field)
+            shown = ("" if value is None else "true" if value is True else "false"
+                     if value is False else getattr(value, "value", str(value)))
+            choices = ([m.value for m in TrainingMethod] if field == "training_method" else
+                       ["true", "false"] if field == "content_moderation" else None)
+            ranges = jobspec.ranges_help(field)
+            out.append(SpecField(field=field, flag=jobspec.FLAGS[field],
+                                 key=jobspec.header_key(field), default=shown, choices=choices,
+                                 help=WHAT[field].format(models=", ".join(
+                                     f.models[0] for f in families_fine_tunable()))
+                                 + (f"; OCI's range: {ranges}" if ranges else "")))
+        return JobDefaults(fields=out)
+
+    def decide(self, dataset: str, decision: str) -> DecisionResult:
+        """Write the user's approval or rejection of ``dataset``'s waiting plan."""
+        from shared import approval
+        from shared.records import read_record
+        from shared.status import DatasetStatus
+
+        store = self.store()
+        try:
+            got = read_record(store, naming.status_object(self.settings, dataset),
+                              DatasetStatus)
+        except Exception as exc:
+            raise from_oci(exc, f"reading dataset {dataset!r}") from exc
+        if got is None:
+            raise UiError(404, "unknown_dataset", f"no dataset {dataset!r} has a status")
+        try:
+            record = approval.decide(store, self.settings, got[0], approval.Decision(decision))
+        except approval.NotAwaiting as exc:
+            raise UiError(409, "not_awaiting", str(exc)) from None
+        except Exception as exc:
+            raise from_oci(exc, f"writing the approval of {dataset!r}") from exc
+        return DecisionResult(dataset=dataset, decision=record.decision.value,
+                              content_sha256=record.content_sha256,
+                              spec_sha256=record.spec_sha256)
+
     def upload(self, filename: str, name: str | None, training: bool, body: io.BufferedIOBase,
-               length: int) -> UploadResult:
-        """Put an uploaded file into the bucket under the name ``ocift upload`` would use."""
+               length: int, spec: dict[str, str] | None = None) -> UploadResult:
+        """Put an uploaded file into the bucket under the name ``ocift upload`` would use,
+        with the form's job spec (``spec``: field -> text) as its metadata."""
         try:
             target = object_name(self.settings, filename, name or None, training)
         except BadUpload as exc:
             raise UiError(400, "bad_upload", str(exc)) from None
+        unknown = sorted(set(spec or {}) - set(jobspec.FIELDS))
+        if unknown:
+            raise UiError(400, "bad_job_spec", f"unknown job spec field(s) {', '.join(unknown)};"
+                          f" known: {', '.join(jobspec.FIELDS)}")
+        try:
+            meta = jobspec.to_metadata(jobspec.parse(spec or {}, key=jobspec.FLAGS.__getitem__))
+        except jobspec.JobSpecError as exc:
+            raise UiError(400, "bad_job_spec", str(exc)) from None
         if length <= 0:
             raise UiError(400, "empty_upload", f"{filename!r} is empty: choose a dataset file")
         if length > self.max_upload_bytes:
@@ -383,8 +442,9 @@ class PipelineView:
                 raise UiError(400, "not_a_dataset", str(exc)) from None
             spool.seek(0)
             try:
+                extra: dict[str, Any] = {"opc_meta": encode_metadata(meta)} if meta else {}
                 resp = store.client.put_object(store.namespace, store.bucket, target, spool,
-                                               content_length=length)
+                                               content_length=length, **extra)
             except Exception as exc:
                 raise from_oci(exc, f"uploading {target!r}") from exc
         dataset = (naming.training_dataset(self.settings, target) if training

@@ -30,7 +30,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
     with LocalTarget(tmp_path_factory.mktemp("iam-target"), watch_interval=0) as t:
         emu = t.emulator
         emu.objectstorage.ensure_bucket(emu.namespace, OTHER, emu.compartment_id)
-        for name in ("raw/a.json", "status/a.json", "training/a.jsonl"):
+        for name in ("raw/a.json", "status/a.json", "training/a.jsonl", "approvals/a.json"):
             emu.objectstorage.put_object(emu.namespace, BUCKET, name, b"{}")
         emu.objectstorage.put_object(emu.namespace, OTHER, "raw/a.json", b"{}")
         yield t
@@ -183,6 +183,24 @@ def test_no_stage_can_touch_another_bucket(target: LocalTarget, stage: str) -> N
     assert head.value.status == 404
     names = [o.name for o in target.emulator.objectstorage.list_objects(ns, OTHER)[0]]
     assert names == ["raw/a.json"]
+
+
+@pytest.mark.parametrize("stage", ["convert", "train", "endpoint", "watch", "infer"])
+def test_no_stage_principal_can_write_an_approval(target: LocalTarget, stage: str) -> None:
+    """Approvals are the user's (issue 24): only the train stage reads them, none writes."""
+    client = _os(target, stage)
+    ns = target.emulator.namespace
+    for name in ("approvals/a.json", "approvals/new.json"):  # overwrite and create
+        with pytest.raises(oci.exceptions.ServiceError) as exc:
+            client.put_object(ns, BUCKET, name, b'{"decision": "approve"}')
+        _denied(exc, "BucketNotFound")
+    assert target.emulator.objectstorage.head_object(ns, BUCKET, "approvals/a.json").size == 2
+    if stage == "train":
+        assert client.get_object(ns, BUCKET, "approvals/a.json").status == 200  # granted
+    else:
+        with pytest.raises(oci.exceptions.ServiceError) as read:
+            client.get_object(ns, BUCKET, "approvals/a.json")
+        _denied(read, "BucketNotFound")
 
 
 def test_a_malformed_statement_fails_target_start(tmp_path: Path) -> None:

@@ -65,3 +65,35 @@ def test_cli_multipart_put_and_error_body(emulator: Emulator, oci_cli: Cli,
     assert failed.returncode != 0
     assert '"code": "BucketNotFound"' in failed.stderr
     assert "Warning" not in failed.stderr
+
+
+def test_cli_metadata_carries_a_job_spec_the_pipeline_reads(emulator: Emulator, oci_cli: Cli,
+                                                           tmp_path: Path) -> None:
+    """The README's tenancy example: ``oci os object put --metadata`` with ``ocift-*`` keys
+    is the job spec the stages parse. (A key written with ``opc-meta-`` gets the prefix
+    twice from the CLI; the stages still read it.)"""
+    import oci
+
+    from shared import jobspec
+    from shared.families import TrainingMethod
+    from shared.storage import ObjectStore
+
+    ns = emulator.namespace
+    emulator.objectstorage.ensure_bucket(ns, "spec", emulator.compartment_id)
+    source = tmp_path / "in.json"
+    source.write_bytes(b'[{"instruction": "q", "output": "a"}]')
+    meta = {"ocift-base-model": "meta.llama-3.3-70b-instruct",
+            "opc-meta-ocift-training-method": "LORA", "ocift-epochs": "2"}
+    oci_cli("os", "object", "put", "--namespace", ns, "--bucket-name", "spec",
+            "--name", "raw/in.json", "--file", str(source), "--metadata", json.dumps(meta))
+    head = json.loads(oci_cli("os", "object", "head", "--namespace", ns, "--bucket-name", "spec",
+                              "--name", "raw/in.json").stdout)
+    assert head["opc-meta-ocift-epochs"] == "2"  # the CLI adds the prefix
+    assert head["opc-meta-opc-meta-ocift-training-method"] == "LORA"  # ... even when given
+    client = oci.object_storage.ObjectStorageClient(emulator.sdk_config(),
+                                                    service_endpoint=emulator.endpoint)
+    info = ObjectStore(client, ns, "spec").head("raw/in.json")
+    assert info is not None
+    spec = jobspec.from_metadata(info.metadata)
+    assert (spec.base_model, spec.training_method, spec.epochs) == (
+        "meta.llama-3.3-70b-instruct", TrainingMethod.LORA, 2)

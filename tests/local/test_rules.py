@@ -41,6 +41,8 @@ def test_repo_rules_route_each_prefix_to_its_stage() -> None:
     assert _functions(_event("status/a.json")) == []
     assert _functions(_event("quarantine/status/a.json.json")) == []
     assert _functions(_event("handoff/watch/a.json")) == []
+    # The user's approval wakes the train stage (issue 24).
+    assert _functions(_event("approvals/team/a.json", kind="updateobject")) == ["train"]
 
 
 def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
@@ -54,8 +56,8 @@ def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
                 overlap = prefix.startswith(other) or other.startswith(prefix)
                 assert not overlap or fn == rule.action.function, (pattern, other)
             seen[prefix] = rule.action.function
-    assert sorted(seen) == ["handoff/convert/", "handoff/endpoint/", "handoff/train/", "raw/",
-                            "training/"]
+    assert sorted(seen) == ["approvals/", "handoff/convert/", "handoff/endpoint/",
+                            "handoff/train/", "raw/", "training/"]
 
 
 def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:

@@ -249,8 +249,10 @@ def make_ctx(**overrides: Any) -> tuple[StageContext, FakeObjectStorage, FakeGen
     return ctx, os_client, ai
 
 
-def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool = True) -> str:
-    """A converted JSONL + its convert report, as the convert stage leaves them."""
+def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool = True,
+               metadata: dict[str, str] | None = None) -> str:
+    """A converted JSONL + its convert report, as the convert stage leaves them (with the
+    raw object's job-spec ``metadata`` copied onto it, as convert copies it)."""
     raw_etag = f"raw-{next(_ids)}"
     body = b"".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}).encode() + b"\n"
                     for i in range(records))
@@ -259,7 +261,7 @@ def drop_jsonl(ctx: StageContext, dataset: str, records: int = 40, valid: bool =
         source_object=f"raw/{dataset}.json", source_etag=raw_etag,
         fatal=None if valid else Issue(code="too_few_examples", message="too few examples")))
     return ctx.store.put_bytes(naming.training_object(ctx.settings, dataset), body,
-                               metadata={"source-etag": raw_etag})
+                               metadata={"source-etag": raw_etag, **(metadata or {})})
 
 
 def start_training(ctx: StageContext, ai: FakeGenAi, dataset: str, records: int = 40) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from oci.exceptions import ServiceError
 
-from shared import genai, naming, tags
+from shared import genai, jobspec, naming, tags
 from shared.settings import Settings, TrainingMethod
 from shared.stages.context import read_status
 from shared.stages.train import train_dataset
@@ -23,6 +23,11 @@ from tests.support.fakes import (
 )
 
 # -- GenAI rules -----------------------------------------------------------------------------
+
+
+def _job(settings: Settings) -> jobspec.EffectiveSpec:
+    """The pipeline's configuration as the job of a dataset that sets no key."""
+    return jobspec.effective(jobspec.JobSpec(), settings)
 
 
 def test_family_table_follows_oci_cluster_rules() -> None:
@@ -42,25 +47,28 @@ def test_family_table_follows_oci_cluster_rules() -> None:
 ])
 def test_auto_method_by_dataset_size_and_family(base: str, examples: int,
                                                 expected: TrainingMethod) -> None:
-    assert genai.choose_method(make_settings(), genai.family_of(base), examples) is expected
+    settings = make_settings()
+    assert genai.choose_method(_job(settings), genai.family_of(base), examples,
+                               settings.vanilla_threshold) is expected
 
 
 def test_explicit_method_must_be_supported_by_the_family() -> None:
     settings = make_settings(training_method=TrainingMethod.VANILLA)
     with pytest.raises(genai.PermanentError, match="VANILLA"):
-        genai.choose_method(settings, genai.family_of("cohere.command-r-08-2024"), 10)
+        genai.choose_method(_job(settings), genai.family_of("cohere.command-r-08-2024"), 10,
+                            settings.vanilla_threshold)
     lora = make_settings(training_method=TrainingMethod.LORA)
-    assert genai.choose_method(lora, genai.family_of("cohere.command-r-08-2024"), 10) \
-        is TrainingMethod.LORA
+    assert genai.choose_method(_job(lora), genai.family_of("cohere.command-r-08-2024"), 10,
+                               lora.vanilla_threshold) is TrainingMethod.LORA
 
 
 def test_training_config_uses_settings_then_method_defaults() -> None:
     family = genai.family_of("cohere.command-r-08-2024")
-    tfew = genai.training_config(make_settings(), family, TrainingMethod.TFEW)
+    tfew = genai.training_config(_job(make_settings()), family, TrainingMethod.TFEW)
     assert tfew.training_config_type == "TFEW_TRAINING_CONFIG"
     assert (tfew.total_training_epochs, tfew.learning_rate, tfew.training_batch_size) == \
         (5, 0.01, 16)
-    lora = genai.training_config(make_settings(epochs=2, learning_rate=0.001), family,
+    lora = genai.training_config(_job(make_settings(epochs=2, learning_rate=0.001)), family,
                                  TrainingMethod.LORA)
     assert lora.training_config_type == "LORA_TRAINING_CONFIG"
     assert (lora.total_training_epochs, lora.learning_rate, lora.training_batch_size) == \

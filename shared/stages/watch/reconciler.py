@@ -12,7 +12,8 @@ wakes the one stage that owns the next step.
 3. a JSONL whose status does not describe its current ETag -> QUEUED for train (this also
    rebuilds the status of a dataset lost before its model existed);
 4. any status whose next step is a stage's (QUEUED, MODEL_ACTIVE, a ready release, a
-   PENDING_* whose cluster is ACTIVE) -> handed to that stage again;
+   PENDING_* whose cluster is ACTIVE, an AWAITING_APPROVAL with an approval object listed:
+   its event may have been lost) -> handed to that stage again;
 5. the cluster sweep (releases and idle clusters), then a tick.
 
 Each dataset is handled in isolation: one failing dataset is logged and reported in
@@ -195,6 +196,9 @@ def _hand_back(ctx: StageContext, name: str, queued: set[str],
         return
     status, etag = current
     owner = owner_of(ctx, status)
+    if owner is None and status.state is DatasetState.AWAITING_APPROVAL and (
+            ctx.store.listed_etag(naming.approval_object(ctx.settings, dataset)) is not None):
+        owner = Stage.TRAIN  # the user decided; the watcher may list approvals, not read them
     if owner is None or (status.state is DatasetState.ENDPOINT_ACTIVE
                          and not any(r.ready for r in status.releases)):
         return  # nothing waits on a stage (a serving dataset retired its old endpoints)

@@ -102,7 +102,7 @@ function holds(resources, total) {
   if (!clusters.length) return "-";
   return el("div", {},
     clusters.map((r) => el("div", {class: "muted"},
-      `${r.kind}: ${r.units} × ${r.shape} (${r.state})`
+      `${r.kind}: ${r.units} x ${r.shape} (${r.state})`
       + (r.datasets.length > 1 ? `, shared by ${r.datasets.length}` : ""))),
     el("div", {}, el("b", {}, num(total)), " unit-hours"));
 }
@@ -135,7 +135,7 @@ function renderOverview(data) {
   const res = document.querySelector("#resources tbody");
   res.replaceChildren(...data.resources.map((r) => el("tr", {},
     el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
-    el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
+    el("td", {}, r.shape ? `${r.units} x ${r.shape}` : "-"), el("td", {}, r.state),
     el("td", {}, age(r.hours)), el("td", {}, num(r.unit_hours)),
     el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
       : el("span", {class: "muted"}, "idle")))));
@@ -269,7 +269,7 @@ function endpointCard(d) {
       ["id", el("span", {class: "mono"}, e.id)], ["created", when(e.created)]]))
       : el("p", {class: "muted"}, d.summary.endpoint_state || "no endpoint yet"),
     d.summary.resources.filter((r) => r.unit_hours !== null).map((r) => el("p", {class: "muted"},
-      `${r.kind} ${r.units} × ${r.shape}, ${age(r.hours)} old: ${num(r.unit_hours)} unit-hours`)),
+      `${r.kind} ${r.units} x ${r.shape}, ${age(r.hours)} old: ${num(r.unit_hours)} unit-hours`)),
     d.summary.state === "ENDPOINT_ACTIVE"
       ? el("a", {href: "#ask=" + encodeURIComponent(name), id: "ask-this"}, "Ask it in the playground")
       : null);
@@ -310,12 +310,96 @@ function historyCard(d) {
       : el("p", {class: "muted"}, "no status yet"));
 }
 
+// -- job spec and approval (issue 24) -----------------------------------------------------------
+
+function specRows(spec) {
+  const given = new Set(spec.from_dataset || []);
+  return Object.entries(spec).filter(([k, v]) => k !== "from_dataset" && v !== null)
+    .map(([k, v]) => [k.replaceAll("_", " ") + (given.has(k) ? " *" : ""), String(v)]);
+}
+
+function clusterText(c) {
+  if (c.action === "reuse") return `reuse ${c.cluster_id} (${c.units} x ${c.shape})`;
+  let text = `${c.action === "create" ? "create" : "create unless one is found"} ${c.units} x `
+    + `${c.shape}, minimum commitment ${c.minimum_unit_hours} unit-hours`;
+  if (c.minimum_cost !== null) text += ` = ${num(c.minimum_cost, 2)} at ${c.price_per_unit_hour}/unit-hour`;
+  return text + (c.note ? ` (${c.note})` : "");
+}
+
+async function decide(dataset, decision, button) {
+  const out = document.getElementById("decision-result");
+  button.disabled = true;
+  try {
+    const done = await api("/api/decision", {method: "POST",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify({dataset, decision})});
+    out.className = "";
+    out.textContent = `${done.decision}d: the train stage takes it from here`;
+    refresh();
+  } catch (e) {
+    out.className = "error";
+    out.textContent = e.message;
+    button.disabled = false;
+  }
+}
+
+function jobCard(d) {
+  const st = d.status || {};
+  if (!st.spec && !st.plan) return null;
+  const plan = st.plan;
+  const waiting = st.state === "AWAITING_APPROVAL" && plan;
+  return el("div", {class: "card", id: "job"}, el("h3", {}, "Job"),
+    st.spec ? el("div", {id: "job-spec"}, kv(specRows(st.spec)),
+      el("p", {class: "muted"}, "* set by the dataset (opc-meta-ocift-*); the rest is the "
+        + "pipeline's configuration")) : null,
+    plan ? el("div", {id: "plan"}, el("h3", {}, waiting ? "Plan (awaiting approval)" : "Plan"),
+      kv([["examples", String(plan.examples)], ["method", plan.training_method],
+        ["hyperparameters", Object.entries(plan.hyperparameters).filter(([, v]) => v !== null)
+          .map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`).join(", ")],
+        ["fine-tuning cluster", clusterText(plan.finetuning_cluster)],
+        ["hosting cluster", clusterText(plan.hosting_cluster)],
+        ["unit-hours", `at least ${plan.unit_hours} committed`],
+        ["cost", plan.cost !== null ? num(plan.cost, 2) + " at your OCIFT_UNIT_PRICES"
+          : "set OCIFT_UNIT_PRICES to see money"]])) : null,
+    waiting ? el("div", {class: "actions"},
+      el("button", {id: "approve", onclick: (ev) => decide(d.summary.dataset, "approve",
+        ev.target)}, "Approve"),
+      el("button", {id: "reject", onclick: (ev) => decide(d.summary.dataset, "reject",
+        ev.target)}, "Reject"),
+      el("span", {id: "decision-result", role: "status"})) : null);
+}
+
+let specDefaults = [];
+
+async function setupSpecFields() {
+  try {
+    specDefaults = (await api("/api/jobdefaults")).fields;
+  } catch (e) {
+    return;  // the form still uploads with the pipeline's configuration
+  }
+  const box = document.getElementById("spec-fields");
+  box.replaceChildren(...specDefaults.map((f) => {
+    const input = f.choices
+      ? el("select", {id: "spec-" + f.field}, ...f.choices.map((c) =>
+        el("option", {value: c, selected: c === f.default}, c)))
+      : el("input", {type: "text", id: "spec-" + f.field, value: f.default,
+        placeholder: f.default === "" ? "OCI's default" : null});
+    return el("label", {title: f.help}, f.flag.slice(2), input);
+  }));
+}
+
+function specParams(params) {
+  for (const f of specDefaults) {
+    const value = document.getElementById("spec-" + f.field).value.trim();
+    if (value !== f.default) params.set("spec_" + f.field, value);
+  }
+}
+
 function renderDataset(d) {
   const view = document.getElementById("view-dataset");
   view.replaceChildren(
     el("h2", {id: "dataset-title"}, d.summary.dataset),
     timeline(d.summary),
-    el("div", {class: "cards"}, reportCard(d), trainingCard(d), versionsCard(d),
+    el("div", {class: "cards"}, jobCard(d), reportCard(d), trainingCard(d), versionsCard(d),
       endpointCard(d), deadLetterCard(d), historyCard(d)));
   for (const bar of view.querySelectorAll("[data-pct]")) {
     bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.pct) || 0))}%`;
@@ -376,6 +460,7 @@ async function upload(file) {
   const name = document.getElementById("upload-name").value.trim();
   if (name) params.set("name", name);
   if (document.getElementById("upload-training").checked) params.set("training", "1");
+  specParams(params);
   out.className = "muted";
   out.textContent = `uploading ${file.name}…`;
   try {
@@ -449,5 +534,6 @@ function show() {
 
 document.getElementById("ask-form").addEventListener("submit", ask);
 setupUpload();
+setupSpecFields();
 window.addEventListener("hashchange", show);
 show();
