@@ -123,8 +123,14 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
 
 def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
             current: StatusRead | None, reason: str) -> Outcome:
+    try:  # show the job that was refused (when it parses at all)
+        job: jobspec.EffectiveSpec | None = jobspec.effective(
+            jobspec.from_metadata(info.metadata), ctx.settings)
+    except jobspec.JobSpecError:
+        job = None
     new, etag = next_status(current, dataset, DatasetState.REJECTED, reason, reason=reason,
-                            source_object=info.name, source_etag=info.etag)
+                            source_object=info.name, source_etag=info.etag, spec=job,
+                            plan=None)
     write_status(ctx, new, etag)
     log.warning("dataset rejected", extra={"dataset": dataset, "reason": reason})
     return _outcome(OutcomeStatus.REJECTED, reason, info.name)

@@ -226,6 +226,7 @@ def test_a_spec_out_of_range_is_rejected_before_any_cluster() -> None:
     got = read_status(ctx, "d")
     assert got is not None and got[0].state is DatasetState.REJECTED
     assert "opc-meta-ocift-epochs=0 is outside 1 to 10" in got[0].reason
+    assert got[0].spec is not None and got[0].spec.epochs == 0  # the refused job is shown
     assert ai.clusters == {} and ai.creates == []
 
 
