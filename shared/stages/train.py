@@ -19,6 +19,7 @@ from shared import plan as plans
 from shared.convert.report import ConversionReport, Issue
 from shared.errors import ErrorKind, classify, describe
 from shared.events import ObjectEvent
+from shared.families import Family, TrainingMethod
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.records import MalformedRecord, quarantine, write_record
@@ -211,8 +212,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 
 def _await_approval(ctx: StageContext, dataset: str, info: ObjectInfo,
-                    current: StatusRead | None, job: jobspec.EffectiveSpec, family: Any,
-                    method: Any, examples: int, sha256: str | None) -> Outcome:
+                    current: StatusRead | None, job: jobspec.EffectiveSpec, family: Family,
+                    method: TrainingMethod, examples: int, sha256: str | None) -> Outcome:
     """Record the plan and wait (AWAITING_APPROVAL): nothing billable is created."""
     waiting = f"awaiting approval: `ocift approve {dataset}` (or `ocift reject {dataset}`)"
     if current is not None:
