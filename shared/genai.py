@@ -359,7 +359,8 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
         freeform_tags=tags.pipeline_tags(
             settings.pipeline_name, tags.ROLE_MODEL, dataset=dataset,
             source_object=source_object, source_etag=source_etag, base_model=base.name,
-            content_sha256=content_sha256, spec_sha256=job.digest()),
+            content_sha256=content_sha256, spec_sha256=job.digest(),
+            content_moderation="true" if job.content_moderation else "false"),
     )
     resp = client.create_model(details, opc_retry_token=naming.idempotency_key(
         settings.pipeline_name, "train", source_object, source_etag))
@@ -382,11 +383,15 @@ def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str)
 
 def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any,
                     cluster_id: str, content_moderation: bool | None = None) -> Any:
-    """CreateEndpoint for ``model`` with moderation from the job (else settings) and a token
-    from its id."""
+    """CreateEndpoint for ``model`` with moderation from the job (the status's, else the
+    model's tag, else settings) and a token from its id."""
     from oci.generative_ai import models as m
 
     model_tags = dict(model.freeform_tags or {})
+    if content_moderation is None:
+        tagged = model_tags.get(tags.CONTENT_MODERATION)
+        content_moderation = (tagged == "true" if tagged in ("true", "false")
+                              else settings.content_moderation)
     endpoint_tags = {k: v for k, v in model_tags.items() if k.startswith("ocift-")}
     endpoint_tags.update(tags.pipeline_tags(settings.pipeline_name, tags.ROLE_ENDPOINT,
                                             model_id=model.id))
@@ -395,8 +400,7 @@ def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any
         dedicated_ai_cluster_id=cluster_id, display_name=naming.display_name(dataset),
         description=f"Serves {settings.pipeline_name} model for {dataset}",
         content_moderation_config=m.ContentModerationConfig(
-            is_enabled=settings.content_moderation if content_moderation is None
-            else content_moderation),
+            is_enabled=content_moderation),
         freeform_tags=endpoint_tags)
     token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id)
     return client.create_endpoint(details, opc_retry_token=token).data

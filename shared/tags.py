@@ -15,6 +15,7 @@ MODEL_ID = "ocift-model-id"  # on endpoints (and per-model hosting clusters): th
 MODEL_FAMILY = "ocift-model-family"  # on clusters: base model family they fit (shared.genai)
 CONTENT_SHA256 = "ocift-content-sha256"  # on models: SHA-256 of the JSONL bytes trained on
 SPEC_SHA256 = "ocift-spec-sha256"  # on models: digest of the job spec trained with (issue 24)
+CONTENT_MODERATION = "ocift-content-moderation"  # on models: the job's "true"/"false"
 
 ROLE_FINETUNING_CLUSTER = "finetuning-cluster"
 ROLE_HOSTING_CLUSTER = "hosting-cluster"

@@ -49,8 +49,9 @@ class DatasetRow(BaseModel):
 
     @property
     def finished(self) -> bool:
-        return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED") or (
-            self.valid is False)
+        # AWAITING_APPROVAL waits for the user, not the pipeline: `--watch` stops there too.
+        return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED",
+                              "AWAITING_APPROVAL") or (self.valid is False)
 
 
 def apply_report(row: DatasetRow, doc: Any) -> None:

@@ -110,7 +110,9 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     except jobspec.JobSpecError as exc:
         stream.close()
         return _refuse(ctx, name, etag, dataset, "bad_job_spec", str(exc))
-    base_model = spec.base_model or settings.base_model
+    # The job as it will run (field mapping, eval size, base model for the token limits).
+    job = jobspec.effective(spec, settings)
+    base_model = job.base_model
     writer = store.writer(
         out_name,
         part_size=settings.multipart_part_size,

@@ -19,6 +19,7 @@ from shared import plan as plans
 from shared.convert.report import ConversionReport, Issue
 from shared.errors import ErrorKind, classify, describe
 from shared.events import ObjectEvent
+from shared.families import Family, TrainingMethod
 from shared.lifecycle import Lifecycle
 from shared.outcome import Outcome, OutcomeStatus
 from shared.records import MalformedRecord, quarantine, write_record
@@ -123,8 +124,14 @@ def train_dataset(ctx: StageContext, dataset: str, etag: str | None) -> Outcome:
 
 def _reject(ctx: StageContext, dataset: str, info: ObjectInfo,
             current: StatusRead | None, reason: str) -> Outcome:
+    try:  # show the job that was refused (when it parses at all)
+        job: jobspec.EffectiveSpec | None = jobspec.effective(
+            jobspec.from_metadata(info.metadata), ctx.settings)
+    except jobspec.JobSpecError:
+        job = None
     new, etag = next_status(current, dataset, DatasetState.REJECTED, reason, reason=reason,
-                            source_object=info.name, source_etag=info.etag)
+                            source_object=info.name, source_etag=info.etag, spec=job,
+                            plan=None)
     write_status(ctx, new, etag)
     log.warning("dataset rejected", extra={"dataset": dataset, "reason": reason})
     return _outcome(OutcomeStatus.REJECTED, reason, info.name)
@@ -205,8 +212,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 
 def _await_approval(ctx: StageContext, dataset: str, info: ObjectInfo,
-                    current: StatusRead | None, job: jobspec.EffectiveSpec, family: Any,
-                    method: Any, examples: int, sha256: str | None) -> Outcome:
+                    current: StatusRead | None, job: jobspec.EffectiveSpec, family: Family,
+                    method: TrainingMethod, examples: int, sha256: str | None) -> Outcome:
     """Record the plan and wait (AWAITING_APPROVAL): nothing billable is created."""
     waiting = f"awaiting approval: `ocift approve {dataset}` (or `ocift reject {dataset}`)"
     if current is not None:

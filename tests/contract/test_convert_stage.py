@@ -88,6 +88,29 @@ def test_valid_dataset_converts_with_report_and_source_metadata(env: Env) -> Non
     assert report["output_object"] == "training/fin.jsonl"
 
 
+def test_the_job_spec_travels_onto_the_jsonl_and_a_bad_one_is_refused(env: Env) -> None:
+    """Issue 24: convert copies the raw object's opc-meta-ocift-* keys onto the JSONL (a big
+    one too: multipart metadata is fixed when the upload starts) and refuses a bad spec."""
+    settings, store = env
+    small = settings.model_copy(update={"multipart_part_size": 1024 * 1024})
+    store.put_bytes("raw/job.json", alpaca(10000),
+                    metadata={"ocift-training-method": "LORA", "ocift-epochs": "2",
+                              "ocift-prompt-field": "quéstion"})
+    assert convert_object(event_for(store, "raw/job.json"), small).status is OutcomeStatus.DONE
+    meta = head(store, "training/job.jsonl").metadata
+    assert head(store, "training/job.jsonl").size > 1024 * 1024  # written in several parts
+    assert {k: v for k, v in meta.items() if k.startswith("ocift-")} == {
+        "ocift-training-method": "LORA", "ocift-epochs": "2", "ocift-prompt-field": "quéstion"}
+    store.put_bytes("raw/badjob.json", alpaca(40), metadata={"ocift-epochs": "two",
+                                                             "ocift-epoch": "2"})
+    outcome = convert_object(event_for(store, "raw/badjob.json"), settings)
+    assert outcome.status is OutcomeStatus.REJECTED
+    assert "opc-meta-ocift-epoch" in outcome.reason and "opc-meta-ocift-epochs" in outcome.reason
+    report = json_doc(store, "reports/badjob.json")
+    assert report["valid"] is False and report["fatal"]["code"] == "bad_job_spec"
+    assert store.head("training/badjob.jsonl") is None
+
+
 def test_redelivery_is_a_no_op(env: Env) -> None:
     settings, store = env
     store.put_bytes("raw/dup.json", alpaca(40))

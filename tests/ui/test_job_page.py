@@ -71,17 +71,20 @@ def test_the_form_is_prefilled_and_the_approve_button_starts_training(
 
     wait_for(lambda: row_state(browser, "gated-page") == "AWAITING_APPROVAL", 60,
              "AWAITING_APPROVAL in the row")
-    row(browser, "gated-page").find_element(By.CSS_SELECTOR, "a.dataset-link").click()
-    plan = wait_for(lambda: browser.find_element(By.ID, "plan"), 30, "the plan")
-    assert "create 8 x SMALL_COHERE_V2" in plan.text  # the train stage looked: none to reuse
-    assert "744" in plan.text and "LORA" in plan.text
-    spec = browser.find_element(By.ID, "job-spec").text
+    wait_for(lambda: row(browser, "gated-page").find_element(
+        By.CSS_SELECTOR, "a.dataset-link").click() or True, 30, "the dataset link")
+    # The view re-renders on every poll: read each text in one retried step.
+    plan = wait_for(lambda: browser.find_element(By.ID, "plan").text, 30, "the plan")
+    assert "create 8 x SMALL_COHERE_V2" in plan  # the train stage looked: none to reuse
+    assert "744" in plan and "LORA" in plan
+    spec = wait_for(lambda: browser.find_element(By.ID, "job-spec").text, 30, "the job")
     assert "epochs * 2" in spec and "training method * LORA" in spec
     screenshot(browser, "awaiting-approval")
     waiting = gated.server.view.dataset("gated-page")
     assert waiting.status is not None and waiting.status.finetuning_cluster_id is None
     assert waiting.models == []  # nothing created yet
-    browser.find_element(By.ID, "approve").click()
+    wait_for(lambda: browser.find_element(By.ID, "approve").click() or True, 30,
+             "the approve button")
 
     def decided() -> bool:  # the page says so, or has already moved past waiting
         shown = browser.find_elements(By.ID, "decision-result")

@@ -479,3 +479,51 @@ def test_concurrent_overviews_share_one_listing(server: UiServer,
         t.join()
     assert replies == [200] * 8
     assert len(computed) < 8  # callers that came while one ran shared it
+
+
+def test_job_spec_fields_upload_spec_and_decision_route_errors(
+        server: UiServer, shared_emulator: Emulator) -> None:
+    """Issue 24: the form's defaults, a bad or unknown spec value refused before anything is
+    stored, a good one carried as metadata, and the decision route's refusals."""
+    defaults = call(server, "GET", "/api/jobdefaults")
+    assert defaults.status == 200
+    fields = {f["field"]: f for f in defaults.body["fields"]}
+    assert fields["epochs"]["default"] == "5" and fields["epochs"]["flag"] == "--epochs"
+    assert fields["training_method"]["choices"] == ["auto", "TFEW", "VANILLA", "LORA"]
+    assert "1 to 10" in fields["epochs"]["help"] and fields["learning_rate"]["default"] == ""
+    octet = {"Content-Type": "application/octet-stream"}
+    data = b'[{"instruction": "q", "output": "a"}]'
+    bad = call(server, "POST", "/api/upload?filename=s.json&spec_epochs=two", data, octet)
+    assert bad.status == 400 and bad.code == "bad_job_spec"
+    assert "--epochs='two' is not a whole number" in bad.body["error"]["message"]
+    unknown = call(server, "POST", "/api/upload?filename=s.json&spec_epoch=2", data, octet)
+    assert unknown.status == 400 and "spec field(s) epoch" in unknown.body["error"]["message"]
+    assert _object(shared_emulator, "raw/s.json") is None
+    done = call(server, "POST", "/api/upload?filename=s.json&spec_epochs=2&spec_lora_r=",
+                data, octet)
+    assert done.status == 201, done.body
+    head = shared_emulator.objectstorage.head_object(shared_emulator.namespace, BUCKET,
+                                                     "raw/s.json")
+    assert {k: v for k, v in (head.metadata or {}).items() if "ocift" in k} == {
+        "ocift-epochs": "2"}
+    for body, code in (({"dataset": "s"}, "invalid_request"),
+                       ({"dataset": "s", "decision": "maybe"}, "invalid_request"),
+                       ({"dataset": "s", "decision": "approve", "x": 1}, "invalid_request")):
+        refused = call(server, "POST", "/api/decision", json_body=body)
+        assert (refused.status, refused.code) == (400, code), refused.body
+    missing = call(server, "POST", "/api/decision",
+                   json_body={"dataset": "no-such", "decision": "approve"})
+    assert (missing.status, missing.code) == (404, "unknown_dataset")
+    assert call(server, "POST", "/api/decision", json_body={"dataset": "s", "decision":
+                "approve"}, token=False).status == 403
+    from shared.status import DatasetState, DatasetStatus
+
+    done_status = DatasetStatus.started("s2", DatasetState.REJECTED, reason="too few examples",
+                                        source_object="raw/s2.json", source_etag="e")
+    shared_emulator.objectstorage.put_object(shared_emulator.namespace, BUCKET, "status/s2.json",
+                                             done_status.model_dump_json().encode())
+    late = call(server, "POST", "/api/decision", json_body={"dataset": "s2",
+                                                             "decision": "approve"})
+    assert (late.status, late.code) == (409, "not_awaiting")
+    assert "REJECTED, not waiting for approval" in late.body["error"]["message"]
+    assert _object(shared_emulator, "approvals/s2.json") is None

@@ -226,6 +226,7 @@ def test_a_spec_out_of_range_is_rejected_before_any_cluster() -> None:
     got = read_status(ctx, "d")
     assert got is not None and got[0].state is DatasetState.REJECTED
     assert "opc-meta-ocift-epochs=0 is outside 1 to 10" in got[0].reason
+    assert got[0].spec is not None and got[0].spec.epochs == 0  # the refused job is shown
     assert ai.clusters == {} and ai.creates == []
 
 
@@ -287,6 +288,11 @@ def test_content_moderation_comes_from_the_job() -> None:
                           content_moderation=job.content_moderation)
     [endpoint] = ai.endpoints.values()
     assert endpoint.details.content_moderation_config.is_enabled is False
+    # A status rebuilt from tags has no spec: the model's own tag still says it.
+    tagged = SimpleNamespace(id="m2", freeform_tags={tags.CONTENT_MODERATION: "false"})
+    genai.create_endpoint(ai, make_settings(), dataset="d", model=tagged, cluster_id="c1")
+    second = next(e for e in ai.endpoints.values() if e.details.model_id == "m2")
+    assert second.details.content_moderation_config.is_enabled is False
 
 
 def test_reconcile_hands_a_decided_dataset_whose_approval_event_was_lost_to_train() -> None:
