@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,27 @@ def screenshot(driver: Any, name: str) -> Path:
     assert driver.save_screenshot(str(path)), f"screenshot {path} failed"
     driver.set_window_size(1400, 1000)
     return path
+
+
+@contextlib.contextmanager
+def serve_page(root: Path, **target_kwargs: Any) -> Iterator[Served]:
+    """A fast-paced local target in ``root/.ocift`` with ``ocift ui`` in front of it."""
+    from shared import caches
+    from shared.cli.connection import Connection, local_settings
+    from shared.cli.demo import fast_paces
+    from shared.ui.view import PipelineView
+
+    target = LocalTarget(root / ".ocift", watch_interval=0.2, backoff_base=0.05,
+                         **target_kwargs)
+    with target:
+        fast_paces(target)
+        caches.reset_all()
+        assert target.info is not None
+        conn = Connection(local_settings(target.info), f"{target.info.gateway_url}/infer",
+                          local=True)
+        server = UiServer(PipelineView(conn, target.state_dir, poll_seconds=0.5)).start()
+        try:
+            yield Served(target, server, root)
+        finally:
+            server.stop()
+    caches.reset_all()

@@ -11,31 +11,13 @@ from typing import Any
 
 import pytest
 
-from deploy.local.target import LocalTarget
-from shared import caches
-from shared.cli.connection import Connection, local_settings
-from shared.cli.demo import fast_paces
-from shared.ui.server import UiServer
-from shared.ui.view import PipelineView
-from tests.support.ui import BROWSER_FLAGS, CHROMEDRIVER, CHROMIUM, Served
+from tests.support.ui import BROWSER_FLAGS, CHROMEDRIVER, CHROMIUM, Served, serve_page
 
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ui")
-    target = LocalTarget(root / ".ocift", watch_interval=0.2, backoff_base=0.05)
-    with target:
-        fast_paces(target)
-        caches.reset_all()
-        assert target.info is not None
-        conn = Connection(local_settings(target.info), f"{target.info.gateway_url}/infer",
-                          local=True)
-        server = UiServer(PipelineView(conn, target.state_dir, poll_seconds=0.5)).start()
-        try:
-            yield Served(target, server, root)
-        finally:
-            server.stop()
-    caches.reset_all()
+    with serve_page(tmp_path_factory.mktemp("ui")) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from deploy.local.target import LocalTarget
-from shared import caches
-from shared.cli.connection import Connection, local_settings
-from shared.cli.demo import fast_paces
-from shared.ui.server import UiServer
-from shared.ui.view import PipelineView
-from tests.support.ui import Served, records, screenshot, wait_for
+from tests.support.ui import Served, records, screenshot, serve_page, wait_for
 from tests.ui.test_browser import open_page, row, row_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -25,21 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("ui-gated")
-    target = LocalTarget(root / ".ocift", watch_interval=0.2, backoff_base=0.05,
-                         settings_overrides={"OCIFT_APPROVAL": "required"})
-    with target:
-        fast_paces(target)
-        caches.reset_all()
-        assert target.info is not None
-        conn = Connection(local_settings(target.info), f"{target.info.gateway_url}/infer",
-                          local=True)
-        server = UiServer(PipelineView(conn, target.state_dir, poll_seconds=0.5)).start()
-        try:
-            yield Served(target, server, root)
-        finally:
-            server.stop()
-    caches.reset_all()
+    with serve_page(tmp_path_factory.mktemp("ui-gated"),
+                    settings_overrides={"OCIFT_APPROVAL": "required"}) as page:
+        yield page
 
 
 def test_the_form_is_prefilled_and_the_approve_button_starts_training(
