@@ -10,7 +10,8 @@ gets the key ``(crc32(UTF-8 prompt), prompt, completion)``, and the split is the
 examples with the *smallest* keys (a bottom-k sample). While streaming, the
 ``capacity`` smallest keys seen so far are held back in a sorted list (at most 200 for
 ``auto``); an example pushed out of it by a smaller key can never be in the split, so it
-goes on to the training JSONL at once. At the end the total is known, the size is
+goes on to the training JSONL at once (so those few are written later than their input
+position; everything else keeps the input order). At the end the total is known, the size is
 computed, and the smallest ``size`` held-back examples are the split; the others go to
 training. The same content gives the same split, in any record order and on any machine
 (CRC-32 is not seeded, unlike Python's ``hash``); adding records only ever removes
@@ -41,8 +42,8 @@ MAX_EVAL_SIZE = 1000
 EvalSize = int | Literal["auto"]
 
 _UTF8 = methodcaller("encode", "utf-8", "surrogatepass")
-#: (crc, prompt, completion, prompt bytes, completion bytes)
-Entry = tuple[int, str, str, int, int]
+#: (crc, prompt, completion, prompt bytes, completion bytes, position in the input)
+Entry = tuple[int, str, str, int, int, int]
 
 
 def target_size(usable: int, requested: EvalSize, min_training: int) -> tuple[int, str | None]:
@@ -59,7 +60,7 @@ def target_size(usable: int, requested: EvalSize, min_training: int) -> tuple[in
     return size, None
 
 
-def check_size(requested: EvalSize) -> EvalSize:
+def check_size(requested: object) -> EvalSize:
     """``requested`` if it is a valid eval size, else ValueError naming the range."""
     if requested != "auto" and (isinstance(requested, bool) or not isinstance(requested, int)
                                 or not 0 <= requested <= MAX_EVAL_SIZE):
@@ -78,6 +79,7 @@ class Holdout:
         self.entries: list[Entry] = []  # sorted by key, at most ``capacity``
         self.frontier: Entry | None = None  # smallest key of an example let through
         self.let_through = 0  # examples that went on to training while streaming
+        self.offered = 0
         self.note: str | None = None
 
     def _through(self, entry: Entry) -> None:
@@ -89,6 +91,8 @@ class Holdout:
         """Hold back the examples that may be in the split; the rest (and any pushed out)
         are returned, for the training output."""
         crcs = list(map(crc32, map(_UTF8, prompts)))
+        first = self.offered
+        self.offered += len(prompts)
         entries = self.entries
         cap = self.capacity
         if len(entries) >= cap:
@@ -105,7 +109,7 @@ class Holdout:
         out_pb: list[int] = []
         out_cb: list[int] = []
         for i in candidates:
-            entry = (crcs[i], prompts[i], completions[i], p_bytes[i], c_bytes[i])
+            entry = (crcs[i], prompts[i], completions[i], p_bytes[i], c_bytes[i], first + i)
             if len(entries) < cap:
                 insort(entries, entry)
                 held.add(i)
@@ -136,7 +140,9 @@ class Holdout:
         return prompts, completions, p_bytes, c_bytes
 
     def split(self) -> tuple[list[Entry], list[Entry]]:
-        """``(evaluation, training)`` of the held-back examples, once the input is read."""
+        """``(evaluation, training)`` of the held-back examples, once the input is read: the
+        split in key order, the rest in input order (so a dataset too small for a split is
+        written exactly as it came)."""
         entries = self.entries
         usable = self.let_through + len(entries)
         size, self.note = target_size(usable, self.requested, self.min_training)
@@ -152,4 +158,4 @@ class Holdout:
                 if not chosen:
                     self.note = ("no evaluation split: the examples it would take share "
                                  "their prompt with training examples")
-        return chosen, entries[size:]
+        return chosen, sorted(entries[size:], key=lambda e: e[5])

@@ -109,3 +109,9 @@ def test_disabled_by_default_in_the_library() -> None:
 def test_invalid_dataset_writes_no_split() -> None:
     report, _, held = _convert([{"prompt": "p", "completion": ""}] * 5)
     assert not report.valid and held == [] and report.eval_records == 0
+
+
+def test_a_dataset_too_small_for_a_split_keeps_its_order() -> None:
+    records = _records(45, seed=8)
+    _, training, _ = _convert(records)
+    assert training == records
