@@ -144,8 +144,8 @@ variable "function_memory_mb" {
     error_message = "function_memory_mb values must be one of 128, 256, 512, 1024, 2048, 3072."
   }
   validation {
-    condition     = alltrue([for k in keys(var.function_memory_mb) : contains(["convert", "train", "endpoint", "watch", "infer"], k)])
-    error_message = "function_memory_mb keys are stage names: convert, train, endpoint, watch, infer."
+    condition     = alltrue([for k in keys(var.function_memory_mb) : contains(["convert", "train", "endpoint", "watch", "infer", "evaluate"], k)])
+    error_message = "function_memory_mb keys are stage names: convert, train, endpoint, watch, infer, evaluate."
   }
 }
 

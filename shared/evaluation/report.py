@@ -73,6 +73,7 @@ class Example(BaseModel):
     prompt: str
     reference: str
     claimed_by: str | None = None  # the invocation that sent (or is sending) the prompt
+    claimed_at: datetime | None = None
     done: bool = False
     lost: bool = False  # claimed by an invocation that stopped before answering: not resent
     fine_tuned: str | None = None
@@ -96,9 +97,9 @@ class EvaluationReport(BaseModel):
     endpoint_id: str
     base_model: str | None = None
     base: BaseTarget
-    eval_object: str
-    eval_etag: str
-    split_size: int  # examples in eval/<dataset>.jsonl
+    eval_object: str | None = None  # None: the version has no split (``notes`` says why)
+    eval_etag: str | None = None
+    split_size: int = 0  # examples in eval/<dataset>.jsonl
     max_prompts: int | None = None  # OCIFT_EVAL_MAX_PROMPTS when it capped the split
     examples: list[Example] = Field(default_factory=list)
     fine_tuned_scores: ScoreSet | None = None
@@ -139,6 +140,8 @@ class EvaluationReport(BaseModel):
 
     def headline(self) -> str:
         """One line: "F1 0.61 vs base 0.22" (what ``ocift status`` shows)."""
+        if self.complete and not self.examples:
+            return "not evaluated (no held-out split)"
         if self.fine_tuned_scores is None:
             done = sum(1 for e in self.examples if e.done)
             return f"evaluating {done}/{len(self.examples)}"

@@ -26,6 +26,7 @@ STAGE_INPUTS: dict[Stage, tuple[ObjectKind, ...]] = {
     Stage.CONVERT: (ObjectKind.RAW, ObjectKind.HANDOFF),
     Stage.TRAIN: (ObjectKind.TRAINING, ObjectKind.HANDOFF),
     Stage.ENDPOINT: (ObjectKind.HANDOFF,),
+    Stage.EVALUATE: (ObjectKind.HANDOFF,),
 }
 
 

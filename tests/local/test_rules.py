@@ -54,8 +54,8 @@ def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
                 overlap = prefix.startswith(other) or other.startswith(prefix)
                 assert not overlap or fn == rule.action.function, (pattern, other)
             seen[prefix] = rule.action.function
-    assert sorted(seen) == ["handoff/convert/", "handoff/endpoint/", "handoff/train/", "raw/",
-                            "training/"]
+    assert sorted(seen) == ["handoff/convert/", "handoff/endpoint/", "handoff/evaluate/",
+                            "handoff/train/", "raw/", "training/"]
 
 
 def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:

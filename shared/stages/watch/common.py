@@ -124,8 +124,9 @@ HANDED_CLUSTER_STATES = frozenset({Lifecycle.ACTIVE.value, Lifecycle.FAILED.valu
 
 
 def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: TickReport,
-         *, hand_over: bool = True) -> bool:
-    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over."""
+         *, hand_over: bool = True, also: tuple[Stage, ...] = ()) -> bool:
+    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over
+    (and to the stages in ``also``: evaluate, when a version's endpoint became ACTIVE)."""
     new_etag = write_status(ctx, status, etag)
     if new_etag is None:
         return False
@@ -134,4 +135,7 @@ def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: Tic
     if owner is not None:
         hand_to(ctx, owner, status, new_etag, f"watch: {status.state.value}")
         report.resumed.append(f"{status.dataset}: {owner.value}")
+    for stage in also:
+        hand_to(ctx, stage, status, new_etag, f"watch: {status.state.value}")
+        report.resumed.append(f"{status.dataset}: {stage.value}")
     return True
