@@ -188,8 +188,10 @@ def test_evaluate_writes_only_its_report_and_hand_off(target: LocalTarget) -> No
         client.delete_object(ns, BUCKET, "reports/a.v1.eval.json")
     _denied(exc3, "BucketNotFound")
     genai = _genai(target, "evaluate")
-    for call in (lambda: genai.list_models(compartment_id=emu.compartment_id),
-                 lambda: genai.create_dedicated_ai_cluster(_cluster_details(target))):
+    calls: list[Callable[[], Any]] = [
+        lambda: genai.list_models(compartment_id=emu.compartment_id),
+        lambda: genai.create_dedicated_ai_cluster(_cluster_details(target))]
+    for call in calls:
         with pytest.raises(oci.exceptions.ServiceError) as exc4:
             call()
         _denied(exc4, "NotAuthorizedOrNotFound")

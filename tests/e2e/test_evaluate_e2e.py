@@ -83,7 +83,7 @@ class _ChatLog:
                             body["chatRequest"].get("message", ""))] += 1
             return original(body)
 
-        inference.chat = chat  # type: ignore[method-assign]
+        inference.chat = chat
 
 
 def test_each_version_is_evaluated_and_beats_the_base(tmp_path: Path) -> None:
