@@ -86,7 +86,18 @@ class _ChatLog:
         inference.chat = chat
 
 
-def test_each_version_is_evaluated_and_beats_the_base(tmp_path: Path) -> None:
+def _cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> str:
+    from shared.cli.main import main
+
+    capsys.readouterr()
+    code = main([*args, "--local", "--state-dir", str(tmp_path / "state")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def test_each_version_is_evaluated_and_beats_the_base(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with _start(tmp_path) as target:
         log = _ChatLog(target)
         target.upload(_raw(tmp_path / "fin.json", 60, "finance"), "raw/fin.json")
@@ -112,6 +123,23 @@ def test_each_version_is_evaluated_and_beats_the_base(tmp_path: Path) -> None:
             assert log.calls[("ON_DEMAND", e["prompt"])] == 1
         assert report["prompts_sent"] == 40
 
+        # What the user sees: `ocift eval --json` has the fields issue 25 lists.
+        shown = json.loads(_cli(capsys, tmp_path, "eval", "fin", "--json"))
+        assert shown["dataset"] == "fin" and shown["model_version"] == "1"
+        assert shown["prompts"] == 20
+        for side in ("fine_tuned", "base"):
+            assert set(shown[side]) == {"exact_match", "token_f1", "rouge_l"}
+        assert shown["fine_tuned"]["token_f1"] == pytest.approx(ft["token_f1"])
+        assert (shown["wins"], shown["ties"], shown["losses"]) == (
+            report["wins"], report["ties"], report["losses"])
+        assert len(shown["examples"]) == 20
+        assert {"prompt", "reference", "fine_tuned", "base"} <= set(shown["examples"][0])
+        f1s = [e["fine_tuned_scores"]["token_f1"] for e in shown["examples"]]
+        assert f1s == sorted(f1s)  # worst first
+        table = _cli(capsys, tmp_path, "status")
+        assert f"F1 {ft['token_f1']:.2f} vs base {base['token_f1']:.2f}" in table
+        assert "fin.v1.eval" not in table  # an evaluation is no dataset of its own
+
         # A second version gets its own report; the first stays as it was.
         target.upload(_raw(tmp_path / "fin2.json", 80, "finance"), "raw/fin.json")
         wait_until(lambda: (doc := wait_endpoint_active(target, "fin")) is not None
@@ -121,6 +149,9 @@ def test_each_version_is_evaluated_and_beats_the_base(tmp_path: Path) -> None:
         assert second["fine_tuned_scores"]["token_f1"] > second["base_scores"]["token_f1"]
         first = json.loads(_object(target, "reports/fin.v1.eval.json") or b"{}")
         assert first["model_id"] == report["model_id"] and first["complete"]
+        assert json.loads(_cli(capsys, tmp_path, "eval", "fin", "--json"))[
+            "model_version"] == "2"
+        assert "fin version 1:" in _cli(capsys, tmp_path, "eval", "fin", "--version", "1")
 
 
 def test_a_split_larger_than_one_invocation_resumes_and_scores_each_prompt_once(
