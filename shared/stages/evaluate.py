@@ -150,10 +150,12 @@ def evaluate(ctx: StageContext, dataset: str, budget: Budget, invocation: str,
                         f"state {status.state.value}: nothing serves to evaluate", status_name)
     name = naming.evaluation_report_object(ctx.settings, dataset, status.model_version)
     got = read_record(ctx.store, name, EvaluationReport)
+    created = False
     if got is None:
         report = _start(ctx, status)
         try:
             etag = write_record(ctx.store, name, report, if_none_match="*")
+            created = True
         except PreconditionFailed:  # another invocation started it at the same moment
             got = read_record(ctx.store, name, EvaluationReport)
             if got is None:
@@ -165,6 +167,8 @@ def evaluate(ctx: StageContext, dataset: str, budget: Budget, invocation: str,
         return _outcome(OutcomeStatus.SKIPPED, f"{name} is of model {report.model_id}, the "
                         f"status serves {status.model_id}", name)
     if report.complete:
+        if created:  # nothing to send (no split): the report says why
+            return _outcome(OutcomeStatus.DONE, report.headline(), name, report=name)
         return _outcome(OutcomeStatus.DUPLICATE, "already evaluated", name,
                         headline=report.headline())
     asker = _Asker(ctx, status, report.base, chat)
