@@ -131,3 +131,19 @@ def test_incomplete_while_an_example_is_pending() -> None:
     report.aggregate()
     assert not report.complete and report.headline() == "F1 1.00 vs base 1.00 (1/2)"
     assert mean_scores([]) is None
+
+
+def test_the_plan_counts_evaluation_calls() -> None:
+    from shared.evaluation.plan import evaluation_plan
+    from shared.settings import Settings
+
+    plan = evaluation_plan(60, Settings())
+    assert (plan.fine_tuned_calls, plan.base_calls, plan.billed_per_call) == (60, 60, 60)
+    assert "60 to the base (on demand, billed per call)" in plan.describe()
+    capped = evaluation_plan(60, Settings(eval_max_prompts=25))
+    assert (capped.examples, capped.billed_per_call) == (25, 25)
+    named = evaluation_plan(60, Settings(eval_base_endpoint_id="ocid1.generativeaiendpoint.x"))
+    assert named.base is BaseKind.ENDPOINT and named.billed_per_call == 0
+    alone = evaluation_plan(60, Settings(eval_on_demand_base=False))
+    assert alone.base_calls == 0 and alone.describe().endswith("no base")
+    assert evaluation_plan(0, Settings()).describe() == "no evaluation (no held-out split)"
