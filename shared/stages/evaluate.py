@@ -45,7 +45,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared import clients, genai, logs, naming
-from shared.errors import ErrorKind, classify, describe
+from shared.errors import ConfigurationError, ErrorKind, classify, describe
 from shared.evaluation.report import (
     BaseKind,
     BaseTarget,
@@ -101,8 +101,9 @@ class Budget:
         return cls(ends=now + seconds, examples=s.eval_prompts_per_invocation)
 
     def allows(self, done: int) -> int:
-        """How many more examples may be claimed (0: stop)."""
-        if time.monotonic() >= self.ends:
+        """How many more examples may be claimed (0: stop). The first batch always may, so
+        every invocation makes progress, however little time it was given."""
+        if done and time.monotonic() >= self.ends:
             return 0
         if self.examples is None:
             return 1 << 30
@@ -181,12 +182,15 @@ def evaluate(ctx: StageContext, dataset: str, budget: Budget, invocation: str,
             report.examples), "prompts_sent": report.prompts_sent})
         return _outcome(OutcomeStatus.DONE, report.headline(), name, report=name,
                         sent=run.sent)
-    if report.pending():
+    if report.pending() and run.claimed:
         # More to do than this invocation may: wake the next one to resume.
         hand_to(ctx, Stage.EVALUATE, status, current[1],
                 f"evaluate: resume ({len(report.pending())} examples left)")
         return _outcome(OutcomeStatus.PENDING, f"{report.headline()}; resumes in the next "
                         "invocation", name, report=name, sent=run.sent)
+    if report.pending():
+        return _outcome(OutcomeStatus.PENDING, "no example claimed in this invocation; "
+                        "reconcile hands it back", name, report=name)
     return _outcome(OutcomeStatus.PENDING, "waiting for examples another invocation claimed",
                     name, report=name, sent=run.sent)
 
@@ -286,6 +290,7 @@ class _Answer:
     base: str | None = None
     error: str | None = None
     base_refused: str | None = None  # the base's first call was refused for good
+    refused: Exception | None = None  # the fine-tuned call was refused for a grant/setting
     calls: int = 0
 
 
@@ -347,6 +352,11 @@ class _Run:
                     return
                 answers = list(pool.map(self._answer, batch))
                 self._record(answers)
+                refused = next((a.refused for a in answers if a.refused is not None), None)
+                if refused is not None:  # a missing grant or setting: kept until fixed
+                    raise ConfigurationError(
+                        f"the fine-tuned endpoint refused Chat ({describe(refused)}): grant "
+                        "'use generative-ai-chat' (deploy/iam/evaluate.json)") from refused
 
     def _claim(self, room: int) -> list[Example]:
         chosen: list[int] = []
@@ -372,10 +382,12 @@ class _Run:
         try:
             out.fine_tuned = self.asker.ask(example.prompt, base=False)
         except Exception as exc:
+            out.calls += 1
             if classify(exc) is ErrorKind.MISCONFIGURED:
-                raise
+                out.refused = exc  # not served: released, sent again once it is fixed
+                return out
             errors.append(f"fine-tuned: {describe(exc)}")
-        finally:
+        else:
             out.calls += 1
         if self.asker.base.kind is not BaseKind.NONE:
             try:
@@ -400,7 +412,8 @@ class _Run:
                 f"the base model {base.model or ''} refused its first call ({refused}); this "
                 f"region may not serve it on demand ({REGIONS_PAGE}): set "
                 "OCIFT_EVAL_BASE_ENDPOINT_ID to compare with an endpoint")})
-        by_index = {a.index: a for a in answers}
+        released = {a.index for a in answers if a.refused is not None}
+        by_index = {a.index: a for a in answers if a.refused is None}
         sent = sum(a.calls for a in answers)
         self.sent += sent
 
@@ -408,6 +421,10 @@ class _Run:
             report.prompts_sent += sent
             report.base = self.asker.base
             for i, e in enumerate(report.examples):
+                if e.index in released and e.claimed_by == self.invocation and not e.done:
+                    report.examples[i] = e.model_copy(update={"claimed_by": None,
+                                                              "claimed_at": None})
+                    continue
                 got = by_index.get(e.index)
                 if got is None or e.claimed_by != self.invocation or e.done:
                     continue

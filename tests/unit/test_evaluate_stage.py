@@ -198,3 +198,33 @@ def test_only_a_serving_version_is_evaluated(state: DatasetState) -> None:
     outcome = evaluate(ctx, "d", _budget(), "inv-1", Chat())
     assert outcome.status is OutcomeStatus.SKIPPED
     assert not [n for n in os_client.objects if n.endswith(".eval.json")]
+
+
+def test_out_of_time_an_invocation_still_answers_one_batch_then_hands_over() -> None:
+    ctx, os_client, _ = make_ctx(eval_concurrency=2)
+    _serve(ctx)
+    late = Budget(ends=time.monotonic() - 1, examples=None)
+    outcome = evaluate(ctx, "d", late, "inv-1", Chat())
+    assert outcome.status is OutcomeStatus.PENDING
+    assert sum(e.done for e in _report(ctx).examples) == 2
+    assert naming.handoff_object(ctx.settings, "evaluate", "d") in os_client.objects
+
+
+def test_a_missing_grant_releases_the_refused_examples_and_fails_the_invocation() -> None:
+    from shared.errors import ConfigurationError
+
+    ctx, _, _ = make_ctx(eval_concurrency=3)
+    _serve(ctx)
+
+    def denied(details: Any) -> Any:
+        if details.serving_mode.serving_type == "DEDICATED":
+            raise service_error(404, "NotAuthorizedOrNotFound")
+        return Chat()(details)
+
+    with pytest.raises(ConfigurationError, match="use generative-ai-chat"):
+        evaluate(ctx, "d", _budget(), "inv-1", denied)
+    report = _report(ctx)
+    assert all(e.claimed_by is None and not e.done and not e.lost for e in report.examples)
+    # once the grant is fixed, the next delivery evaluates every example
+    assert evaluate(ctx, "d", _budget(), "inv-2", Chat()).status is OutcomeStatus.DONE
+    assert _report(ctx).complete and all(e.done for e in _report(ctx).examples)
