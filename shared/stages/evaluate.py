@@ -59,7 +59,7 @@ from shared.infer.models import InferRequest
 from shared.infer.shapes import build_details, read_answer, shape_for
 from shared.invocation import Invocation
 from shared.outcome import Outcome, OutcomeStatus
-from shared.records import read_record, write_record
+from shared.records import MalformedRecord, quarantine, read_record, write_record
 from shared.settings import Settings, Stage
 from shared.stages.context import StageContext, hand_to, read_report, read_status
 from shared.stages.guard import ObjectKind
@@ -150,12 +150,23 @@ def evaluate(ctx: StageContext, dataset: str, budget: Budget, invocation: str,
         return _outcome(OutcomeStatus.SKIPPED,
                         f"state {status.state.value}: nothing serves to evaluate", status_name)
     name = naming.evaluation_report_object(ctx.settings, dataset, status.model_version)
-    got = read_record(ctx.store, name, EvaluationReport)
+    broken: str | None = None
+    try:
+        got = read_record(ctx.store, name, EvaluationReport)
+    except MalformedRecord as bad:
+        # Kept in quarantine; the version is evaluated afresh (what the broken report
+        # recorded cannot be read, so its examples may be sent a second time: said below).
+        quarantine(ctx.store, ctx.settings, bad, STAGE)
+        got, broken = None, bad.etag
     created = False
     if got is None:
         report = _start(ctx, status)
+        if broken:
+            report.notes.append(f"a previous {name} did not parse (quarantined): evaluated "
+                                "afresh, so some prompts may have been sent twice")
         try:
-            etag = write_record(ctx.store, name, report, if_none_match="*")
+            etag = write_record(ctx.store, name, report,
+                                **({"if_match": broken} if broken else {"if_none_match": "*"}))
             created = True
         except PreconditionFailed:  # another invocation started it at the same moment
             got = read_record(ctx.store, name, EvaluationReport)

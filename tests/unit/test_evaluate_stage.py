@@ -228,3 +228,14 @@ def test_a_missing_grant_releases_the_refused_examples_and_fails_the_invocation(
     # once the grant is fixed, the next delivery evaluates every example
     assert evaluate(ctx, "d", _budget(), "inv-2", Chat()).status is OutcomeStatus.DONE
     assert _report(ctx).complete and all(e.done for e in _report(ctx).examples)
+
+
+def test_a_report_that_does_not_parse_is_quarantined_and_the_version_evaluated_afresh() -> None:
+    ctx, os_client, _ = make_ctx()
+    _serve(ctx)
+    name = naming.evaluation_report_object(ctx.settings, "d", "1")
+    ctx.store.put_bytes(name, b'{"dataset": 7}')
+    assert evaluate(ctx, "d", _budget(), "inv-1", Chat()).status is OutcomeStatus.DONE
+    assert f"quarantine/{name}.json" in os_client.objects
+    report = _report(ctx)
+    assert report.complete and any("did not parse" in n for n in report.notes)

@@ -215,7 +215,7 @@ def _needs_evaluation(ctx: StageContext, status: DatasetStatus) -> bool:
     try:
         got = read_record(ctx.store, name, EvaluationReport)
     except MalformedRecord:
-        return False  # the evaluate stage quarantines and replaces it when it runs
+        return True  # the evaluate stage quarantines it and evaluates the version afresh
     return got is None or not got[0].complete
 
 
