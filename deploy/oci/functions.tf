@@ -42,6 +42,8 @@ locals {
     OCIFT_FINETUNING_CLUSTER_ID = var.finetuning_cluster_ocid
     OCIFT_HOSTING_CLUSTER_ID    = var.hosting_cluster_ocid
     OCIFT_NOTIFICATION_TOPIC_ID = var.notification_topic_ocid
+    OCIFT_EVAL_BASE_ENDPOINT_ID = var.eval_base_endpoint_ocid
+    OCIFT_EVAL_MAX_PROMPTS      = var.eval_max_prompts == null ? null : tostring(var.eval_max_prompts)
   }
   common_config = merge(
     {

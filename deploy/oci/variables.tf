@@ -226,3 +226,23 @@ variable "log_retention_days" {
     error_message = "log_retention_days is one of 30, 60, 90, 120, 150, 180."
   }
 }
+
+variable "eval_base_endpoint_ocid" {
+  description = "Endpoint the evaluate stage compares each fine-tuned version with (OCIFT_EVAL_BASE_ENDPOINT_ID); unset: the base model on demand where the region offers it."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.eval_base_endpoint_ocid == null || can(regex("^ocid1\\.generativeaiendpoint\\.", var.eval_base_endpoint_ocid))
+    error_message = "eval_base_endpoint_ocid must be a Generative AI endpoint OCID."
+  }
+}
+
+variable "eval_max_prompts" {
+  description = "At most this many held-out prompts evaluated per model version (OCIFT_EVAL_MAX_PROMPTS); on-demand base calls are billed per call. Unset: the whole split (at most 200 by default)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.eval_max_prompts == null || try(var.eval_max_prompts >= 0, false)
+    error_message = "eval_max_prompts is a number of prompts, 0 or more."
+  }
+}
