@@ -18,6 +18,11 @@ U+2028, U+2029 and U+0085 are written as ``\\u`` escapes so no reader splits a l
 Nothing is written to ``out`` until ``min_examples`` valid records are known, so
 a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 ``report.valid`` False and the caller must discard what ``out`` received.
+
+With ``eval_size`` (``"auto"`` or a number) the held-out evaluation split
+(:mod:`shared.convert.holdout`) is chosen while streaming: its examples never reach
+``out``, are written to ``eval_out`` (same line format) once the dataset is valid, and are
+counted in ``eval_records``, not in ``records_written``.
 """
 
 from __future__ import annotations
