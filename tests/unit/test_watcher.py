@@ -245,3 +245,29 @@ def test_idle_clusters_are_reported_and_deleted_only_when_asked() -> None:
     assert {r["cluster_id"] for r in releases} == {"ocid1.cluster.idle",
                                                    "ocid1.cluster.configured"}
     assert all(r["ready"] for r in releases)
+
+
+def test_an_endpoint_becoming_active_wakes_the_endpoint_and_evaluate_stages() -> None:
+    from shared.stages.context import write_status
+    from shared.status import DatasetState, DatasetStatus
+
+    ctx, store, ai = make_ctx()
+    ai.endpoints["ep"] = SimpleNamespace(id="ep", lifecycle_state="ACTIVE",
+                                         lifecycle_details=None)
+    status = DatasetStatus.started("fin", DatasetState.MODEL_ACTIVE, model_id="m",
+                                   model_version="1").moved_to(
+        DatasetState.ENDPOINT_CREATING, endpoint_id="ep")
+    write_status(ctx, status, None)
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.resumed == ["fin: endpoint", "fin: evaluate"]
+    for stage in ("endpoint", "evaluate"):
+        handed = json.loads(store.objects[f"handoff/{stage}/fin.json"][0])
+        assert (handed["stage"], handed["state"]) == (stage, "ENDPOINT_ACTIVE")
+    # a lost evaluate hand-off is written again by reconcile, until the report is complete
+    del store.objects["handoff/evaluate/fin.json"]
+    from unittest import mock
+
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
+        actions = watcher.reconcile(ctx.settings).actions
+    assert "fin: handed to evaluate" in actions
+    assert "handoff/evaluate/fin.json" in store.objects
