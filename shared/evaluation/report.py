@@ -141,7 +141,8 @@ class EvaluationReport(BaseModel):
     def headline(self) -> str:
         """One line: "F1 0.61 vs base 0.22" (what ``ocift status`` shows)."""
         if self.complete and not self.examples:
-            return "not evaluated (no held-out split)"
+            return ("not evaluated (no held-out split)" if not self.split_size
+                    else f"not evaluated (OCIFT_EVAL_MAX_PROMPTS={self.max_prompts})")
         if self.fine_tuned_scores is None:
             done = sum(1 for e in self.examples if e.done)
             return f"evaluating {done}/{len(self.examples)}"

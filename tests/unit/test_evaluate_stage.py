@@ -239,3 +239,12 @@ def test_a_report_that_does_not_parse_is_quarantined_and_the_version_evaluated_a
     assert f"quarantine/{name}.json" in os_client.objects
     report = _report(ctx)
     assert report.complete and any("did not parse" in n for n in report.notes)
+
+
+def test_a_cap_of_zero_sends_nothing_and_says_so() -> None:
+    ctx, _, _ = make_ctx(eval_max_prompts=0)
+    _serve(ctx)
+    chat = Chat()
+    assert evaluate(ctx, "d", _budget(), "inv-1", chat).status is OutcomeStatus.DONE
+    assert chat.calls == [] and _report(ctx).headline() == (
+        "not evaluated (OCIFT_EVAL_MAX_PROMPTS=0)")
