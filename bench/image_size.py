@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.oci.trim_oci import tree_bytes, trim  # noqa: E402
 
-STAGES = ("convert", "train", "endpoint", "watch", "infer")
+STAGES = ("convert", "train", "endpoint", "watch", "infer", "evaluate")
 MB = 1024 * 1024
 
 

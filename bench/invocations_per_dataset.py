@@ -28,10 +28,10 @@ from deploy.local.target import LocalTarget  # noqa: E402
 from shared import clients  # noqa: E402
 from tests.support.targets import set_paces, status_doc  # noqa: E402
 
-EVENT_FUNCTIONS = ("convert", "train", "endpoint")
+EVENT_FUNCTIONS = ("convert", "train", "endpoint", "evaluate")
 
 
-def _raw(path: Path, topic: str, records: int = 40) -> Path:
+def _raw(path: Path, topic: str, records: int = 60) -> Path:  # 20 held out for evaluate
     rows = [{"instruction": f"What does {topic} measure number {i} mean?", "input": "",
              "output": f"The {topic} measure {i} compares assets to liabilities for firm {i}.",
              "text": ""} for i in range(records)]

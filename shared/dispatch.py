@@ -35,6 +35,12 @@ def _endpoint() -> Work:
     return object_event_work({ObjectKind.HANDOFF: endpoint.on_handoff})
 
 
+def _evaluate() -> Work:
+    from shared.stages import evaluate
+
+    return evaluate.work
+
+
 def _watch() -> Work:
     from shared.stages.watch import entry
 
@@ -54,6 +60,7 @@ STAGES: dict[Stage, Callable[[], Work]] = {
     Stage.ENDPOINT: _endpoint,
     Stage.WATCH: _watch,
     Stage.INFER: _infer,
+    Stage.EVALUATE: _evaluate,
 }
 
 _built: dict[Stage, Work] = {}

@@ -23,7 +23,8 @@ from shared.storage import ObjectStore
 SCHEMA_VERSION = 1
 
 #: The stages a hand-off can wake (the event-driven ones).
-HANDOFF_STAGES: tuple[Stage, ...] = (Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT)
+HANDOFF_STAGES: tuple[Stage, ...] = (Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT,
+                                      Stage.EVALUATE)
 
 
 class HandOff(BaseModel):

@@ -32,3 +32,4 @@ class Invocation:
     body: bytes
     method: str | None = None
     request_id: str | None = None
+    deadline: float | None = None  # the platform's deadline (epoch seconds), if it gave one

@@ -26,11 +26,12 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import families
+from shared.convert.holdout import MAX_EVAL_SIZE
 from shared.errors import PermanentError
 from shared.families import TrainingMethod
 
@@ -63,7 +64,7 @@ class JobSpec(BaseModel):
     prompt_field: str | None = None
     completion_field: str | None = None
     context_field: str | None = None
-    eval_size: Annotated[int | None, Field(ge=0)] = None
+    eval_size: Annotated[int | None, Field(ge=0, le=MAX_EVAL_SIZE)] = None
 
     def given(self) -> dict[str, Any]:
         """The keys this spec sets (field -> value)."""
@@ -145,9 +146,9 @@ def parse(values: Mapping[str, str | None], key: Callable[[str], str] = header_k
             typed[field] = _value(field, text)
         except ValueError as exc:
             problems.append(f"{key(field)}={text!r} is {exc}")
-    if typed.get("eval_size", 0) < 0:
+    if not 0 <= typed.get("eval_size", 0) <= MAX_EVAL_SIZE:
         problems.append(f"{key('eval_size')}={typed.pop('eval_size')} must be 0 (no evaluation) "
-                        "or more")
+                        f"to {MAX_EVAL_SIZE}")
     if problems:
         raise JobSpecError("bad job spec: " + "; ".join(problems))
     return JobSpec(**typed)
@@ -224,7 +225,7 @@ class EffectiveSpec(BaseModel):
     prompt_field: str | None = None
     completion_field: str | None = None
     context_field: str | None = None
-    eval_size: int | None = None
+    eval_size: int | Literal["auto"] | None = None  # "auto": OCIFT_EVAL_SIZE's default rule
     from_dataset: list[str] = Field(default_factory=list)
 
     def key(self, field: str) -> str:

@@ -70,6 +70,37 @@ def status_object(settings: Settings, dataset: str) -> str:
     return f"{settings.status_prefix}{dataset}.json"
 
 
+def eval_object(settings: Settings, dataset: str) -> str:
+    """``eval/<dataset>.jsonl``: the held-out evaluation split (never trained on)."""
+    return f"{settings.eval_prefix}{dataset}.jsonl"
+
+
+EVAL_REPORT_SUFFIX = ".eval.json"
+
+
+def evaluation_report_object(settings: Settings, dataset: str, version: str) -> str:
+    """``reports/<dataset>.v<version>.eval.json``: one model version's evaluation."""
+    return f"{settings.reports_prefix}{dataset}.v{version}{EVAL_REPORT_SUFFIX}"
+
+
+_EVAL_REPORT = re.compile(r"\.v([0-9]+)" + re.escape(EVAL_REPORT_SUFFIX) + "$")
+
+
+def evaluation_report_dataset(settings: Settings, object_name: str) -> str | None:
+    """The dataset of ``reports/<dataset>.v<N>.eval.json`` (None for any other object)."""
+    if not object_name.startswith(settings.reports_prefix):
+        return None
+    found = _EVAL_REPORT.search(object_name)
+    if found is None or found.start() == len(settings.reports_prefix):
+        return None
+    return object_name[len(settings.reports_prefix):found.start()]
+
+
+def evaluation_reports_prefix(settings: Settings, dataset: str) -> str:
+    """What every evaluation report of ``dataset`` starts with (list, then check the suffix)."""
+    return f"{settings.reports_prefix}{dataset}.v"
+
+
 def display_name(dataset: str, max_len: int = 255) -> str:
     """An OCI display name for a dataset (slashes and odd characters become ``-``)."""
     cleaned = _DISPLAY_NAME_BAD.sub("-", dataset).strip("-") or "dataset"

@@ -135,6 +135,7 @@ def document_dataset(settings: Settings, name: str) -> str | None:
         stage, _, rest = name[len(settings.handoff_prefix):].partition("/")
         return naming.handoff_dataset(settings, stage, name) if rest else None
     return (naming.dataset_of(settings, name)
+            or naming.evaluation_report_dataset(settings, name)
             or naming.dataset_from_object(name, settings.reports_prefix, (".json",)))
 
 

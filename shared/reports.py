@@ -29,6 +29,7 @@ class DatasetReport(ConversionReport):
     source_size: int | None = None
     output_object: str | None = None
     output_sha256: str | None = None
+    eval_object: str | None = None  # eval/<dataset>.jsonl when a split was held out
     base_model: str | None = None
     validated_by: str | None = None
     collision: bool = False

@@ -60,6 +60,17 @@ def read_body(data: Any) -> bytes:
     return str(data).encode()
 
 
+def _deadline(ctx: Any) -> float | None:
+    """The call's deadline from fdk (``Fn-Deadline``, RFC 3339), as epoch seconds."""
+    from datetime import datetime
+
+    try:
+        text = str(ctx.Deadline() or "")
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def respond(ctx: Any, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Any:
     from fdk import response
 
@@ -90,7 +101,8 @@ def invoke(ctx: Any, data: Any, stage: Stage, work: Work) -> Any:
     method = str(ctx.Method() or "") or None
     started = time.perf_counter()
     try:
-        result = work(Invocation(stage, settings, read_body(data), method, request_id))
+        result = work(Invocation(stage, settings, read_body(data), method, request_id,
+                                 _deadline(ctx)))
     except Exception as exc:
         kind = classify(exc)
         if kind is ErrorKind.MISCONFIGURED:  # a grant or setting: kept until an operator acts

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -29,6 +29,7 @@ class Stage(StrEnum):
     ENDPOINT = "endpoint"
     WATCH = "watch"
     INFER = "infer"
+    EVALUATE = "evaluate"
 
 
 class AuthMode(StrEnum):
@@ -76,6 +77,7 @@ class Settings(BaseModel):
     handoff_prefix: str = "handoff/"  # handoff/<stage>/<dataset>.json: wakes that one stage
     quarantine_prefix: str = "quarantine/"  # records of documents that did not parse
     approvals_prefix: str = "approvals/"  # approvals/<dataset>.json: the user's decision
+    eval_prefix: str = "eval/"  # eval/<dataset>.jsonl: the held-out split (issue 25)
 
     # Authentication and endpoints.
     auth: AuthMode = AuthMode.AUTO
@@ -124,6 +126,18 @@ class Settings(BaseModel):
     max_examples: Annotated[int, Field(ge=1)] = 10_000_000
     multipart_part_size: Annotated[int, Field(ge=1024 * 1024)] = 8 * 1024 * 1024
 
+    # Evaluation (issue 25): the held-out split convert sets aside ("auto": 2 %, 20 to 200;
+    # 0: none) and how the evaluate stage scores each model version against its base.
+    eval_size: int | Literal["auto"] = "auto"
+    eval_max_prompts: Annotated[int | None, Field(ge=0)] = None  # caps billed base calls
+    eval_base_endpoint_id: str | None = None  # compare with this endpoint, not on demand
+    eval_on_demand_base: bool = True  # false: no base comparison unless an endpoint is named
+    eval_concurrency: Annotated[int, Field(ge=1, le=16)] = 4
+    eval_max_tokens: Annotated[int, Field(ge=1, le=4000)] = 512
+    # At most this many examples per invocation (None: as many as the time limit allows).
+    eval_prompts_per_invocation: Annotated[int | None, Field(ge=1)] = None
+    eval_time_budget_seconds: Annotated[float | None, Field(gt=0)] = None
+
     # Observability.
     log_level: str = "INFO"
     log_prompts: bool = False
@@ -138,8 +152,16 @@ class Settings(BaseModel):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("eval_size")
+    @classmethod
+    def _eval_size_in_range(cls, value: int | str) -> int | str:
+        from shared.convert.holdout import check_size
+
+        return check_size(value)
+
     @field_validator("raw_prefix", "training_prefix", "reports_prefix", "status_prefix",
-                     "handoff_prefix", "quarantine_prefix", "approvals_prefix")
+                     "handoff_prefix", "quarantine_prefix", "approvals_prefix",
+                     "eval_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
         if value and not value.endswith("/"):

@@ -26,6 +26,7 @@ DEFAULT_TIMEOUTS: Mapping[Stage, float] = {
     Stage.ENDPOINT: 150.0,
     Stage.WATCH: 150.0,
     Stage.INFER: 60.0,
+    Stage.EVALUATE: 300.0,
 }
 
 #: The SDK retry budget (``OCIFT_RETRY_MAX_SECONDS``) each stage runs with, beside its
@@ -37,6 +38,7 @@ DEFAULT_RETRY_SECONDS: Mapping[Stage, int] = {
     Stage.ENDPOINT: 120,
     Stage.WATCH: 120,
     Stage.INFER: 30,
+    Stage.EVALUATE: 60,
 }
 
 #: Memory (MB) as ``deploy/oci/functions.tf`` deploys it (``locals.stages``); not enforced
@@ -47,6 +49,7 @@ DEFAULT_MEMORY: Mapping[Stage, int] = {
     Stage.ENDPOINT: 256,
     Stage.WATCH: 256,
     Stage.INFER: 256,
+    Stage.EVALUATE: 256,
 }
 
 #: Warm processes per stage. Event stages keep one (their calls are few and long); the
@@ -57,6 +60,7 @@ DEFAULT_INSTANCES: Mapping[Stage, int] = {
     Stage.ENDPOINT: 1,
     Stage.WATCH: 1,
     Stage.INFER: 4,
+    Stage.EVALUATE: 1,
 }
 
 #: Calls that may wait for a busy function before more are refused with 429.
@@ -101,7 +105,7 @@ def pipeline_functions(
     instances: Mapping[Stage, int] | None = None,
     max_queued: int | None = None,
 ) -> dict[str, FunctionDef]:
-    """The five stage functions, named by stage (the rules' ``action.function``).
+    """The stage functions, named by stage (the rules' ``action.function``).
 
     ``settings`` carries the pipeline configuration shared by all functions
     (bucket, namespace, endpoints...); ``overrides`` are extra ``OCIFT_*`` keys;

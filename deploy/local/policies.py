@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from deploy.local.emulator.iam import PolicyParseError, parse_statement
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGE_FILES = ("convert", "train", "endpoint", "watch", "infer")
+STAGE_FILES = ("convert", "train", "endpoint", "watch", "infer", "evaluate")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

@@ -16,6 +16,9 @@
 #            minutes, also lists the pipeline's models).
 #   infer    256 MB /  60 s: one Chat call; API Gateway's own backend timeout is
 #            60 s, so more would be wasted; retry budget 30 s.
+#   evaluate 256 MB / 300 s: Chat calls for the held-out split (fine-tuned and base,
+#            OCIFT_EVAL_CONCURRENCY at a time); it stops claiming examples when the
+#            deadline minus the 60 s retry budget nears and resumes in a new invocation.
 locals {
   timeout_margin_seconds = 30
   stage_defaults = {
@@ -24,6 +27,7 @@ locals {
     endpoint = { memory = 256, timeout = 150, retry = 120 }
     watch    = { memory = 256, timeout = 150, retry = 120 }
     infer    = { memory = 256, timeout = 60, retry = 30 }
+    evaluate = { memory = 256, timeout = 300, retry = 60 }
   }
   stages = {
     for name, s in local.stage_defaults : name => {
@@ -39,6 +43,8 @@ locals {
     OCIFT_HOSTING_CLUSTER_ID    = var.hosting_cluster_ocid
     OCIFT_NOTIFICATION_TOPIC_ID = var.notification_topic_ocid
     OCIFT_UNIT_PRICES           = var.unit_prices == "" ? null : var.unit_prices
+    OCIFT_EVAL_BASE_ENDPOINT_ID = var.eval_base_endpoint_ocid
+    OCIFT_EVAL_MAX_PROMPTS      = var.eval_max_prompts == null ? null : tostring(var.eval_max_prompts)
   }
   common_config = merge(
     {

@@ -30,6 +30,7 @@ module "iam_policy" {
     endpoint_function_ocid  = oci_functions_function.stage["endpoint"].id
     watch_function_ocid     = oci_functions_function.stage["watch"].id
     infer_function_ocid     = oci_functions_function.stage["infer"].id
+    evaluate_function_ocid  = oci_functions_function.stage["evaluate"].id
     bucket_kms_key_ocid     = var.bucket_kms_key_ocid == null ? "" : var.bucket_kms_key_ocid
     notification_topic_ocid = var.notification_topic_ocid == null ? "" : var.notification_topic_ocid
   }

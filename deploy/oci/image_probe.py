@@ -34,6 +34,7 @@ STAGE_SERVICES: dict[str, tuple[str, ...]] = {
     "endpoint": ("objectstorage", "generativeai", "ons"),
     "watch": ("objectstorage", "generativeai"),
     "infer": ("generativeai", "generativeai_inference"),
+    "evaluate": ("objectstorage", "generativeai_inference"),
 }
 
 

@@ -160,8 +160,8 @@ variable "function_memory_mb" {
     error_message = "function_memory_mb values must be one of 128, 256, 512, 1024, 2048, 3072."
   }
   validation {
-    condition     = alltrue([for k in keys(var.function_memory_mb) : contains(["convert", "train", "endpoint", "watch", "infer"], k)])
-    error_message = "function_memory_mb keys are stage names: convert, train, endpoint, watch, infer."
+    condition     = alltrue([for k in keys(var.function_memory_mb) : contains(["convert", "train", "endpoint", "watch", "infer", "evaluate"], k)])
+    error_message = "function_memory_mb keys are stage names: convert, train, endpoint, watch, infer, evaluate."
   }
 }
 
@@ -240,5 +240,25 @@ variable "log_retention_days" {
   validation {
     condition     = contains([30, 60, 90, 120, 150, 180], var.log_retention_days)
     error_message = "log_retention_days is one of 30, 60, 90, 120, 150, 180."
+  }
+}
+
+variable "eval_base_endpoint_ocid" {
+  description = "Endpoint the evaluate stage compares each fine-tuned version with (OCIFT_EVAL_BASE_ENDPOINT_ID); unset: the base model on demand where the region offers it."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.eval_base_endpoint_ocid == null || can(regex("^ocid1\\.generativeaiendpoint\\.", var.eval_base_endpoint_ocid))
+    error_message = "eval_base_endpoint_ocid must be a Generative AI endpoint OCID."
+  }
+}
+
+variable "eval_max_prompts" {
+  description = "At most this many held-out prompts evaluated per model version (OCIFT_EVAL_MAX_PROMPTS); on-demand base calls are billed per call. Unset: the whole split (at most 200 by default)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.eval_max_prompts == null || try(var.eval_max_prompts >= 0, false)
+    error_message = "eval_max_prompts is a number of prompts, 0 or more."
   }
 }

@@ -12,6 +12,7 @@
     ocift convert IN [OUT]             # offline conversion (no cloud)
     ocift ui [--port 8765]             # the whole pipeline on one web page
     ocift down [DATASET] [--yes]       # list / delete what the pipeline created
+    ocift eval NAME [--version N]      # a model version's scores against its base
 
 Commands talk to the local target running in ./.ocift (or --state-dir DIR); for a
 real tenancy pass --profile NAME and --compartment-id (see deploy/oci/README.md).
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shared.cli import down as down_cli
+from shared.cli import evaluation as eval_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
 from shared.cli.spec_flags import add_spec_flags, spec_from_args
 from shared.settings import SettingsError
@@ -122,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     add_connection_flags(ui)
 
     down_cli.add_parser(sub)
+    eval_cli.add_parser(sub)
 
     from shared.cli import jobs as jobs_cli
 
@@ -337,7 +340,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
             "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run,
-            "plan": _jobs, "approve": _jobs, "reject": _jobs}
+            "plan": _jobs, "approve": _jobs, "reject": _jobs,
+            "eval": eval_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,6 +46,7 @@ class DatasetRow(BaseModel):
     unit_hours: float = 0.0
     spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
     plan: Plan | None = None  # what it creates and commits to (shown while it waits)
+    evaluation: str | None = None  # the serving version against its base (issue 25)
 
     @property
     def finished(self) -> bool:
@@ -129,6 +130,8 @@ def collect(store: Any, settings: Settings, genai: Any = None,
         return rows.setdefault(name, DatasetRow(dataset=name))
 
     for obj in store.list_names(settings.reports_prefix):
+        if naming.evaluation_report_dataset(settings, obj) is not None:
+            continue  # a version's evaluation (below), not a dataset report
         dataset = naming.dataset_from_object(obj, settings.reports_prefix, (".json",))
         found = _read_doc(store, obj) if dataset else None
         if dataset and found is not None and isinstance(found[0], dict):
@@ -145,6 +148,8 @@ def collect(store: Any, settings: Settings, genai: Any = None,
         candidate = rows.get(dataset, DatasetRow(dataset=dataset))
         if apply_status(candidate, found[0]) is not None:
             rows[dataset] = candidate
+    for r in rows.values():
+        apply_evaluation(r, store, settings)
     for letter in dead or []:
         row(letter.dataset or letter.object or "?").dead_letters.append(letter)
     for bad in quarantined(store, settings):
@@ -156,6 +161,20 @@ def collect(store: Any, settings: Settings, genai: Any = None,
     if with_resources and settings.compartment_id:
         attach_resources(list(rows.values()), settings)
     return [rows[k] for k in sorted(rows)]
+
+
+def apply_evaluation(row: DatasetRow, store: Any, settings: Settings) -> None:
+    """The serving version's evaluation headline ("F1 0.61 vs base 0.22"), if there is one."""
+    from shared.evaluation.read import evaluation
+    from shared.records import MalformedRecord
+
+    if row.state != "ENDPOINT_ACTIVE" or not row.model_version:
+        return
+    try:
+        report = evaluation(store, settings, row.dataset, row.model_version)
+    except (MalformedRecord, ValueError):
+        return  # listed as quarantined
+    row.evaluation = report.headline() if report is not None else "evaluating"
 
 
 def refresh_live(row: DatasetRow, genai: Any) -> None:
@@ -233,11 +252,12 @@ def render(rows: list[DatasetRow]) -> str:
     """A plain-text table (stdlib only)."""
     if not rows:
         return "no datasets yet: upload one with 'ocift upload FILE'"
-    header = ("DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS", "ENDPOINT")
+    header = ("DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS", "ENDPOINT", "EVAL")
     table = [header]
     for r in rows:
         table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no", r.state or "-",
-                      _model_text(r), _metrics_text(r.metrics), r.endpoint_state or "-"))
+                      _model_text(r), _metrics_text(r.metrics), r.endpoint_state or "-",
+                      r.evaluation or "-"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
              for line in table]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from shared.convert.core import convert_plain
 from shared.convert.findings import Findings, Spread
+from shared.convert.holdout import MAX_EVAL_SIZE, EvalSize, check_size
 from shared.convert.limits import Limits
 
 if TYPE_CHECKING:
@@ -35,12 +36,25 @@ def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
                         help="JSONL to write (omit to validate only)")
     parser.add_argument("--base-model", default=DEFAULT_BASE_MODEL,
                         help=f"base model whose limits apply (default {DEFAULT_BASE_MODEL})")
+    parser.add_argument("--eval-size", type=_eval_size, default=0, metavar="auto|N",
+                        help="hold out an evaluation split that never enters the output: "
+                             "'auto' (2%% of the usable examples, 20 to 200, as the pipeline "
+                             f"does by default) or N (0 to {MAX_EVAL_SIZE}); default 0, none")
+    parser.add_argument("--eval-out", type=Path,
+                        help="where the split goes (default: OUTPUT with .eval.jsonl)")
     parser.add_argument("--report", type=Path, help="also write the report as JSON here")
     parser.add_argument("--json", action="store_true",
                         help="print the report as JSON instead of a table")
     parser.add_argument("--progress", action="store_true",
                         help="show progress even when stderr is not a terminal")
     return parser
+
+
+def _eval_size(text: str) -> EvalSize:
+    try:
+        return check_size("auto" if text == "auto" else int(text) if text.isdigit() else text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class _ProgressBar:
@@ -86,18 +100,26 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     if args.progress or (sys.stderr.isatty() and size >= PROGRESS_MIN_BYTES):
         bar = _ProgressBar(size, sys.stderr)
 
+    eval_path: Path | None = args.eval_out
+    if eval_path is None and out_path is not None and args.eval_size != 0:
+        eval_path = out_path.with_name(out_path.stem + ".eval.jsonl")
+    held_out = _Lines()
     tmp_name: str | None = None
     try:
         with src_path.open("rb") as src:
             if out_path is None:
                 report = convert_plain(src, None, source=str(src_path), rules=rules,
-                                       progress=bar, size_hint=size)
+                                       progress=bar, size_hint=size, eval_size=args.eval_size,
+                                       eval_out=held_out)
             else:
                 fd, tmp_name = _create_hidden(out_path.resolve().parent, out_path.name)
                 with os.fdopen(fd, "wb") as out:
                     report = convert_plain(src, out, source=str(src_path), rules=rules,
-                                           progress=bar, size_hint=size)
+                                           progress=bar, size_hint=size,
+                                           eval_size=args.eval_size, eval_out=held_out)
                 if report.valid:
+                    if eval_path is not None and report.eval_records:
+                        eval_path.write_bytes(b"".join(held_out.parts))
                     os.replace(tmp_name, out_path)
                     tmp_name = None
     finally:
@@ -117,6 +139,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     if not args.json:
         print(render_table(report, out_path))
     return 0 if report.valid else 1
+
+
+class _Lines:
+    """Collects the evaluation split's lines (a few hundred at most)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes, /) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
 
 
 def _create_hidden(directory: Path, name: str) -> tuple[int, str]:
@@ -159,6 +192,7 @@ def render_table(report: ConversionReport | Findings, out_path: Path | None = No
         ("bytes read", f"{report.bytes_read:,}"),
         ("records read", f"{report.records_read:,}"),
         ("records written", f"{report.records_written:,}"),
+        ("held out (eval)", f"{report.eval_records:,}"),
         ("records skipped", f"{report.records_skipped:,}"),
     ]
     rows += [(f"  {code}", f"{n:,}") for code, n in report.skipped_by_reason.items()]

@@ -18,6 +18,11 @@ U+2028, U+2029 and U+0085 are written as ``\\u`` escapes so no reader splits a l
 Nothing is written to ``out`` until ``min_examples`` valid records are known, so
 a too-small dataset leaves ``out`` untouched; any later fatal error still makes
 ``report.valid`` False and the caller must discard what ``out`` received.
+
+With ``eval_size`` (``"auto"`` or a number) the held-out evaluation split
+(:mod:`shared.convert.holdout`) is chosen while streaming: its examples never reach
+``out``, are written to ``eval_out`` (same line format) once the dataset is valid, and are
+counted in ``eval_records``, not in ``records_written``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRe
 from shared.convert.dedupe import HashSet64
 from shared.convert.findings import Findings, RecordSchema
 from shared.convert.findings import Problem as Issue
+from shared.convert.holdout import EvalSize, Holdout
 from shared.convert.limits import Limits
 from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
 
@@ -105,14 +111,19 @@ def convert_stream(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     size_hint: int | None = None,
+    eval_size: EvalSize = 0,
+    eval_out: Writable | BinaryIO | None = None,
 ) -> ConversionReport:
     """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only).
 
-    ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once)."""
+    ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once).
+    ``eval_size``: the held-out evaluation split (``shared.convert.holdout``: ``"auto"``,
+    a number, 0 for none); its examples go to ``eval_out`` and never to ``out``."""
     from shared.convert.report import from_findings
 
     return from_findings(convert_plain(src, out, source=source, rules=rules, progress=progress,
-                                      chunk_size=chunk_size, size_hint=size_hint))
+                                      chunk_size=chunk_size, size_hint=size_hint,
+                                      eval_size=eval_size, eval_out=eval_out))
 
 
 def convert_plain(
@@ -124,6 +135,8 @@ def convert_plain(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     size_hint: int | None = None,
+    eval_size: EvalSize = 0,
+    eval_out: Writable | BinaryIO | None = None,
 ) -> Findings:
     """``convert_stream`` with the report as plain data (``report.from_findings`` validates
     it): nothing heavier than msgspec is imported."""
@@ -134,7 +147,8 @@ def convert_plain(
     report = Findings(source=source, rules=rules, separator=SEPARATOR)
     reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
                          chunk_size=chunk_size, progress=progress)
-    run = _Run(report, reader, out, rules, size_hint)
+    holdout = Holdout(eval_size, rules.min_examples) if eval_size != 0 else None
+    run = _Run(report, reader, out, rules, size_hint, holdout, eval_out)
     try:
         run.convert()
     except InputError as exc:
@@ -153,8 +167,12 @@ class _Run:
 
     def __init__(self, report: Findings, reader: BatchReader,
                  out: Writable | BinaryIO | None, rules: Limits,
-                 size_hint: int | None) -> None:
+                 size_hint: int | None, holdout: Holdout | None = None,
+                 eval_out: Writable | BinaryIO | None = None) -> None:
         self.report = report
+        self.holdout = holdout
+        self.eval_out = eval_out
+        self.eval_lines = b""
         self.reader = reader
         self.out = out
         self.rules = rules
@@ -287,7 +305,13 @@ class _Run:
 
     def _keep(self, prompts: list[str], completions: list[str], p_bytes: list[int],
               c_bytes: list[int]) -> None:
-        """Queue records for output and their lengths for the statistics."""
+        """Queue records for output and their lengths for the statistics (the evaluation
+        split's candidates are held back first)."""
+        if self.holdout is not None:
+            prompts, completions, p_bytes, c_bytes = self.holdout.offer(
+                prompts, completions, p_bytes, c_bytes)
+            if not prompts:
+                return
         p_chars = p_bytes if all(map(str.isascii, prompts)) else list(map(len, prompts))
         c_chars = c_bytes if all(map(str.isascii, completions)) else list(map(len, completions))
         for counts, sizes in zip(self.lengths, (p_chars, p_bytes, c_chars, c_bytes),
@@ -417,8 +441,30 @@ class _Run:
         self.pending.clear()
         self.pending_chars = 0
 
+    def _release_holdout(self) -> None:
+        """Split the held-back examples: the evaluation lines, the rest to training."""
+        holdout, self.holdout = self.holdout, None
+        if holdout is None:
+            return
+        chosen, rest = holdout.split()
+        if rest:
+            self._keep([e[1] for e in rest], [e[2] for e in rest], [e[3] for e in rest],
+                       [e[4] for e in rest])
+        self.report.eval_records = len(chosen)
+        if holdout.note:
+            self.report.notes.append(holdout.note)
+        if chosen:
+            lines = b"".join(chain.from_iterable(
+                (_OPEN, _ENCODE(e[1]), _MIDDLE, _ENCODE(e[2]), _CLOSE) for e in chosen))
+            if any(c in e[1] or c in e[2] for e in chosen for c in _LINE_BREAKS):
+                for raw, escaped in _LINE_BREAK_ESCAPES:
+                    lines = lines.replace(raw, escaped)
+            self.eval_lines = lines
+
     def finish(self) -> None:
         report = self.report
+        if report.fatal is None:
+            self._release_holdout()
         report.records_read = self.read
         report.records_written = self.written
         report.skipped_by_reason = dict(sorted(self.skipped.items()))
@@ -450,7 +496,11 @@ class _Run:
         if report.valid:
             self.flush()
             report.bytes_written = self.bytes_written
+            if self.eval_lines and self.eval_out is not None:
+                self.eval_out.write(self.eval_lines)
+            report.eval_bytes_written = len(self.eval_lines)
         else:
+            report.eval_records = 0
             self.pending.clear()
 
     def _dataset_issue(self) -> Issue | None:

@@ -66,6 +66,8 @@ class Findings(msgspec.Struct):
     records_written: int = 0
     records_skipped: int = 0
     records_with_extra_keys: int = 0
+    eval_records: int = 0
+    eval_bytes_written: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
     skipped_examples: list[Problem] = field(default_factory=list)
     prompt: Lengths = field(default_factory=Lengths)

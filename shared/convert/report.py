@@ -72,6 +72,10 @@ class ConversionReport(BaseModel):
     records_skipped: int = 0
     records_with_extra_keys: int = Field(
         default=0, description="prompt/completion input records with other keys too")
+    eval_records: int = Field(
+        default=0, description="usable examples held out for evaluation (eval/<name>.jsonl); "
+                               "never in the training JSONL, not counted in records_written")
+    eval_bytes_written: int = 0
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     skipped_examples: list[Issue] = Field(default_factory=list)
     prompt: FieldStats = FieldStats()

@@ -16,6 +16,7 @@ Safety rules:
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from shared import identity, jobspec, logs, naming
@@ -121,10 +122,12 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                   **jobspec.to_metadata(spec)},
     )
     hashing = identity.HashingWriter(writer)
+    held_out = io.BytesIO()  # the evaluation split: at most a few hundred examples
     try:
         with stream:
             report = convert_stream(stream, hashing, source=name, size_hint=info.size or None,
-                                    rules=DatasetRules.for_base_model(base_model))
+                                    rules=DatasetRules.for_base_model(base_model),
+                                    eval_size=job.eval_size or 0, eval_out=held_out)
     except BaseException as exc:
         writer.abort()
         if classify(exc) is not ErrorKind.PERMANENT:
@@ -132,10 +135,11 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _refuse(ctx, name, etag, dataset, "refused_by_oci",
                        f"Object Storage refused the training JSONL: {describe(exc)}")
 
+    eval_name = naming.eval_object(settings, dataset) if report.eval_records else None
     doc = DatasetReport.of_conversion(
         report, dataset=dataset, source_object=name, source_etag=etag, source_size=info.size,
         output_object=out_name if report.valid else None, base_model=base_model,
-        output_sha256=hashing.hexdigest() if report.valid else None)
+        output_sha256=hashing.hexdigest() if report.valid else None, eval_object=eval_name)
     # The report claims the dataset name: conditional on the report read above, so of two
     # raw objects racing for one name exactly one wins (the loser is redelivered and
     # rejected as a collision).
@@ -148,6 +152,11 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
 
     try:
         write_record(store, report_name, doc, **claim)
+        if eval_name is not None:
+            # Before the JSONL, so the split of a version exists before it trains; it is
+            # tied to the source version like the JSONL (a newer upload overwrites both).
+            store.put_bytes(eval_name, held_out.getvalue(), content_type=JSONL_CONTENT_TYPE,
+                            metadata={META_SOURCE_OBJECT: name, META_SOURCE_ETAG: etag})
     except BaseException:
         writer.abort()
         raise

@@ -27,6 +27,7 @@ STAGE_INPUTS: dict[Stage, tuple[ObjectKind, ...]] = {
     Stage.CONVERT: (ObjectKind.RAW, ObjectKind.HANDOFF),
     Stage.TRAIN: (ObjectKind.TRAINING, ObjectKind.HANDOFF, ObjectKind.APPROVAL),
     Stage.ENDPOINT: (ObjectKind.HANDOFF,),
+    Stage.EVALUATE: (ObjectKind.HANDOFF,),
 }
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.billing import Resource as Resource  # re-exported: the page's models
 from shared.cli.status_view import DatasetRow
+from shared.evaluation.report import EvaluationReport
 from shared.reports import DatasetReport
 from shared.status import DatasetStatus
 
@@ -70,6 +71,8 @@ class DatasetDetail(BaseModel):
     endpoints: list[Resource] = Field(default_factory=list)
     dead_letters: list[DeadLetter] = Field(default_factory=list)
     metric_notes: dict[str, str] = Field(default_factory=dict)
+    #: Each evaluated version against its base, oldest first (issue 25).
+    evaluations: list[EvaluationReport] = Field(default_factory=list)
 
 
 class RedriveRequest(BaseModel):

@@ -264,6 +264,12 @@ class PipelineView:
         detail.endpoints = [r for r in held if r.kind == billing.ENDPOINT]
         if self.local and self.state_dir:
             detail.dead_letters = [d for d in self.dead_letters() if d.dataset == name]
+        try:
+            from shared.evaluation.read import evaluations
+
+            detail.evaluations = evaluations(self.store(), s, name)
+        except Exception:  # noqa: S110 - the rest of the view stands without it
+            pass
         return detail
 
     @staticmethod

@@ -182,3 +182,29 @@ def test_through_the_fdk_entry_point(env: Env, monkeypatch: pytest.MonkeyPatch) 
     assert reply.status == 200
     assert json.loads(reply.body)["status"] == "done"
     assert len(jsonl_lines(store, "training/fdk.jsonl")) == 40
+
+
+def test_the_evaluation_split_is_written_beside_and_never_into_the_jsonl(env: Env) -> None:
+    settings, store = env
+    store.put_bytes("raw/held.json", alpaca(1200))
+    ev = event_for(store, "raw/held.json")
+    assert convert_object(ev, settings).status is OutcomeStatus.DONE
+    training = jsonl_lines(store, "training/held.jsonl")
+    held = jsonl_lines(store, "eval/held.jsonl")
+    assert len(held) == 24 and len(training) == 1176  # 2 % of 1200
+    assert {r["prompt"] for r in training}.isdisjoint({r["prompt"] for r in held})
+    assert head(store, "eval/held.jsonl").metadata["source-etag"] == ev.etag
+    report = json_doc(store, "reports/held.json")
+    assert report["records_written"] == 1176 and report["eval_records"] == 24
+    assert report["eval_object"] == "eval/held.jsonl"
+
+
+def test_eval_size_zero_holds_nothing_out(env: Env) -> None:
+    settings, store = env
+    store.put_bytes("raw/all.json", alpaca(1200))
+    outcome = convert_object(event_for(store, "raw/all.json"),
+                             settings.model_copy(update={"eval_size": 0}))
+    assert outcome.status is OutcomeStatus.DONE
+    assert len(jsonl_lines(store, "training/all.jsonl")) == 1200
+    assert store.head("eval/all.jsonl") is None
+    assert json_doc(store, "reports/all.json")["eval_object"] is None

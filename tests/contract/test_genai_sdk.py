@@ -473,3 +473,39 @@ def test_oci_cli_chats_with_a_fine_tuned_endpoint(sdk: Clients, tmp_path: Any) -
         env={"OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True", "PATH": "/usr/bin:/bin",
              "HOME": str(tmp_path)})
     assert json.loads(proc.stdout)["data"]["chat-response"]["text"] == pair.completion
+
+
+def test_base_models_answer_on_demand_with_a_stand_in_that_knows_no_data(
+        sdk: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OnDemandServingMode(model_id) on a pretrained chat model (issue 25's base)."""
+    from deploy.local.emulator.genai.inference import ON_DEMAND_ANSWER
+
+    cohere = base_model(sdk, "cohere.command-r-08-2024")
+    chat = sdk.inference.chat(im.ChatDetails(
+        compartment_id=sdk.compartment, serving_mode=im.OnDemandServingMode(model_id=cohere.id),
+        chat_request=im.CohereChatRequest(message=PAIRS[0].prompt))).data
+    assert chat.chat_response.text == ON_DEMAND_ANSWER  # none of PAIRS: it saw no data
+    assert not chat.chat_response.documents
+    llama = base_model(sdk, "meta.llama-3.3-70b-instruct")
+    generic = sdk.inference.chat(im.ChatDetails(
+        compartment_id=sdk.compartment, serving_mode=im.OnDemandServingMode(model_id=llama.id),
+        chat_request=im.GenericChatRequest(messages=[im.UserMessage(
+            content=[im.TextContent(text="hello")])]))).data
+    assert generic.chat_response.choices[0].message.content[0].text == ON_DEMAND_ANSWER
+    # a custom model is served by its endpoint only; a model retired on demand not at all
+    model_id, _ = _trained_endpoint(sdk, "ondemand.jsonl")
+    retired = base_model(sdk, "cohere.command-r-16k")
+    for refused in (model_id, retired.id):
+        with pytest.raises(oci.exceptions.ServiceError) as err:
+            sdk.inference.chat(im.ChatDetails(
+                compartment_id=sdk.compartment,
+                serving_mode=im.OnDemandServingMode(model_id=refused),
+                chat_request=im.CohereChatRequest(message="hi")))
+        assert err.value.status == 400
+    # a region that serves nothing on demand
+    monkeypatch.setattr(sdk.emulator.genai.control.config, "on_demand", False)
+    with pytest.raises(oci.exceptions.ServiceError) as err:
+        sdk.inference.chat(im.ChatDetails(
+            compartment_id=sdk.compartment, serving_mode=im.OnDemandServingMode(model_id=cohere.id),
+            chat_request=im.CohereChatRequest(message="hi")))
+    assert err.value.status == 400 and "not available for on-demand" in err.value.message

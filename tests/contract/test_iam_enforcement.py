@@ -69,8 +69,8 @@ def _cluster_details(target: LocalTarget) -> Any:
 def test_functions_do_not_sign_as_the_administrator(target: LocalTarget) -> None:
     admin = target.emulator.sdk_config()["user"]
     users = {_config(target, s)["user"] for s in ("convert", "train", "endpoint", "watch",
-                                                  "infer")}
-    assert len(users) == 5 and admin not in users
+                                                  "infer", "evaluate")}
+    assert len(users) == 6 and admin not in users
     assert all(u.startswith("ocid1.fnfunc.") for u in users)
 
 
@@ -166,7 +166,39 @@ def test_watch_observes_and_records_but_creates_nothing(target: LocalTarget) -> 
     _denied(exc3, "NotAuthorizedOrNotFound")
 
 
-@pytest.mark.parametrize("stage", ["convert", "train", "endpoint", "watch", "infer"])
+def test_evaluate_writes_only_its_report_and_hand_off(target: LocalTarget) -> None:
+    client = _os(target, "evaluate")
+    ns = target.emulator.namespace
+    emu = target.emulator
+    emu.objectstorage.put_object(ns, BUCKET, "eval/a.jsonl", b"{}")
+    assert client.get_object(ns, BUCKET, "eval/a.jsonl").status == 200  # granted
+    assert client.get_object(ns, BUCKET, "status/a.json").status == 200
+    client.put_object(ns, BUCKET, "reports/a.v1.eval.json", b"{}")  # its own report
+    client.put_object(ns, BUCKET, "handoff/evaluate/a.json", b"{}")  # it resumes itself
+    denied = ["reports/a.json", "status/a.json", "eval/a.jsonl", "training/a.jsonl",
+              "handoff/endpoint/a.json", "reports/a.v1.eval.json.bak"]
+    for name in denied:
+        with pytest.raises(oci.exceptions.ServiceError) as exc:
+            client.put_object(ns, BUCKET, name, b"[]")
+        _denied(exc, "BucketNotFound")
+    with pytest.raises(oci.exceptions.ServiceError) as exc2:
+        client.get_object(ns, BUCKET, "raw/a.json")
+    _denied(exc2, "BucketNotFound")
+    with pytest.raises(oci.exceptions.ServiceError) as exc3:
+        client.delete_object(ns, BUCKET, "reports/a.v1.eval.json")
+    _denied(exc3, "BucketNotFound")
+    genai = _genai(target, "evaluate")
+    calls: list[Callable[[], Any]] = [
+        lambda: genai.list_models(compartment_id=emu.compartment_id),
+        lambda: genai.create_dedicated_ai_cluster(_cluster_details(target))]
+    for call in calls:
+        with pytest.raises(oci.exceptions.ServiceError) as exc4:
+            call()
+        _denied(exc4, "NotAuthorizedOrNotFound")
+
+
+@pytest.mark.parametrize("stage", ["convert", "train", "endpoint", "watch", "infer",
+                                   "evaluate"])
 def test_no_stage_can_touch_another_bucket(target: LocalTarget, stage: str) -> None:
     client = _os(target, stage)
     ns = target.emulator.namespace

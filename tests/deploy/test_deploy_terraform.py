@@ -148,7 +148,7 @@ def test_gateway_deployment_waits_for_the_invoke_policy() -> None:
 def test_rendered_invoke_statements_carry_target_function_id() -> None:
     services = render(SAMPLE_VALUES, SAMPLE_GROUPS)["services"]
     invokes = {s for s in services if "fn-invocation" in s}
-    expect = {"ApiGateway": {"infer"}, "cloudEvents": {"convert", "train", "endpoint"},
+    expect = {"ApiGateway": {"infer"}, "cloudEvents": {"convert", "train", "endpoint", "evaluate"},
               "resourceschedule": {"watch"}}
     for who, stages in expect.items():
         [statement] = [s for s in invokes if who in s]

@@ -22,6 +22,7 @@ from tests.support.wait import wait_until
 pytestmark = pytest.mark.e2e
 
 RECORDS = 120
+HELD_OUT = 20  # the default evaluation split (issue 25): 2 % of 120 is under its minimum
 
 
 def _finance_alpaca(path: Path) -> None:
@@ -91,16 +92,23 @@ def test_raw_upload_produces_training_jsonl_and_report(
     client = _client(target)
     jsonl, _ = _get(client, target, "training/Cleaned_date.jsonl")
     lines = [json.loads(line) for line in jsonl.decode().splitlines()]
-    assert len(lines) == RECORDS
-    assert all(set(line) == {"prompt", "completion"} for line in lines)
-    assert "ratio number 7 " in lines[7]["prompt"]
-    assert "Company 3 reports" in lines[3]["prompt"]
-    assert lines[7]["completion"].strip() == "Ratio 7 compares liabilities to equity for firm 7."
+    held_raw, _ = _get(client, target, "eval/Cleaned_date.jsonl")
+    held = [json.loads(line) for line in held_raw.decode().splitlines()]
+    # The default split holds out 2 % of the examples, at least 20, never trained on.
+    assert len(lines) == RECORDS - HELD_OUT and len(held) == HELD_OUT
+    assert all(set(line) == {"prompt", "completion"} for line in lines + held)
+    every = {line["prompt"]: line["completion"] for line in lines + held}
+    assert len(every) == RECORDS
+    assert {x["prompt"] for x in lines}.isdisjoint(x["prompt"] for x in held)
+    seven = next(p for p in every if "ratio number 7 " in p)
+    assert any("Company 3 reports" in p for p in every)
+    assert every[seven].strip() == "Ratio 7 compares liabilities to equity for firm 7."
 
     report_raw, _ = _get(client, target, "reports/Cleaned_date.json")
     report = json.loads(report_raw)
     assert report["valid"] is True
-    assert report["records_written"] == RECORDS
+    assert report["records_written"] == RECORDS - HELD_OUT
+    assert report["eval_records"] == HELD_OUT
     assert report["source_object"] == "raw/Cleaned_date.json"
     assert report["source_etag"] == source_etag
     # The JSONL landing is itself an event routed to the train stage.
@@ -120,7 +128,7 @@ def test_duplicate_delivery_still_commits_one_jsonl_version(
 
     client = _client(dup_target)
     jsonl, etag = _get(client, dup_target, "training/Cleaned_date.jsonl")
-    assert len(jsonl.decode().splitlines()) == RECORDS
+    assert len(jsonl.decode().splitlines()) == RECORDS - HELD_OUT
     # Exactly one version of the JSONL was committed: one create event, its ETag current.
     jsonl_events = [e for e in dup_target.events
                     if e["data"]["resourceName"] == "training/Cleaned_date.jsonl"]

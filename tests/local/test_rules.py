@@ -57,7 +57,7 @@ def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
                 assert not overlap or fn == rule.action.function, (pattern, other)
             seen[prefix] = rule.action.function
     assert sorted(seen) == ["approvals/", "handoff/convert/", "handoff/endpoint/",
-                            "handoff/train/", "raw/", "training/"]
+                            "handoff/evaluate/", "handoff/train/", "raw/", "training/"]
 
 
 def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:

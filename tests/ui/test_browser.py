@@ -150,3 +150,52 @@ def test_the_page_works_from_an_httponly_session_cookie(browser: Any, served: Se
     assert "no_session" in browser.find_element(By.TAG_NAME, "body").text
     browser.add_cookie({"name": session["name"], "value": session["value"], "path": "/"})
     open_page(browser, served)  # the page works from the cookie alone
+
+
+def _evaluated(served: Served, dataset: str, version: str) -> None:
+    from shared.evaluation.read import evaluation
+
+    view = served.server.view
+    wait_for(lambda: (got := evaluation(view.store(), view.settings, dataset, version))
+             is not None and got.complete, 120, f"{dataset} v{version} evaluated")
+
+
+def test_the_evaluation_panel_compares_each_version_with_its_base(
+        browser: Any, served: Served) -> None:
+    served.upload(records(60, "leverage"), "graded.json")  # 20 held out, 40 trained
+    _evaluated(served, "graded", "1")
+    served.upload(records(70, "leverage"), "graded.json")  # a second version
+    _evaluated(served, "graded", "2")
+    open_page(browser, served, "#dataset=graded")
+    # One snapshot of the panel per look: the page re-renders it on every poll.
+    snapshot = """
+      const panel = document.getElementById("evaluation");
+      if (!panel) return null;
+      const cells = (tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent);
+      return {
+        text: panel.textContent,
+        versions: [...panel.querySelectorAll("#eval-versions tbody tr")].map((tr) =>
+          [tr.dataset.version, cells(tr)]),
+        dots: [...panel.querySelectorAll("#eval-chart circle")].map((c) =>
+          [c.dataset.series, c.dataset.version, c.dataset.f1]),
+        examples: [...panel.querySelectorAll("#eval-examples tbody tr")].map(cells)};"""
+    seen = wait_for(lambda: (got := browser.execute_script(snapshot)) and len(
+        got["versions"]) == 2 and got, 30, "the panel with both versions")
+    versions = dict(seen["versions"])
+    assert set(versions) == {"1", "2"}
+    for cells in versions.values():
+        fine_tuned, base = float(cells[2]), float(cells[5])
+        assert fine_tuned > base  # the stand-in base knows none of the data
+        assert cells[9] == "on demand"
+    assert "not model quality" in seen["text"]  # the local figures' honest caveat
+    by_series = {(series, version): float(f1) for series, version, f1 in seen["dots"]}
+    assert set(by_series) == {(s, v) for s in ("fine_tuned_scores", "base_scores")
+                              for v in ("1", "2")}
+    assert f"{by_series[('fine_tuned_scores', '2')]:.3f}" == versions["2"][2]
+    rows = seen["examples"]
+    assert rows
+    f1s = [float(r[3]) for r in rows]
+    assert f1s == sorted(f1s)  # worst first
+    first = rows[0]
+    assert "leverage" in first[0] and first[1] and first[2] and first[4]  # texts shown
+    screenshot(browser, "evaluation")

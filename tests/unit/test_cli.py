@@ -55,7 +55,7 @@ def test_collect_joins_report_jsonl_and_status() -> None:
     table = render(rows)
     lines = table.splitlines()
     assert lines[0].split() == ["DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS",
-                                "ENDPOINT"]
+                                "ENDPOINT", "EVAL"]
     fin_line = next(line for line in lines if line.startswith("fin"))
     assert "120 ok/5 skipped" in fin_line and "training 40% v2" in fin_line
     assert fin_line.count("TRAINING") == 1  # the MODEL column does not repeat the state

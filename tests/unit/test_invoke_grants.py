@@ -1,5 +1,5 @@
 """Invoke grants narrowed by ``target.function.id`` (issue 23), as deployed and as enforced
-locally: Events -> convert/train/endpoint only; the gateway -> infer only; the schedule ->
+locally: Events -> convert/train/endpoint/evaluate only; the gateway -> infer only; the schedule ->
 watch only."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def guard() -> InvokeGuard:
 
 
 @pytest.mark.parametrize(("caller", "allowed"), [
-    (EVENTS, {"convert", "train", "endpoint"}),
+    (EVENTS, {"convert", "train", "endpoint", "evaluate"}),
     (gateway_principal(GATEWAY), {"infer"}),
     (schedule_principal(SCHEDULE), {"watch"}),
     (gateway_principal("ocid1.apigateway.oc1.eu-frankfurt-1.aaaaaaaaanother"), set()),

@@ -55,7 +55,9 @@ def test_an_unknown_ocift_key_names_every_known_key() -> None:
      "opc-meta-ocift-training-method='QLORA' is not one of auto, TFEW, VANILLA, LORA"),
     ("ocift-content-moderation", "maybe",
      "opc-meta-ocift-content-moderation='maybe' is not true or false"),
-    ("ocift-eval-size", "-1", "opc-meta-ocift-eval-size=-1 must be 0 (no evaluation) or more"),
+    ("ocift-eval-size", "-1", "opc-meta-ocift-eval-size=-1 must be 0 (no evaluation) to 1000"),
+    ("ocift-eval-size", "1001",
+     "opc-meta-ocift-eval-size=1001 must be 0 (no evaluation) to 1000"),
 ])
 def test_a_value_of_the_wrong_type_is_refused_naming_key_and_value(key: str, value: str,
                                                                     expected: str) -> None:

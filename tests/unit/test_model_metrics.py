@@ -75,7 +75,7 @@ def test_status_table_says_what_the_metrics_mean() -> None:
     text = render(rows)
     lines = text.splitlines()
     assert lines[0].split() == ["DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS",
-                                "ENDPOINT"]
+                                "ENDPOINT", "EVAL"]
     assert "accuracy 38% (random 2%), loss 0.55 (random 0.93)" in lines[1]
     assert lines[2].startswith("new") and "training 40%" in lines[2]  # MODEL: progress
     meaning = lines[lines.index("metrics:") + 1]

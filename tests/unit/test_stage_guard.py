@@ -83,4 +83,4 @@ def test_stages_without_object_events_cannot_claim_objects(stage: Stage) -> None
 
 def test_the_dispatch_table_covers_every_stage_and_routes_every_input_kind() -> None:
     assert set(STAGES) == set(Stage)
-    assert set(STAGE_INPUTS) == {Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT}
+    assert set(STAGE_INPUTS) == {Stage.CONVERT, Stage.TRAIN, Stage.ENDPOINT, Stage.EVALUATE}

@@ -302,8 +302,8 @@ def test_an_owed_hand_off_is_dropped_once_the_status_moved_on() -> None:
     store.put_object = put_failing_handoffs  # type: ignore[method-assign,assignment]
     watcher.tick(ctx.settings, ctx=ctx)
     store.put_object = real_put  # type: ignore[method-assign]
-    assert [(dataset, owner.value) for (_, dataset), (owner, _) in common._owed.items()] == [
-        ("fin", "endpoint")]
+    assert [(dataset, [s.value for s in stages])
+            for (_, dataset), (stages, _) in common._owed.items()] == [("fin", ["endpoint"])]
     # The endpoint stage (woken another way) moved the dataset on: the debt is void.
     from shared.stages.context import read_status, write_status
 
@@ -314,3 +314,29 @@ def test_an_owed_hand_off_is_dropped_once_the_status_moved_on() -> None:
     assert report.resumed == [] and not common._owed
     assert "handoff/endpoint/fin.json" not in store.objects
     caches.reset_all()
+
+
+def test_an_endpoint_becoming_active_wakes_the_endpoint_and_evaluate_stages() -> None:
+    from shared.stages.context import write_status
+    from shared.status import DatasetState, DatasetStatus
+
+    ctx, store, ai = make_ctx()
+    ai.endpoints["ep"] = SimpleNamespace(id="ep", lifecycle_state="ACTIVE",
+                                         lifecycle_details=None)
+    status = DatasetStatus.started("fin", DatasetState.MODEL_ACTIVE, model_id="m",
+                                   model_version="1").moved_to(
+        DatasetState.ENDPOINT_CREATING, endpoint_id="ep")
+    write_status(ctx, status, None)
+    report = watcher.tick(ctx.settings, ctx=ctx)
+    assert report.resumed == ["fin: endpoint", "fin: evaluate"]
+    for stage in ("endpoint", "evaluate"):
+        handed = json.loads(store.objects[f"handoff/{stage}/fin.json"][0])
+        assert (handed["stage"], handed["state"]) == (stage, "ENDPOINT_ACTIVE")
+    # a lost evaluate hand-off is written again by reconcile, until the report is complete
+    del store.objects["handoff/evaluate/fin.json"]
+    from unittest import mock
+
+    with mock.patch("shared.stages.watch.reconciler.context_for", return_value=ctx):
+        actions = watcher.reconcile(ctx.settings).actions
+    assert "fin: handed to evaluate" in actions
+    assert "handoff/evaluate/fin.json" in store.objects

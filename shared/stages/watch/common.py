@@ -124,8 +124,9 @@ HANDED_CLUSTER_STATES = frozenset({Lifecycle.ACTIVE.value, Lifecycle.FAILED.valu
 
 
 def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: TickReport,
-         *, hand_over: bool = True) -> bool:
-    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over.
+         *, hand_over: bool = True, also: tuple[Stage, ...] = ()) -> bool:
+    """Write ``status`` (conditionally) and, when a stage owns its next step, hand it over
+    (and to the stages in ``also``: evaluate, when a version's endpoint became ACTIVE).
 
     A hand-off that fails after its status was written is owed (:func:`pay_owed`): the
     next tick writes it again while the status is still that version, so a lost hand-off
@@ -136,33 +137,42 @@ def save(ctx: StageContext, status: DatasetStatus, etag: str | None, report: Tic
         return False
     report.changed.append(f"{status.dataset}: {status.state.value}")
     owner = owner_of(ctx, status) if hand_over else None
-    if owner is not None:
-        key = (ctx.store.bucket, status.dataset)
-        _owed[key] = (owner, new_etag)
-        hand_to(ctx, owner, status, new_etag, f"watch: {status.state.value}")
-        _owed.pop(key, None)
-        report.resumed.append(f"{status.dataset}: {owner.value}")
+    _hand_over(ctx, status, new_etag, ((owner,) if owner is not None else ()) + also, report,
+               f"watch: {status.state.value}")
     return True
 
 
 #: Hand-offs whose status was written but whose own write failed: (bucket, dataset) ->
-#: (owner, status ETag). Kept by a warm watch process; reconcile repairs what a cold one lost.
-_owed: dict[tuple[str, str], tuple[Stage, str]] = {}
+#: (the stages still owed, status ETag). Kept by a warm watch process; reconcile repairs
+#: what a cold one lost.
+_owed: dict[tuple[str, str], tuple[tuple[Stage, ...], str]] = {}
+
+
+def _hand_over(ctx: StageContext, status: DatasetStatus, etag: str, stages: tuple[Stage, ...],
+               report: TickReport, reason: str) -> None:
+    """Hand ``status`` to each of ``stages`` in turn; what is not written stays owed."""
+    if not stages:
+        return
+    key = (ctx.store.bucket, status.dataset)
+    for i, stage in enumerate(stages):
+        _owed[key] = (stages[i:], etag)
+        hand_to(ctx, stage, status, etag, reason)
+        report.resumed.append(f"{status.dataset}: {stage.value}")
+    _owed.pop(key, None)
 
 
 def pay_owed(ctx: StageContext, status: DatasetStatus, etag: str, report: TickReport) -> None:
-    """Write the hand-off owed for this status version, if one is; forget a stale debt."""
+    """Write the hand-offs owed for this status version, if any; forget a stale debt."""
     key = (ctx.store.bucket, status.dataset)
     owed = _owed.get(key)
     if owed is None:
         return
-    owner, owed_etag = owed
-    if owed_etag != etag:  # the status moved on: its new version carries its own hand-off
+    stages, owed_etag = owed
+    if owed_etag != etag:  # the status moved on: its new version carries its own hand-offs
         _owed.pop(key, None)
         return
-    hand_to(ctx, owner, status, etag, f"watch: {status.state.value} (hand-off retried)")
-    _owed.pop(key, None)
-    report.resumed.append(f"{status.dataset}: {owner.value}")
+    _hand_over(ctx, status, etag, stages, report,
+               f"watch: {status.state.value} (hand-off retried)")
 
 
 def _forget_owed() -> None:

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from shared import genai, naming, tags
 from shared.errors import describe
 from shared.lifecycle import REMOVED
-from shared.records import MalformedRecord
+from shared.records import MalformedRecord, read_record
 from shared.settings import Settings, Stage
 from shared.stages.context import (
     StageContext,
@@ -61,7 +61,7 @@ from shared.stages.watch.sweeper import (
     sweep_clusters,
 )
 from shared.stages.watch.ticker import tick
-from shared.status import DatasetState
+from shared.status import DatasetState, DatasetStatus
 
 
 class ReconcileReport(BaseModel):
@@ -195,6 +195,9 @@ def _hand_back(ctx: StageContext, name: str, queued: set[str],
     if not isinstance(current, tuple):
         return
     status, etag = current
+    if status.state is DatasetState.ENDPOINT_ACTIVE and _needs_evaluation(ctx, status):
+        hand_to(ctx, Stage.EVALUATE, status, etag, "reconcile: evaluation missing or unfinished")
+        report.actions.append(f"{dataset}: handed to evaluate")
     owner = owner_of(ctx, status)
     if owner is None and status.state is DatasetState.AWAITING_APPROVAL and (
             ctx.store.listed_etag(naming.approval_object(ctx.settings, dataset)) is not None):
@@ -204,6 +207,20 @@ def _hand_back(ctx: StageContext, name: str, queued: set[str],
         return  # nothing waits on a stage (a serving dataset retired its old endpoints)
     hand_to(ctx, owner, status, etag, "reconcile: handed back")
     report.actions.append(f"{dataset}: {status.state.value} handed back to {owner.value}")
+
+
+def _needs_evaluation(ctx: StageContext, status: DatasetStatus) -> bool:
+    """True when the serving version has no finished evaluation report (issue 25)."""
+    from shared.evaluation.report import EvaluationReport
+
+    if not status.model_version:
+        return False
+    name = naming.evaluation_report_object(ctx.settings, status.dataset, status.model_version)
+    try:
+        got = read_record(ctx.store, name, EvaluationReport)
+    except MalformedRecord:
+        return True  # the evaluate stage quarantines it and evaluates the version afresh
+    return got is None or not got[0].complete
 
 
 def _queue(ctx: StageContext, dataset: str, current: StatusRead | MalformedRecord | None,

@@ -16,7 +16,7 @@ from shared import caches, genai, naming
 from shared.errors import ErrorKind, classify, describe
 from shared.lifecycle import GONE, REMOVED, WORK_REQUEST_DONE, Lifecycle
 from shared.records import MalformedRecord
-from shared.settings import Settings
+from shared.settings import Settings, Stage
 from shared.stages.context import StageContext, context_for
 from shared.stages.watch.common import (
     TickReport,
@@ -105,8 +105,11 @@ def _observe(ctx: StageContext, status: DatasetStatus, etag: str, report: TickRe
     elif state is DatasetState.ENDPOINT_CREATING and status.endpoint_id:
         endpoint = ctx.genai.get_endpoint(status.endpoint_id).data
         if endpoint.lifecycle_state == Lifecycle.ACTIVE:
+            # Serving: the endpoint stage retires what it supersedes, and the version is
+            # evaluated against its base (issue 25).
             save(ctx, status.moved_to(DatasetState.ENDPOINT_ACTIVE, "endpoint ACTIVE",
-                                      endpoint_state=Lifecycle.ACTIVE.value), etag, report)
+                                      endpoint_state=Lifecycle.ACTIVE.value), etag, report,
+                 also=(Stage.EVALUATE,))
         elif endpoint.lifecycle_state in GONE:
             reason = endpoint.lifecycle_details or f"endpoint {endpoint.lifecycle_state}"
             save(ctx, status.moved_to(DatasetState.ENDPOINT_FAILED, reason, reason=reason,

@@ -196,6 +196,7 @@ function reportCard(d) {
     kv([["verdict", r.valid ? "valid" : "INVALID"], ["source", r.source],
       ["format", `${r.input_format || "-"} / ${r.record_schema || "-"}`],
       ["records read", r.records_read], ["written", r.records_written],
+      ["held out for evaluation", r.eval_records ?? 0],
       ["skipped", r.records_skipped],
       ["prompt tokens (p50 / p95 / max)", `${r.prompt.est_tokens.p50} / `
         + `${r.prompt.est_tokens.p95} / ${r.prompt.est_tokens.max}`],
@@ -260,6 +261,79 @@ function versionsCard(d) {
           .map(([k, v]) => `${k}=${num(v, 3)}`).join(" ") || "-"),
         el("td", {}, shortId(m.id))))))
       : el("p", {class: "muted"}, "no model yet"));
+}
+
+// -- evaluation (issue 25): each version against its base on the held-out split -------------
+
+function scoreCells(s) {
+  return s ? [num(s.token_f1, 3), num(s.exact_match, 3), num(s.rouge_l, 3)].map((v) =>
+    el("td", {}, v)) : [el("td", {colspan: 3, class: "muted"}, "no base")];
+}
+
+function evaluationChart(reports) {
+  // Token F1 of the fine-tuned model and of its base, one point per evaluated version.
+  const points = reports.filter((r) => r.fine_tuned_scores);
+  if (!points.length) return null;
+  const W = 420, H = 160, P = 28;
+  const x = (i) => points.length === 1 ? W / 2 : P + i * (W - 2 * P) / (points.length - 1);
+  const y = (v) => H - P - v * (H - 2 * P);
+  const series = [["fine_tuned_scores", "#1a7f37", "fine-tuned"], ["base_scores", "#777", "base"]];
+  return svg("svg", {class: "chart", id: "eval-chart", width: W, height: H,
+    viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "token F1 by model version"},
+    svg("line", {x1: P, y1: H - P, x2: W - P, y2: H - P, stroke: "#bbb"}),
+    svg("text", {x: 2, y: y(1) + 4}, "1"), svg("text", {x: 2, y: y(0) + 4}, "0"),
+    points.map((r, i) => svg("text", {x: x(i) - 6, y: H - 10}, `v${r.model_version}`)),
+    series.map(([key, color, label], n) => {
+      const have = points.map((r, i) => [i, r[key]]).filter(([, s]) => s);
+      return [
+        have.length > 1 ? svg("polyline", {fill: "none", stroke: color, "stroke-width": 2,
+          points: have.map(([i, s]) => `${x(i)},${y(s.token_f1)}`).join(" ")}) : null,
+        have.map(([i, s]) => svg("circle", {cx: x(i), cy: y(s.token_f1), r: 4, fill: color,
+          "data-series": key, "data-version": points[i].model_version,
+          "data-f1": s.token_f1.toFixed(3)})),
+        svg("text", {x: W - P - 80, y: 14 + 12 * n, fill: color}, `${label} token F1`)];
+    }).flat(2).filter((n) => n));
+}
+
+function evaluationCard(d) {
+  const reports = d.evaluations || [];
+  const title = el("h3", {}, "Evaluation against the base model");
+  if (!reports.length) {
+    return el("div", {class: "card", id: "evaluation"}, title, el("p", {class: "muted"},
+      "not evaluated yet: each version is scored on the held-out split once its endpoint "
+      + "is ACTIVE"));
+  }
+  const latest = reports[reports.length - 1];
+  const examples = (latest.examples || []).filter((e) => e.done && e.fine_tuned_scores)
+    .sort((a, b) => a.fine_tuned_scores.token_f1 - b.fine_tuned_scores.token_f1
+      || a.index - b.index);
+  const f1 = (s) => s ? num(s.token_f1, 2) : "-";
+  return el("div", {class: "card wide", id: "evaluation"}, title,
+    el("p", {class: "muted"}, "Token F1, exact match and ROUGE-L on examples held out of "
+      + "training. " + (d.local ? "Local target: the base is a stand-in that knows nothing of "
+      + "your data, so these figures show the pipeline working, not model quality." : "")),
+    el("table", {class: "grid", id: "eval-versions"},
+      el("thead", {}, el("tr", {}, ["version", "prompts", "fine-tuned F1", "EM", "ROUGE-L",
+        "base F1", "EM", "ROUGE-L", "wins / ties / losses", "base"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, reports.slice().reverse().map((r) => el("tr",
+        {"data-version": r.model_version},
+        el("td", {}, `v${r.model_version}`, r.complete ? null : el("div", {class: "muted"},
+          "in progress")),
+        el("td", {}, (r.examples || []).filter((e) => e.done).length),
+        scoreCells(r.fine_tuned_scores), scoreCells(r.base_scores),
+        el("td", {}, r.base_scores ? `${r.wins} / ${r.ties} / ${r.losses}` : "-"),
+        el("td", {class: "muted"}, r.base.kind === "none" ? r.base.reason || "none"
+          : r.base.kind.replace("_", " ")))))),
+    evaluationChart(reports),
+    (latest.notes || []).map((n) => el("p", {class: "muted"}, n)),
+    examples.length ? [el("h3", {}, `Examples of v${latest.model_version}, worst first`),
+      el("table", {class: "grid", id: "eval-examples"},
+        el("thead", {}, el("tr", {}, ["prompt", "reference", "fine-tuned answer", "F1",
+          "base answer", "F1"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, examples.map((e) => el("tr", {"data-index": e.index},
+          el("td", {}, e.prompt), el("td", {}, e.reference),
+          el("td", {}, e.fine_tuned ?? "-"), el("td", {}, f1(e.fine_tuned_scores)),
+          el("td", {}, e.base ?? "-"), el("td", {}, f1(e.base_scores))))))] : null);
 }
 
 function endpointCard(d) {
@@ -400,7 +474,7 @@ function renderDataset(d) {
     el("h2", {id: "dataset-title"}, d.summary.dataset),
     timeline(d.summary),
     el("div", {class: "cards"}, jobCard(d), reportCard(d), trainingCard(d), versionsCard(d),
-      endpointCard(d), deadLetterCard(d), historyCard(d)));
+      endpointCard(d), evaluationCard(d), deadLetterCard(d), historyCard(d)));
   for (const bar of view.querySelectorAll("[data-pct]")) {
     bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.pct) || 0))}%`;
   }

@@ -35,6 +35,12 @@ class GenAiConfig(BaseModel):
         default=128 << 20, ge=1,
         description="Memory for trained retrieval indexes (LRU by bytes; 8 MiB+ a model).")
     fail_training: bool = Field(default=False, description="Make every new training fail.")
+    on_demand: bool = Field(
+        default=True,
+        description="Serve pretrained chat models on demand (OnDemandServingMode). OCI offers "
+                    "on-demand serving only in some regions per model (https://docs.oracle."
+                    "com/iaas/Content/generative-ai/model-endpoint-regions.htm); false stands "
+                    "in for a region that offers it for none.")
     retry_token_ttl_seconds: float = Field(default=24 * 3600, gt=0)
 
     @classmethod

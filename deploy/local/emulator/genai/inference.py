@@ -29,6 +29,7 @@ import math
 import random
 import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from deploy.local.emulator.genai.catalog import ApiFormat, BaseModelSpec
@@ -42,6 +43,13 @@ NO_MATCH = ("No training example is close enough to this prompt to answer it "
 BASE_MODEL_ANSWER = (
     "The local emulator hosts no pretrained weights; only fine-tuned custom models answer "
     "(from their training data).")
+#: What a pretrained model served on demand answers, whatever it is asked. It stands in for
+#: a base model that knows nothing of the user's data: it never looks at any training file
+#: and says so, so a fine-tuned stand-in scoring above it shows the pipeline working (the
+#: right model answered, from what it was trained on), never language-model quality.
+ON_DEMAND_ANSWER = (
+    "I am the local emulator's stand-in for a pretrained model: I have no language model "
+    "weights and have seen none of your data, so I cannot answer this question.")
 COHERE_TEXT_DEFAULT_MAX_TOKENS = 20  # CohereLlmInferenceRequest.maxTokens default
 _TOKEN_SPAN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -99,9 +107,12 @@ class Inference:
         if not isinstance(body, dict):
             raise invalid_parameter("The request body must be a JSON object.")
         mode = body.get("servingMode") or {}
+        if mode.get("servingType") == "ON_DEMAND":
+            return self._on_demand(mode)
         if mode.get("servingType") != "DEDICATED":
             raise invalid_parameter(
-                "Only DEDICATED serving mode (an endpoint of a fine-tuned model) is emulated.")
+                "servingMode.servingType must be ON_DEMAND (a pretrained model) or DEDICATED "
+                "(an endpoint).")
         endpoint_id = mode.get("endpointId")
         if not isinstance(endpoint_id, str) or not endpoint_id:
             raise invalid_parameter("servingMode.endpointId is required.")
@@ -114,6 +125,31 @@ class Inference:
         model = self.control.get_model(endpoint["modelId"])
         spec = self.control.spec_for(model["id"])
         return endpoint, model, spec
+
+    def _on_demand(self, mode: Record) -> tuple[Record, Record, BaseModelSpec]:
+        """A pretrained model on OCI's shared serving: ``OnDemandServingMode(model_id)``
+        (https://docs.oracle.com/iaas/tools/python/latest/api/generative_ai_inference/models/
+        oci.generative_ai_inference.models.OnDemandServingMode.html). A custom model is
+        served only by its endpoint; a model retired on demand is "no longer available in
+        the playground or inference API" ("About Model Retirement",
+        https://docs.oracle.com/iaas/Content/generative-ai/about-retirement.htm)."""
+        model_id = mode.get("modelId")
+        if not isinstance(model_id, str) or not model_id:
+            raise invalid_parameter("servingMode.modelId is required.")
+        model = self.control.get_model(model_id)
+        if model["type"] != "BASE":
+            raise invalid_parameter(
+                "A custom model is served by its endpoint (DEDICATED serving mode), not on "
+                "demand.")
+        spec = self.control.spec_for(model_id)
+        retired = spec.time_on_demand_retired
+        if (not self.control.config.on_demand or "CHAT" not in spec.capabilities
+                or (retired and datetime.fromisoformat(retired.replace("Z", "+00:00"))
+                    <= datetime.now(UTC))):
+            raise invalid_parameter(
+                f"The model {spec.name} is not available for on-demand serving in this "
+                "region.")
+        return {"id": "", "lifecycleState": "ACTIVE"}, model, spec
 
     def _index(self, model: Record) -> RetrievalIndex | None:
         return None if model["type"] == "BASE" else self.control.index_for(model["id"])
@@ -130,9 +166,9 @@ class Inference:
     # --------------------------------------------------------------- answering
 
     def _answers(self, index: RetrievalIndex | None, query: str, s: Sampling,
-                 n: int = 1) -> list[Answer]:
+                 n: int = 1, on_demand: bool = False) -> list[Answer]:
         if index is None:
-            return [_shape(BASE_MODEL_ANSWER, 1.0, s)]
+            return [_shape(ON_DEMAND_ANSWER if on_demand else BASE_MODEL_ANSWER, 1.0, s)]
         pool = max(n, s.top_k or 0, 5) if s.temperature > 0 else n
         hits = index.search(query, k=pool)
         close = [h for h in hits if h.score >= index.floor]
@@ -149,7 +185,8 @@ class Inference:
 
     def chat(self, body: Any) -> Record:
         """``Chat``: CohereChatRequest or GenericChatRequest depending on the model family."""
-        _, model, spec = self._resolve(body)
+        endpoint, model, spec = self._resolve(body)
+        on_demand = not endpoint["id"]
         request = body.get("chatRequest")
         if not isinstance(request, dict):
             raise invalid_parameter("chatRequest is required.")
@@ -166,21 +203,22 @@ class Inference:
             raise invalid_parameter("Streaming is not supported by the local emulator.")
         index = self._index(model)
         if fmt == ApiFormat.COHERE_CHAT.value:
-            response = self._cohere_chat(request, spec, index)
+            response = self._cohere_chat(request, spec, index, on_demand)
         else:
-            response = self._generic_chat(request, spec, index)
+            response = self._generic_chat(request, spec, index, on_demand)
         return {"modelId": model["id"], "modelVersion": model.get("version") or "1.0",
                 "chatResponse": response}
 
     def _cohere_chat(self, req: Record, spec: BaseModelSpec,
-                     index: RetrievalIndex | None) -> Record:
+                     index: RetrievalIndex | None, on_demand: bool = False) -> Record:
         message = req.get("message")
         if not isinstance(message, str) or not message.strip():
             raise invalid_parameter("chatRequest.message is required.")
         history = req.get("chatHistory") or []
         prompt_tokens = self._check_size(
             spec, [message, *(str(h.get("message", "")) for h in history)])
-        answer = self._answers(index, message, _sampling(req, stop_key="stopSequences"))[0]
+        answer = self._answers(index, message, _sampling(req, stop_key="stopSequences"),
+                               on_demand=on_demand)[0]
         response: Record = {
             "apiFormat": "COHERE",
             "text": answer.text,
@@ -200,7 +238,7 @@ class Inference:
         return response
 
     def _generic_chat(self, req: Record, spec: BaseModelSpec,
-                      index: RetrievalIndex | None) -> Record:
+                      index: RetrievalIndex | None, on_demand: bool = False) -> Record:
         messages = req.get("messages")
         if not isinstance(messages, list) or not messages:
             raise invalid_parameter("chatRequest.messages is required.")
@@ -211,7 +249,8 @@ class Inference:
             raise invalid_parameter("chatRequest.messages needs a USER message with text.")
         prompt_tokens = self._check_size(spec, texts)
         n = int(req.get("numGenerations") or 1)
-        answers = self._answers(index, users[-1], _sampling(req, stop_key="stop"), n=n)
+        answers = self._answers(index, users[-1], _sampling(req, stop_key="stop"), n=n,
+                                on_demand=on_demand)
         choices = []
         for i, answer in enumerate(answers):
             choice: Record = {
