@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.evaluation.plan import EvaluationPlan, evaluation_plan
 from shared.families import Family, TrainingMethod
 
 _RECORD = ConfigDict(extra="forbid", validate_assignment=True)
@@ -58,6 +59,7 @@ class Plan(BaseModel):
     unit_hours: float  # minimum commitments of what would be created
     cost: float | None = None  # only when every created shape has a user-set price
     pricing: str = PRICING_URL
+    evaluation: EvaluationPlan | None = None  # the Chat calls evaluating the version makes
 
 
 def _cluster(kind: Literal["FINE_TUNING", "HOSTING"], found: Any | None, shape: str,
@@ -75,9 +77,10 @@ def _cluster(kind: Literal["FINE_TUNING", "HOSTING"], found: Any | None, shape: 
 
 
 def build(settings: Any, job: Any, family: Family, method: TrainingMethod, examples: int,
-          content_sha256: str | None, client: Any | None) -> Plan:
+          content_sha256: str | None, client: Any | None, held_out: int = 0) -> Plan:
     """The plan of ``job`` (``jobspec.EffectiveSpec``) on ``family``; ``client`` (a GenAI
-    client, or None when offline) answers whether a cluster is reused."""
+    client, or None when offline) answers whether a cluster is reused; ``held_out``
+    examples make the evaluation's calls."""
     from shared import genai
 
     prices = settings.prices()
@@ -109,7 +112,8 @@ def build(settings: Any, job: Any, family: Family, method: TrainingMethod, examp
                 finetuning_cluster=ft, hosting_cluster=host,
                 unit_hours=ft.minimum_unit_hours + host.minimum_unit_hours,
                 cost=None if any(c is None for c in costs) else round(sum(
-                    c for c in costs if c is not None), 2))
+                    c for c in costs if c is not None), 2),
+                evaluation=evaluation_plan(held_out, settings))
 
 
 def render(plan: Plan) -> list[str]:
@@ -120,6 +124,8 @@ def render(plan: Plan) -> list[str]:
              f"method          {plan.training_method}",
              f"hyperparameters {hyper}",
              f"examples        {plan.examples} after conversion"]
+    if plan.evaluation is not None:
+        lines.append(f"evaluation      {plan.evaluation.describe()}")
     for label, c in (("fine-tuning", plan.finetuning_cluster), ("hosting", plan.hosting_cluster)):
         if c.action == "reuse":
             what = f"reuse {c.cluster_id} ({c.units} x {c.shape})"

@@ -84,7 +84,8 @@ def run_plan(args: argparse.Namespace) -> int:
     hashing = identity.HashingWriter(_Discard())
     with args.file.open("rb") as src:
         report = convert_stream(src, hashing, source=str(args.file),
-                                rules=DatasetRules.for_base_model(job.base_model))
+                                rules=DatasetRules.for_base_model(job.base_model),
+                                eval_size=job.eval_size or 0, eval_out=_Discard())
     if not report.valid:
         why = report.fatal.message if report.fatal is not None else "no usable record"
         raise JobError(f"{args.file} would be rejected: {why} (`ocift convert {args.file}` "
@@ -105,7 +106,7 @@ def run_plan(args: argparse.Namespace) -> int:
             message = message.replace(jobspec.header_key(field), jobspec.FLAGS[field])
         raise JobError(f"would be REJECTED: {message}") from None
     the_plan = plans.build(settings, job, family, method, report.records_written,
-                           hashing.hexdigest(), client)
+                           hashing.hexdigest(), client, report.eval_records)
     if args.json:
         print(json.dumps(the_plan.model_dump(mode="json"), indent=2))
         return 0

@@ -8,14 +8,25 @@ hour whatever it serves); base calls on demand are billed per call, which is why
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from enum import StrEnum
 
-from shared.evaluation.report import BaseKind
+from pydantic import BaseModel, ConfigDict
+
 from shared.settings import Settings
+
+
+class BaseKind(StrEnum):
+    """What the fine-tuned model is compared with."""
+
+    ON_DEMAND = "on_demand"  # the base model on OCI's shared, pay-per-call serving
+    ENDPOINT = "endpoint"  # an endpoint the user named (OCIFT_EVAL_BASE_ENDPOINT_ID)
+    NONE = "none"  # nothing to compare with: ``reason`` says why
 
 
 class EvaluationPlan(BaseModel):
     """The evaluation calls one model version costs."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     examples: int  # held-out examples that will be sent
     fine_tuned_calls: int

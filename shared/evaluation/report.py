@@ -16,17 +16,10 @@ from statistics import fmean
 from pydantic import BaseModel, Field
 
 from shared.evaluation import metrics
+from shared.evaluation.plan import BaseKind as BaseKind  # re-exported: the report names it
 from shared.status import RECORD, utcnow
 
 SCHEMA_VERSION = 1
-
-
-class BaseKind(StrEnum):
-    """What the fine-tuned model is compared with."""
-
-    ON_DEMAND = "on_demand"  # the base model on OCI's shared, pay-per-call serving
-    ENDPOINT = "endpoint"  # an endpoint the user named (OCIFT_EVAL_BASE_ENDPOINT_ID)
-    NONE = "none"  # nothing to compare with: ``reason`` says why
 
 
 class BaseTarget(BaseModel):

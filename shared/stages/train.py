@@ -141,7 +141,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
            current: StatusRead | None) -> Outcome:
     settings = ctx.settings
     job = jobspec.effective(jobspec.from_metadata(info.metadata), settings)
-    examples, sha256 = validated_dataset(ctx, dataset, info, job.base_model)
+    checked = validated_dataset(ctx, dataset, info, job.base_model)
+    examples, sha256 = checked.records_written, checked.output_sha256
     models = genai.dataset_models(ctx.genai, settings, dataset)
     same = [m for m in models if (m.freeform_tags or {}).get(tags.SOURCE_ETAG) == info.etag]
     if same:
@@ -165,7 +166,7 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
         decision = approval.read_approval(ctx.store, settings, dataset, Stage.TRAIN.value)
         if decision is None or not decision.binds(sha256, job.digest()):
             return _await_approval(ctx, dataset, info, current, job, family, method, examples,
-                                   sha256)
+                                   sha256, checked.eval_records)
         if decision.decision is approval.Decision.REJECT:
             return _reject(ctx, dataset, info, current, approval.REJECTED_BY_USER)
     cluster = genai.ensure_cluster(ctx.genai, settings, genai.FINE_TUNING, family)
@@ -213,7 +214,8 @@ def _train(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 def _await_approval(ctx: StageContext, dataset: str, info: ObjectInfo,
                     current: StatusRead | None, job: jobspec.EffectiveSpec, family: Family,
-                    method: TrainingMethod, examples: int, sha256: str | None) -> Outcome:
+                    method: TrainingMethod, examples: int, sha256: str | None,
+                    held_out: int) -> Outcome:
     """Record the plan and wait (AWAITING_APPROVAL): nothing billable is created."""
     waiting = f"awaiting approval: `ocift approve {dataset}` (or `ocift reject {dataset}`)"
     if current is not None:
@@ -221,7 +223,8 @@ def _await_approval(ctx: StageContext, dataset: str, info: ObjectInfo,
         if (status.state is DatasetState.AWAITING_APPROVAL and status.source_etag == info.etag
                 and status.plan is not None and status.plan.spec_sha256 == job.digest()):
             return _outcome(OutcomeStatus.PENDING, waiting, info.name)
-    the_plan = plans.build(ctx.settings, job, family, method, examples, sha256, ctx.genai)
+    the_plan = plans.build(ctx.settings, job, family, method, examples, sha256, ctx.genai,
+                           held_out)
     new, etag = next_status(current, dataset, DatasetState.AWAITING_APPROVAL, waiting,
                             source_object=info.name, source_etag=info.etag, spec=job,
                             plan=the_plan, base_model=job.base_model,
@@ -257,8 +260,9 @@ def _record_duplicate(ctx: StageContext, dataset: str, info: ObjectInfo,
 
 
 def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo,
-                      base_model: str | None = None) -> tuple[int, str | None]:
-    """``(examples, SHA-256 of the JSONL)`` of a valid JSONL; PermanentError when invalid.
+                      base_model: str | None = None) -> DatasetReport:
+    """The report of a valid JSONL (examples, SHA-256, held-out count); PermanentError when
+    invalid.
 
     The convert stage's report is used when it describes this JSONL's source
     version (its ``output_sha256``; None from reports older than issue 13); a
@@ -280,7 +284,7 @@ def validated_dataset(ctx: StageContext, dataset: str, info: ObjectInfo,
     if not report.valid:
         raise genai.PermanentError(f"dataset is invalid: {report.reason()} "
                                    f"(see {report_name})")
-    return report.records_written, report.output_sha256
+    return report
 
 
 def _validate(ctx: StageContext, dataset: str, info: ObjectInfo,

@@ -38,7 +38,10 @@ def test_nothing_is_created_until_approved_and_a_changed_file_waits_again(
         waiting = _wait_state(target, "gated", "AWAITING_APPROVAL", "REJECTED", "TRAINING")
         assert waiting["state"] == "AWAITING_APPROVAL", waiting
         plan = waiting["plan"]
-        assert plan["examples"] == 60 and plan["training_method"] == "TFEW"
+        # 60 usable records: 20 held out for the evaluation (OCIFT_EVAL_SIZE auto), 40 train
+        assert plan["examples"] == 40 and plan["training_method"] == "TFEW"
+        assert plan["evaluation"] == {"examples": 20, "fine_tuned_calls": 20, "base_calls": 20,
+                                      "base": "on_demand", "billed_per_call": 20}
         assert plan["finetuning_cluster"] == {**plan["finetuning_cluster"], "action": "create",
                                               "shape": "SMALL_COHERE_V2", "units": 8}
         assert plan["hosting_cluster"]["minimum_unit_hours"] == 744
@@ -63,7 +66,7 @@ def test_nothing_is_created_until_approved_and_a_changed_file_waits_again(
         again = _wait_state(target, "gated", "AWAITING_APPROVAL", "TRAINING")
         assert again["state"] == "AWAITING_APPROVAL"
         assert again["plan"]["content_sha256"] != plan["content_sha256"]
-        assert again["plan"]["examples"] == 61
+        assert again["plan"]["examples"] == 41
         assert target.wait_idle(30)
         assert len(_pipeline_models(target, "gated")) == 1  # nothing new was created
 

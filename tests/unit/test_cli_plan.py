@@ -77,3 +77,18 @@ def test_plan_of_a_dataset_that_would_not_convert(offline: Path) -> None:
     offline.write_text(json.dumps(_rows(3)), encoding="utf-8")
     code, _, err = _run("plan", str(offline))
     assert code == 2 and "would be rejected" in err and "32" in err
+
+
+def test_plan_counts_the_held_out_split_and_the_evaluation_calls(offline: Path) -> None:
+    offline.write_text(json.dumps(_rows(100)), encoding="utf-8")
+    code, out, err = _run("plan", str(offline))
+    assert code == 0, err
+    # auto: 2 % of 100, at least 20 -> 20 held out, 80 train
+    assert "examples        80 after conversion" in out
+    assert ("evaluation      evaluation: 20 prompts, 20 to the endpoint and 20 to the base "
+            "(on demand, billed per call)") in out
+    code, out, err = _run("plan", str(offline), "--eval-size", "0", "--json")
+    assert code == 0, err
+    plan = Plan.model_validate_json(out)
+    assert plan.examples == 100 and plan.evaluation is not None
+    assert plan.evaluation.examples == 0 and plan.evaluation.billed_per_call == 0
