@@ -148,7 +148,7 @@ def _watch_calls(monkeypatch: Any, now: list[float]) -> list[str]:
     """``handle`` with its tick and reconcile recorded (and told apart in its answer)."""
     called: list[str] = []
 
-    def tick(settings: Any) -> watcher.TickReport:
+    def tick(settings: Any, deadline: float | None = None) -> watcher.TickReport:
         called.append("tick")
         return watcher.TickReport(in_flight=7)
 
@@ -340,3 +340,53 @@ def test_an_endpoint_becoming_active_wakes_the_endpoint_and_evaluate_stages() ->
         actions = watcher.reconcile(ctx.settings).actions
     assert "fin: handed to evaluate" in actions
     assert "handoff/evaluate/fin.json" in store.objects
+
+
+class _Clock:
+    """``time`` for the ticker: each ``time()`` call jumps by ``step`` seconds."""
+
+    def __init__(self, step: float) -> None:
+        import time as real
+
+        self._real = real
+        self.now = 0.0
+        self.step = step
+
+    def time(self) -> float:
+        self.now += self.step
+        return self.now
+
+    def monotonic(self) -> float:
+        return self._real.monotonic()
+
+
+def test_a_tick_out_of_time_defers_the_rest_and_the_next_tick_takes_them_first() -> None:
+    from unittest import mock
+
+    from shared import caches
+    from shared.stages.watch import ticker
+
+    caches.reset_all()
+    ctx, _store, ai = make_ctx()
+    ids = {start_training(ctx, ai, name): name for name in ("a", "b", "c")}
+    polled: list[str] = []
+    real_get = ai.get_work_request
+
+    def get_work_request(wr_id: str) -> Any:
+        polled.append(next(n for m, n in ids.items() if ai.models[m].wr == wr_id))
+        return real_get(wr_id)
+
+    ai.get_work_request = get_work_request  # type: ignore[method-assign]
+    budget = ctx.settings.retry_max_seconds
+    # Each clock read moves 10 s: with the deadline 15 s past the retry budget, the first
+    # dataset starts (5 s to spare at the first read), the next would not (5 s short).
+    for _ in range(3):
+        with mock.patch.object(ticker, "time", _Clock(step=10.0)):
+            report = watcher.tick(ctx.settings, ctx=ctx, deadline=budget + 15.0)
+        assert (report.in_flight, report.deferred) == (1, 2)
+    assert sorted(polled) == ["a", "b", "c"], "each tick took the least recently observed"
+    with mock.patch.object(ticker, "time", _Clock(step=0.0)):
+        report = watcher.tick(ctx.settings, ctx=ctx, deadline=budget - 1.0)
+    assert (report.in_flight, report.deferred) == (0, 3)
+    assert (watcher.tick(ctx.settings, ctx=ctx).in_flight, len(polled)) == (3, 6)
+    caches.reset_all()

@@ -24,6 +24,7 @@ class TickReport(BaseModel):
     """What one tick saw and did; ``calls`` counts OCI API calls by operation."""
 
     in_flight: int = 0
+    deferred: int = 0  # in-flight datasets left to the next tick: the call's time ran out
     changed: list[str] = Field(default_factory=list)
     resumed: list[str] = Field(default_factory=list)
     quarantined: list[str] = Field(default_factory=list)

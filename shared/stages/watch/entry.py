@@ -57,7 +57,7 @@ def handle(inv: Invocation) -> Outcome:
         SCHEDULE.last_reconcile = now
         details = reconcile(inv.settings).model_dump()
     else:
-        details = tick(inv.settings).model_dump()
+        details = tick(inv.settings, deadline=inv.deadline).model_dump()
     return Outcome.of(Stage.WATCH.value, OutcomeStatus.DONE, "", None, **details)
 
 

@@ -10,6 +10,7 @@ parse (quarantined once), never stops the others.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from shared import caches, genai, naming
@@ -33,8 +34,15 @@ __all__ = ["TickReport", "tick"]
 
 
 def tick(settings: Settings, counter: genai.CallCounter | None = None,
-         ctx: StageContext | None = None) -> TickReport:
-    """Observe every in-flight dataset once and record what changed."""
+         ctx: StageContext | None = None, deadline: float | None = None) -> TickReport:
+    """Observe every in-flight dataset once and record what changed.
+
+    Datasets are observed least recently observed first, and a dataset is started only
+    while the call's ``deadline`` (epoch seconds, fdk's ``Fn-Deadline``) leaves room for
+    the SDK's whole retry budget (``OCIFT_RETRY_MAX_SECONDS``): under heavy throttling a
+    tick ends by itself with the rest ``deferred`` to the next tick, which takes them
+    first, instead of being killed at its timeout with the same datasets last every time.
+    """
     ctx = ctx or context_for(settings, counter=counter or genai.CallCounter())
     start = ctx.counter.snapshot()
     report = TickReport()
@@ -64,8 +72,16 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
             continue
         watched.append((dataset, current[0], current[1]))
     busy = Busy.of(watched)
+    bucket = ctx.store.bucket
+    watched.sort(key=lambda w: _observed.get((bucket, w[0]), 0.0))
     for dataset, status, etag in watched:
+        if deadline is not None and deadline - time.time() < settings.retry_max_seconds:
+            report.deferred += 1
+            continue
         report.in_flight += 1
+        if len(_observed) >= _SETTLED_CACHE_MAX:
+            _observed.clear()
+        _observed[(bucket, dataset)] = time.monotonic()
         try:
             _observe(ctx, status, etag, report, busy)
         except Exception as exc:  # one dataset's transient error never stops the others
@@ -76,6 +92,10 @@ def tick(settings: Settings, counter: genai.CallCounter | None = None,
     report.calls = {op: n - start.get(op, 0) for op, n in end.items() if n - start.get(op, 0)}
     return report
 
+
+# When this process last observed each in-flight dataset (monotonic): the least recent goes
+# first, so a tick cut short by its time budget never starves the same datasets.
+_observed: dict[tuple[str, str], float] = {}
 
 # Status objects seen settled (or quarantined), by ETag: a warm watch function lists them
 # (name + ETag) but never reads them again until they change.
@@ -214,6 +234,7 @@ def _metrics(model: Any) -> dict[str, Any] | None:
 
 def _forget() -> None:
     _settled_seen.clear()
+    _observed.clear()
 
 
 caches.register("watch-tick", _forget)
