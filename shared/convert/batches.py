@@ -71,7 +71,7 @@ class Batch(NamedTuple):
     reader's ``record_type`` (all of its fields strings, no other key)."""
 
     records: list[Any]
-    handles: Sequence[int]
+    handles: Sequence[Any]
     typed: bool
 
 
@@ -280,12 +280,14 @@ class BatchReader:
                 recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
                 if recs is not None and len(recs) != breaks:
                     recs = None
-            if records == 0 and not array and (recs is None or not (
-                    typed or self._record_keys & recs[0].keys())):
+            first_line = records == 0 and not array
+            if first_line and recs is not None and not (
+                    typed or self._record_keys & recs[0].keys()):
                 break  # whether the first line is a record, the careful reader says
             if recs is None:
                 parsed = self._careful_run(bytes(buf[pos:end]), resume)
-                if parsed is None:
+                if parsed is None or (first_line and not (
+                        parsed[1] and self._is_record(parsed[1][0][0]))):
                     break
                 self.format, self.utf8_bom = fmt, bom
                 self._locator, items = parsed  # it loaded the whole run: locates any record
@@ -307,6 +309,10 @@ class BatchReader:
         reader = self._hand_over(bytes(buf[pos:hi]),
                                  Resume(offset + pos, newlines, fmt, records))
         yield from _singles(reader.values())
+
+    def _is_record(self, value: Any) -> bool:
+        """Whether a JSON Lines file's first value is plainly a record."""
+        return type(value) is dict and bool(self._record_keys & value.keys())
 
     def _decode_in_place(self, buf: bytearray, pos: int, end: int
                          ) -> tuple[list[Any] | None, bool]:

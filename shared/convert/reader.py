@@ -25,7 +25,6 @@ PROGRESS_EVERY = 4 << 20
 # A parse error this close to the buffer's end may be caused by the cut, not the data
 # (a literal, a number or a \uXXXX\uXXXX escape split in two): read more and retry.
 _CUT_MARGIN = 16
-MAX_DEPTH = 512  # deeper than any record; the C parser's own limit is the recursion limit
 _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -39,11 +38,13 @@ class Readable(Protocol):
 
 
 class Oversized(msgspec.Struct, frozen=True):
-    """Stands in for a record whose JSON text exceeds ``max_value_chars`` (it was skipped)."""
+    """Stands in for a record whose JSON text exceeds ``max_value_chars``, or (``deep``)
+    is nested deeper than the JSON parser goes: it was stepped over, and is skipped."""
 
     line: int
     byte_offset: int
     chars: int
+    deep: bool = False
 
 
 class Resume(msgspec.Struct, frozen=True):
@@ -246,10 +247,15 @@ class ValueReader:
                 raise self._fail("number_too_long", f"a number cannot be read: {exc}", pos,
                                  "records hold strings; remove the oversized number") from None
             except RecursionError:
-                raise self._fail(
-                    "nesting_too_deep", "JSON nesting is too deep to be a training record",
-                    pos, "records are flat objects of strings; remove the nested arrays/objects"
-                ) from None
+                # a record like any other bad one: stepped over and skipped (its brackets
+                # counted, not parsed), the records after it still converted
+                if buf[pos] not in "[{":
+                    raise self._fail(
+                        "nesting_too_deep", "JSON nesting is too deep to be read", pos,
+                        "records are flat objects of strings; remove the nested "
+                        "arrays/objects") from None
+                skipped, start, end = self._skip_oversized(pos)
+                return msgspec.structs.replace(skipped, deep=True), start, end
             if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
                 self._check_size(pos)
                 pos = self._refill(pos, self._max_value_chars)  # a number may go on
@@ -298,10 +304,6 @@ class ValueReader:
                         in_string = True
                     elif char in "[{":
                         depth += 1
-                        if depth > MAX_DEPTH:
-                            raise self._fail(
-                                "nesting_too_deep", "JSON nesting is too deep to be a training "
-                                "record", i - 1, "records are flat objects of strings")
                     else:
                         depth -= 1
                         if depth == 0:
@@ -375,7 +377,7 @@ class ValueReader:
                 value, pos, end = self._decode_at(pos)
         # Checked whichever way the value was decoded, so a record crossing a chunk
         # boundary is capped like any other (the cap must not depend on chunking).
-        if end - pos > self._max_value_chars and not isinstance(value, Oversized):
+        if end - pos > self._max_value_chars and type(value) is not Oversized:
             return self._oversized(pos, end), pos, end
         return value, pos, end
 
@@ -447,8 +449,11 @@ class ValueReader:
             # as an array element is; text that is not JSON at all stops the conversion.
             value, start, end = self._fast_decode(pos)
             if self.format is None:
-                if not (isinstance(value, Oversized)
-                        or (isinstance(value, dict) and self._record_keys & value.keys())):
+                more = isinstance(value, Oversized) or (
+                    isinstance(value, dict) and bool(self._record_keys & value.keys()))
+                if not more and isinstance(value, dict):
+                    more, start, end = self._more_follows(start, end)
+                if not more:
                     keys = ", ".join(sorted(value)[:5]) if isinstance(value, dict) else ""
                     raise self._fail(
                         "top_level_not_array",
@@ -462,6 +467,18 @@ class ValueReader:
             pos = _WS.match(buf, end).end()  # type: ignore[union-attr]  # '*' always matches
             if pos >= len(buf):
                 pos = self._skip_ws(end)
+
+    def _more_follows(self, start: int, end: int) -> tuple[bool, int, int]:
+        """Whether another object follows the first one, and where that one is now (the
+        buffer may have moved): if so the input is JSON Lines of some shape (the converter
+        names it); if not, a lone object, which may wrap the records."""
+        while True:
+            after = _WS.match(self._buf, end).end()  # type: ignore[union-attr]
+            if after < len(self._buf) or self._eof:
+                return after < len(self._buf) and self._buf[after] == "{", start, end
+            shift = start
+            self._refill(start)
+            start, end = 0, end - shift
 
     def _expect_end(self, pos: int) -> None:
         pos = self._skip_ws(pos)

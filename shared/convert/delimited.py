@@ -1,0 +1,184 @@
+"""CSV and TSV records with a header row, streamed through the standard ``csv`` module.
+
+RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180): fields separated by commas (tabs for
+TSV), a field holding the separator, a quote or a line break is quoted, and a quote
+inside it is doubled; the first row names the columns. The input is UTF-8 (a byte order
+mark is allowed and stripped) and is read sequentially: ``csv.reader`` pulls one line at
+a time from a text stream, so memory is one record plus the read buffer. ``strict``
+parsing refuses a stray quote rather than guessing.
+
+The header is read first (``open``): the converter finds the shape from its column
+names, then ``use_columns`` says which columns it reads; ``batches`` yields the complete
+rows as typed batches (the converter reads them column by column) and a row lacking a
+column alone, as a dict, to be skipped with its reason. A record's handle is its
+(line, byte offset) in the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, Literal
+
+from shared.convert.batches import Batch
+from shared.convert.findings import Problem
+from shared.convert.reader import CHUNK_SIZE, PROGRESS_EVERY, InputError, Readable
+
+Delimited = Literal["csv", "tsv"]
+BATCH_ROWS = 2048
+_BOM = b"\xef\xbb\xbf"
+_QUOTING_HINT = ("quote a field that holds the separator, a quote or a line break "
+                 '("like, this"), and double each quote inside it ("say ""hi""")')
+
+
+def delimited_by_name(name: str) -> Delimited | None:
+    """"csv" or "tsv" for a name ending so (any case), else None (the input is JSON)."""
+    lower = name.lower()
+    if lower.endswith(".csv"):
+        return "csv"
+    if lower.endswith(".tsv"):
+        return "tsv"
+    return None
+
+
+class _Raw(io.RawIOBase):
+    """The source as a raw stream ``io.BufferedReader`` can read from, counting bytes."""
+
+    def __init__(self, src: Readable | BinaryIO, progress: Callable[[int], None] | None
+                 ) -> None:
+        self._src = src
+        self._progress = progress
+        self._next_progress = PROGRESS_EVERY
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        readinto = getattr(self._src, "readinto", None)
+        if readinto is not None:
+            got = readinto(buffer) or 0
+        else:
+            data = self._src.read(len(buffer)) or b""
+            got = len(data)
+            buffer[:got] = data
+        self.bytes_read += got
+        if self._progress is not None and self.bytes_read >= self._next_progress:
+            self._next_progress = self.bytes_read + PROGRESS_EVERY
+            self._progress(self.bytes_read)
+        return got
+
+
+class DelimitedReader:
+    """The rows of a CSV or TSV file, in batches, like ``BatchReader``'s records."""
+
+    def __init__(self, src: Readable | BinaryIO, kind: Delimited, *, max_field_chars: int,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self._raw = _Raw(src, progress)
+        self.format: Delimited = kind
+        self.utf8_bom = False
+        self.header: list[str] = []
+        self.record_type: object = None  # what BatchReader has; rows need none
+        self._delimiter = "," if kind == "csv" else "\t"
+        self._max_field = max_field_chars
+        self._bytes = 0  # decoded text consumed by csv, in UTF-8 bytes
+        self._columns: list[int] = []
+        self._need = 0
+        self._rows: Any = None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._raw.bytes_read
+
+    def issue(self, code: str, message: str, handle: tuple[int, int], *,
+              hint: str | None = None, record_index: int | None = None) -> Problem:
+        line, byte = handle
+        return Problem(code=code, message=message, record_index=record_index, line=line,
+                       byte_offset=byte, hint=hint)
+
+    def _lines(self, text: io.TextIOWrapper) -> Iterator[str]:
+        for line in text:
+            self._bytes += len(line) if line.isascii() else len(
+                line.encode("utf-8", "surrogatepass"))
+            yield line
+
+    def open(self) -> tuple[int, int]:
+        """Read the header row; returns its handle. Raises ``InputError`` for an empty
+        input or a header that does not parse."""
+        buffered = io.BufferedReader(self._raw, CHUNK_SIZE)
+        if buffered.peek(len(_BOM))[:len(_BOM)] == _BOM:
+            self.utf8_bom = True
+            self._bytes = len(_BOM)
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
+        if csv.field_size_limit() < self._max_field:
+            csv.field_size_limit(min(self._max_field, sys.maxsize))
+        self._rows = csv.reader(self._lines(text), delimiter=self._delimiter, strict=True)
+        while True:
+            header = self._next((1, self._bytes))
+            if header is None:
+                raise InputError(Problem(
+                    code="empty_input", message=f"the {self.format.upper()} file holds no "
+                    "header row and no records", line=1, byte_offset=0,
+                    hint="the first row names the columns, e.g. question,answer"))
+            if header:  # blank lines before the header are not rows
+                break
+        self.header = [name.strip() for name in header]
+        return 1, 0
+
+    def use_columns(self, names: list[str]) -> list[int]:
+        """Read these columns (by header name) from now on; their indices."""
+        self._columns = [self.header.index(name) for name in names]
+        self._need = max(self._columns) + 1
+        return self._columns
+
+    def _next(self, at: tuple[int, int]) -> list[str] | None:
+        try:
+            row: list[str] = next(self._rows)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError as exc:
+            raise InputError(Problem(
+                code="invalid_utf8", line=at[0],
+                message=f"the input is not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
+                        f"at or after line {at[0]} ({exc.reason})",
+                hint="save the file as UTF-8 (OCI requires UTF-8 training data)")) from None
+        except csv.Error as exc:
+            too_long = "field larger than field limit" in str(exc)
+            raise InputError(Problem(
+                code="record_too_large" if too_long else "malformed_csv", line=at[0],
+                byte_offset=at[1], record_index=None,
+                message=(f"a field is longer than {self._max_field} characters"
+                         if too_long else f"the {self.format.upper()} row does not parse: "
+                                          f"{exc}"),
+                hint=("no training example can be that long: an unclosed quote makes the "
+                      "rest of the file one field" if too_long else _QUOTING_HINT))) from None
+        return row
+
+    def batches(self) -> Iterator[Batch]:
+        """The rows after the header: complete ones in typed batches, a short one alone."""
+        need, header = self._need, self.header
+        rows: list[list[str]] = []
+        handles: list[tuple[int, int]] = []
+        at = (self._rows.line_num + 1, self._bytes)
+        while True:
+            row = self._next(at)
+            if row is None:
+                break
+            here, at = at, (self._rows.line_num + 1, self._bytes)
+            if not row:
+                continue  # a blank line is no record
+            if len(row) >= need:
+                rows.append(row)
+                handles.append(here)
+                if len(rows) >= BATCH_ROWS:
+                    yield Batch(rows, handles, True)
+                    rows, handles = [], []
+                continue
+            if rows:
+                yield Batch(rows, handles, True)
+                rows, handles = [], []
+            yield Batch([dict(zip(header, row, strict=False))], [here], False)
+        if rows:
+            yield Batch(rows, handles, True)
