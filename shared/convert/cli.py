@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from shared.convert.core import convert_plain
 from shared.convert.findings import Findings, Spread
 from shared.convert.limits import Limits
+from shared.convert.shapes import FieldMapping
 
 if TYPE_CHECKING:
     from shared.convert.report import ConversionReport, Summary
@@ -28,9 +29,11 @@ PROGRESS_MIN_BYTES = 8 << 20
 def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Convert an Alpaca-style JSON array / JSON Lines dataset into OCI "
-                    "Generative AI fine-tuning JSONL and validate it.")
-    parser.add_argument("input", type=Path, help="raw dataset (.json array or .jsonl)")
+        description="Convert a dataset (Alpaca, prompt/completion, OpenAI chat, ShareGPT or "
+                    "field-mapped records; a JSON array, JSON Lines, or CSV/TSV with a "
+                    "header row) into OCI Generative AI fine-tuning JSONL and validate it.")
+    parser.add_argument("input", type=Path,
+                        help="raw dataset (.json array, .jsonl, .csv or .tsv)")
     parser.add_argument("output", type=Path, nargs="?",
                         help="JSONL to write (omit to validate only)")
     parser.add_argument("--base-model", default=DEFAULT_BASE_MODEL,
@@ -40,7 +43,24 @@ def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
                         help="print the report as JSON instead of a table")
     parser.add_argument("--progress", action="store_true",
                         help="show progress even when stderr is not a terminal")
+    parser.add_argument("--prompt-field", metavar="F",
+                        help="the field (CSV column) holding the prompt")
+    parser.add_argument("--completion-field", metavar="F",
+                        help="the field (CSV column) holding the completion")
+    parser.add_argument("--context-field", metavar="F",
+                        help="optional field appended to the prompt as Alpaca's input is")
     return parser
+
+
+def mapping_from_args(args: argparse.Namespace) -> FieldMapping | None:
+    """The ``--prompt-field/--completion-field/--context-field`` mapping, if given;
+    raises ``ValueError`` for half a mapping."""
+    prompt, completion, context = args.prompt_field, args.completion_field, args.context_field
+    if prompt is None and completion is None and context is None:
+        return None
+    if prompt is None or completion is None:
+        raise ValueError("--prompt-field and --completion-field go together")
+    return FieldMapping(prompt, completion, context)
 
 
 class _ProgressBar:
@@ -80,6 +100,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     if out_path is not None and not out_path.resolve().parent.is_dir():
         print(f"error: directory of {out_path} does not exist", file=sys.stderr)
         return 2
+    try:
+        mapping = mapping_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     rules = Limits.for_base_model(args.base_model)
     size = src_path.stat().st_size
     bar = None
@@ -91,12 +116,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
         with src_path.open("rb") as src:
             if out_path is None:
                 report = convert_plain(src, None, source=str(src_path), rules=rules,
-                                       progress=bar, size_hint=size)
+                                       progress=bar, size_hint=size, mapping=mapping)
             else:
                 fd, tmp_name = _create_hidden(out_path.resolve().parent, out_path.name)
                 with os.fdopen(fd, "wb") as out:
                     report = convert_plain(src, out, source=str(src_path), rules=rules,
-                                           progress=bar, size_hint=size)
+                                           progress=bar, size_hint=size, mapping=mapping)
                 if report.valid:
                     os.replace(tmp_name, out_path)
                     tmp_name = None
@@ -154,7 +179,8 @@ def render_table(report: ConversionReport | Findings, out_path: Path | None = No
         rows.append(("output", str(out_path)))
     rules = report.rules
     rows += [
-        ("format", f"{report.input_format or '-'} / {report.record_schema or '-'}"
+        ("format", (report.format or f"{report.input_format or '-'} / "
+                                     f"{report.record_schema or '-'}")
                    + ("  (UTF-8 BOM stripped)" if report.utf8_bom else "")),
         ("bytes read", f"{report.bytes_read:,}"),
         ("records read", f"{report.records_read:,}"),

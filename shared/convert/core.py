@@ -171,8 +171,8 @@ def convert_plain(
     report.bytes_read = reader.bytes_read
     report.utf8_bom = reader.utf8_bom
     report.input_format = reader.format
-    if report.record_schema is not None:
-        report.format = SHAPE_WORDS[report.record_schema] + (
+    if run.shape is not None:
+        report.format = run.shape.words() + (
             f" in {_CONTAINER_WORDS[reader.format]}" if reader.format else "")
     run.finish()
     if progress is not None:
@@ -433,10 +433,11 @@ class _Run:
         try:
             shape = detect(keys, self.mapping, value)
         except Unsupported as exc:
-            what = "header" if isinstance(reader, DelimitedReader) else "first record"
+            header = isinstance(reader, DelimitedReader)
+            message = exc.message.replace("the first record's fields", "the header's columns")
             raise InputError(reader.issue(
-                "unsupported_shape", exc.message.replace("first record", what, 1), start,
-                hint=exc.hint, record_index=None if what == "header" else number - 1)) from None
+                "unsupported_shape", message if header else exc.message, start,
+                hint=exc.hint, record_index=None if header else number - 1)) from None
         self.shape = shape
         self.schema = self.report.record_schema = shape.schema
         return shape

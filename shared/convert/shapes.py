@@ -95,6 +95,13 @@ class Shape(msgspec.Struct, frozen=True):
     completion: str = ""
     context: str | None = None
 
+    def words(self) -> str:
+        """The shape in words, e.g. "field-mapped records (question/answer)"."""
+        if self.schema == "fields":
+            return f"{SHAPE_WORDS['fields']} ({self.prompt}/{self.completion}" + (
+                f", context {self.context})" if self.context else ")")
+        return SHAPE_WORDS[self.schema]
+
     def describe(self) -> dict[str, str]:
         """The report's ``mapping``: how prompt and completion are built."""
         if self.schema in CONVERSATIONS:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import identity, logs, naming
+from shared.convert.shapes import FieldMapping
 from shared.errors import ConfigurationError, ErrorKind, classify, describe, not_found
 from shared.events import ObjectEvent
 from shared.outcome import Outcome, OutcomeStatus
@@ -104,6 +105,12 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _outcome(OutcomeStatus.SKIPPED,
                         "stale event: the source changed since; its newer event converts it",
                         name)
+    try:
+        mapping = field_mapping(info.metadata)
+    except ValueError as exc:
+        stream.close()
+        return _refuse(ctx, name, etag, dataset, "bad_field_mapping",
+                       f"the object's field mapping cannot be used: {exc}")
 
     writer = store.writer(
         out_name,
@@ -115,7 +122,8 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     try:
         with stream:
             report = convert_stream(stream, hashing, source=name, size_hint=info.size or None,
-                                    rules=DatasetRules.for_base_model(settings.base_model))
+                                    rules=DatasetRules.for_base_model(settings.base_model),
+                                    mapping=mapping)
     except BaseException as exc:
         writer.abort()
         if classify(exc) is not ErrorKind.PERMANENT:
@@ -163,6 +171,23 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
                                          doc.records_written, "output_etag": out_etag})
     return _outcome(OutcomeStatus.DONE, "converted", name, output=out_name, report=report_name,
                     records_written=doc.records_written)
+
+
+def field_mapping(metadata: dict[str, str]) -> FieldMapping | None:
+    """The field mapping the raw object's metadata names (``opc-meta-ocift-prompt-field``,
+    ``-completion-field``, optional ``-context-field``; ``ObjectInfo.metadata`` keys come
+    without the ``opc-meta-`` prefix), None when it names none. Raises ``ValueError`` for
+    half a mapping. (The job spec, issue 24, is to take this over.)"""
+    prompt, completion, context = (metadata.get(f"ocift-{part}-field") or None
+                                   for part in ("prompt", "completion", "context"))
+    if prompt is None and completion is None:
+        if context is not None:
+            raise ValueError("ocift-context-field is set without ocift-prompt-field and "
+                             "ocift-completion-field")
+        return None
+    if prompt is None or completion is None:
+        raise ValueError("set both ocift-prompt-field and ocift-completion-field (or neither)")
+    return FieldMapping(prompt, completion, context)
 
 
 def _reject_collision(ctx: StageContext, dataset: str, name: str, etag: str,
