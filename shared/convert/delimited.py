@@ -163,7 +163,12 @@ class DelimitedReader:
         handles: list[tuple[int, int]] = []
         at = (self._rows.line_num + 1, self._bytes)
         while True:
-            row = self._next(at)
+            try:
+                row = self._next(at)
+            except InputError:
+                if rows:  # the rows before the error are counted, as JSON's are
+                    yield Batch(rows, handles, True)
+                raise
             if row is None:
                 break
             here, at = at, (self._rows.line_num + 1, self._bytes)
