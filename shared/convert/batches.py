@@ -119,6 +119,9 @@ class BatchReader:
         self._run: tuple[bytearray, int, int, Resume] | None = None
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
         self._typed: Callable[[bytes | memoryview], list[Any]] | None = None
+        #: For a typed run: True when no key the conversion reads can be given twice in
+        #: ``buf[pos:end]`` (set with ``record_type``; the converter knows the keys).
+        self.keys_once: Callable[[bytearray, int, int, list[Any]], bool] = _always
         self._record_type: type[msgspec.Struct] | None = None
 
     @property
@@ -280,6 +283,9 @@ class BatchReader:
                 recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
                 if recs is not None and len(recs) != breaks:
                     recs = None
+            if recs is not None and not (self.keys_once(buf, pos, end, recs) if typed
+                                         else _flat_keys_once(buf, pos, end, recs)):
+                recs = None  # a key may be given twice: the careful reader tells
             first_line = records == 0 and not array
             if first_line and recs is not None and not (
                     typed or self._record_keys & recs[0].keys()):
@@ -358,6 +364,25 @@ class BatchReader:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
         return -1, -1
+
+
+def _always(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:
+    return True
+
+
+def _flat_keys_once(buf: bytearray, pos: int, end: int, recs: list[dict[str, Any]]) -> bool:
+    """Whether no record of a run decoded into flat dicts gives a key twice: each key is
+    followed by '":' in the text, so as many of those as keys decoded (a string holding
+    an escaped quote before a colon, or a space before a key's colon, only sends the run
+    to the careful reader, which finds the truth)."""
+    return buf.count(b'":', pos, end) == sum(map(len, recs))
+
+
+def key_counter(key: str) -> Callable[[bytearray, int, int], int]:
+    """How many times ``key`` appears as a JSON string in ``buf[pos:end]``: at least once
+    per record holding it, more if a record gives it twice (or a value equals it)."""
+    pattern = msgspec.json.encode(key)
+    return lambda buf, pos, end: buf.count(pattern, pos, end)
 
 
 def count_newlines(buf: bytes | bytearray, start: int, end: int) -> int:

@@ -47,6 +47,13 @@ class Oversized(msgspec.Struct, frozen=True):
     deep: bool = False
 
 
+class KeyedTwice(dict[str, Any]):
+    """A record in which some object gives a key twice (``twice``: those keys, in the
+    order found); like ``json``, the record holds the last value of each."""
+
+    twice: tuple[str, ...] = ()
+
+
 class Resume(msgspec.Struct, frozen=True):
     """Where a reader takes over a stream another reader started: the stream's first byte
     is at ``byte_offset`` of the input, after ``newlines`` line breaks and ``records``
@@ -95,6 +102,11 @@ class ValueReader:
         self._newlines = 0  # in all bytes read so far
         self.record_index = -1
         self._resume = resume
+        # every object decoded goes through _pairs, which notes a key given twice
+        self._twice: list[str] = []
+        self._json = json.JSONDecoder(object_pairs_hook=self._pairs)
+        self._scan: Callable[[str, int], tuple[Any, int]] = (
+            self._json.scan_once)  # type: ignore[attr-defined]
         if resume is not None:
             self.bytes_read = self._mark_byte = resume.byte_offset
             self._newlines = resume.newlines
@@ -103,6 +115,28 @@ class ValueReader:
             self._started = True
             self.format = resume.format
             self.record_index = resume.records - 1
+
+    def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self._twice.append(key)
+                seen.add(key)
+        return obj
+
+    def _marked(self, value: Any) -> Any:
+        """``value`` as a ``KeyedTwice`` if a key was given twice in it (then forgotten)."""
+        if not self._twice:
+            return value
+        keys = tuple(dict.fromkeys(self._twice))
+        self._twice.clear()
+        if type(value) is not dict:
+            return value
+        marked = KeyedTwice(value)
+        marked.twice = keys
+        return marked
 
     def load_all(self, data: bytes) -> None:
         """Take ``data`` as the whole (rest of the) input, decoded at once, so ``locate``
@@ -229,7 +263,7 @@ class ValueReader:
 
     def _decode_at(self, pos: int) -> tuple[Any, int, int]:
         """Decode the value starting at ``pos``: (value, start, end) in the current buffer."""
-        decoder = _DECODER
+        decoder = self._json
         while True:
             buf = self._buf
             try:
@@ -369,7 +403,7 @@ class ValueReader:
         """``_decode_at`` without its bookkeeping when the value is plainly complete."""
         buf = self._buf
         try:
-            value, end = _SCAN(buf, pos)
+            value, end = self._scan(buf, pos)
         except (StopIteration, ValueError, RecursionError):
             value, pos, end = self._decode_at(pos)
         else:
@@ -394,7 +428,7 @@ class ValueReader:
 
     def _items(self, pos: int) -> Iterator[tuple[Any, int]]:
         """The array's records from ``pos``, the start of one (after its separator)."""
-        sep_re, scan, max_chars = _ARRAY_SEP, _SCAN, self._max_value_chars
+        sep_re, scan, max_chars = _ARRAY_SEP, self._scan, self._max_value_chars
         while True:
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the input ends inside the top-level array",
@@ -411,6 +445,8 @@ class ValueReader:
                     value, pos, end = self._decode_at(pos)
             if end - pos > max_chars:  # decoded whole, but over the cap all the same
                 value = self._oversized(pos, end)
+            if self._twice:
+                value = self._marked(value)
             yield value, pos
             buf = self._buf
             match = sep_re.match(buf, end)
@@ -462,6 +498,8 @@ class ValueReader:
                         "put the records themselves in a top-level [ ... ] array, "
                         "or write one record object per line (JSON Lines)")
                 self.format = "jsonl"
+            if self._twice:
+                value = self._marked(value)
             yield value, start
             buf = self._buf
             pos = _WS.match(buf, end).end()  # type: ignore[union-attr]  # '*' always matches
@@ -489,8 +527,6 @@ class ValueReader:
                              "its closing ']'", between=True)
 
 
-_DECODER = json.JSONDecoder()
-_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _VALUE_START = frozenset('{["-0123456789tfn')
 _STRING_STOP = re.compile(r'["\\]')
 _STRUCTURE = re.compile(r'["\[\]{}]')

@@ -95,6 +95,12 @@ class Shape(msgspec.Struct, frozen=True):
     completion: str = ""
     context: str | None = None
 
+    def read_keys(self) -> frozenset[str]:
+        """The keys the conversion reads (a duplicate of one of these is counted)."""
+        if self.schema in CONVERSATIONS:
+            return frozenset({TURN_KEYS[self.schema], "role", "content", "from", "value"})
+        return frozenset(k for k in (self.prompt, self.completion, self.context) if k)
+
     def words(self) -> str:
         """The shape in words, e.g. "field-mapped records (question/answer)"."""
         if self.schema == "fields":
@@ -123,10 +129,11 @@ PROMPT_COMPLETION = Shape("prompt_completion", "prompt", "completion")
 
 
 class Turn(msgspec.Struct):
-    """One OpenAI chat message (tool calls kept only to be refused)."""
+    """One OpenAI chat message (tool calls kept only to be refused; ``content`` UNSET
+    when absent)."""
 
     role: str
-    content: str | list[Any] | None = None
+    content: str | list[Any] | msgspec.UnsetType | None = msgspec.UNSET
     tool_calls: Any = None
     function_call: Any = None
 
@@ -135,7 +142,7 @@ class ShareGptTurn(msgspec.Struct, rename={"role": "from", "content": "value"}):
     """One ShareGPT turn, under the same attribute names as ``Turn``."""
 
     role: str
-    content: str | list[Any] | None = None
+    content: str | list[Any] | msgspec.UnsetType | None = msgspec.UNSET
     tool_calls: Any = None
     function_call: Any = None
 
@@ -273,7 +280,7 @@ def render(turns: Sequence[Any]) -> tuple[str, str] | Skip:
                                      "converted")
         content = turn.content
         if type(content) is not str:
-            if content is None:
+            if content is None or content is msgspec.UNSET:
                 return Skip("empty_field", f"turn {n} ({role}) has no content")
             parts = _text_of_parts(content, n)
             if type(parts) is Skip:

@@ -311,3 +311,41 @@ def test_stage_reads_the_mapping_from_object_metadata() -> None:
         field_mapping({"ocift-prompt-field": "q"})
     with pytest.raises(ValueError, match="without"):
         field_mapping({"ocift-context-field": "c"})
+
+
+# ----- duplicate keys (issue 28 item 7) ---------------------------------------------------
+
+@pytest.mark.parametrize("chunk", [61, 4096, 1 << 20])
+@pytest.mark.parametrize("container", ["array", "jsonl"])
+def test_a_key_given_twice_is_counted_with_the_first_place_and_the_last_value_used(
+        chunk: int, container: str) -> None:
+    texts = [json.dumps(chat(i)) for i in range(80)]
+    texts[33] = ('{"messages": [{"role": "user", "content": "first", "content": "Q33?"}, '
+                 '{"role": "assistant", "content": "A33."}]}')
+    texts[50] = ('{"messages": [], "messages": [{"role": "user", "content": "Q50?"}, '
+                 '{"role": "assistant", "content": "A50."}]}')
+    texts[60] = ('{"messages": [{"role": "user", "content": "Q60?", "name": "a", "name": "b"},'
+                 ' {"role": "assistant", "content": "A60."}]}')  # a key not read: not counted
+    text = ("[" + ", ".join(texts) + "]") if container == "array" else "\n".join(texts)
+    report, out = convert(text, "raw/c.json", chunk)
+    assert report.valid
+    assert report.duplicate_keys == 2
+    first = report.duplicate_key_first
+    assert first is not None and first.record_index == 33 and "'content'" in first.message
+    assert first.byte_offset == text.encode().index(texts[33].encode())
+    assert first.line == (1 if container == "array" else 34)
+    assert {"prompt": "Q33?", "completion": "A33."} in out  # the last value, as JSON has it
+    assert {"prompt": "Q50?", "completion": "A50."} in out
+    assert any("give a key twice" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("chunk", [61, 1 << 20])
+def test_duplicate_mapped_fields_are_counted(chunk: int) -> None:
+    recs = [json.dumps({"question": f"Q{i}", "answer": f"A{i}", "context": ""})
+            for i in range(60)]
+    recs[40] = '{"question": "Q", "answer": "old", "answer": "new"}'
+    report, out = convert("[" + ",".join(recs) + "]", chunk=chunk)
+    assert report.duplicate_keys == 1
+    assert report.duplicate_key_first is not None
+    assert report.duplicate_key_first.record_index == 40
+    assert {"prompt": "Q", "completion": "new"} in out
