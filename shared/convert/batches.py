@@ -38,6 +38,8 @@ from shared.convert.reader import (
 )
 
 _BOM = b"\xef\xbb\xbf"
+#: How records that nest objects in a list (conversations) begin when written by json.
+NESTED_RECORD_STARTS = (b'{"messages"', b'{"conversations"')
 _WS = b" \t\n\r"
 _WS_COMMA = re.compile(rb"[ \t\n\r]*,")
 _MAX_CUT_TRIES = 16
@@ -122,6 +124,9 @@ class BatchReader:
         #: For a typed run: True when no key the conversion reads can be given twice in
         #: ``buf[pos:end]`` (set with ``record_type``; the converter knows the keys).
         self.keys_once: Callable[[bytearray, int, int, list[Any]], bool] = _always
+        #: How a record of a JSON array starts (e.g. b'{"messages"'), when records nest
+        #: objects: a run is then cut before the last one (a '},' may be inside a record).
+        self.record_start: bytes | None = None
         self._record_type: type[msgspec.Struct] | None = None
 
     @property
@@ -256,6 +261,11 @@ class BatchReader:
         records = 0
         run_bytes = min(self._chunk, RUN_BYTES)
         target = run_bytes
+        if fmt == "json_array" and self.record_start is None:
+            # conversations nest objects: a run is cut before a record start (_cut)
+            first = bytes(buf[pos:pos + 64]).lstrip(_WS)
+            self.record_start = next((s for s in NESTED_RECORD_STARTS if first.startswith(s)),
+                                     None)
         array = fmt == "json_array"
         while True:
             if hi - pos < target and not self._eof:
@@ -353,6 +363,14 @@ class BatchReader:
         if not array:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)
+        if self.record_start is not None:
+            # a quote inside a JSON string is escaped, so '{"messages"' starts an object
+            at = buf.rfind(self.record_start, pos, limit)
+            comma = at - 1
+            while comma > pos and buf[comma] in _WS:
+                comma -= 1
+            if at > pos and comma > pos and buf[comma] == 0x2C:  # ","
+                return comma, comma + 1
         end = buf.rfind(b"}", pos, limit)
         for _ in range(_MAX_CUT_TRIES):
             if end < 0:

@@ -42,7 +42,9 @@ from shared.convert.shapes import (
     COMMON_PAIRS,
     CONVERSATIONS,
     PROMPT_COMPLETION,
+    ROLES,
     SHAPE_WORDS,
+    TURN_KEYS,
     ChatRecord,
     FieldMapping,
     Shape,
@@ -80,6 +82,8 @@ MAX_EXAMPLES_KEPT = 20
 FLUSH_CHARS = 1 << 18  # output is written in pieces of about this many characters
 _INPUT = attrgetter("input")
 _CONVERSATION_TYPES = (ChatRecord, ShareGptRecord)
+_USER = frozenset(role for role, kind in ROLES.items() if kind == "user")
+_ASSISTANT = frozenset(role for role, kind in ROLES.items() if kind == "assistant")
 _TURNS = {"openai_chat": attrgetter("messages"), "sharegpt": attrgetter("conversations")}
 
 MAPPINGS: dict[RecordSchema, dict[str, str]] = {
@@ -280,6 +284,8 @@ class _Run:
             self._turns = _TURNS[schema]
             self._as_dict = _same
             reader.keys_once = _turn_keys_once(schema, self._turns)
+            if isinstance(reader, BatchReader):
+                reader.record_start = b'{"' + TURN_KEYS[schema].encode() + b'"'
             return
         if schema == "alpaca":
             reader.record_type = AlpacaRecord
@@ -326,13 +332,28 @@ class _Run:
         checked column by column like ``_typed``; one that does not render is redone
         (and skipped with its reason) by ``_records``."""
         assert self._turns is not None
-        pairs = list(map(render, map(self._turns, recs)))
-        bad = [i for i, pair in enumerate(pairs) if type(pair) is Skip]
-        if bad:
-            for i in bad:
-                pairs[i] = ("", "")
-        prompts = [pair[0] for pair in pairs]  # type: ignore[index]
-        completions = [pair[1] for pair in pairs]  # type: ignore[index]
+        prompts: list[str] = []
+        completions: list[str] = []
+        bad: list[int] = []
+        for i, turns in enumerate(map(self._turns, recs)):
+            if len(turns) == 2:  # the common case, inline: one question, one answer
+                user, answer = turns
+                question, reply = user.content, answer.content
+                if (type(question) is str and type(reply) is str and user.role in _USER
+                        and answer.role in _ASSISTANT and user.tool_calls is None
+                        and answer.tool_calls is None and user.function_call is None
+                        and answer.function_call is None):
+                    question, reply = question.strip(), reply.strip()
+                    if question and reply:
+                        prompts.append(question)
+                        completions.append(reply)
+                        continue
+            pair = render(turns)
+            if type(pair) is Skip:
+                bad.append(i)
+                pair = ("", "")
+            prompts.append(pair[0])  # type: ignore[index]
+            completions.append(pair[1])  # type: ignore[index]
         self._columns(recs, handles, prompts, completions, bad)
 
     def _columns(self, recs: list[Any], handles: Sequence[int], prompts: list[str],

@@ -11,7 +11,8 @@ The header is read first (``open``): the converter finds the shape from its colu
 names, then ``use_columns`` says which columns it reads; ``batches`` yields the complete
 rows as typed batches (the converter reads them column by column) and a row lacking a
 column alone, as a dict, to be skipped with its reason. A record's handle is its
-(line, byte offset) in the input.
+line (its first one) in the input; its byte offset is not kept (counting the bytes of
+every line in Python cost more than parsing it).
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ class DelimitedReader:
         self.record_type: object = None  # what BatchReader has; rows need none
         self._delimiter = "," if kind == "csv" else "\t"
         self._max_field = max_field_chars
-        self._bytes = 0  # decoded text consumed by csv, in UTF-8 bytes
         self._columns: list[int] = []
         self._need = 0
         self._rows: Any = None
@@ -92,40 +92,32 @@ class DelimitedReader:
     def bytes_read(self) -> int:
         return self._raw.bytes_read
 
-    def issue(self, code: str, message: str, handle: tuple[int, int], *,
+    def issue(self, code: str, message: str, handle: int, *,
               hint: str | None = None, record_index: int | None = None) -> Problem:
-        line, byte = handle
-        return Problem(code=code, message=message, record_index=record_index, line=line,
-                       byte_offset=byte, hint=hint)
+        return Problem(code=code, message=message, record_index=record_index, line=handle,
+                       byte_offset=0 if handle == 1 else None, hint=hint)
 
-    def _lines(self, text: io.TextIOWrapper) -> Iterator[str]:
-        for line in text:
-            self._bytes += len(line) if line.isascii() else len(
-                line.encode("utf-8", "surrogatepass"))
-            yield line
-
-    def open(self) -> tuple[int, int]:
+    def open(self) -> int:
         """Read the header row; returns its handle. Raises ``InputError`` for an empty
         input or a header that does not parse."""
         buffered = io.BufferedReader(self._raw, CHUNK_SIZE)
         if buffered.peek(len(_BOM))[:len(_BOM)] == _BOM:
             self.utf8_bom = True
-            self._bytes = len(_BOM)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
         if csv.field_size_limit() < self._max_field:
             csv.field_size_limit(min(self._max_field, sys.maxsize))
-        self._rows = csv.reader(self._lines(text), delimiter=self._delimiter, strict=True)
+        self._rows = csv.reader(text, delimiter=self._delimiter, strict=True)
         while True:
-            header = self._next((1, self._bytes))
+            header = self._next(self._rows.line_num + 1)
             if header is None:
                 raise InputError(Problem(
                     code="empty_input", message=f"the {self.format.upper()} file holds no "
-                    "header row and no records", line=1, byte_offset=0,
+                    "header row and no records", line=1,
                     hint="the first row names the columns, e.g. question,answer"))
             if header:  # blank lines before the header are not rows
                 break
         self.header = [name.strip() for name in header]
-        return 1, 0
+        return int(self._rows.line_num)
 
     def use_columns(self, names: list[str]) -> list[int]:
         """Read these columns (by header name) from now on; their indices."""
@@ -133,22 +125,21 @@ class DelimitedReader:
         self._need = max(self._columns) + 1
         return self._columns
 
-    def _next(self, at: tuple[int, int]) -> list[str] | None:
+    def _next(self, line: int) -> list[str] | None:
         try:
             row: list[str] = next(self._rows)
         except StopIteration:
             return None
         except UnicodeDecodeError as exc:
             raise InputError(Problem(
-                code="invalid_utf8", line=at[0],
+                code="invalid_utf8", line=line,
                 message=f"the input is not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
-                        f"at or after line {at[0]} ({exc.reason})",
+                        f"at or after line {line} ({exc.reason})",
                 hint="save the file as UTF-8 (OCI requires UTF-8 training data)")) from None
         except csv.Error as exc:
             too_long = "field larger than field limit" in str(exc)
             raise InputError(Problem(
-                code="record_too_large" if too_long else "malformed_csv", line=at[0],
-                byte_offset=at[1], record_index=None,
+                code="record_too_large" if too_long else "malformed_csv", line=line,
                 message=(f"a field is longer than {self._max_field} characters"
                          if too_long else f"the {self.format.upper()} row does not parse: "
                                           f"{exc}"),
@@ -158,25 +149,25 @@ class DelimitedReader:
 
     def batches(self) -> Iterator[Batch]:
         """The rows after the header: complete ones in typed batches, a short one alone."""
-        need, header = self._need, self.header
+        need, header, reader = self._need, self.header, self._rows
         rows: list[list[str]] = []
-        handles: list[tuple[int, int]] = []
-        at = (self._rows.line_num + 1, self._bytes)
+        handles: list[int] = []
+        here = reader.line_num + 1
         while True:
             try:
-                row = self._next(at)
+                row = self._next(here)
             except InputError:
                 if rows:  # the rows before the error are counted, as JSON's are
                     yield Batch(rows, handles, True)
                 raise
             if row is None:
                 break
-            here, at = at, (self._rows.line_num + 1, self._bytes)
+            here, at = reader.line_num + 1, here
             if not row:
                 continue  # a blank line is no record
             if len(row) >= need:
                 rows.append(row)
-                handles.append(here)
+                handles.append(at)
                 if len(rows) >= BATCH_ROWS:
                     yield Batch(rows, handles, True)
                     rows, handles = [], []
@@ -184,6 +175,6 @@ class DelimitedReader:
             if rows:
                 yield Batch(rows, handles, True)
                 rows, handles = [], []
-            yield Batch([dict(zip(header, row, strict=False))], [here], False)
+            yield Batch([dict(zip(header, row, strict=False))], [at], False)
         if rows:
             yield Batch(rows, handles, True)

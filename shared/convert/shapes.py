@@ -62,7 +62,7 @@ SHAPE_WORDS: dict[RecordSchema, str] = {
     "fields": "field-mapped records",
 }
 _LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
-_ROLES = {"system": "system", "developer": "system", "user": "user", "human": "user",
+ROLES = {"system": "system", "developer": "system", "user": "user", "human": "user",
           "assistant": "assistant", "gpt": "assistant", "chatgpt": "assistant",
           "model": "assistant"}
 _TOOL_ROLES = frozenset({"tool", "function", "function_call", "observation", "ipython",
@@ -268,7 +268,7 @@ def render(turns: Sequence[Any]) -> tuple[str, str] | Skip:
     last = -1
     for n, turn in enumerate(turns, 1):
         role = turn.role
-        kind = _ROLES.get(role)
+        kind = ROLES.get(role)
         if kind is None:
             if role in _TOOL_ROLES:
                 return Skip("tool_call", f"turn {n} is a {role!r} message: tool calls and "

@@ -274,8 +274,7 @@ def test_csv_short_rows_and_empty_cells_are_skipped_where_they_are() -> None:
     assert report.valid
     assert report.skipped_by_reason == {"empty_field": 1, "missing_field": 1}
     short = next(e for e in report.skipped_examples if e.code == "missing_field")
-    assert (short.record_index, short.line) == (3, 5)
-    assert short.byte_offset == data.encode().index(b"only a question")
+    assert (short.record_index, short.line, short.byte_offset) == (3, 5, None)
     empty = next(e for e in report.skipped_examples if e.code == "empty_field")
     assert (empty.record_index, empty.line) == (4, 6)
     assert report.records_read == 40  # the blank line at the end is no record
