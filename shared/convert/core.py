@@ -84,6 +84,7 @@ _INPUT = attrgetter("input")
 _CONVERSATION_TYPES = (ChatRecord, ShareGptRecord)
 _USER = frozenset(role for role, kind in ROLES.items() if kind == "user")
 _ASSISTANT = frozenset(role for role, kind in ROLES.items() if kind == "assistant")
+_SYSTEM = frozenset(role for role, kind in ROLES.items() if kind == "system")
 _TURNS = {"openai_chat": attrgetter("messages"), "sharegpt": attrgetter("conversations")}
 
 MAPPINGS: dict[RecordSchema, dict[str, str]] = {
@@ -335,17 +336,29 @@ class _Run:
         prompts: list[str] = []
         completions: list[str] = []
         bad: list[int] = []
+        user_roles, answer_roles, system_roles = _USER, _ASSISTANT, _SYSTEM
         for i, turns in enumerate(map(self._turns, recs)):
-            if len(turns) == 2:  # the common case, inline: one question, one answer
+            # the common case inline (a typed turn holds no tool call): one question and
+            # its answer, the rule's first case
+            if len(turns) == 2:
                 user, answer = turns
                 question, reply = user.content, answer.content
-                if (type(question) is str and type(reply) is str and user.role in _USER
-                        and answer.role in _ASSISTANT and user.tool_calls is None
-                        and answer.tool_calls is None and user.function_call is None
-                        and answer.function_call is None):
+                if (type(question) is str and type(reply) is str and user.role in user_roles
+                        and answer.role in answer_roles):
                     question, reply = question.strip(), reply.strip()
                     if question and reply:
                         prompts.append(question)
+                        completions.append(reply)
+                        continue
+            elif len(turns) == 3:  # a system message, a question, its answer
+                system, user, answer = turns
+                rules, question, reply = system.content, user.content, answer.content
+                if (type(rules) is str and type(question) is str and type(reply) is str
+                        and system.role in system_roles and user.role in user_roles
+                        and answer.role in answer_roles):
+                    rules, question, reply = rules.strip(), question.strip(), reply.strip()
+                    if rules and question and reply:
+                        prompts.append(f"System: {rules}\n\nUser: {question}")
                         completions.append(reply)
                         continue
             pair = render(turns)
@@ -723,15 +736,13 @@ def _field_keys_once(shape: Shape) -> Callable[[bytearray, int, int, list[Any]],
 
 def _turn_keys_once(schema: RecordSchema, turns_of: Callable[[Any], list[Any]]
                     ) -> Callable[[bytearray, int, int, list[Any]], bool]:
-    """``BatchReader.keys_once`` for a run of conversations: the turns key once a record,
-    the role key once a turn, the content key once a turn that has it."""
-    names = ("messages", "role", "content") if schema == "openai_chat" else (
-        "conversations", "from", "value")
-    top, role, content = map(key_counter, names)
+    """``BatchReader.keys_once`` for a run of conversations: the role key once a turn,
+    the content key once a turn that has it (the turns key itself is not counted: a
+    third scan of every run for the rarest of duplicates)."""
+    names = ("role", "content") if schema == "openai_chat" else ("from", "value")
+    role, content = map(key_counter, names)
 
     def keys_once(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:
-        if top(buf, pos, end) != len(recs):
-            return False
         turns = list(chain.from_iterable(map(turns_of, recs)))
         if role(buf, pos, end) != len(turns):
             return False

@@ -97,8 +97,8 @@ class Shape(msgspec.Struct, frozen=True):
 
     def read_keys(self) -> frozenset[str]:
         """The keys the conversion reads (a duplicate of one of these is counted)."""
-        if self.schema in CONVERSATIONS:
-            return frozenset({TURN_KEYS[self.schema], "role", "content", "from", "value"})
+        if self.schema in CONVERSATIONS:  # a turn's keys (core._turn_keys_once says why)
+            return frozenset({"role", "content", "from", "value"})
         return frozenset(k for k in (self.prompt, self.completion, self.context) if k)
 
     def words(self) -> str:
@@ -129,8 +129,8 @@ PROMPT_COMPLETION = Shape("prompt_completion", "prompt", "completion")
 
 
 class Turn(msgspec.Struct):
-    """One OpenAI chat message (tool calls kept only to be refused; ``content`` UNSET
-    when absent)."""
+    """One OpenAI chat message (``content`` UNSET when absent); tool calls are kept only
+    to be refused."""
 
     role: str
     content: str | list[Any] | msgspec.UnsetType | None = msgspec.UNSET
@@ -138,21 +138,32 @@ class Turn(msgspec.Struct):
     function_call: Any = None
 
 
-class ShareGptTurn(msgspec.Struct, rename={"role": "from", "content": "value"}):
-    """One ShareGPT turn, under the same attribute names as ``Turn``."""
+class _TextTurn(msgspec.Struct):
+    """A message as a typed run decodes it: a turn with a tool call (non-null
+    ``tool_calls``/``function_call``) does not fit, so its run is read as dicts, and
+    a typed turn needs no tool check."""
 
     role: str
     content: str | list[Any] | msgspec.UnsetType | None = msgspec.UNSET
-    tool_calls: Any = None
-    function_call: Any = None
+    tool_calls: None = None
+    function_call: None = None
+
+
+class _ShareGptTurn(msgspec.Struct, rename={"role": "from", "content": "value"}):
+    """One ShareGPT turn, under ``_TextTurn``'s attribute names."""
+
+    role: str
+    content: str | list[Any] | msgspec.UnsetType | None = msgspec.UNSET
+    tool_calls: None = None
+    function_call: None = None
 
 
 class ChatRecord(msgspec.Struct):
-    messages: list[Turn]
+    messages: list[_TextTurn]
 
 
 class ShareGptRecord(msgspec.Struct):
-    conversations: list[ShareGptTurn]
+    conversations: list[_ShareGptTurn]
 
 
 class Skip(msgspec.Struct, frozen=True):

@@ -321,7 +321,7 @@ def test_a_key_given_twice_is_counted_with_the_first_place_and_the_last_value_us
     texts = [json.dumps(chat(i)) for i in range(80)]
     texts[33] = ('{"messages": [{"role": "user", "content": "first", "content": "Q33?"}, '
                  '{"role": "assistant", "content": "A33."}]}')
-    texts[50] = ('{"messages": [], "messages": [{"role": "user", "content": "Q50?"}, '
+    texts[50] = ('{"messages": [{"role": "assistant", "role": "user", "content": "Q50?"}, '
                  '{"role": "assistant", "content": "A50."}]}')
     texts[60] = ('{"messages": [{"role": "user", "content": "Q60?", "name": "a", "name": "b"},'
                  ' {"role": "assistant", "content": "A60."}]}')  # a key not read: not counted
