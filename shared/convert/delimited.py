@@ -130,51 +130,50 @@ class DelimitedReader:
             row: list[str] = next(self._rows)
         except StopIteration:
             return None
-        except UnicodeDecodeError as exc:
-            raise InputError(Problem(
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._error(exc, line) from None
+        return row
+
+    def _error(self, exc: UnicodeDecodeError | csv.Error, line: int) -> InputError:
+        """What stopped the reading at (or after) ``line``."""
+        if isinstance(exc, UnicodeDecodeError):
+            return InputError(Problem(
                 code="invalid_utf8", line=line,
                 message=f"the input is not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
                         f"at or after line {line} ({exc.reason})",
-                hint="save the file as UTF-8 (OCI requires UTF-8 training data)")) from None
-        except csv.Error as exc:
-            too_long = "field larger than field limit" in str(exc)
-            raise InputError(Problem(
-                code="record_too_large" if too_long else "malformed_csv", line=line,
-                message=(f"a field is longer than {self._max_field} characters"
-                         if too_long else f"the {self.format.upper()} row does not parse: "
-                                          f"{exc}"),
-                hint=("no training example can be that long: an unclosed quote makes the "
-                      "rest of the file one field" if too_long else _QUOTING_HINT))) from None
-        return row
+                hint="save the file as UTF-8 (OCI requires UTF-8 training data)"))
+        too_long = "field larger than field limit" in str(exc)
+        return InputError(Problem(
+            code="record_too_large" if too_long else "malformed_csv", line=line,
+            message=(f"a field is longer than {self._max_field} characters"
+                     if too_long else f"the {self.format.upper()} row does not parse: {exc}"),
+            hint=("no training example can be that long: an unclosed quote makes the "
+                  "rest of the file one field" if too_long else _QUOTING_HINT)))
 
     def batches(self) -> Iterator[Batch]:
-        """The rows after the header: complete ones in typed batches, a short one alone."""
+        """The rows after the header: complete ones in typed batches, a short one alone
+        (one loop over ``csv.reader``, the row's first line kept for its handle)."""
         need, header, reader = self._need, self.header, self._rows
         rows: list[list[str]] = []
         handles: list[int] = []
-        here = reader.line_num + 1
-        while True:
-            try:
-                row = self._next(here)
-            except InputError:
-                if rows:  # the rows before the error are counted, as JSON's are
-                    yield Batch(rows, handles, True)
-                raise
-            if row is None:
-                break
-            here, at = reader.line_num + 1, here
-            if not row:
-                continue  # a blank line is no record
-            if len(row) >= need:
-                rows.append(row)
-                handles.append(at)
-                if len(rows) >= BATCH_ROWS:
-                    yield Batch(rows, handles, True)
-                    rows, handles = [], []
-                continue
-            if rows:
+        at = reader.line_num + 1  # where the next row starts
+        try:
+            for row in reader:
+                here, at = at, reader.line_num + 1
+                if len(row) >= need:
+                    rows.append(row)
+                    handles.append(here)
+                    if len(rows) >= BATCH_ROWS:
+                        yield Batch(rows, handles, True)
+                        rows, handles = [], []
+                elif row:  # a blank line is no record
+                    if rows:
+                        yield Batch(rows, handles, True)
+                        rows, handles = [], []
+                    yield Batch([dict(zip(header, row, strict=False))], [here], False)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            if rows:  # the rows before the error are counted, as JSON's are
                 yield Batch(rows, handles, True)
-                rows, handles = [], []
-            yield Batch([dict(zip(header, row, strict=False))], [at], False)
+            raise self._error(exc, at) from None
         if rows:
             yield Batch(rows, handles, True)
