@@ -5,7 +5,8 @@ TSV), a field holding the separator, a quote or a line break is quoted, and a qu
 inside it is doubled; the first row names the columns. The input is UTF-8 (a byte order
 mark is allowed and stripped) and is read sequentially: ``csv.reader`` pulls one line at
 a time from a text stream, so memory is one record plus the read buffer. ``strict``
-parsing refuses a stray quote rather than guessing.
+parsing refuses a stray quote rather than guessing. ``csv`` is imported when a delimited
+file is opened, so JSON conversions do not pay for its import.
 
 The header is read first (``open``): the converter finds the shape from its column
 names, then ``use_columns`` says which columns it reads; ``batches`` yields the complete
@@ -17,7 +18,6 @@ every line in Python cost more than parsing it).
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -87,6 +87,7 @@ class DelimitedReader:
         self._columns: list[int] = []
         self._need = 0
         self._rows: Any = None
+        self._errors: tuple[type[Exception], ...] = (UnicodeDecodeError,)
 
     @property
     def bytes_read(self) -> int:
@@ -103,6 +104,9 @@ class DelimitedReader:
         buffered = io.BufferedReader(self._raw, CHUNK_SIZE)
         if buffered.peek(len(_BOM))[:len(_BOM)] == _BOM:
             self.utf8_bom = True
+        import csv
+
+        self._errors = (UnicodeDecodeError, csv.Error)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
         if csv.field_size_limit() < self._max_field:
             csv.field_size_limit(min(self._max_field, sys.maxsize))
@@ -130,11 +134,11 @@ class DelimitedReader:
             row: list[str] = next(self._rows)
         except StopIteration:
             return None
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except self._errors as exc:
             raise self._error(exc, line) from None
         return row
 
-    def _error(self, exc: UnicodeDecodeError | csv.Error, line: int) -> InputError:
+    def _error(self, exc: Exception, line: int) -> InputError:
         """What stopped the reading at (or after) ``line``."""
         if isinstance(exc, UnicodeDecodeError):
             return InputError(Problem(
@@ -171,7 +175,7 @@ class DelimitedReader:
                         yield Batch(rows, handles, True)
                         rows, handles = [], []
                     yield Batch([dict(zip(header, row, strict=False))], [here], False)
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except self._errors as exc:
             if rows:  # the rows before the error are counted, as JSON's are
                 yield Batch(rows, handles, True)
             raise self._error(exc, at) from None
