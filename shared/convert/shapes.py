@@ -97,8 +97,8 @@ class Shape(msgspec.Struct, frozen=True):
 
     def read_keys(self) -> frozenset[str]:
         """The keys the conversion reads (a duplicate of one of these is counted)."""
-        if self.schema in CONVERSATIONS:  # a turn's keys (core._turn_keys_once says why)
-            return frozenset({"role", "content", "from", "value"})
+        if self.schema in CONVERSATIONS:  # a turn's text (core._turn_keys_once says why)
+            return frozenset({"content", "value"})
         return frozenset(k for k in (self.prompt, self.completion, self.context) if k)
 
     def words(self) -> str:

@@ -321,10 +321,10 @@ def test_a_key_given_twice_is_counted_with_the_first_place_and_the_last_value_us
     texts = [json.dumps(chat(i)) for i in range(80)]
     texts[33] = ('{"messages": [{"role": "user", "content": "first", "content": "Q33?"}, '
                  '{"role": "assistant", "content": "A33."}]}')
-    texts[50] = ('{"messages": [{"role": "assistant", "role": "user", "content": "Q50?"}, '
-                 '{"role": "assistant", "content": "A50."}]}')
+    texts[50] = ('{"messages": [{"role": "user", "content": "Q50?"}, '
+                 '{"role": "assistant", "content": "draft", "content": "A50."}]}')
     texts[60] = ('{"messages": [{"role": "user", "content": "Q60?", "name": "a", "name": "b"},'
-                 ' {"role": "assistant", "content": "A60."}]}')  # a key not read: not counted
+                 ' {"role": "assistant", "content": "A60."}]}')  # not a turn's text: not counted
     text = ("[" + ", ".join(texts) + "]") if container == "array" else "\n".join(texts)
     report, out = convert(text, "raw/c.json", chunk)
     assert report.valid
