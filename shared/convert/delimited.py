@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any, BinaryIO, Literal
 
 from shared.convert.batches import Batch
@@ -155,29 +156,51 @@ class DelimitedReader:
                   "rest of the file one field" if too_long else _QUOTING_HINT)))
 
     def batches(self) -> Iterator[Batch]:
-        """The rows after the header: complete ones in typed batches, a short one alone
-        (one loop over ``csv.reader``, the row's first line kept for its handle)."""
-        need, header, reader = self._need, self.header, self._rows
-        rows: list[list[str]] = []
+        """The rows after the header: complete ones in typed batches, a short one alone.
+
+        A batch of rows is read by one ``list.extend`` over ``csv.reader`` (C, no call a
+        row); when its rows took one line each and all are complete, their lines are a
+        ``range``; otherwise each row's line is worked out from the line breaks inside
+        its fields (``_split``)."""
+        need, reader = self._need, self._rows
+        while True:
+            first = reader.line_num + 1  # the line the batch's first row starts on
+            rows: list[list[str]] = []
+            try:
+                rows.extend(islice(reader, BATCH_ROWS))  # keeps the rows read before an error
+            except self._errors as exc:  # located at the start of the row that failed
+                yield from self._split(rows, first)
+                raise self._error(exc, first + sum(map(_span, rows))) from None
+            if not rows:
+                return
+            if reader.line_num - first + 1 == len(rows) and min(map(len, rows)) >= need:
+                yield Batch(rows, range(first, first + len(rows)), True)
+            else:
+                yield from self._split(rows, first)
+
+    def _split(self, rows: list[list[str]], line: int) -> Iterator[Batch]:
+        """``rows`` (the first starting on ``line``) as typed batches of complete rows and
+        a short row alone, blank lines left out, each with the line it starts on."""
+        need, header = self._need, self.header
+        good: list[list[str]] = []
         handles: list[int] = []
-        at = reader.line_num + 1  # where the next row starts
-        try:
-            for row in reader:
-                here, at = at, reader.line_num + 1
-                if len(row) >= need:
-                    rows.append(row)
-                    handles.append(here)
-                    if len(rows) >= BATCH_ROWS:
-                        yield Batch(rows, handles, True)
-                        rows, handles = [], []
-                elif row:  # a blank line is no record
-                    if rows:
-                        yield Batch(rows, handles, True)
-                        rows, handles = [], []
-                    yield Batch([dict(zip(header, row, strict=False))], [here], False)
-        except self._errors as exc:
-            if rows:  # the rows before the error are counted, as JSON's are
-                yield Batch(rows, handles, True)
-            raise self._error(exc, at) from None
-        if rows:
-            yield Batch(rows, handles, True)
+        for row in rows:
+            here = line
+            line += _span(row)
+            if len(row) >= need:
+                good.append(row)
+                handles.append(here)
+            elif row:  # a blank line is no record
+                if good:
+                    yield Batch(good, handles, True)
+                    good, handles = [], []
+                yield Batch([dict(zip(header, row, strict=False))], [here], False)
+        if good:
+            yield Batch(good, handles, True)
+
+
+def _span(row: list[str]) -> int:
+    """How many lines ``row`` took: one, plus the line breaks inside its quoted fields
+    (``\r\n``, ``\n`` or ``\r``, as the text stream splits lines)."""
+    return 1 + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in row
+                   if "\n" in f or "\r" in f)

@@ -348,3 +348,17 @@ def test_duplicate_mapped_fields_are_counted(chunk: int) -> None:
     assert report.duplicate_key_first is not None
     assert report.duplicate_key_first.record_index == 40
     assert {"prompt": "Q", "completion": "new"} in out
+
+
+def test_csv_lines_stay_exact_across_batches_with_multi_line_rows() -> None:
+    rows = [f'"q{i}","a{i}' + ('\r\nmore"' if i % 3 == 0 else '"') for i in range(5000)]
+    rows[4500] = "short"
+    rows[100] = ""
+    data = "question,answer\r\n" + "\r\n".join(rows) + "\r\n"
+    report, out = convert(data, "raw/x.csv")
+    assert report.valid and report.records_written == 4998
+    short = next(e for e in report.skipped_examples if e.code == "missing_field")
+    assert short.record_index == 4499  # the blank line is no record
+    lines = data.split("\r\n")
+    assert lines[short.line - 1] == "short"
+    assert out[0] == {"prompt": "q0", "completion": "a0\r\nmore"}
