@@ -360,5 +360,5 @@ def test_csv_lines_stay_exact_across_batches_with_multi_line_rows() -> None:
     short = next(e for e in report.skipped_examples if e.code == "missing_field")
     assert short.record_index == 4499  # the blank line is no record
     lines = data.split("\r\n")
-    assert lines[short.line - 1] == "short"
+    assert short.line is not None and lines[short.line - 1] == "short"
     assert out[0] == {"prompt": "q0", "completion": "a0\r\nmore"}
