@@ -494,9 +494,7 @@ class ValueReader:
                     raise self._fail(
                         "top_level_not_array",
                         f"the top-level JSON value is an object (keys: {keys or 'none'}), "
-                        "not an array of records", start,
-                        "put the records themselves in a top-level [ ... ] array, "
-                        "or write one record object per line (JSON Lines)")
+                        "not an array of records", start, _wrapped_hint(value))
                 self.format = "jsonl"
             if self._twice:
                 value = self._marked(value)
@@ -558,6 +556,18 @@ def _plain(msg: str, buf: str, pos: int) -> str:
     if plain is not None:
         return plain
     return msg[:-3] if msg.endswith(" at") else msg
+
+
+def _wrapped_hint(value: Any) -> str:
+    """How to fix a lone top-level object: name the array of records it wraps, if any."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+                return (f"the records look to be the array under {key!r}: save that array "
+                        f"alone as the file (e.g. jq '.{key}' in.json > records.json), or "
+                        "write one record object per line (JSON Lines)")
+    return ("put the records themselves in a top-level [ ... ] array, "
+            "or write one record object per line (JSON Lines)")
 
 
 def _looks_binary(buf: str, pos: int) -> bool:

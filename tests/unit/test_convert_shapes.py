@@ -362,3 +362,11 @@ def test_csv_lines_stay_exact_across_batches_with_multi_line_rows() -> None:
     lines = data.split("\r\n")
     assert short.line is not None and lines[short.line - 1] == "short"
     assert out[0] == {"prompt": "q0", "completion": "a0\r\nmore"}
+
+
+def test_a_lone_object_wrapping_the_records_is_named() -> None:
+    wrapped = json.dumps({"data": [{"question": f"q{i}", "answer": "a"} for i in range(40)],
+                          "version": 2})
+    report, _ = convert(wrapped)
+    assert report.fatal is not None and report.fatal.code == "top_level_not_array"
+    assert "under 'data'" in (report.fatal.hint or "")
