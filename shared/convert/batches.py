@@ -39,7 +39,8 @@ from shared.convert.reader import (
 
 _BOM = b"\xef\xbb\xbf"
 #: How records that nest objects in a list (conversations) begin when written by json.
-NESTED_RECORD_STARTS = (b'{"messages"', b'{"conversations"')
+#: The first key of records that nest objects in a list (conversations).
+NESTED_RECORD_KEYS = (b'"messages"', b'"conversations"')
 _WS = b" \t\n\r"
 _WS_COMMA = re.compile(rb"[ \t\n\r]*,")
 _MAX_CUT_TRIES = 16
@@ -124,8 +125,9 @@ class BatchReader:
         #: For a typed run: True when no key the conversion reads can be given twice in
         #: ``buf[pos:end]`` (set with ``record_type``; the converter knows the keys).
         self.keys_once: Callable[[bytearray, int, int, list[Any]], bool] = _always
-        #: How a record of a JSON array starts (e.g. b'{"messages"'), when records nest
-        #: objects: a run is then cut before the last one (a '},' may be inside a record).
+        #: The first key of a JSON array's records (e.g. b'"messages"') when they nest
+        #: objects: a run is then cut before the last record it starts (a '},' may lie
+        #: inside a record).
         self.record_start: bytes | None = None
         self._record_type: type[msgspec.Struct] | None = None
 
@@ -263,9 +265,11 @@ class BatchReader:
         target = run_bytes
         if fmt == "json_array" and self.record_start is None:
             # conversations nest objects: a run is cut before a record start (_cut)
-            first = bytes(buf[pos:pos + 64]).lstrip(_WS)
-            self.record_start = next((s for s in NESTED_RECORD_STARTS if first.startswith(s)),
-                                     None)
+            first = bytes(buf[pos:pos + 256]).lstrip(_WS)
+            if first.startswith(b"{"):
+                first = first[1:].lstrip(_WS)
+                self.record_start = next((k for k in NESTED_RECORD_KEYS
+                                          if first.startswith(k)), None)
         array = fmt == "json_array"
         while True:
             if hi - pos < target and not self._eof:
@@ -364,13 +368,17 @@ class BatchReader:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)
         if self.record_start is not None:
-            # a quote inside a JSON string is escaped, so '{"messages"' starts an object
+            # a quote inside a JSON string is escaped, so '{ "messages"' starts an object;
+            # it starts a record when a ',' comes before it (pretty-printed or not)
             at = buf.rfind(self.record_start, pos, limit)
-            comma = at - 1
-            while comma > pos and buf[comma] in _WS:
-                comma -= 1
-            if at > pos and comma > pos and buf[comma] == 0x2C:  # ","
-                return comma, comma + 1
+            for _ in range(_MAX_CUT_TRIES):
+                if at <= pos:
+                    break
+                brace = _back_over_ws(buf, at - 1, pos)
+                comma = _back_over_ws(buf, brace - 1, pos)
+                if buf[brace] == 0x7B and buf[comma] == 0x2C and comma > pos:  # "{", ","
+                    return comma, comma + 1
+                at = buf.rfind(self.record_start, pos, at)
         end = buf.rfind(b"}", pos, limit)
         for _ in range(_MAX_CUT_TRIES):
             if end < 0:
@@ -382,6 +390,13 @@ class BatchReader:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
         return -1, -1
+
+
+def _back_over_ws(buf: bytearray, i: int, lo: int) -> int:
+    """The index of the last non-whitespace byte at or before ``i`` (``lo`` at least)."""
+    while i > lo and buf[i] in _WS:
+        i -= 1
+    return i
 
 
 def _always(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:

@@ -286,7 +286,7 @@ class _Run:
             self._as_dict = _same
             reader.keys_once = _turn_keys_once(schema, self._turns)
             if isinstance(reader, BatchReader):
-                reader.record_start = b'{"' + TURN_KEYS[schema].encode() + b'"'
+                reader.record_start = b'"' + TURN_KEYS[schema].encode() + b'"'
             return
         if schema == "alpaca":
             reader.record_type = AlpacaRecord

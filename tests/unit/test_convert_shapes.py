@@ -370,3 +370,16 @@ def test_a_lone_object_wrapping_the_records_is_named() -> None:
     report, _ = convert(wrapped)
     assert report.fatal is not None and report.fatal.code == "top_level_not_array"
     assert "under 'data'" in (report.fatal.hint or "")
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_pretty_printed_conversation_arrays_convert_like_compact_ones(indent: int | None) -> None:
+    recs: list[Any] = [sharegpt(i) for i in range(3000)]
+    recs[1500] = {"conversations": [{"from": "human", "value": "Q"}]}
+    expected, _ = convert(jsonl(recs), "raw/s.jsonl")
+    for chunk in (4096, 1 << 20):
+        report, out = convert(json.dumps(recs, indent=indent), "raw/s.json", chunk)
+        assert report.records_written == expected.records_written == 2999
+        assert report.skipped_by_reason == {"no_assistant_turn": 1}
+        assert out[1499] == {"prompt": "Question 1499?", "completion": "Answer 1499."}
+        assert report.skipped_examples[0].record_index == 1500
