@@ -126,3 +126,22 @@ def test_an_unsupported_shape_is_rejected_with_the_shape_named(
     assert "--prompt-field" in report["fatal"]["hint"]
     assert report["format"] is None and report["input_format"] == "jsonl"
     assert bucket_doc(target, "training/posts.jsonl") is None  # nothing was written
+
+
+def test_fields_named_in_the_objects_metadata_convert(target: RecordingTarget) -> None:
+    import oci
+
+    assert target.info is not None
+    config = oci.config.from_file(target.info.config_file, target.info.profile)
+    client = oci.object_storage.ObjectStorageClient(
+        config, service_endpoint=target.info.emulator_endpoint)
+    body = "\n".join(json.dumps({"frage": q, "antwort": a, "n": i})
+                     for i, (q, a) in enumerate(_pair(i, "mapped") for i in range(N)))
+    client.put_object(target.info.namespace, target.info.bucket, "raw/mapped.jsonl",
+                      body.encode(), opc_meta={"ocift-prompt-field": "frage",
+                                               "ocift-completion-field": "antwort"})
+    wait_endpoint_active(target, "mapped")
+    report = bucket_doc(target, "reports/mapped.json")
+    assert report is not None
+    assert report["format"] == "field-mapped records (frage/antwort) in JSON Lines"
+    assert report["records_written"] == N
