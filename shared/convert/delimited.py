@@ -109,8 +109,6 @@ class DelimitedReader:
 
         self._errors = (UnicodeDecodeError, csv.Error)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
-        # decode 64 KiB at a time, not 8 KiB (CPython's attribute; measured ~5 % faster)
-        text._CHUNK_SIZE = 1 << 16  # type: ignore[attr-defined]
         if csv.field_size_limit() < self._max_field:
             csv.field_size_limit(min(self._max_field, sys.maxsize))
         self._rows = csv.reader(text, delimiter=self._delimiter, strict=True)
