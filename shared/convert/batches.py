@@ -49,6 +49,7 @@ _MAX_CUT_TRIES = 16
 # transient memory, so smaller runs keep the peak RSS down at no measurable cost.
 RUN_BYTES = 256 << 10
 _DECODE = msgspec.json.Decoder(list[dict[str, str | None]]).decode
+_DECODE_LINES = msgspec.json.Decoder(dict[str, str | None]).decode_lines
 
 
 class AlpacaRecord(msgspec.Struct, forbid_unknown_fields=True):
@@ -122,6 +123,7 @@ class BatchReader:
         self._run: tuple[bytearray, int, int, Resume] | None = None
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
         self._typed: Callable[[bytes | memoryview], list[Any]] | None = None
+        self._typed_lines: Callable[[bytes | memoryview], list[Any]] | None = None
         #: For a typed run: True when no key the conversion reads can be given twice in
         #: ``buf[pos:end]`` (set with ``record_type``; the converter knows the keys).
         self.keys_once: Callable[[bytearray, int, int, list[Any]], bool] = _always
@@ -141,6 +143,8 @@ class BatchReader:
         self._record_type = value
         self._typed = (None if value is None
                        else msgspec.json.Decoder(GenericAlias(list, (value,))).decode)
+        self._typed_lines = (None if value is None
+                             else msgspec.json.Decoder(value).decode_lines)
 
     # ----- what convert_stream reads back ----------------------------------------------
 
@@ -294,8 +298,9 @@ class BatchReader:
                 recs, typed = self._decode_in_place(buf, pos, end)
             else:  # a line a record: the run ends with its last line's break (buf[end])
                 breaks = count_newlines(buf, pos, end) + 1
-                recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
-                if recs is not None and len(recs) != breaks:
+                with memoryview(buf) as view, view[pos:end] as lines:
+                    recs, typed = self._decode_lines(lines)
+                if recs is not None and len(recs) != breaks:  # a blank line, two on one
                     recs = None
             if recs is not None and not (self.keys_once(buf, pos, end, recs) if typed
                                          else _flat_keys_once(buf, pos, end, recs)):
@@ -356,6 +361,20 @@ class BatchReader:
                 pass
         try:
             return _DECODE(framed), False
+        except (msgspec.DecodeError, RecursionError):
+            return None, False
+
+    def _decode_lines(self, lines: memoryview) -> tuple[list[Any] | None, bool]:
+        """``_decode`` for a JSON Lines run, read where it lies (msgspec's
+        ``decode_lines``: no framed copy; it passes over blank lines, which the caller's
+        count of line breaks then sends to the careful reader)."""
+        if self._typed_lines is not None:
+            try:
+                return self._typed_lines(lines), True
+            except (msgspec.DecodeError, RecursionError):
+                pass
+        try:
+            return _DECODE_LINES(lines), False
         except (msgspec.DecodeError, RecursionError):
             return None, False
 
