@@ -12,6 +12,13 @@ function's peak RSS (fdk handler and OCI SDK imported) converting 300,000 record
 
     .venv/bin/python bench/convert_bench.py            # 70,000 and 1,000,000 records
     .venv/bin/python bench/convert_bench.py --quick    # 20,000 and 100,000 records
+    .venv/bin/python bench/convert_bench.py --shapes   # each input shape vs Alpaca
+
+``--shapes`` writes the same records (the Alpaca dataset's instruction, input and
+output) in every input shape ``ocift convert`` accepts, then converts each in turn,
+round by round, and prints each shape's time per record as a ratio to the Alpaca file's
+in the same round (the issue-26 budget is 1.3x) and its peak RSS at two record counts
+(memory flat in the record count: the same peak for both).
 
 ``ocift convert`` is run through the console script's module (``shared.cli.entry``).
 Every converter runs from compiled bytecode, as an installed package and the function
@@ -188,13 +195,110 @@ def _ratio(top: list[tuple[float, float, int]], bottom: list[tuple[float, float,
     return f"{statistics.median(ratios):.2f}x"
 
 
+def _turns(rec: dict[str, str]) -> list[tuple[str, str]]:
+    """The Alpaca record as a conversation: its input as a system message, if any."""
+    return ([("system", rec["input"])] if rec["input"] else []) + [
+        ("user", rec["instruction"]), ("assistant", rec["output"])]
+
+
+def _write_shape(shape: str, records: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        if shape == "openai_chat.jsonl":
+            for rec in records:
+                f.write(json.dumps({"messages": [{"role": r, "content": c}
+                                                 for r, c in _turns(rec)]},
+                                   ensure_ascii=False) + "\n")
+        elif shape == "sharegpt.json":
+            sharegpt = {"system": "system", "user": "human", "assistant": "gpt"}
+            json.dump([{"conversations": [{"from": sharegpt[r], "value": c}
+                                          for r, c in _turns(rec)]} for rec in records],
+                      f, ensure_ascii=False, indent=None)
+        elif shape == "question_answer.json":
+            json.dump([{"question": r["instruction"], "answer": r["output"],
+                        "context": r["input"]} for r in records], f, ensure_ascii=False)
+        elif shape in ("fields.csv", "fields.tsv"):
+            import csv
+            writer = csv.writer(f, delimiter="," if shape.endswith("csv") else "\t",
+                                lineterminator="\n")
+            writer.writerow(["question", "answer", "context"])
+            writer.writerows([r["instruction"], r["output"], r["input"]] for r in records)
+        else:
+            raise ValueError(shape)
+
+
+SHAPES = ("alpaca.json", "openai_chat.jsonl", "sharegpt.json", "question_answer.json",
+          "fields.csv")
+
+
+def shape_dataset(n: int, shape: str) -> Path:
+    """The ``n``-record dataset in ``shape`` (cached; derived from the Alpaca one)."""
+    alpaca, _ = dataset(n)
+    if shape == "alpaca.json":
+        return alpaca
+    path = CACHE / f"{shape.split('.')[0]}_{n}_v{GENERATOR_VERSION}_s{SCALE}.{shape.split('.')[1]}"
+    if not path.exists():
+        # in a child process: loading the records here would raise this process's peak
+        # RSS, which its children's ru_maxrss then inherit (it counts from the fork)
+        part = path.with_suffix(".part" + path.suffix)
+        subprocess.run([sys.executable, __file__, "--write-shape", shape, str(alpaca),
+                        str(part)], check=True, cwd=REPO)
+        part.replace(path)
+    return path
+
+
+def shapes_main(sizes: list[int], repeat: int) -> int:
+    """Each input shape against the Alpaca file, round by round (see the docstring)."""
+    env = compiled_env()
+    ours = CONVERTERS[CONVERTER_OURS]
+    rows = []
+    peaks: dict[str, list[int]] = {shape: [] for shape in SHAPES}
+    with tempfile.TemporaryDirectory(prefix="convert-bench-") as tmp:
+        dst = Path(tmp) / "out.jsonl"
+        for n in sizes:
+            runs: dict[str, list[tuple[float, float, int]]] = {shape: [] for shape in SHAPES}
+            paths = {shape: shape_dataset(n, shape) for shape in SHAPES}
+            for round_ in range(max(1, repeat)):
+                order = SHAPES[round_ % len(SHAPES):] + SHAPES[:round_ % len(SHAPES)]
+                for shape in order:
+                    runs[shape].append(measure(ours, paths[shape], dst, env))
+                    dst.unlink()
+            for shape, got in runs.items():
+                wall = statistics.median(r[0] for r in got)
+                cpu = statistics.median(r[1] for r in got)
+                rss = int(statistics.median(r[2] for r in got))
+                peaks[shape].append(rss)
+                size = paths[shape].stat().st_size
+                rows.append(f"{n:,} | {shape} | {size / 1e6:.0f} | {wall:.2f} | {cpu:.2f} | "
+                            f"{cpu / n * 1e6:.2f} | "
+                            f"{_ratio(got, runs['alpaca.json'], 0)} / "
+                            f"{_ratio(got, runs['alpaca.json'], 1)} | {rss / 2**20:.1f}")
+    print("records | shape | MB | wall s | CPU s | CPU us/record | time vs Alpaca "
+          "(wall / CPU, median of per-round ratios) | peak RSS MiB")
+    print(" | ".join("---" for _ in range(8)))
+    print("\n".join(rows))
+    if len(sizes) > 1:
+        print("\npeak RSS growth from the smallest to the largest size: " + ", ".join(
+            f"{shape} {(p[-1] - p[0]) / 2**20:+.1f} MiB" for shape, p in peaks.items()))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller datasets")
+    parser.add_argument("--shapes", action="store_true",
+                        help="each input shape against the Alpaca file instead")
     parser.add_argument("--sizes", type=int, nargs="+", help="record counts to run instead")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs per measurement; the median time and peak are kept")
+    parser.add_argument("--write-shape", nargs=3, metavar=("SHAPE", "ALPACA", "OUT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_shape:
+        shape, alpaca, out = args.write_shape
+        _write_shape(shape, json.loads(Path(alpaca).read_text(encoding="utf-8")), Path(out))
+        return 0
+    if args.shapes:
+        return shapes_main(args.sizes or [20_000, 70_000], args.repeat)
     sizes = args.sizes or ([20_000, 100_000] if args.quick else [70_000, 1_000_000])
     stage_n = 30_000 if args.quick else 300_000
     rows: list[str] = []

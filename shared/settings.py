@@ -70,7 +70,7 @@ class Settings(BaseModel):
 
     # Object layout inside the bucket.
     raw_prefix: str = "raw/"
-    raw_suffixes: tuple[str, ...] = (".json", ".jsonl")
+    raw_suffixes: tuple[str, ...] = (".json", ".jsonl", ".csv", ".tsv")
     training_prefix: str = "training/"
     reports_prefix: str = "reports/"
     status_prefix: str = "status/"

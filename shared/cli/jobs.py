@@ -85,7 +85,8 @@ def run_plan(args: argparse.Namespace) -> int:
     with args.file.open("rb") as src:
         report = convert_stream(src, hashing, source=str(args.file),
                                 rules=DatasetRules.for_base_model(job.base_model),
-                                eval_size=job.eval_size or 0, eval_out=_Discard())
+                                eval_size=job.eval_size or 0, eval_out=_Discard(),
+                                mapping=jobspec.field_mapping(job))
     if not report.valid:
         why = report.fatal.message if report.fatal is not None else "no usable record"
         raise JobError(f"{args.file} would be rejected: {why} (`ocift convert {args.file}` "

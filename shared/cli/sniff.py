@@ -1,8 +1,9 @@
-"""Refuse, before anything is uploaded, a file that cannot be a JSON or JSON Lines dataset.
+"""Refuse, before anything is uploaded, a file that cannot be a dataset.
 
 Only the first bytes are looked at (the convert stage validates the whole file): a
-compressed or binary file, an empty one, text that is not UTF-8, text that does not
-start like a JSON array or object. The full validation stays the convert stage's.
+compressed or binary file, an empty one, text that is not UTF-8, and (but for a .csv or
+.tsv file, whose header row may start with anything) text that does not start like a
+JSON array or object. The full validation stays the convert stage's.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def check_dataset_file(path: Path, training: bool = False) -> None:
 def check_dataset_head(head: bytes, path: str, training: bool = False) -> None:
     """:func:`check_dataset_file` on a file's first :data:`HEAD_BYTES` (``path`` names it
     in the message): the web page's upload runs the same checks."""
-    what = f"{path} is not a JSON or JSON Lines dataset"
+    delimited = not training and path.lower().endswith((".csv", ".tsv"))
+    what = (f"{path} is not a {path[-3:].upper()} dataset" if delimited
+            else f"{path} is not a JSON or JSON Lines dataset")
     if not head:
         raise NotADataset(f"{path} is empty: a dataset is a JSON array of records or one "
                           "JSON object per line (JSON Lines)")
@@ -64,6 +67,8 @@ def check_dataset_head(head: bytes, path: str, training: bool = False) -> None:
                 "(OCI requires UTF-8 training data)") from None
         text = text_bytes[:exc.start].decode("utf-8")
     stripped = text.lstrip(" \t\r\n")
+    if delimited and stripped:
+        return  # a header row: the convert stage reads it (RFC 4180 text, UTF-8)
     if not stripped:
         raise NotADataset(f"{path} holds only white space: a dataset is a JSON array of "
                           "records or one JSON object per line")
@@ -75,4 +80,6 @@ def check_dataset_head(head: bytes, path: str, training: bool = False) -> None:
                     "with '{'" if training else
                     "a JSON array of records ('[' first) or JSON Lines (one object per "
                     "line, '{' first)")
+        if not training and "," in stripped.split("\n", 1)[0]:
+            expected += "; if it is CSV with a header row, name it .csv (or .tsv) and it converts"
         raise NotADataset(f"{what}: it starts with {sample!r}, and a dataset is {expected}")

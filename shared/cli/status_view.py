@@ -43,6 +43,7 @@ class DatasetRow(BaseModel):
     idle_clusters: list[str] = Field(default_factory=list)  # reported by the watcher
     quarantined: list[str] = Field(default_factory=list)  # its documents that did not parse
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
+    skipped_examples: list[str] = Field(default_factory=list)  # the report's first skips
     unit_hours: float = 0.0
     spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
     plan: Plan | None = None  # what it creates and commits to (shown while it waits)
@@ -61,9 +62,21 @@ def apply_report(row: DatasetRow, doc: Any) -> None:
         return
     row.written, row.skipped = doc.get("records_written"), doc.get("records_skipped")
     row.valid = doc.get("valid")
+    examples = doc.get("skipped_examples")
+    if isinstance(examples, list):
+        row.skipped_examples = [skipped_example(e) for e in examples[:SKIPPED_SHOWN]
+                                if isinstance(e, dict)]
     fatal = doc.get("fatal")
     if isinstance(fatal, dict) and not row.reason:
         row.reason = located(fatal)
+
+
+SKIPPED_SHOWN = 3
+
+
+def skipped_example(issue: dict[str, Any]) -> str:
+    """One skipped record as ``[reason] message [at record, line, byte]``."""
+    return f"[{issue.get('code', '?')}] {located({**issue, 'hint': None})}"
 
 
 def located(issue: dict[str, Any]) -> str:
@@ -277,6 +290,10 @@ def render(rows: list[DatasetRow]) -> str:
            + (["", "billable (unit-hours so far):", *held] if held else [])
            + (["", "idle clusters (ocift down, or OCIFT_DELETE_IDLE_CLUSTERS=true):", *idle]
               if idle else []))
+    skips = [f"  {r.dataset}: {e}" for r in rows for e in r.skipped_examples]
+    if skips:
+        out += ["", f"first skipped records (up to {SKIPPED_SHOWN} a dataset; all counts and "
+                "examples in reports/<dataset>.json):", *skips]
     jobs = [f"  {r.dataset}: {spec_text(r.spec)}" for r in rows if r.spec is not None]
     if jobs:
         out += ["", "job (opc-meta-ocift-* of the upload over OCIFT_*; * = set by the dataset):",

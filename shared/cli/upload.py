@@ -37,7 +37,7 @@ def object_name(settings: Settings, filename: str, name: str | None = None,
                             "(prompt/completion lines)")
         result = f"{settings.training_prefix}{dataset}.jsonl"
     else:
-        suffix = path.suffix if path.suffix in settings.raw_suffixes else ".json"
+        suffix = path.suffix.lower() if path.suffix.lower() in settings.raw_suffixes else ".json"
         result = f"{settings.raw_prefix}{dataset}{suffix}"
     size = len(dataset.encode("utf-8"))
     longest = max_dataset_name_bytes(settings, len(result.encode("utf-8")) - size)

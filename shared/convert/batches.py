@@ -38,6 +38,9 @@ from shared.convert.reader import (
 )
 
 _BOM = b"\xef\xbb\xbf"
+#: How records that nest objects in a list (conversations) begin when written by json.
+#: The first key of records that nest objects in a list (conversations).
+NESTED_RECORD_KEYS = (b'"messages"', b'"conversations"')
 _WS = b" \t\n\r"
 _WS_COMMA = re.compile(rb"[ \t\n\r]*,")
 _MAX_CUT_TRIES = 16
@@ -46,6 +49,7 @@ _MAX_CUT_TRIES = 16
 # transient memory, so smaller runs keep the peak RSS down at no measurable cost.
 RUN_BYTES = 256 << 10
 _DECODE = msgspec.json.Decoder(list[dict[str, str | None]]).decode
+_DECODE_LINES = msgspec.json.Decoder(dict[str, str | None]).decode_lines
 
 
 class AlpacaRecord(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,7 +75,7 @@ class Batch(NamedTuple):
     reader's ``record_type`` (all of its fields strings, no other key)."""
 
     records: list[Any]
-    handles: Sequence[int]
+    handles: Sequence[Any]
     typed: bool
 
 
@@ -119,6 +123,14 @@ class BatchReader:
         self._run: tuple[bytearray, int, int, Resume] | None = None
         self._starts: tuple[ValueReader, list[int]] | None = None  # its careful parse
         self._typed: Callable[[bytes | memoryview], list[Any]] | None = None
+        self._typed_lines: Callable[[bytes | memoryview], list[Any]] | None = None
+        #: For a typed run: True when no key the conversion reads can be given twice in
+        #: ``buf[pos:end]`` (set with ``record_type``; the converter knows the keys).
+        self.keys_once: Callable[[bytearray, int, int, list[Any]], bool] = _always
+        #: The first key of a JSON array's records (e.g. b'"messages"') when they nest
+        #: objects: a run is then cut before the last record it starts (a '},' may lie
+        #: inside a record).
+        self.record_start: bytes | None = None
         self._record_type: type[msgspec.Struct] | None = None
 
     @property
@@ -131,6 +143,8 @@ class BatchReader:
         self._record_type = value
         self._typed = (None if value is None
                        else msgspec.json.Decoder(GenericAlias(list, (value,))).decode)
+        self._typed_lines = (None if value is None
+                             else msgspec.json.Decoder(value).decode_lines)
 
     # ----- what convert_stream reads back ----------------------------------------------
 
@@ -253,6 +267,13 @@ class BatchReader:
         records = 0
         run_bytes = min(self._chunk, RUN_BYTES)
         target = run_bytes
+        if fmt == "json_array" and self.record_start is None:
+            # conversations nest objects: a run is cut before a record start (_cut)
+            first = bytes(buf[pos:pos + 256]).lstrip(_WS)
+            if first.startswith(b"{"):
+                first = first[1:].lstrip(_WS)
+                self.record_start = next((k for k in NESTED_RECORD_KEYS
+                                          if first.startswith(k)), None)
         array = fmt == "json_array"
         while True:
             if hi - pos < target and not self._eof:
@@ -277,15 +298,21 @@ class BatchReader:
                 recs, typed = self._decode_in_place(buf, pos, end)
             else:  # a line a record: the run ends with its last line's break (buf[end])
                 breaks = count_newlines(buf, pos, end) + 1
-                recs, typed = self._decode(b"[" + buf[pos:end].replace(b"\n", b",") + b"]")
-                if recs is not None and len(recs) != breaks:
+                with memoryview(buf) as view, view[pos:end] as lines:
+                    recs, typed = self._decode_lines(lines)
+                if recs is not None and len(recs) != breaks:  # a blank line, two on one
                     recs = None
-            if records == 0 and not array and (recs is None or not (
-                    typed or self._record_keys & recs[0].keys())):
+            if recs is not None and not (self.keys_once(buf, pos, end, recs) if typed
+                                         else _flat_keys_once(buf, pos, end, recs)):
+                recs = None  # a key may be given twice: the careful reader tells
+            first_line = records == 0 and not array
+            if first_line and recs is not None and not (
+                    typed or self._record_keys & recs[0].keys()):
                 break  # whether the first line is a record, the careful reader says
             if recs is None:
                 parsed = self._careful_run(bytes(buf[pos:end]), resume)
-                if parsed is None:
+                if parsed is None or (first_line and not (
+                        parsed[1] and self._is_record(parsed[1][0][0]))):
                     break
                 self.format, self.utf8_bom = fmt, bom
                 self._locator, items = parsed  # it loaded the whole run: locates any record
@@ -307,6 +334,10 @@ class BatchReader:
         reader = self._hand_over(bytes(buf[pos:hi]),
                                  Resume(offset + pos, newlines, fmt, records))
         yield from _singles(reader.values())
+
+    def _is_record(self, value: Any) -> bool:
+        """Whether a JSON Lines file's first value is plainly a record."""
+        return type(value) is dict and bool(self._record_keys & value.keys())
 
     def _decode_in_place(self, buf: bytearray, pos: int, end: int
                          ) -> tuple[list[Any] | None, bool]:
@@ -333,6 +364,20 @@ class BatchReader:
         except (msgspec.DecodeError, RecursionError):
             return None, False
 
+    def _decode_lines(self, lines: memoryview) -> tuple[list[Any] | None, bool]:
+        """``_decode`` for a JSON Lines run, read where it lies (msgspec's
+        ``decode_lines``: no framed copy; it passes over blank lines, which the caller's
+        count of line breaks then sends to the careful reader)."""
+        if self._typed_lines is not None:
+            try:
+                return self._typed_lines(lines), True
+            except (msgspec.DecodeError, RecursionError):
+                pass
+        try:
+            return _DECODE_LINES(lines), False
+        except (msgspec.DecodeError, RecursionError):
+            return None, False
+
     def _cut(self, buf: bytearray, pos: int, hi: int, array: bool, span: int
              ) -> tuple[int, int]:
         """(end of the run, start of what follows) for the longest run of whole records
@@ -341,6 +386,18 @@ class BatchReader:
         if not array:
             end = buf.rfind(b"\n", pos, limit)
             return (end, end + 1) if end >= 0 else (-1, -1)
+        if self.record_start is not None:
+            # a quote inside a JSON string is escaped, so '{ "messages"' starts an object;
+            # it starts a record when a ',' comes before it (pretty-printed or not)
+            at = buf.rfind(self.record_start, pos, limit)
+            for _ in range(_MAX_CUT_TRIES):
+                if at <= pos:
+                    break
+                brace = _back_over_ws(buf, at - 1, pos)
+                comma = _back_over_ws(buf, brace - 1, pos)
+                if buf[brace] == 0x7B and buf[comma] == 0x2C and comma > pos:  # "{", ","
+                    return comma, comma + 1
+                at = buf.rfind(self.record_start, pos, at)
         end = buf.rfind(b"}", pos, limit)
         for _ in range(_MAX_CUT_TRIES):
             if end < 0:
@@ -352,6 +409,32 @@ class BatchReader:
                 return end + 1, match.end()
             end = buf.rfind(b"}", pos, end)
         return -1, -1
+
+
+def _back_over_ws(buf: bytearray, i: int, lo: int) -> int:
+    """The index of the last non-whitespace byte at or before ``i`` (``lo`` at least)."""
+    while i > lo and buf[i] in _WS:
+        i -= 1
+    return i
+
+
+def _always(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:
+    return True
+
+
+def _flat_keys_once(buf: bytearray, pos: int, end: int, recs: list[dict[str, Any]]) -> bool:
+    """Whether no record of a run decoded into flat dicts gives a key twice: each key is
+    followed by '":' in the text, so as many of those as keys decoded (a string holding
+    an escaped quote before a colon, or a space before a key's colon, only sends the run
+    to the careful reader, which finds the truth)."""
+    return buf.count(b'":', pos, end) == sum(map(len, recs))
+
+
+def key_counter(key: str) -> Callable[[bytearray, int, int], int]:
+    """How many times ``key`` appears as a JSON string in ``buf[pos:end]``: at least once
+    per record holding it, more if a record gives it twice (or a value equals it)."""
+    pattern = msgspec.json.encode(key)
+    return lambda buf, pos, end: buf.count(pattern, pos, end)
 
 
 def count_newlines(buf: bytes | bytearray, start: int, end: int) -> int:

@@ -18,6 +18,7 @@ from shared.convert.core import convert_plain
 from shared.convert.findings import Findings, Spread
 from shared.convert.holdout import MAX_EVAL_SIZE, EvalSize, check_size
 from shared.convert.limits import Limits
+from shared.convert.shapes import FieldMapping
 
 if TYPE_CHECKING:
     from shared.convert.report import ConversionReport, Summary
@@ -29,9 +30,11 @@ PROGRESS_MIN_BYTES = 8 << 20
 def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Convert an Alpaca-style JSON array / JSON Lines dataset into OCI "
-                    "Generative AI fine-tuning JSONL and validate it.")
-    parser.add_argument("input", type=Path, help="raw dataset (.json array or .jsonl)")
+        description="Convert a dataset (Alpaca, prompt/completion, OpenAI chat, ShareGPT or "
+                    "field-mapped records; a JSON array, JSON Lines, or CSV/TSV with a "
+                    "header row) into OCI Generative AI fine-tuning JSONL and validate it.")
+    parser.add_argument("input", type=Path,
+                        help="raw dataset (.json array, .jsonl, .csv or .tsv)")
     parser.add_argument("output", type=Path, nargs="?",
                         help="JSONL to write (omit to validate only)")
     parser.add_argument("--base-model", default=DEFAULT_BASE_MODEL,
@@ -47,6 +50,12 @@ def _parser(prog: str = "python -m shared.convert") -> argparse.ArgumentParser:
                         help="print the report as JSON instead of a table")
     parser.add_argument("--progress", action="store_true",
                         help="show progress even when stderr is not a terminal")
+    parser.add_argument("--prompt-field", metavar="F",
+                        help="the field (CSV column) holding the prompt")
+    parser.add_argument("--completion-field", metavar="F",
+                        help="the field (CSV column) holding the completion")
+    parser.add_argument("--context-field", metavar="F",
+                        help="optional field appended to the prompt as Alpaca's input is")
     return parser
 
 
@@ -55,6 +64,17 @@ def _eval_size(text: str) -> EvalSize:
         return check_size("auto" if text == "auto" else int(text) if text.isdigit() else text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def mapping_from_args(args: argparse.Namespace) -> FieldMapping | None:
+    """The ``--prompt-field/--completion-field/--context-field`` mapping, if given;
+    raises ``ValueError`` for half a mapping."""
+    prompt, completion, context = args.prompt_field, args.completion_field, args.context_field
+    if prompt is None and completion is None and context is None:
+        return None
+    if prompt is None or completion is None:
+        raise ValueError("--prompt-field and --completion-field go together")
+    return FieldMapping(prompt, completion, context)
 
 
 class _ProgressBar:
@@ -94,6 +114,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
     if out_path is not None and not out_path.resolve().parent.is_dir():
         print(f"error: directory of {out_path} does not exist", file=sys.stderr)
         return 2
+    try:
+        mapping = mapping_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     rules = Limits.for_base_model(args.base_model)
     size = src_path.stat().st_size
     bar = None
@@ -110,13 +135,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m shared.convert") 
             if out_path is None:
                 report = convert_plain(src, None, source=str(src_path), rules=rules,
                                        progress=bar, size_hint=size, eval_size=args.eval_size,
-                                       eval_out=held_out)
+                                       eval_out=held_out, mapping=mapping)
             else:
                 fd, tmp_name = _create_hidden(out_path.resolve().parent, out_path.name)
                 with os.fdopen(fd, "wb") as out:
                     report = convert_plain(src, out, source=str(src_path), rules=rules,
                                            progress=bar, size_hint=size,
-                                           eval_size=args.eval_size, eval_out=held_out)
+                                           eval_size=args.eval_size, eval_out=held_out,
+                                           mapping=mapping)
                 if report.valid:
                     if eval_path is not None and report.eval_records:
                         eval_path.write_bytes(b"".join(held_out.parts))
@@ -187,7 +213,8 @@ def render_table(report: ConversionReport | Findings, out_path: Path | None = No
         rows.append(("output", str(out_path)))
     rules = report.rules
     rows += [
-        ("format", f"{report.input_format or '-'} / {report.record_schema or '-'}"
+        ("format", (report.format or f"{report.input_format or '-'} / "
+                                     f"{report.record_schema or '-'}")
                    + ("  (UTF-8 BOM stripped)" if report.utf8_bom else "")),
         ("bytes read", f"{report.bytes_read:,}"),
         ("records read", f"{report.records_read:,}"),

@@ -30,18 +30,37 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain, filterfalse, repeat
-from operator import add, attrgetter
+from operator import add, attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import msgspec
 
-from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord
+from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord, key_counter
 from shared.convert.dedupe import HashSet64
+from shared.convert.delimited import Delimited, DelimitedReader, delimited_by_name
 from shared.convert.findings import Findings, RecordSchema
 from shared.convert.findings import Problem as Issue
 from shared.convert.holdout import EvalSize, Holdout
 from shared.convert.limits import Limits
-from shared.convert.reader import CHUNK_SIZE, InputError, Oversized, Readable
+from shared.convert.reader import CHUNK_SIZE, InputError, KeyedTwice, Oversized, Readable
+from shared.convert.shapes import (
+    ALPACA,
+    COMMON_PAIRS,
+    CONVERSATIONS,
+    PROMPT_COMPLETION,
+    ROLES,
+    SHAPE_WORDS,
+    TURN_KEYS,
+    ChatRecord,
+    FieldMapping,
+    Shape,
+    ShareGptRecord,
+    Skip,
+    Unsupported,
+    detect,
+    render,
+    turns_of,
+)
 
 if TYPE_CHECKING:  # pydantic models: imported only when a validated report is built
     from shared.convert.report import ConversionReport
@@ -63,27 +82,19 @@ _LINE_BREAKS = ("\u2028", "\u2029", "\x85")
 # writes after ':' and ','.
 _ENCODE = msgspec.json.Encoder().encode
 _OPEN, _MIDDLE, _CLOSE = b'{"prompt": ', b', "completion": ', b"}\n"
-RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion"})
+RECORD_KEYS = frozenset({"instruction", "input", "output", "prompt", "completion",
+                         "messages", "conversations", *(k for pair in COMMON_PAIRS for k in pair)})
 MAX_EXAMPLES_KEPT = 20
 FLUSH_CHARS = 1 << 18  # output is written in pieces of about this many characters
-_KEYS: dict[RecordSchema, tuple[str, str]] = {
-    "alpaca": ("instruction", "output"), "prompt_completion": ("prompt", "completion")}
-_GETTERS = {schema: (attrgetter(first), attrgetter(second))
-            for schema, (first, second) in _KEYS.items()}
 _INPUT = attrgetter("input")
-_RECORD_TYPES: dict[RecordSchema, type[msgspec.Struct]] = {
-    "alpaca": AlpacaRecord, "prompt_completion": PromptCompletionRecord}
+_CONVERSATION_TYPES = (ChatRecord, ShareGptRecord)
+_USER = frozenset(role for role, kind in ROLES.items() if kind == "user")
+_ASSISTANT = frozenset(role for role, kind in ROLES.items() if kind == "assistant")
+_SYSTEM = frozenset(role for role, kind in ROLES.items() if kind == "system")
+_TURNS = {"openai_chat": attrgetter("messages"), "sharegpt": attrgetter("conversations")}
 
 MAPPINGS: dict[RecordSchema, dict[str, str]] = {
-    "alpaca": {
-        "prompt": 'instruction, then "\\n\\nContext:\\n" + input when input is not empty',
-        "completion": "output",
-        "ignored": "text and any other keys",
-    },
-    "prompt_completion": {
-        "prompt": "prompt", "completion": "completion", "ignored": "any other keys",
-    },
-}
+    "alpaca": ALPACA.describe(), "prompt_completion": PROMPT_COMPLETION.describe()}
 
 _HINTS = {
     "not_an_object": "each record must be a JSON object",
@@ -93,6 +104,12 @@ _HINTS = {
     "record_too_long": "shorten the record or pick a base model with a longer context",
     "invalid_unicode": "remove the unpaired surrogate escape (\\ud800-\\udfff)",
     "duplicate": "duplicates add nothing to training; they are dropped",
+    "tool_call": "tool calls have no prompt/completion form; such conversations are left out",
+    "non_text_content": "only text content converts (images, audio and files do not)",
+    "no_assistant_turn": "a conversation needs an assistant turn to be the completion",
+    "no_user_turn": "a user turn must precede the assistant turn that is the completion",
+    "unknown_role": "roles are system, user and assistant (ShareGPT: system, human, gpt)",
+    "nesting_too_deep": "records are flat objects of strings; remove the nested arrays/objects",
 }
 
 
@@ -113,17 +130,23 @@ def convert_stream(
     size_hint: int | None = None,
     eval_size: EvalSize = 0,
     eval_out: Writable | BinaryIO | None = None,
+    mapping: FieldMapping | None = None,
+    delimited: Delimited | None = None,
 ) -> ConversionReport:
     """Convert ``src`` (read sequentially) into JSONL on ``out`` (None: validate only).
 
     ``size_hint``: the input's size in bytes, if known (sizes the duplicate table once).
     ``eval_size``: the held-out evaluation split (``shared.convert.holdout``: ``"auto"``,
-    a number, 0 for none); its examples go to ``eval_out`` and never to ``out``."""
+    a number, 0 for none); its examples go to ``eval_out`` and never to ``out``.
+    ``mapping``: which fields hold prompt, completion and context (None: detected).
+    ``delimited``: "csv" or "tsv" for a delimited text file with a header row; None takes
+    it from ``source``'s suffix (.csv, .tsv), else the input is JSON."""
     from shared.convert.report import from_findings
 
     return from_findings(convert_plain(src, out, source=source, rules=rules, progress=progress,
                                       chunk_size=chunk_size, size_hint=size_hint,
-                                      eval_size=eval_size, eval_out=eval_out))
+                                      eval_size=eval_size, eval_out=eval_out,
+                                      mapping=mapping, delimited=delimited))
 
 
 def convert_plain(
@@ -137,6 +160,8 @@ def convert_plain(
     size_hint: int | None = None,
     eval_size: EvalSize = 0,
     eval_out: Writable | BinaryIO | None = None,
+    mapping: FieldMapping | None = None,
+    delimited: Delimited | None = None,
 ) -> Findings:
     """``convert_stream`` with the report as plain data (``report.from_findings`` validates
     it): nothing heavier than msgspec is imported."""
@@ -145,10 +170,19 @@ def convert_plain(
     elif not isinstance(rules, Limits):
         rules = rules.limits()
     report = Findings(source=source, rules=rules, separator=SEPARATOR)
-    reader = BatchReader(src, record_keys=RECORD_KEYS, max_value_chars=rules.max_record_chars,
-                         chunk_size=chunk_size, progress=progress)
+    if delimited is None:
+        delimited = delimited_by_name(source)
+    reader: BatchReader | DelimitedReader
+    if delimited is not None:
+        reader = DelimitedReader(src, delimited, max_field_chars=rules.max_record_chars,
+                                 progress=progress)
+    else:
+        keys = RECORD_KEYS if mapping is None else RECORD_KEYS | {
+            k for k in (mapping.prompt, mapping.completion, mapping.context) if k}
+        reader = BatchReader(src, record_keys=keys, max_value_chars=rules.max_record_chars,
+                             chunk_size=chunk_size, progress=progress)
     holdout = Holdout(eval_size, rules.min_examples) if eval_size != 0 else None
-    run = _Run(report, reader, out, rules, size_hint, holdout, eval_out)
+    run = _Run(report, reader, out, rules, size_hint, mapping, holdout, eval_out)
     try:
         run.convert()
     except InputError as exc:
@@ -156,6 +190,9 @@ def convert_plain(
     report.bytes_read = reader.bytes_read
     report.utf8_bom = reader.utf8_bom
     report.input_format = reader.format
+    if run.shape is not None:
+        report.format = run.shape.words() + (
+            f" in {_CONTAINER_WORDS[reader.format]}" if reader.format else "")
     run.finish()
     if progress is not None:
         progress(reader.bytes_read)
@@ -165,15 +202,21 @@ def convert_plain(
 class _Run:
     """State of one conversion."""
 
-    def __init__(self, report: Findings, reader: BatchReader,
+    def __init__(self, report: Findings, reader: BatchReader | DelimitedReader,
                  out: Writable | BinaryIO | None, rules: Limits,
-                 size_hint: int | None, holdout: Holdout | None = None,
+                 size_hint: int | None, mapping: FieldMapping | None = None,
+                 holdout: Holdout | None = None,
                  eval_out: Writable | BinaryIO | None = None) -> None:
         self.report = report
         self.holdout = holdout
         self.eval_out = eval_out
         self.eval_lines = b""
         self.reader = reader
+        self.mapping = mapping
+        self.shape: Shape | None = None
+        self._getters: tuple[Callable[[Any], Any], ...] = ()
+        self._turns: Callable[[Any], Any] | None = None  # a conversation Struct's turns
+        self._as_dict: Callable[[Any], Any] = msgspec.structs.asdict
         self.out = out
         self.rules = rules
         self.size_hint = size_hint
@@ -186,13 +229,14 @@ class _Run:
         self.bytes_written = 0
         self.read = 0
         self.extra_keys = 0
+        self.duplicate_keys = 0
         self.schema: RecordSchema | None = None
         # how many records of each length were written: prompt chars, prompt bytes,
         # completion chars, completion bytes (counted in C by Counter.update, a batch at a
         # time; one entry per distinct length, so the memory is bounded by the longest)
         self.lengths: tuple[Counter[int], ...] = tuple(Counter() for _ in range(4))
 
-    def skip(self, code: str, message: str, start: int, number: int) -> None:
+    def skip(self, code: str, message: str, start: Any, number: int) -> None:
         """Count record ``number`` (1-based) as skipped; keep the first few as examples."""
         self.skipped[code] = self.skipped.get(code, 0) + 1
         examples = self.report.skipped_examples
@@ -201,10 +245,17 @@ class _Run:
                                               record_index=number - 1))
 
     def skip_oversized(self, value: Oversized, number: int) -> None:
-        """Count a record the reader stepped over for its size."""
-        self.skipped["record_too_long"] = self.skipped.get("record_too_long", 0) + 1
+        """Count a record the reader stepped over for its size (or its depth)."""
+        code = "nesting_too_deep" if value.deep else "record_too_long"
+        self.skipped[code] = self.skipped.get(code, 0) + 1
         examples = self.report.skipped_examples
-        if len(examples) < MAX_EXAMPLES_KEPT:
+        if value.deep and len(examples) < MAX_EXAMPLES_KEPT:
+            examples.append(Issue(
+                code=code, record_index=number - 1, line=value.line,
+                byte_offset=value.byte_offset, hint=_HINTS[code],
+                message=f"the record ({value.chars} characters of JSON) is nested deeper "
+                        "than the JSON parser reads; it was skipped unread"))
+        elif len(examples) < MAX_EXAMPLES_KEPT:
             examples.append(Issue(
                 code="record_too_long", record_index=number - 1, line=value.line,
                 byte_offset=value.byte_offset, hint=_HINTS["record_too_long"],
@@ -213,21 +264,64 @@ class _Run:
                         f"{self.rules.max_example_tokens} tokens; it was skipped unread"))
 
     def convert(self) -> None:
-        """One pass over the reader's batches: a run decoded into the schema's Struct is
-        checked column by column (C-level maps over the batch), anything else (the first
-        run, runs with odd records, the careful reader's records) record by record."""
+        """One pass over the reader's batches: a run decoded into the shape's Struct (a
+        delimited file's complete rows) is checked column by column (C-level maps over the
+        batch), anything else (the first run, runs with odd records, the careful reader's
+        records) record by record."""
         reader = self.reader
         try:
+            if isinstance(reader, DelimitedReader):
+                at = reader.open()
+                self._plan_typed(self._detect(dict.fromkeys(reader.header, ""), at, 0))
             for batch in reader.batches():
                 if batch.typed:
-                    self._typed(batch.records, batch.handles)
+                    if self._turns is not None:
+                        self._typed_turns(batch.records, batch.handles)
+                    else:
+                        self._typed(batch.records, batch.handles)
                     continue
                 self._records(batch.records, batch.handles)
-                if self.schema is not None and reader.record_type is None:
-                    reader.record_type = _RECORD_TYPES[self.schema]
+                if self.shape is not None and not self._getters and self._turns is None:
+                    self._plan_typed(self.shape)
                     self._reserve()
         finally:
             self.report.records_with_extra_keys = self.extra_keys
+
+    def _plan_typed(self, shape: Shape) -> None:
+        """From now on, have the reader decode clean runs into ``shape``'s Struct (or hand
+        over a delimited file's complete rows) and read them column by column."""
+        reader = self.reader
+        schema = shape.schema
+        if isinstance(reader, DelimitedReader):
+            names = [shape.prompt, shape.completion, *([shape.context] if shape.context else [])]
+            columns = reader.use_columns(names)
+            self._getters = tuple(map(itemgetter, columns))
+            header = reader.header
+            self._as_dict = lambda row: dict(zip(header, row, strict=False))
+            return
+        if schema in CONVERSATIONS:
+            reader.record_type = ChatRecord if schema == "openai_chat" else ShareGptRecord
+            self._turns = _TURNS[schema]
+            self._as_dict = _same
+            reader.keys_once = _turn_keys_once(schema, self._turns)
+            if isinstance(reader, BatchReader):
+                reader.record_start = b'"' + TURN_KEYS[schema].encode() + b'"'
+            return
+        if schema == "alpaca":
+            reader.record_type = AlpacaRecord
+        elif schema == "prompt_completion":
+            reader.record_type = PromptCompletionRecord
+        else:
+            reader.record_type = _mapped_struct(shape)
+            self._as_dict = _mapped_dict(shape)
+            reader.keys_once = _field_keys_once(shape)
+        first, second = ("prompt", "completion") if schema == "prompt_completion" else (
+            "instruction", "output")
+        self._getters = (attrgetter(first), attrgetter(second)) + (
+            (_INPUT,) if shape.context else ())
+        # Plain Alpaca and prompt/completion runs are not scanned for a key given twice:
+        # the scan costs more than msgspec's decode of the run (measured: +25 % of the
+        # Alpaca path's time), so only records read key by key are checked (README).
 
     def _reserve(self) -> None:
         """Size the duplicate table once for the whole input, estimated from its size and
@@ -237,26 +331,79 @@ class _Run:
             self.seen.reserve(self.size_hint // per_record * 11 // 10)
 
     def _typed(self, recs: list[Any], handles: Sequence[int]) -> None:
-        """A batch of Structs: every field is a string and no other key exists. The
-        checks run over whole columns; a record a check may refuse goes through
-        ``_records`` alone, in order, between the clean stretches around it."""
-        first, second = _GETTERS[self.schema or "alpaca"]
-        prompts = list(map(str.strip, map(first, recs)))
-        completions = list(map(str.strip, map(second, recs)))
-        if self.schema == "alpaca":
-            contexts = list(map(str.strip, map(_INPUT, recs)))
+        """A batch of Structs (complete rows): every field is a string. The checks run over
+        whole columns; a record a check may refuse goes through ``_records`` alone, in
+        order, between the clean stretches around it."""
+        getters = self._getters
+        prompts = list(map(str.strip, map(getters[0], recs)))
+        completions = list(map(str.strip, map(getters[1], recs)))
+        if len(getters) == 3:
+            contexts = list(map(getters[2], recs))
+            if self.schema == "fields" and _UNSET in contexts:  # absent: empty
+                contexts = ["" if c is _UNSET else c for c in contexts]
+            contexts = list(map(str.strip, contexts))
             if any(contexts):
                 prompts = [p + SEPARATOR + c if c else p
                            for p, c in zip(prompts, contexts, strict=True)]
+        self._columns(recs, handles, prompts, completions, ())
+
+    def _typed_turns(self, recs: list[Any], handles: Sequence[int]) -> None:
+        """A batch of conversation Structs: each rendered by the conversation rule, then
+        checked column by column like ``_typed``; one that does not render is redone
+        (and skipped with its reason) by ``_records``."""
+        assert self._turns is not None
+        prompts: list[str] = []
+        completions: list[str] = []
+        bad: list[int] = []
+        user_roles, answer_roles, system_roles = _USER, _ASSISTANT, _SYSTEM
+        for i, turns in enumerate(map(self._turns, recs)):
+            # the common case inline (a typed turn holds no tool call): one question and
+            # its answer, the rule's first case
+            if len(turns) == 2:
+                user, answer = turns
+                question, reply = user.content, answer.content
+                if (type(question) is str and type(reply) is str and user.role in user_roles
+                        and answer.role in answer_roles):
+                    question, reply = question.strip(), reply.strip()
+                    if question and reply:
+                        prompts.append(question)
+                        completions.append(reply)
+                        continue
+            elif len(turns) == 3:  # a system message, a question, its answer
+                system, user, answer = turns
+                rules, question, reply = system.content, user.content, answer.content
+                if (type(rules) is str and type(question) is str and type(reply) is str
+                        and system.role in system_roles and user.role in user_roles
+                        and answer.role in answer_roles):
+                    rules, question, reply = rules.strip(), question.strip(), reply.strip()
+                    if rules and question and reply:
+                        prompts.append(f"System: {rules}\n\nUser: {question}")
+                        completions.append(reply)
+                        continue
+            pair = render(turns)
+            if type(pair) is Skip:
+                bad.append(i)
+                pair = ("", "")
+            prompts.append(pair[0])  # type: ignore[index]
+            completions.append(pair[1])  # type: ignore[index]
+        self._columns(recs, handles, prompts, completions, bad)
+
+    def _columns(self, recs: list[Any], handles: Sequence[int], prompts: list[str],
+                 completions: list[str], bad: Sequence[int]) -> None:
+        """Check and keep a batch's prompts and completions; the records ``_suspects``
+        finds (and ``bad`` ones) go through ``_records`` one by one, in order."""
         p_bytes = _utf8_lengths(prompts)
         c_bytes = _utf8_lengths(completions)
         suspects = self._suspects(prompts, completions, p_bytes, c_bytes)
+        if bad:
+            suspects = sorted(set(suspects) | set(bad))
+        as_dict = self._as_dict
         lo = 0
         for i in suspects:  # increasing
             if lo < i:
                 self._clean(prompts[lo:i], completions[lo:i], p_bytes[lo:i], c_bytes[lo:i],
                             handles[lo:i])
-            self._records([msgspec.structs.asdict(recs[i])], handles[i:i + 1])
+            self._records([as_dict(recs[i])], handles[i:i + 1])
             lo = i + 1
         if lo == 0:
             self._clean(prompts, completions, p_bytes, c_bytes, handles)
@@ -346,6 +493,23 @@ class _Run:
             hists.append(hist)
         return hists
 
+    def _detect(self, value: dict[str, Any], start: Any, number: int) -> Shape:
+        """The dataset's shape from its first record (a delimited file's header); a shape
+        we do not convert stops the conversion with what it is and what to do."""
+        reader = self.reader
+        keys = reader.header if isinstance(reader, DelimitedReader) else value.keys()
+        try:
+            shape = detect(keys, self.mapping, value)
+        except Unsupported as exc:
+            header = isinstance(reader, DelimitedReader)
+            message = exc.message.replace("the first record's fields", "the header's columns")
+            raise InputError(reader.issue(
+                "unsupported_shape", message if header else exc.message, start,
+                hint=exc.hint, record_index=None if header else number - 1)) from None
+        self.shape = shape
+        self.schema = self.report.record_schema = shape.schema
+        return shape
+
     def _records(self, values: list[Any], handles: Sequence[int]) -> None:
         """Records one by one: any JSON value, any shape."""
         rules, skip = self.rules, self.skip
@@ -356,41 +520,53 @@ class _Run:
         for value, start in zip(values, handles, strict=True):
             self.read += 1
             read = self.read
-            if type(value) is not dict:
-                if type(value) is Oversized:
+            kind = type(value)
+            if kind is KeyedTwice:
+                self._keyed_twice(value, start, read)
+                kind = dict
+            if kind is not dict and kind not in _CONVERSATION_TYPES:
+                if kind is Oversized:
                     self.skip_oversized(value, read)
                 else:
                     skip("not_an_object",
                          f"record is a JSON {_json_type(value)}, not an object", start, read)
                 continue
-            schema = self.schema
-            if schema is None:
-                schema = ("prompt_completion" if "prompt" in value or "completion" in value
-                          else "alpaca")
-                self.schema = self.report.record_schema = schema
-            first_key, second_key = _KEYS[schema]
-            prompt = value.get(first_key)
-            completion = value.get(second_key)
-            if schema == "alpaca":
-                context = value.get("input")
+            shape = self.shape or self._detect(value, start, read)
+            if shape.schema in CONVERSATIONS:
+                turns = turns_of(value, shape.schema) if kind is dict else _TURNS[
+                    shape.schema](value)
+                pair = turns if isinstance(turns, Skip) else render(turns)
+                if type(pair) is Skip:
+                    if pair.code == "missing_field" and kind is dict:
+                        self._bad_fields(value, shape, start, read)
+                    else:
+                        skip(pair.code, pair.message, start, read)
+                    continue
+                prompt, completion = pair  # type: ignore[misc]
             else:
-                context = None
-                if len(value) > 2:
-                    self.extra_keys += 1
-            if type(prompt) is not str or type(completion) is not str or (
-                    context is not None and type(context) is not str):
-                self._bad_fields(value, schema, first_key, second_key, start, read)
-                continue
-            prompt = prompt.strip()
-            completion = completion.strip()
-            if not prompt or not completion:
-                empty = first_key if not prompt else second_key
-                skip("empty_field", f"field {empty} is empty", start, read)
-                continue
-            if context:
-                context = context.strip()
+                first_key, second_key = shape.prompt, shape.completion
+                prompt = value.get(first_key)
+                completion = value.get(second_key)
+                if shape.context is not None:
+                    context = value.get(shape.context)
+                else:
+                    context = None
+                    if len(value) > 2 and shape.schema == "prompt_completion":
+                        self.extra_keys += 1
+                if type(prompt) is not str or type(completion) is not str or (
+                        context is not None and type(context) is not str):
+                    self._bad_fields(value, shape, start, read)
+                    continue
+                prompt = prompt.strip()
+                completion = completion.strip()
+                if not prompt or not completion:
+                    empty = first_key if not prompt else second_key
+                    skip("empty_field", f"field {empty} is empty", start, read)
+                    continue
                 if context:
-                    prompt = prompt + SEPARATOR + context
+                    context = context.strip()
+                    if context:
+                        prompt = prompt + SEPARATOR + context
             try:
                 pb = len(prompt.encode("utf-8"))
                 cb = len(completion.encode("utf-8"))
@@ -412,22 +588,48 @@ class _Run:
                 continue
             self._keep([prompt], [completion], [pb], [cb])
 
-    def _bad_fields(self, value: dict[str, Any], schema: RecordSchema, first_key: str,
-                    second_key: str, start: int, number: int) -> None:
-        missing = [k for k in (first_key, second_key) if value.get(k) is None]
+    def _keyed_twice(self, value: KeyedTwice, start: Any, number: int) -> None:
+        """Count a record that gives a key the conversion reads twice (the last value is
+        used, as JSON parsers do); keep where the first one is."""
+        shape = self.shape or self._detect(value, start, number)
+        read = shape.read_keys()
+        keys = [k for k in value.twice if k in read]
+        if not keys:
+            return
+        self.duplicate_keys += 1
+        if self.report.duplicate_key_first is None:
+            self.report.duplicate_key_first = self.reader.issue(
+                "duplicate_key", f"the record gives {', '.join(map(repr, keys))} more than "
+                "once; the last value is used", start, record_index=number - 1,
+                hint="give each key once: which value was meant cannot be known")
+
+    def _bad_fields(self, value: dict[str, Any], shape: Shape, start: Any,
+                    number: int) -> None:
+        schema = shape.schema
+        if schema in CONVERSATIONS:
+            wanted: tuple[str, ...] = ("messages",) if schema == "openai_chat" else (
+                "conversations",)
+        else:
+            wanted = (shape.prompt, shape.completion)
+        missing = [k for k in wanted if value.get(k) is None]
         if missing:
-            other = ("prompt", "completion") if schema == "alpaca" else ("instruction", "output")
             message = f"record has no {' or '.join(missing)}"
-            if any(k in value for k in other):
+            other = _other_shape(value, schema)
+            if other is not None:
                 self.mixed += 1
-                message += (f": it is a {'prompt/completion' if schema == 'alpaca' else 'Alpaca'}"
-                            f" record, but the first record made this a "
-                            f"{_SCHEMA_WORDS[schema]} dataset (schemas are mixed)")
+                if schema in _OLD_WORDS and other in _OLD_WORDS:  # today's words
+                    message += (f": it is a "
+                                f"{'prompt/completion' if schema == 'alpaca' else 'Alpaca'}"
+                                f" record, but the first record made this a "
+                                f"{_OLD_WORDS[schema]} dataset (schemas are mixed)")
+                else:
+                    message += (f": it is a {SHAPE_WORDS[other]} record, but the first record "
+                                f"made this a {SHAPE_WORDS[schema]} dataset (shapes are mixed)")
             self.skip("missing_field", message, start, number)
             return
-        keys = (first_key, "input", second_key) if schema == "alpaca" else (first_key,
-                                                                             second_key)
-        bad = [k for k in keys if value.get(k) is not None and type(value[k]) is not str]
+        keys = (shape.prompt, shape.context, shape.completion) if shape.context else wanted
+        bad = [k for k in keys if k is not None and value.get(k) is not None
+               and type(value[k]) is not str]
         self.skip("non_string_field",
                   f"field {', '.join(bad)} is not a string "
                   f"({', '.join(_json_type(value[k]) for k in bad)})", start, number)
@@ -470,20 +672,29 @@ class _Run:
         report.skipped_by_reason = dict(sorted(self.skipped.items()))
         hists = self._histograms()
         report.records_skipped = sum(self.skipped.values())
-        if report.record_schema is not None:
-            report.mapping = MAPPINGS[report.record_schema]
+        report.duplicate_keys = self.duplicate_keys
+        if self.duplicate_keys:
+            report.notes.append(
+                f"{self.duplicate_keys} records give a key twice; the last value was used "
+                "(see duplicate_key_first)")
+        if self.shape is not None:
+            report.mapping = self.shape.describe()
         report.prompt.chars = hists[0].summary()
         report.prompt.est_tokens = hists[1].summary()
         report.completion.chars = hists[2].summary()
         report.completion.est_tokens = hists[3].summary()
         if report.utf8_bom:
             report.notes.append("a UTF-8 byte order mark was found and stripped")
-        if self.mixed:
-            first = report.record_schema or "alpaca"
+        first = report.record_schema or "alpaca"
+        if self.mixed and first not in _OLD_WORDS:
+            report.notes.append(
+                f"shapes are mixed: {self.mixed} records are of another shape than the first "
+                f"record's, {SHAPE_WORDS[first]}; they were skipped. Use one shape per file")
+        elif self.mixed:
             other = "prompt/completion" if first == "alpaca" else "Alpaca"
             report.notes.append(
                 f"schemas are mixed: {self.mixed} records use {other} keys in a dataset whose "
-                f"first record is {_SCHEMA_WORDS[first]}; they were skipped. Use one schema "
+                f"first record is {_OLD_WORDS[first]}; they were skipped. Use one schema "
                 "per file")
         if report.records_with_extra_keys:
             report.notes.append(
@@ -533,8 +744,86 @@ def _utf8_lengths(texts: list[str]) -> list[int]:
     return list(map(len, map(str.encode, texts)))
 
 
-_SCHEMA_WORDS = {"alpaca": "Alpaca (instruction/input/output)",
-                 "prompt_completion": "prompt/completion"}
+_OLD_WORDS = {"alpaca": "Alpaca (instruction/input/output)",
+              "prompt_completion": "prompt/completion"}
+_CONTAINER_WORDS = {"json_array": "a JSON array", "jsonl": "JSON Lines", "csv": "CSV",
+                    "tsv": "TSV"}
+
+
+def _other_shape(value: dict[str, Any], schema: RecordSchema) -> RecordSchema | None:
+    """The shape of a record that lacks its dataset's fields, if it has another one's."""
+    if schema == "alpaca" and ("prompt" in value or "completion" in value):
+        return "prompt_completion"
+    if schema == "prompt_completion" and ("instruction" in value or "output" in value):
+        return "alpaca"
+    if schema in _OLD_WORDS:  # today's rule, plus the conversations
+        return ("openai_chat" if "messages" in value
+                else "sharegpt" if "conversations" in value else None)
+    try:
+        other = detect(value.keys(), None, value).schema
+    except Unsupported:
+        return None
+    return other if other != schema else None
+
+
+_UNSET = msgspec.UNSET
+
+
+def _field_keys_once(shape: Shape) -> Callable[[bytearray, int, int, list[Any]], bool]:
+    """``BatchReader.keys_once`` for a run of records with fields: each read key appears
+    in the text exactly once per record that has it."""
+    required = (key_counter(shape.prompt), key_counter(shape.completion))
+    context = key_counter(shape.context) if shape.context else None
+
+    def keys_once(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:
+        n = len(recs)
+        if any(count(buf, pos, end) != n for count in required):
+            return False
+        if context is None:
+            return True
+        return context(buf, pos, end) == n - list(map(_INPUT, recs)).count(_UNSET)
+    return keys_once
+
+
+def _turn_keys_once(schema: RecordSchema, turns_of: Callable[[Any], list[Any]]
+                    ) -> Callable[[bytearray, int, int, list[Any]], bool]:
+    """``BatchReader.keys_once`` for a run of conversations: the content key once a turn
+    that has it. Only a turn's text is looked for twice: each scan of a run costs about a
+    tenth of a conversation's conversion, and the text is what a duplicate changes."""
+    content = key_counter("content" if schema == "openai_chat" else "value")
+
+    def keys_once(buf: bytearray, pos: int, end: int, recs: list[Any]) -> bool:
+        turns = list(chain.from_iterable(map(turns_of, recs)))
+        return content(buf, pos, end) == len(turns) - list(map(_CONTENT, turns)).count(_UNSET)
+    return keys_once
+
+
+_CONTENT = attrgetter("content")
+
+
+def _mapped_struct(shape: Shape) -> type[msgspec.Struct]:
+    """A Struct for a field-mapped record: the mapped fields under Alpaca's attribute
+    names (instruction, output, input), any other key ignored."""
+    fields: list[Any] = [("instruction", str), ("output", str)]
+    rename = {"instruction": shape.prompt, "output": shape.completion}
+    if shape.context is not None:
+        fields.append(("input", str | msgspec.UnsetType, _UNSET))
+        rename["input"] = shape.context
+    return msgspec.defstruct("MappedRecord", fields, rename=rename)
+
+
+def _mapped_dict(shape: Shape) -> Callable[[Any], dict[str, Any]]:
+    """The record a ``_mapped_struct`` instance was decoded from (its mapped fields)."""
+    def as_dict(rec: Any) -> dict[str, Any]:
+        out = {shape.prompt: rec.instruction, shape.completion: rec.output}
+        if shape.context is not None and rec.input is not _UNSET:
+            out[shape.context] = rec.input
+        return out
+    return as_dict
+
+
+def _same(rec: Any) -> Any:
+    return rec
 
 
 def _json_type(value: Any) -> str:

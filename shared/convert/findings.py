@@ -13,8 +13,8 @@ from msgspec import field
 
 from shared.convert.limits import Limits
 
-InputFormat = Literal["json_array", "jsonl"]
-RecordSchema = Literal["alpaca", "prompt_completion"]
+InputFormat = Literal["json_array", "jsonl", "csv", "tsv"]
+RecordSchema = Literal["alpaca", "prompt_completion", "openai_chat", "sharegpt", "fields"]
 SCHEMA_VERSION = 1
 
 
@@ -57,6 +57,7 @@ class Findings(msgspec.Struct):
     fatal: Problem | None = None
     input_format: InputFormat | None = None
     record_schema: RecordSchema | None = None
+    format: str | None = None
     utf8_bom: bool = False
     mapping: dict[str, str] = field(default_factory=dict)
     separator: str = ""
@@ -70,6 +71,8 @@ class Findings(msgspec.Struct):
     eval_bytes_written: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
     skipped_examples: list[Problem] = field(default_factory=list)
+    duplicate_keys: int = 0
+    duplicate_key_first: Problem | None = None
     prompt: Lengths = field(default_factory=Lengths)
     completion: Lengths = field(default_factory=Lengths)
     notes: list[str] = field(default_factory=list)

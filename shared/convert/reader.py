@@ -25,7 +25,6 @@ PROGRESS_EVERY = 4 << 20
 # A parse error this close to the buffer's end may be caused by the cut, not the data
 # (a literal, a number or a \uXXXX\uXXXX escape split in two): read more and retry.
 _CUT_MARGIN = 16
-MAX_DEPTH = 512  # deeper than any record; the C parser's own limit is the recursion limit
 _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _WS = re.compile(r"[ \t\n\r]*")
 
@@ -39,11 +38,20 @@ class Readable(Protocol):
 
 
 class Oversized(msgspec.Struct, frozen=True):
-    """Stands in for a record whose JSON text exceeds ``max_value_chars`` (it was skipped)."""
+    """Stands in for a record whose JSON text exceeds ``max_value_chars``, or (``deep``)
+    is nested deeper than the JSON parser goes: it was stepped over, and is skipped."""
 
     line: int
     byte_offset: int
     chars: int
+    deep: bool = False
+
+
+class KeyedTwice(dict[str, Any]):
+    """A record in which some object gives a key twice (``twice``: those keys, in the
+    order found); like ``json``, the record holds the last value of each."""
+
+    twice: tuple[str, ...] = ()
 
 
 class Resume(msgspec.Struct, frozen=True):
@@ -94,6 +102,11 @@ class ValueReader:
         self._newlines = 0  # in all bytes read so far
         self.record_index = -1
         self._resume = resume
+        # every object decoded goes through _pairs, which notes a key given twice
+        self._twice: list[str] = []
+        self._json = json.JSONDecoder(object_pairs_hook=self._pairs)
+        self._scan: Callable[[str, int], tuple[Any, int]] = (
+            self._json.scan_once)  # type: ignore[attr-defined]
         if resume is not None:
             self.bytes_read = self._mark_byte = resume.byte_offset
             self._newlines = resume.newlines
@@ -102,6 +115,28 @@ class ValueReader:
             self._started = True
             self.format = resume.format
             self.record_index = resume.records - 1
+
+    def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self._twice.append(key)
+                seen.add(key)
+        return obj
+
+    def _marked(self, value: Any) -> Any:
+        """``value`` as a ``KeyedTwice`` if a key was given twice in it (then forgotten)."""
+        if not self._twice:
+            return value
+        keys = tuple(dict.fromkeys(self._twice))
+        self._twice.clear()
+        if type(value) is not dict:
+            return value
+        marked = KeyedTwice(value)
+        marked.twice = keys
+        return marked
 
     def load_all(self, data: bytes) -> None:
         """Take ``data`` as the whole (rest of the) input, decoded at once, so ``locate``
@@ -228,7 +263,7 @@ class ValueReader:
 
     def _decode_at(self, pos: int) -> tuple[Any, int, int]:
         """Decode the value starting at ``pos``: (value, start, end) in the current buffer."""
-        decoder = _DECODER
+        decoder = self._json
         while True:
             buf = self._buf
             try:
@@ -246,10 +281,15 @@ class ValueReader:
                 raise self._fail("number_too_long", f"a number cannot be read: {exc}", pos,
                                  "records hold strings; remove the oversized number") from None
             except RecursionError:
-                raise self._fail(
-                    "nesting_too_deep", "JSON nesting is too deep to be a training record",
-                    pos, "records are flat objects of strings; remove the nested arrays/objects"
-                ) from None
+                # a record like any other bad one: stepped over and skipped (its brackets
+                # counted, not parsed), the records after it still converted
+                if buf[pos] not in "[{":
+                    raise self._fail(
+                        "nesting_too_deep", "JSON nesting is too deep to be read", pos,
+                        "records are flat objects of strings; remove the nested "
+                        "arrays/objects") from None
+                skipped, start, end = self._skip_oversized(pos)
+                return msgspec.structs.replace(skipped, deep=True), start, end
             if end == len(buf) and not self._eof and not isinstance(value, dict | list | str):
                 self._check_size(pos)
                 pos = self._refill(pos, self._max_value_chars)  # a number may go on
@@ -298,10 +338,6 @@ class ValueReader:
                         in_string = True
                     elif char in "[{":
                         depth += 1
-                        if depth > MAX_DEPTH:
-                            raise self._fail(
-                                "nesting_too_deep", "JSON nesting is too deep to be a training "
-                                "record", i - 1, "records are flat objects of strings")
                     else:
                         depth -= 1
                         if depth == 0:
@@ -367,7 +403,7 @@ class ValueReader:
         """``_decode_at`` without its bookkeeping when the value is plainly complete."""
         buf = self._buf
         try:
-            value, end = _SCAN(buf, pos)
+            value, end = self._scan(buf, pos)
         except (StopIteration, ValueError, RecursionError):
             value, pos, end = self._decode_at(pos)
         else:
@@ -375,7 +411,7 @@ class ValueReader:
                 value, pos, end = self._decode_at(pos)
         # Checked whichever way the value was decoded, so a record crossing a chunk
         # boundary is capped like any other (the cap must not depend on chunking).
-        if end - pos > self._max_value_chars and not isinstance(value, Oversized):
+        if end - pos > self._max_value_chars and type(value) is not Oversized:
             return self._oversized(pos, end), pos, end
         return value, pos, end
 
@@ -392,7 +428,7 @@ class ValueReader:
 
     def _items(self, pos: int) -> Iterator[tuple[Any, int]]:
         """The array's records from ``pos``, the start of one (after its separator)."""
-        sep_re, scan, max_chars = _ARRAY_SEP, _SCAN, self._max_value_chars
+        sep_re, scan, max_chars = _ARRAY_SEP, self._scan, self._max_value_chars
         while True:
             if pos >= len(self._buf):
                 raise self._fail("truncated_json", "the input ends inside the top-level array",
@@ -409,6 +445,8 @@ class ValueReader:
                     value, pos, end = self._decode_at(pos)
             if end - pos > max_chars:  # decoded whole, but over the cap all the same
                 value = self._oversized(pos, end)
+            if self._twice:
+                value = self._marked(value)
             yield value, pos
             buf = self._buf
             match = sep_re.match(buf, end)
@@ -447,21 +485,36 @@ class ValueReader:
             # as an array element is; text that is not JSON at all stops the conversion.
             value, start, end = self._fast_decode(pos)
             if self.format is None:
-                if not (isinstance(value, Oversized)
-                        or (isinstance(value, dict) and self._record_keys & value.keys())):
+                more = isinstance(value, Oversized) or (
+                    isinstance(value, dict) and bool(self._record_keys & value.keys()))
+                if not more and isinstance(value, dict):
+                    more, start, end = self._more_follows(start, end)
+                if not more:
                     keys = ", ".join(sorted(value)[:5]) if isinstance(value, dict) else ""
                     raise self._fail(
                         "top_level_not_array",
                         f"the top-level JSON value is an object (keys: {keys or 'none'}), "
-                        "not an array of records", start,
-                        "put the records themselves in a top-level [ ... ] array, "
-                        "or write one record object per line (JSON Lines)")
+                        "not an array of records", start, _wrapped_hint(value))
                 self.format = "jsonl"
+            if self._twice:
+                value = self._marked(value)
             yield value, start
             buf = self._buf
             pos = _WS.match(buf, end).end()  # type: ignore[union-attr]  # '*' always matches
             if pos >= len(buf):
                 pos = self._skip_ws(end)
+
+    def _more_follows(self, start: int, end: int) -> tuple[bool, int, int]:
+        """Whether another object follows the first one, and where that one is now (the
+        buffer may have moved): if so the input is JSON Lines of some shape (the converter
+        names it); if not, a lone object, which may wrap the records."""
+        while True:
+            after = _WS.match(self._buf, end).end()  # type: ignore[union-attr]
+            if after < len(self._buf) or self._eof:
+                return after < len(self._buf) and self._buf[after] == "{", start, end
+            shift = start
+            self._refill(start)
+            start, end = 0, end - shift
 
     def _expect_end(self, pos: int) -> None:
         pos = self._skip_ws(pos)
@@ -472,8 +525,6 @@ class ValueReader:
                              "its closing ']'", between=True)
 
 
-_DECODER = json.JSONDecoder()
-_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _VALUE_START = frozenset('{["-0123456789tfn')
 _STRING_STOP = re.compile(r'["\\]')
 _STRUCTURE = re.compile(r'["\[\]{}]')
@@ -505,6 +556,18 @@ def _plain(msg: str, buf: str, pos: int) -> str:
     if plain is not None:
         return plain
     return msg[:-3] if msg.endswith(" at") else msg
+
+
+def _wrapped_hint(value: Any) -> str:
+    """How to fix a lone top-level object: name the array of records it wraps, if any."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+                return (f"the records look to be the array under {key!r}: save that array "
+                        f"alone as the file (e.g. jq '.{key}' in.json > records.json), or "
+                        "write one record object per line (JSON Lines)")
+    return ("put the records themselves in a top-level [ ... ] array, "
+            "or write one record object per line (JSON Lines)")
 
 
 def _looks_binary(buf: str, pos: int) -> bool:

@@ -61,6 +61,7 @@ class ConversionReport(BaseModel):
     fatal: Issue | None = None
     input_format: InputFormat | None = None
     record_schema: RecordSchema | None = None
+    format: str | None = Field(default=None, description="the detected shape, in words")
     utf8_bom: bool = False
     mapping: dict[str, str] = Field(default_factory=dict)
     separator: str = ""
@@ -78,6 +79,10 @@ class ConversionReport(BaseModel):
     eval_bytes_written: int = 0
     skipped_by_reason: dict[str, int] = Field(default_factory=dict)
     skipped_examples: list[Issue] = Field(default_factory=list)
+    duplicate_keys: int = Field(
+        default=0, description="records with a key given twice (the last value is used)")
+    duplicate_key_first: Issue | None = Field(default=None,
+                                              description="where the first one is")
     prompt: FieldStats = FieldStats()
     completion: FieldStats = FieldStats()
     notes: list[str] = Field(default_factory=list)

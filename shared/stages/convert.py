@@ -105,7 +105,6 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         return _outcome(OutcomeStatus.SKIPPED,
                         "stale event: the source changed since; its newer event converts it",
                         name)
-
     try:  # the job spec travels with the data: copied onto the JSONL (issue 24)
         spec = jobspec.from_metadata(info.metadata)
     except jobspec.JobSpecError as exc:
@@ -114,6 +113,12 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
     # The job as it will run (field mapping, eval size, base model for the token limits).
     job = jobspec.effective(spec, settings)
     base_model = job.base_model
+    try:
+        mapping = jobspec.field_mapping(job)
+    except ValueError as exc:
+        stream.close()
+        return _refuse(ctx, name, etag, dataset, "bad_field_mapping",
+                       f"the object's field mapping cannot be used: {exc}")
     writer = store.writer(
         out_name,
         part_size=settings.multipart_part_size,
@@ -127,7 +132,8 @@ def convert_source(ctx: StageContext, name: str, etag: str, dataset: str) -> Out
         with stream:
             report = convert_stream(stream, hashing, source=name, size_hint=info.size or None,
                                     rules=DatasetRules.for_base_model(base_model),
-                                    eval_size=job.eval_size or 0, eval_out=held_out)
+                                    eval_size=job.eval_size or 0, eval_out=held_out,
+                                    mapping=mapping)
     except BaseException as exc:
         writer.abort()
         if classify(exc) is not ErrorKind.PERMANENT:

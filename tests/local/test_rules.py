@@ -62,7 +62,9 @@ def test_no_object_prefix_is_routed_to_more_than_one_function() -> None:
 
 def test_repo_rules_ignore_other_objects_buckets_and_types() -> None:
     assert _functions(_event("reports/a.json")) == []
-    assert _functions(_event("raw/a.csv")) == []
+    assert _functions(_event("raw/a.parquet")) == []
+    # CSV and TSV are raw datasets since issue 26 (the local router reads the same rule)
+    assert _functions(_event("raw/a.csv")) == _functions(_event("raw/a.tsv")) == ["convert"]
     assert _functions(_event("training/a.json")) == []
     assert _functions(_event("raw/a.json", bucket="other-bucket")) == []
     assert _functions(_event("raw/a.json", kind="deleteobject")) == []

@@ -39,10 +39,15 @@ def status_doc(target: LocalTarget, dataset: str) -> dict[str, Any] | None:
 
     Read from the emulator's own store: no SDK call, so no injected fault reaches the test.
     """
+    return bucket_doc(target, f"status/{dataset}.json")
+
+
+def bucket_doc(target: LocalTarget, name: str) -> dict[str, Any] | None:
+    """The JSON object ``name`` in the target's bucket, read like ``status_doc``."""
     emulator = target.emulator
     try:
         _, stream = emulator.objectstorage.open_object(emulator.namespace, target.bucket,
-                                                       f"status/{dataset}.json")
+                                                       name)
     except ServiceError as exc:
         if exc.status == 404:
             return None

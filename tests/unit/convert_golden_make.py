@@ -10,6 +10,9 @@ stored cases against today's converter and see every difference before accepting
 
     python tests/unit/convert_golden_make.py --refresh tests/fixtures/convert_golden.json.gz
 
+New hazard inputs (the shapes of issue 26) are added, run by today's converter once its
+unit tests say it is right, with ``--add``.
+
 ``CAPTURED.json`` holds the inputs every ``convert_stream`` call of the convert tests
 received (recorded by a pytest plugin wrapping it); the hazard cases below add large
 inputs with every kind of problem in the middle of the stream, where a batching
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.convert import DatasetRules, convert_stream  # noqa: E402
+from shared.convert.shapes import FieldMapping  # noqa: E402
 
 CHUNKS = (1 << 20, 4096, 61)
 
@@ -126,14 +130,154 @@ def hazard_cases() -> dict[str, bytes]:
                       else {})}).encode() for i in range(1500)]
     cases["prompt_completion_array"] = _array(pc)
     cases["prompt_completion_jsonl"] = b"\n".join(pc)
+    cases.update(shape_hazard_cases())
     return cases
 
 
+def _chat(rng: random.Random, i: int) -> dict[str, Any]:
+    words = ["rate", "bond", "café", "€", 'quote "x"', "line\nbreak", "\u2028", "日本語"]
+    turns: list[dict[str, Any]] = []
+    if i % 4 == 0:
+        turns.append({"role": "system", "content": "Answer briefly."})
+    for t in range(1 + i % 3):
+        question = f"Q{i}.{t} " + " ".join(rng.choices(words, k=4))
+        answer = f"A{i}.{t} " + " ".join(rng.choices(words, k=6))
+        turns += [{"role": "user", "content": question},
+                  {"role": "assistant", "content": answer}]
+    return {"messages": turns, "id": i}
+
+
+#: Hazards of the shapes issue 26 added: (name -> input); mapped ones in MAPPED_HAZARDS.
+CHAT_HAZARDS: dict[str, Any] = {
+    "no_assistant": {"messages": [{"role": "user", "content": "unanswered"}]},
+    "assistant_first": {"messages": [{"role": "assistant", "content": "Hello!"},
+                                     {"role": "user", "content": "Q"},
+                                     {"role": "assistant", "content": "A"}]},
+    "only_assistant": {"messages": [{"role": "system", "content": "S"},
+                                    {"role": "assistant", "content": "A"}]},
+    "empty_content": {"messages": [{"role": "user", "content": ""},
+                                   {"role": "assistant", "content": "A"}]},
+    "null_content": {"messages": [{"role": "user", "content": "Q"},
+                                  {"role": "assistant", "content": None}]},
+    "tool_call": {"messages": [{"role": "user", "content": "Weather?"},
+                               {"role": "assistant", "content": None, "tool_calls": [
+                                   {"id": "c1", "type": "function",
+                                    "function": {"name": "w", "arguments": "{}"}}]},
+                               {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+                               {"role": "assistant", "content": "Sunny."}]},
+    "image_part": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is it?"},
+        {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+        {"role": "assistant", "content": "A cat."}]},
+    "text_parts": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "part one"}, {"type": "text", "text": "part two"}]},
+        {"role": "assistant", "content": "joined"}]},
+    "unknown_role": {"messages": [{"role": "narrator", "content": "x"},
+                                  {"role": "user", "content": "Q"},
+                                  {"role": "assistant", "content": "A"}]},
+    "trailing_user": {"messages": [{"role": "user", "content": "Q"},
+                                   {"role": "assistant", "content": "A"},
+                                   {"role": "user", "content": "thanks"}]},
+    "not_a_list": {"messages": "hello"},
+    "role_not_string": {"messages": [{"role": 1, "content": "Q"}]},
+    "alpaca_mixed_in": {"instruction": "i", "output": "o"},
+    "sharegpt_turns_in_messages": {"messages": [{"from": "human", "value": "Q"},
+                                                {"from": "gpt", "value": "A"}]},
+}
+
+
+def _sharegpt(rec: dict[str, Any]) -> dict[str, Any]:
+    """The chat record in ShareGPT's shape (a tool call as LLaMA-Factory writes it: a
+    ``function_call`` turn, its result an ``observation``)."""
+    roles = {"system": "system", "user": "human", "assistant": "gpt", "tool": "observation"}
+    turns = rec.get("messages")
+    if not isinstance(turns, list):
+        return {"conversations": turns}
+    out: list[Any] = []
+    for t in turns:
+        if not (isinstance(t, dict) and "role" in t):
+            out.append(t)
+        elif t.get("tool_calls"):
+            out.append({"from": "function_call", "value": json.dumps(t["tool_calls"])})
+        else:
+            out.append({"from": roles.get(t["role"], t["role"]), "value": t.get("content")})
+    return {"conversations": out}
+
+
+def shape_hazard_cases() -> dict[str, bytes]:
+    """Chat, ShareGPT, field-mapped and CSV inputs with every hazard the issue lists, at
+    the start and in the middle of the stream."""
+    rng = random.Random(26)
+    base = [_chat(rng, i) for i in range(1200)]
+    cases: dict[str, bytes] = {}
+    for shape in ("chat", "sharegpt"):
+        recs = base if shape == "chat" else [_sharegpt(r) for r in base]
+        for name, rec in CHAT_HAZARDS.items():
+            if shape == "sharegpt" and name == "sharegpt_turns_in_messages":
+                continue
+            bad = rec if shape == "chat" or "messages" not in rec else _sharegpt(rec)
+            items = list(recs)
+            for at in (1, 700):
+                items[at:at] = [bad]
+            encoded = [json.dumps(r, ensure_ascii=bool(i % 2)).encode()
+                       for i, r in enumerate(items)]
+            cases[f"{shape}_array_{name}"] = _array(encoded)
+            cases[f"{shape}_jsonl_{name}"] = b"\n".join(encoded) + b"\n"
+    qa = [{"question": f"Q{i} " + "x" * (i % 7), "answer": f"A{i}", "context": "c" * (i % 3),
+           "id": i, "meta": {"n": [i]}} for i in range(900)]
+    qa[5] = {"question": "no answer", "context": "x"}
+    qa[6] = {"question": "Q", "answer": ["not", "a", "string"]}
+    qa[400] = {"messages": [{"role": "user", "content": "Q"},
+                            {"role": "assistant", "content": "A"}]}
+    qa[401] = {"question": "dup", "question": "dup2", "answer": "A"}  # noqa: F601
+    encoded = [json.dumps(r).encode() for r in qa]
+    cases["qa_array"] = _array(encoded)
+    cases["qa_jsonl"] = b"\n".join(encoded)
+    cases["mapped_jsonl"] = b"\n".join(json.dumps({"frage": f"F{i}", "antwort": f"A{i}",
+                                                   "n": i}).encode() for i in range(300))
+    cases["unmapped_jsonl"] = cases["mapped_jsonl"]
+    rows = ["question,answer,context"]
+    for i in range(900):
+        if i == 3:
+            rows.append('"Q with ""quotes"" and, commas",A3,')
+        elif i == 4:
+            rows.append('"multi\r\nline question","multi\nline answer","c"')
+        elif i == 5:
+            rows.append("short row")
+        elif i == 6:
+            rows.append(",empty question,")
+        elif i == 7:
+            rows.append("")
+        else:
+            rows.append(f"Q{i} café,A{i} 😀,{'ctx' if i % 2 else ''}")
+    csv_text = "\r\n".join(rows) + "\r\n"
+    cases["csv_quotes_newlines"] = csv_text.encode()
+    cases["csv_bom"] = b"\xef\xbb\xbf" + csv_text.encode()
+    cases["csv_no_mapped_column"] = b"name,age\n" + b"x,1\n" * 50
+    cases["csv_unclosed_quote"] = csv_text.encode() + b'"never closed,x\n'
+    cases["csv_bad_utf8"] = csv_text.encode()[:3000] + b"\xff" + csv_text.encode()[3000:]
+    cases["tsv_prompt_completion"] = ("prompt\tcompletion\n" + "".join(
+        f"p{i}\tc{i}\n" for i in range(300))).encode()
+    return cases
+
+
+#: Hazard cases converted with a field mapping (as --prompt-field/--completion-field give).
+MAPPED_HAZARDS = {"mapped_jsonl": {"prompt": "frage", "completion": "antwort"}}
+
+
+def source_of(name: str) -> str:
+    """The source name a hazard is converted under (its suffix picks CSV/TSV)."""
+    return "raw/h.csv" if name.startswith("csv_") else (
+        "raw/h.tsv" if name.startswith("tsv_") else "raw/h.json")
+
+
 def run_case(data: bytes, rules: dict[str, Any], chunk_size: int, source: str,
-             has_out: bool) -> tuple[bytes, dict[str, Any]]:
+             has_out: bool, mapping: dict[str, str] | None = None
+             ) -> tuple[bytes, dict[str, Any]]:
     sink = io.BytesIO()
     report = convert_stream(io.BytesIO(data), sink if has_out else None, source=source,
-                            rules=DatasetRules.model_validate(rules), chunk_size=chunk_size)
+                            rules=DatasetRules.model_validate(rules), chunk_size=chunk_size,
+                            mapping=FieldMapping(**mapping) if mapping else None)
     return sink.getvalue(), report.model_dump(mode="json")
 
 
@@ -174,7 +318,7 @@ def refresh(golden: Path) -> int:
     for case in doc["cases"]:
         data = hazards[case["hazard"]] if "hazard" in case else base64.b64decode(case["input"])
         out, report = run_case(data, case["rules"], case["chunk_size"], case["source"],
-                               case["has_out"])
+                               case["has_out"], case.get("mapping"))
         diffs = _diff(_compared(case["report"]), _compared(report))
         if hashlib.sha256(out).hexdigest() != case["output_sha256"]:
             diffs.append("output changed")
@@ -194,33 +338,65 @@ def refresh(golden: Path) -> int:
     return 0
 
 
-def main() -> int:
-    if sys.argv[1] == "--refresh":
-        return refresh(Path(sys.argv[2]))
-    captured = json.loads(Path(sys.argv[1]).read_text())
-    cases: list[dict[str, Any]] = []
-    for entry in captured.values():
-        cases.append({"name": f"captured-{len(cases)}", "input": entry["input"],
-                      "rules": entry["rules"], "chunk_size": entry["chunk_size"],
-                      "source": entry["source"], "has_out": entry["has_out"]})
+def hazard_entries(names: list[str]) -> list[dict[str, Any]]:
+    """The golden cases of hazard inputs ``names`` (every chunk size), not yet run."""
     default = DatasetRules.for_base_model("cohere.command-r-08-2024").model_dump(mode="json")
     small_cap = {**default, "max_record_chars": 300, "min_examples": 4}
-    for name in hazard_cases():
+    cases: list[dict[str, Any]] = []
+    for name in names:
+        extra = {"mapping": MAPPED_HAZARDS[name]} if name in MAPPED_HAZARDS else {}
         for chunk in CHUNKS:
-            cases.append({"name": f"{name}-{chunk}", "hazard": name,
-                          "rules": default, "chunk_size": chunk, "source": "raw/h.json",
-                          "has_out": True})
+            cases.append({"name": f"{name}-{chunk}", "hazard": name, "rules": default,
+                          "chunk_size": chunk, "source": source_of(name), "has_out": True,
+                          **extra})
         if name.startswith(("clean", "array_too_long", "jsonl_too_long")):
             # One chunk holds the whole input: the reference enforced a small cap on a
             # JSON Lines record only when the record did not cross a chunk boundary.
             cases.append({"name": f"{name}-smallcap", "hazard": name,
                           "rules": small_cap, "chunk_size": 1 << 22, "source": "raw/h.json",
                           "has_out": True})
+    return cases
+
+
+def add_new_hazards(golden: Path) -> int:
+    """Add the hazard inputs the file lacks (new shapes), run by today's converter."""
+    with gzip.open(golden, "rt", encoding="utf-8") as f:
+        doc = json.load(f)
+    hazards = hazard_cases()
+    have = {c["hazard"] for c in doc["cases"] if "hazard" in c}
+    new = hazard_entries([name for name in hazards if name not in have])
+    for case in new:
+        out, report = run_case(hazards[case["hazard"]], case["rules"], case["chunk_size"],
+                               case["source"], case["has_out"], case.get("mapping"))
+        case["output_sha256"] = hashlib.sha256(out).hexdigest()
+        case["output_lines"] = out.count(b"\n")
+        case["report"] = report
+        print(case["name"], report["valid"], (report["fatal"] or {}).get("code"),
+              report["records_written"], report["skipped_by_reason"])
+    doc["cases"] += new
+    with gzip.open(golden, "wt", encoding="utf-8") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    print(len(new), "cases added")
+    return 0
+
+
+def main() -> int:
+    if sys.argv[1] == "--refresh":
+        return refresh(Path(sys.argv[2]))
+    if sys.argv[1] == "--add":
+        return add_new_hazards(Path(sys.argv[2]))
+    captured = json.loads(Path(sys.argv[1]).read_text())
+    cases: list[dict[str, Any]] = []
+    for entry in captured.values():
+        cases.append({"name": f"captured-{len(cases)}", "input": entry["input"],
+                      "rules": entry["rules"], "chunk_size": entry["chunk_size"],
+                      "source": entry["source"], "has_out": entry["has_out"]})
+    cases += hazard_entries(list(hazard_cases()))
     hazards = hazard_cases()
     for case in cases:
         data = hazards[case["hazard"]] if "hazard" in case else base64.b64decode(case["input"])
-        out, report = run_case(data, case["rules"],
-                               case["chunk_size"], case["source"], case["has_out"])
+        out, report = run_case(data, case["rules"], case["chunk_size"], case["source"],
+                               case["has_out"], case.get("mapping"))
         case["output_sha256"] = hashlib.sha256(out).hexdigest()
         case["output_lines"] = out.count(b"\n")
         case["report"] = report

@@ -173,3 +173,21 @@ def test_ask_command_with_url(echo_url: str, capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().out.strip() == "echo hello"
     assert main(["ask", "hello", "--model", "bad", "--url", echo_url]) == 1
     assert "404 unknown_model" in capsys.readouterr().err
+
+
+def test_status_shows_the_first_skipped_records_of_a_dataset_with_skips() -> None:
+    skipped = [{"code": "missing_field", "message": f"record has no answer ({i})",
+                "record_index": i, "line": i + 1, "byte_offset": 10 * i, "hint": "h"}
+               for i in range(5)]
+    store = FakeStore({"reports/qa.json": {"records_written": 0, "records_skipped": 5,
+                                           "valid": False, "skipped_examples": skipped,
+                                           "fatal": {"message": "no usable record"}},
+                       "reports/ok.json": {"records_written": 40, "records_skipped": 0,
+                                           "valid": True, "skipped_examples": []}})
+    rows = collect(store, Settings())
+    table = render(rows)
+    assert "first skipped records" in table
+    assert "qa: [missing_field] record has no answer (0) [at record 1, line 1, byte 0]" in table
+    assert "qa: [missing_field] record has no answer (2) [at record 3, line 3, byte 20]" in table
+    assert "(3)" not in table  # only the first few
+    assert not next(r for r in rows if r.dataset == "ok").skipped_examples

@@ -277,3 +277,29 @@ def test_status_reads_live_progress_and_an_endpoint_that_became_active() -> None
     assert (serving.state, serving.endpoint_state) == ("ENDPOINT_ACTIVE", "ACTIVE")
     assert "the watcher records it on its next tick" in render([serving])
     assert serving.finished  # `ask` answers now, and status says so
+
+
+def test_upload_accepts_csv_and_tsv_and_still_refuses_binary_or_non_utf8(tmp_path: Path) -> None:
+    for name in ("qa.csv", "qa.TSV"):
+        path = tmp_path / name
+        path.write_bytes("\ufeffquestion,answer\nq,a\n".encode())
+        check_dataset_file(path)
+    bad = tmp_path / "bad.csv"
+    for content, said in ((b"\x1f\x8b\x08rest", "gzip-compressed"),
+                          (b"question,answer\nq\x00,a\n", "NUL byte"),
+                          (b"question,answer\ncaf\xe9,a\n", "not UTF-8"),
+                          (b"", "is empty")):
+        bad.write_bytes(content)
+        with pytest.raises(NotADataset, match=said):
+            check_dataset_file(bad)
+    named_json = tmp_path / "qa.json"
+    named_json.write_bytes(b"question,answer\nq,a\n")
+    with pytest.raises(NotADataset, match=r"name it \.csv"):
+        check_dataset_file(named_json)
+
+
+def test_upload_keeps_csv_and_tsv_suffixes() -> None:
+    from shared.cli.upload import object_name
+    assert object_name(Settings(), "data/QA.CSV") == "raw/QA.csv"
+    assert object_name(Settings(), "t.tsv") == "raw/t.tsv"
+    assert object_name(Settings(), "t.parquet") == "raw/t.json"

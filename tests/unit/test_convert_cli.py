@@ -106,3 +106,20 @@ def test_bundled_sample_shape() -> None:
     assert any(ord(ch) > 0xFFFF for ch in text)  # at least one emoji
     questions = [r["instruction"] for r in records]
     assert len(set(questions)) == len(questions)
+
+
+def test_field_mapping_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("\n".join(json.dumps({"f": f"Q{i}", "a": f"A{i}", "k": "ctx"})
+                             for i in range(40)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main([str(raw), str(out)]) == 1  # no known shape: refused, with the flags named
+    assert "--prompt-field" in capsys.readouterr().out and not out.exists()
+    assert main([str(raw), str(out), "--prompt-field", "f", "--completion-field", "a",
+                 "--context-field", "k"]) == 0
+    table = capsys.readouterr().out
+    assert "field-mapped records (f/a, context k) in JSON Lines" in table
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first == {"prompt": "Q0\n\nContext:\nctx", "completion": "A0"}
+    assert main([str(raw), "--prompt-field", "f"]) == 2  # half a mapping is a usage error
+    assert main([str(raw), "--prompt-field", "f", "--completion-field", "f"]) == 2

@@ -195,16 +195,28 @@ def test_trailing_comma_and_trailing_data() -> None:
     assert_rejected(run(text + " [1]")[0], "malformed_json")
 
 
-def test_deeply_nested_json_is_a_clear_error() -> None:
+def test_deeply_nested_record_is_skipped_like_any_bad_record() -> None:
+    """Issue 28 item 7: a record nested too deep to parse is skipped with its own reason
+    (it used to reject the whole dataset); the records around it still convert."""
     depth = 100_000
     report, out = run("[" * depth + "]" * depth)
-    assert_rejected(report, "nesting_too_deep")
+    assert_rejected(report, "no_usable_records")
+    assert report.skipped_by_reason == {"nesting_too_deep": 1}
     assert out == b""
-    recs = dumps(alpaca(40))
-    nested = recs[:-1] + ', {"instruction": ' + "[" * depth + "]" * depth + "}]"
-    report, _ = run(nested)
-    assert_rejected(report, "nesting_too_deep")
-    assert report.fatal is not None and report.fatal.record_index == 40
+    recs = alpaca(40)
+    deep = '{"instruction": "q", "output": "a", "x": ' + "[" * 2000 + "]" * 2000 + "}"
+    for text in ("[" + ", ".join([*map(dumps, recs[:20]), deep, *map(dumps, recs[20:])]) + "]",
+                 "\n".join([*map(dumps, recs[:20]), deep, *map(dumps, recs[20:])])):
+        for chunk in (61, 4096, 1 << 20):
+            report = convert_stream(ChunkReader(text.encode(), [chunk]), Sink(), rules=RULES,
+                                    chunk_size=chunk)
+            assert report.valid, report.fatal
+            assert report.records_written == 40
+            assert report.skipped_by_reason == {"nesting_too_deep": 1}
+            example = report.skipped_examples[0]
+            assert (example.code, example.record_index) == ("nesting_too_deep", 20)
+            assert example.line == (1 if text.startswith("[") else 21)
+            assert example.byte_offset == text.encode().index(deep.encode()[:30])
 
 
 def test_single_50mb_record_is_rejected_as_too_long() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from shared.convert import DatasetRules, convert_stream
+from shared.convert.shapes import FieldMapping
 from tests.unit.convert_golden_make import hazard_cases
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "convert_golden.json.gz"
@@ -54,11 +55,16 @@ def test_corpus_covers_captured_and_hazard_inputs() -> None:
     assert len(CASES) - sum("hazard" in c for c in CASES) > 300
     assert hazards == set(_hazards())
     codes = {c["report"]["fatal"]["code"] for c in CASES if c["report"]["fatal"]}
-    assert {"malformed_json", "truncated_json", "invalid_utf8", "nesting_too_deep",
-            "number_too_long", "top_level_not_array", "too_few_records"} <= codes
+    assert {"malformed_json", "truncated_json", "invalid_utf8", "number_too_long",
+            "top_level_not_array", "too_few_records", "unsupported_shape"} <= codes
     skips = set().union(*(c["report"]["skipped_by_reason"] for c in CASES))
+    shapes = {c["report"]["record_schema"] for c in CASES} | {
+        c["report"]["input_format"] for c in CASES}
+    assert {"openai_chat", "sharegpt", "fields", "csv", "tsv", "jsonl", "json_array"} <= shapes
+    assert {"tool_call", "non_text_content", "no_assistant_turn", "no_user_turn",
+            "unknown_role"} <= skips
     assert {"duplicate", "missing_field", "non_string_field", "empty_field",
-            "invalid_unicode", "record_too_long", "not_an_object"} <= skips
+            "invalid_unicode", "record_too_long", "not_an_object", "nesting_too_deep"} <= skips
 
 
 class _ReadOnly:
@@ -84,7 +90,8 @@ def test_output_and_report_match_the_reference(case: dict[str, Any], source: str
     src = io.BytesIO(data) if source == "readinto" else _ReadOnly(data)
     report = convert_stream(src, sink if case["has_out"] else None,
                             source=case["source"], rules=DatasetRules.model_validate(case["rules"]),
-                            chunk_size=case["chunk_size"])
+                            chunk_size=case["chunk_size"],
+                            mapping=FieldMapping(**case["mapping"]) if "mapping" in case else None)
     out = sink.getvalue()
     got, expected = report.model_dump(mode="json"), dict(case["report"])
     for key in _NEWER_THAN_REFERENCE:  # no evaluation split asked for: nothing held out

@@ -9,7 +9,9 @@ from shared.status import TERMINAL_STATES, DatasetState, DatasetStatus
     ("raw/Cleaned_date.json", "Cleaned_date"),
     ("raw/team/a.b.jsonl", "team/a.b"),
     ("raw/.json", None),
-    ("raw/x.csv", None),
+    ("raw/x.csv", "x"),  # CSV and TSV are raw datasets since issue 26
+    ("raw/t.tsv", "t"),
+    ("raw/x.parquet", None),
     ("training/x.json", None),
     ("rawx/a.json", None),
 ])

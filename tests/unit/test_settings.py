@@ -7,7 +7,7 @@ def test_defaults_work_without_any_configuration() -> None:
     s = Settings.from_env({})
     assert s.stage is None
     assert s.raw_prefix == "raw/"
-    assert s.raw_suffixes == (".json", ".jsonl")
+    assert s.raw_suffixes == (".json", ".jsonl", ".csv", ".tsv")
     assert s.epochs == 5
     assert s.content_moderation is True
     assert s.log_prompts is False
