@@ -95,12 +95,14 @@ def test_the_job_spec_travels_onto_the_jsonl_and_a_bad_one_is_refused(env: Env) 
     small = settings.model_copy(update={"multipart_part_size": 1024 * 1024})
     store.put_bytes("raw/job.json", alpaca(10000),
                     metadata={"ocift-training-method": "LORA", "ocift-epochs": "2",
-                              "ocift-prompt-field": "quéstion"})
+                              "ocift-prompt-field": "instruction",
+                              "ocift-completion-field": "output"})
     assert convert_object(event_for(store, "raw/job.json"), small).status is OutcomeStatus.DONE
     meta = head(store, "training/job.jsonl").metadata
     assert head(store, "training/job.jsonl").size > 1024 * 1024  # written in several parts
     assert {k: v for k, v in meta.items() if k.startswith("ocift-")} == {
-        "ocift-training-method": "LORA", "ocift-epochs": "2", "ocift-prompt-field": "quéstion"}
+        "ocift-training-method": "LORA", "ocift-epochs": "2", "ocift-prompt-field": "instruction",
+        "ocift-completion-field": "output"}
     store.put_bytes("raw/badjob.json", alpaca(40), metadata={"ocift-epochs": "two",
                                                              "ocift-epoch": "2"})
     outcome = convert_object(event_for(store, "raw/badjob.json"), settings)
