@@ -168,7 +168,9 @@ def resources(inv: Inventory, now: datetime | None = None,
     out: list[Resource] = []
     for c in inv.clusters:
         live = c.lifecycle_state not in GONE_STATES
-        hours = _hours(c.time_created, now) if live else None
+        # A deleted cluster's final figure: from creation to its last change (the delete).
+        hours = _hours(c.time_created, now if live else
+                       _aware(getattr(c, "time_updated", None)) or now)
         out.append(Resource(
             id=c.id, kind=kind_of(c), name=c.display_name or "", state=c.lifecycle_state or "",
             shape=c.unit_shape, units=c.unit_count, created=c.time_created, hours=hours,
@@ -189,6 +191,20 @@ def resources(inv: Inventory, now: datetime | None = None,
                 state=m.lifecycle_state or "", created=m.time_created,
                 hours=_hours(m.time_created, now), datasets=[dataset] if dataset else []))
     return out
+
+
+#: States of a resource that no longer exists (or is on its way out): not billable now.
+ENDED_STATES = ("DELETING", "DELETED", "FAILED")
+
+
+def live(found: list[Resource]) -> list[Resource]:
+    """The resources that exist now (what is billable); the rest is history."""
+    return [r for r in found if r.state not in ENDED_STATES]
+
+
+def ended(found: list[Resource]) -> list[Resource]:
+    """Deleted (or failed) resources, with their final unit-hours."""
+    return [r for r in found if r.state in ENDED_STATES]
 
 
 def by_dataset(found: list[Resource]) -> dict[str, list[Resource]]:

@@ -345,17 +345,30 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
 
 def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str) -> Any | None:
     """The live endpoint this pipeline created for ``model_id``, if any."""
+    return model_endpoints(client, settings, dataset, model_id)[0]
+
+
+def model_endpoints(client: Any, settings: Settings, dataset: str,
+                    model_id: str) -> tuple[Any | None, int]:
+    """``(the live endpoint for model_id or None, how many of its endpoints are gone)``.
+
+    The count goes into the next create's retry token: OCI answers a repeated token with
+    the first create's result for 24 hours, which after ``ocift down`` is a deleted endpoint.
+    """
+    gone = 0
     for item in list_all(client.list_endpoints, settings.compartment_id,
                          display_name=naming.display_name(dataset)):
-        if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
-                         role=tags.ROLE_ENDPOINT, model_id=model_id)
-                and item.lifecycle_state in LIVE):
-            return item
-    return None
+        if not tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
+                            role=tags.ROLE_ENDPOINT, model_id=model_id):
+            continue
+        if item.lifecycle_state in LIVE:
+            return item, gone
+        gone += 1
+    return None, gone
 
 
 def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any,
-                    cluster_id: str) -> Any:
+                    cluster_id: str, gone: int = 0) -> Any:
     """CreateEndpoint for ``model`` with moderation from settings and a token from its id."""
     from oci.generative_ai import models as m
 
@@ -370,5 +383,6 @@ def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any
         content_moderation_config=m.ContentModerationConfig(
             is_enabled=settings.content_moderation),
         freeform_tags=endpoint_tags)
-    token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id)
+    token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id,
+                                   *((str(gone),) if gone else ()))
     return client.create_endpoint(details, opc_retry_token=token).data

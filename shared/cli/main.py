@@ -10,6 +10,7 @@
     ocift convert IN [OUT]             # offline conversion (no cloud)
     ocift ui [--port 8765]             # the whole pipeline on one web page
     ocift down [DATASET] [--yes]       # list / delete what the pipeline created
+    ocift serve DATASET                # host a kept model again after `down`
 
 Commands talk to the local target running in ./.ocift (or --state-dir DIR); for a
 real tenancy pass --profile NAME and --compartment-id (see deploy/oci/README.md).
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shared.cli import down as down_cli
+from shared.cli import serve as serve_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
 from shared.settings import SettingsError
 
@@ -115,9 +117,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
-    add_connection_flags(ui)
+    add_connection_flags(ui, inference=True)
 
     down_cli.add_parser(sub)
+    serve_cli.add_parser(sub)
 
     sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
                                    "(ocift convert --help)", add_help=False)
@@ -310,7 +313,8 @@ def _convert(argv: Sequence[str]) -> int:
 
 
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
-            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run}
+            "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run,
+            "serve": serve_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,11 +42,12 @@ class DatasetRow(BaseModel):
     quarantined: list[str] = Field(default_factory=list)  # its documents that did not parse
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
     unit_hours: float = 0.0
+    unserved: str | None = None  # MODEL_ACTIVE whose endpoint was deleted: why (shared/cli/live)
 
     @property
     def finished(self) -> bool:
         return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED") or (
-            self.valid is False)
+            self.valid is False) or bool(self.state == "MODEL_ACTIVE" and self.unserved)
 
 
 def apply_report(row: DatasetRow, doc: Any) -> None:
@@ -91,6 +92,7 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
         row.reason = st.reason or row.reason
     row.updated_at = st.updated_at
     row.base_model_warning = st.base_model_warning
+    row.unserved = st.unserved
     if st.duplicate_of is not None:
         row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
     row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
@@ -176,6 +178,7 @@ def refresh_live(row: DatasetRow, genai: Any) -> None:
 def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
     """Fill each row's billable resources and unit-hours (one listing of each kind)."""
     from shared import billing, clients
+    from shared.cli import live
 
     try:
         inv = billing.read_inventory(clients.generative_ai(settings), settings)
@@ -183,8 +186,8 @@ def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
         for r in rows:
             r.reason = r.reason or f"billable resources unavailable: {type(exc).__name__}"
         return
-    held = billing.by_dataset([r for r in billing.resources(inv)
-                               if r.state not in ("DELETING", "DELETED")])
+    live.reflect(rows, inv)  # a deleted endpoint or model shows as such (issue 27)
+    held = billing.by_dataset(billing.live(billing.resources(inv)))
     for r in rows:
         r.resources = held.get(r.dataset, [])
         r.unit_hours = billing.unit_hours(r.resources)

@@ -30,8 +30,9 @@ class Overview(BaseModel):
     local: bool
     poll_seconds: float
     datasets: list[DatasetSummary]
-    resources: list[Resource]
+    resources: list[Resource]  # what exists now (billable)
     unit_hours: float
+    history: list[Resource] = Field(default_factory=list)  # deleted, with final unit-hours
     dead_letters: int | None = None  # local target only
     resources_error: str | None = None  # Generative AI could not be read (what and why)
     quarantined: list[str] = Field(default_factory=list)  # "<object>: <parse error>"

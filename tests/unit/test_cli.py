@@ -101,9 +101,10 @@ def test_connection_without_local_target_explains(tmp_path: Path) -> None:
 def test_connection_for_a_tenancy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OCIFT_BUCKET", "from-env")
-    conn = connection.connect(_args("--profile", "PROD", "--config-file", "/c",
-                                    "--compartment-id", "ocid1.compartment.oc1..x",
-                                    "--url", "https://gw.example/infer"))
+    # `ui` (like `ask`) calls the inference route, so it takes --url; status does not.
+    conn = connection.connect(_parser().parse_args([
+        "ui", "--profile", "PROD", "--config-file", "/c",
+        "--compartment-id", "ocid1.compartment.oc1..x", "--url", "https://gw.example/infer"]))
     assert not conn.local and conn.infer_url == "https://gw.example/infer"
     s = conn.settings
     assert (s.bucket, s.oci_profile, s.oci_config_file, s.auth) == (

@@ -93,6 +93,7 @@ function timeline(row) {
     el("div", {class: "state muted", "data-field": "state"}, row.state || (row.valid === false
       ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
     row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null,
+    row.live_note ? el("div", {class: "muted", "data-field": "live_note"}, row.live_note) : null,
     row.base_model_warning ? el("div", {class: "warning", "data-field": "base_model_warning"},
       "warning: " + row.base_model_warning) : null);
 }
@@ -113,7 +114,9 @@ function renderOverview(data) {
   overview = data;
   document.getElementById("target").textContent = data.target;
   const counters = document.getElementById("counters");
-  const active = data.datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").length;
+  // serving = an endpoint ACTIVE now (the overview corrects deleted ones from the cloud)
+  const active = data.datasets.filter((d) => d.state === "ENDPOINT_ACTIVE"
+    && d.endpoint_state === "ACTIVE").length;
   counters.replaceChildren(
     el("span", {}, el("b", {}, data.datasets.length), " datasets"),
     el("span", {}, el("b", {}, active), " serving"),
@@ -139,6 +142,13 @@ function renderOverview(data) {
     el("td", {}, age(r.hours)), el("td", {}, num(r.unit_hours)),
     el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
       : el("span", {class: "muted"}, "idle")))));
+  const history = data.history || [];
+  document.getElementById("history").hidden = !history.length;
+  document.querySelector("#history-table tbody").replaceChildren(...history.map((r) =>
+    el("tr", {}, el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
+      el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
+      el("td", {}, num(r.unit_hours)),
+      el("td", {}, r.datasets.map((d) => el("div", {}, datasetLink(d)))))));
   const err = document.getElementById("resources-error");
   err.hidden = !data.resources_error;
   err.textContent = data.resources_error || "";
@@ -152,7 +162,8 @@ function renderOverview(data) {
 function fillModels(datasets) {
   const select = document.getElementById("ask-model");
   const current = select.value || wantedModel();
-  const names = datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").map((d) => d.dataset);
+  const names = datasets.filter((d) => d.state === "ENDPOINT_ACTIVE"
+    && d.endpoint_state === "ACTIVE").map((d) => d.dataset);
   if (current && !names.includes(current)) names.unshift(current);
   const same = names.length === select.options.length
     && names.every((n, i) => select.options[i].value === n);

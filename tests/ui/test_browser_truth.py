@@ -1,0 +1,37 @@
+"""The page tells what is true now (issue 27): a deleted endpoint is not "serving"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.support.ui import Served, screenshot, wait_for
+from tests.ui.test_browser import ensure_active, open_page, row, row_state
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+def _serving(driver: Any) -> int:
+    counters = driver.find_element(By.ID, "counters").text
+    return int(counters.split(" serving")[0].split()[-1])
+
+
+def test_after_down_the_page_shows_the_model_kept_and_nothing_serving(
+        browser: Any, served: Served) -> None:
+    ensure_active(served, "gone")
+    open_page(browser, served)
+    wait_for(lambda: row_state(browser, "gone") == "ENDPOINT_ACTIVE", 30, "gone serving")
+    before = _serving(browser)
+    done = served.ocift("down", "gone", "--yes", "--interval", "0.1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_for(lambda: row_state(browser, "gone") == "MODEL_ACTIVE", 30, "MODEL_ACTIVE in the row")
+    wait_for(lambda: _serving(browser) == before - 1, 30, "one dataset fewer serving")
+    tr = row(browser, "gone")
+    assert "ocift serve gone" in tr.text
+    resources = browser.find_element(By.ID, "resources").text
+    assert "DELETED" not in resources  # billable now: live resources only
+    history = browser.find_element(By.ID, "history")
+    assert history.is_displayed() and "DELETED" in history.text
+    screenshot(browser, "after-down")
