@@ -160,7 +160,7 @@ def _status(args: argparse.Namespace) -> int:
     store = conn.store()
     while True:
         rows = collect(store, conn.settings, genai=conn.genai() if not args.json else None,
-                       dead=_dead_letters(args, conn))
+                       dead=_dead_letters(args, conn), pending=_pending(args, conn))
         if args.json:
             print(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in rows],
                              indent=2))
@@ -182,6 +182,16 @@ def _dead_letters(args: argparse.Namespace, conn: object) -> list[object] | None
     from shared.cli.deadletters import dead_letters
 
     return list(dead_letters(args.state_dir or DEFAULT_STATE_DIR, conn.settings))  # type: ignore[attr-defined]
+
+
+def _pending(args: argparse.Namespace, conn: object) -> list[object] | None:
+    """The local router's deliveries still queued or in flight (None on a tenancy)."""
+    if not getattr(conn, "local", False):
+        return None
+    from shared.cli.arrivals import pending_deliveries
+    from shared.cli.connection import DEFAULT_STATE_DIR
+
+    return list(pending_deliveries(args.state_dir or DEFAULT_STATE_DIR, conn.settings))  # type: ignore[attr-defined]
 
 
 def _deliveries(args: argparse.Namespace, conn: object) -> int:

@@ -43,11 +43,14 @@ class DatasetRow(BaseModel):
     resources: list[Resource] = Field(default_factory=list)  # billable, found by tags
     unit_hours: float = 0.0
     unserved: str | None = None  # MODEL_ACTIVE whose endpoint was deleted: why (shared/cli/live)
+    raw_object: str | None = None  # the uploaded object, when it is in the bucket
+    arrival: str | None = None  # no status yet: UPLOADED, CONVERTING, ... (shared/cli/arrivals)
 
     @property
     def finished(self) -> bool:
         return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED") or (
-            self.valid is False) or bool(self.state == "MODEL_ACTIVE" and self.unserved)
+            self.valid is False) or bool(self.state == "MODEL_ACTIVE" and self.unserved) or (
+            self.state is None and self.arrival in ("INVALID", "DEAD_LETTERED"))
 
 
 def apply_report(row: DatasetRow, doc: Any) -> None:
@@ -110,20 +113,28 @@ def _read_doc(store: Any, name: str) -> tuple[Any, str] | None:
 
 
 def collect(store: Any, settings: Settings, genai: Any = None,
-            dead: list[Any] | None = None, with_resources: bool = True) -> list[DatasetRow]:
+            dead: list[Any] | None = None, with_resources: bool = True,
+            pending: list[Any] | None = None) -> list[DatasetRow]:
     """Read every report, training object and status object of the bucket.
 
     With a Generative AI client (``genai``), in-flight rows are completed by one live
     call each (training progress, an endpoint that became ACTIVE) so the table is not
     behind the watcher's schedule. ``dead``: the local target's dead letters. With
     ``with_resources`` (and a compartment), each row also gets the billable resources
-    the dataset holds, found by tags.
+    the dataset holds, found by tags. Every raw object gets a row at once; one with no
+    status yet says where it is (``arrival``; ``pending``: the local router's deliveries).
     """
+    from shared.cli import arrivals
+
     rows: dict[str, DatasetRow] = {}
 
     def row(name: str) -> DatasetRow:
         return rows.setdefault(name, DatasetRow(dataset=name))
 
+    for obj in store.list_names(settings.raw_prefix):
+        dataset = naming.raw_dataset(settings, obj)
+        if dataset and row(dataset).raw_object is None:
+            row(dataset).raw_object = obj
     for obj in store.list_names(settings.reports_prefix):
         dataset = naming.dataset_from_object(obj, settings.reports_prefix, (".json",))
         found = _read_doc(store, obj) if dataset else None
@@ -146,6 +157,10 @@ def collect(store: Any, settings: Settings, genai: Any = None,
     for bad in quarantined(store, settings):
         row(document_dataset(settings, bad.object) or bad.object).quarantined.append(
             f"{bad.object}: {bad.error}")
+    for r in rows.values():
+        r.arrival = arrivals.arrival_state(r, pending or [])
+        if r.arrival == arrivals.CONVERTING and not r.live_note:
+            r.live_note = arrivals.converting_note(r, pending or [])
     if genai is not None:
         for r in rows.values():
             refresh_live(r, genai)
@@ -233,7 +248,8 @@ def render(rows: list[DatasetRow]) -> str:
     header = ("DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS", "ENDPOINT")
     table = [header]
     for r in rows:
-        table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no", r.state or "-",
+        table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no",
+                      r.state or r.arrival or "-",
                       _model_text(r), _metrics_text(r.metrics), r.endpoint_state or "-"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()

@@ -198,7 +198,9 @@ class PipelineView:
     def _overview_now(self) -> Overview:
         store = self.store()
         try:
-            rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False)}
+            dead, pending = self._deliveries()
+            rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False,
+                                                  dead=dead, pending=pending)}
             raws = {d for d in (naming.raw_dataset(self.settings, n)
                                 for n in store.list_names(self.settings.raw_prefix)) if d}
         except Exception as exc:
@@ -211,12 +213,22 @@ class PipelineView:
         names = sorted(set(rows) | raws)
         datasets = [self._summary(rows.get(n) or DatasetSummary(dataset=n), n in raws,
                                   held.get(n, [])) for n in names]
-        dead = len(self._dead_records()) if self.local and self.state_dir else None
+        dead_count = None if dead is None else len(dead)
         return Overview(target=self.label, local=self.local, poll_seconds=self.poll_seconds,
                         datasets=datasets, resources=found, history=billing.ended(everything),
-                        unit_hours=billing.unit_hours(found), dead_letters=dead,
+                        unit_hours=billing.unit_hours(found), dead_letters=dead_count,
                         resources_error=error,
                         quarantined=[q for n in names if n in rows for q in rows[n].quarantined])
+
+    def _deliveries(self) -> tuple[list[Any] | None, list[Any] | None]:
+        """The local router's dead letters and pending deliveries (None on a tenancy)."""
+        if not (self.local and self.state_dir):
+            return None, None
+        from shared.cli.arrivals import pending_deliveries
+        from shared.cli.deadletters import dead_letters
+
+        return (dead_letters(self.state_dir, self.settings),
+                pending_deliveries(self.state_dir, self.settings))
 
     def _reflect(self, rows: Any) -> None:
         """Correct the recorded states with what the cloud says now (shared/cli/live)."""

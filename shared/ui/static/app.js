@@ -90,8 +90,11 @@ function timeline(row) {
   });
   return el("div", {},
     el("div", {class: "timeline"}, steps),
-    el("div", {class: "state muted", "data-field": "state"}, row.state || (row.valid === false
-      ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
+    el("div", {class: "state muted", "data-field": "state"}, row.state || row.arrival
+      || (row.valid === false ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
+    (row.dead_letters || []).map((d) => el("div", {class: "reason", "data-field": "dead_letter"},
+      `${d.function} of ${d.object || "?"} gave up after ${d.attempts} attempts: `
+      + (d.last_error || "no error recorded"))),
     row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null,
     row.live_note ? el("div", {class: "muted", "data-field": "live_note"}, row.live_note) : null,
     row.base_model_warning ? el("div", {class: "warning", "data-field": "base_model_warning"},
