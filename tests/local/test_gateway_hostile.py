@@ -82,11 +82,11 @@ def test_a_head_cut_off_mid_line_is_a_400_and_no_call(gateway: Gateway, fn_dir: 
 
 
 def test_every_method_and_path_it_does_not_serve_gets_json(gateway: Gateway) -> None:
-    for method, path, status, code in (("OPTIONS", "/echo", 405, "MethodNotAllowed"),
-                                       ("TRACE", "/echo", 405, "MethodNotAllowed"),
-                                       ("OPTIONS", "*", 404, "NotFound"),
-                                       ("TRACE", "/nowhere", 404, "NotFound"),
-                                       ("DELETE", "/", 404, "NotFound"),
+    for method, path, status, code in (("OPTIONS", "/echo", 405, "method_not_allowed"),
+                                       ("TRACE", "/echo", 405, "method_not_allowed"),
+                                       ("OPTIONS", "*", 404, "not_found"),
+                                       ("TRACE", "/nowhere", 404, "not_found"),
+                                       ("DELETE", "/", 404, "not_found"),
                                        ("BREW", "/echo", 501, "not_implemented")):
         got, headers, body = _call(gateway, method, path, b"")
         assert got == status, (method, path)
