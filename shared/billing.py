@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from shared import genai, tags
 from shared.settings import Settings
@@ -53,6 +53,12 @@ class Resource(BaseModel):
     unit_hours: float | None = None  # units x hours; None for endpoints (their cluster bills)
     datasets: list[str] = Field(default_factory=list)  # who holds it
     idle: bool = False  # a cluster nothing serves or trains on
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_hours_text(self) -> str:
+        """``unit_hours`` as every view prints it (:func:`format_unit_hours`)."""
+        return format_unit_hours(self.unit_hours)
 
 
 @dataclass
@@ -214,6 +220,16 @@ def by_dataset(found: list[Resource]) -> dict[str, list[Resource]]:
         for dataset in res.datasets:
             out[dataset].append(res)
     return out
+
+
+def format_unit_hours(value: float | None) -> str:
+    """Unit-hours as every view shows them (``ocift down``, ``ocift status``, the page):
+    two decimals, thousands separated; a usage too small for two decimals is ``<0.01``."""
+    if value is None:
+        return "-"
+    if 0 < value < 0.005:
+        return "<0.01"
+    return f"{value:,.2f}"
 
 
 def unit_hours(found: list[Resource]) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from shared import metrics as model_metrics
 from shared import naming
@@ -45,6 +45,14 @@ class DatasetRow(BaseModel):
     unserved: str | None = None  # MODEL_ACTIVE whose endpoint was deleted: why (shared/cli/live)
     raw_object: str | None = None  # the uploaded object, when it is in the bucket
     arrival: str | None = None  # no status yet: UPLOADED, CONVERTING, ... (shared/cli/arrivals)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_hours_text(self) -> str:
+        """``unit_hours`` as every view prints it (``billing.format_unit_hours``)."""
+        from shared.billing import format_unit_hours
+
+        return format_unit_hours(self.unit_hours)
 
     @property
     def finished(self) -> bool:
@@ -284,7 +292,7 @@ def _holding(r: DatasetRow) -> str:
     parts = []
     for res in r.resources:
         if res.unit_hours is not None:
-            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours:.2f}")
+            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours_text}")
         else:
             parts.append(res.kind)
-    return f"{r.unit_hours:.2f} unit-hours: " + ", ".join(parts)
+    return f"{r.unit_hours_text} unit-hours: " + ", ".join(parts)

@@ -97,6 +97,6 @@ def test_one_error_shape_and_code_style_with_allow_on_405(gateway: Gateway) -> N
             allowed = {m.strip() for m in headers["allow"].split(",")}
             assert allowed == ({"POST"} if path == "/infer" else {"POST", "GET"})
     # The function's own codes share the style (one body shape on /infer).
-    assert infer_errors.BODY_TOO_LARGE == ERROR_CODES[413]
-    assert infer_errors.METHOD_NOT_ALLOWED == ERROR_CODES[405]
-    assert infer_errors.THROTTLED == ERROR_CODES[429]
+    assert ERROR_CODES[413] == infer_errors.BODY_TOO_LARGE
+    assert ERROR_CODES[405] == infer_errors.METHOD_NOT_ALLOWED
+    assert ERROR_CODES[429] == infer_errors.THROTTLED

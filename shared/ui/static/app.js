@@ -54,6 +54,11 @@ function num(value, digits) {
   return n.toFixed(digits);
 }
 
+// Records are numbered from 1 everywhere (the report's record_index counts from 0).
+function recordNumber(index) {
+  return index === null || index === undefined ? "-" : String(index + 1);
+}
+
 function shortId(id) {
   return el("span", {class: "mono", title: id}, id.length > 28 ? "…" + id.slice(-24) : id);
 }
@@ -108,7 +113,7 @@ function holds(resources, total) {
     clusters.map((r) => el("div", {class: "muted"},
       `${r.kind}: ${r.units} × ${r.shape} (${r.state})`
       + (r.datasets.length > 1 ? `, shared by ${r.datasets.length}` : ""))),
-    el("div", {}, el("b", {}, num(total)), " unit-hours"));
+    el("div", {}, el("b", {}, total), " unit-hours"));
 }
 
 // -- datasets view -------------------------------------------------------------------------
@@ -123,7 +128,7 @@ function renderOverview(data) {
   counters.replaceChildren(
     el("span", {}, el("b", {}, data.datasets.length), " datasets"),
     el("span", {}, el("b", {}, active), " serving"),
-    el("span", {}, el("b", {}, num(data.unit_hours)), " unit-hours held"),
+    el("span", {}, el("b", {}, data.unit_hours_text), " unit-hours held"),
     data.local ? el("span", {}, el("b", {id: "dead-count"}, data.dead_letters || 0),
       " dead-lettered deliveries") : null);
   const body = document.querySelector("#datasets tbody");
@@ -135,14 +140,14 @@ function renderOverview(data) {
     el("td", {}, row.model_version ? `v${row.model_version} ${row.model_state || ""}` : "-"),
     el("td", {}, row.endpoint_state ? el("div", {}, el("div", {}, row.endpoint_state),
       el("div", {class: "mono muted"}, row.endpoint_id || "")) : "-"),
-    el("td", {}, holds(row.resources, row.unit_hours)),
+    el("td", {}, holds(row.resources, row.unit_hours_text)),
     el("td", {}, when(row.updated_at)))));
   document.getElementById("datasets-empty").hidden = data.datasets.length > 0;
   const res = document.querySelector("#resources tbody");
   res.replaceChildren(...data.resources.map((r) => el("tr", {},
     el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
     el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
-    el("td", {}, age(r.hours)), el("td", {}, num(r.unit_hours)),
+    el("td", {}, age(r.hours)), el("td", {}, r.unit_hours_text),
     el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
       : el("span", {class: "muted"}, "idle")))));
   const history = data.history || [];
@@ -150,7 +155,7 @@ function renderOverview(data) {
   document.querySelector("#history-table tbody").replaceChildren(...history.map((r) =>
     el("tr", {}, el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
       el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
-      el("td", {}, num(r.unit_hours)),
+      el("td", {}, r.unit_hours_text),
       el("td", {}, r.datasets.map((d) => el("div", {}, datasetLink(d)))))));
   const err = document.getElementById("resources-error");
   err.hidden = !data.resources_error;
@@ -189,7 +194,7 @@ function issueTable(issues) {
       .map((h) => el("th", {}, h)))),
     el("tbody", {}, issues.map((i) => el("tr", {},
       el("td", {class: "mono"}, i.code), el("td", {}, i.message),
-      el("td", {}, i.record_index ?? "-"), el("td", {}, i.line ?? "-"),
+      el("td", {}, recordNumber(i.record_index)), el("td", {}, i.line ?? "-"),
       el("td", {}, i.byte_offset ?? "-"), el("td", {class: "muted"}, i.hint || "")))));
 }
 
@@ -204,7 +209,7 @@ function reportCard(d) {
   return el("div", {class: "card", id: "report"}, el("h3", {}, "Conversion report"),
     r.fatal ? el("div", {class: "error", id: "fatal"}, el("b", {}, "Cannot succeed: "),
       `${r.fatal.code}: ${r.fatal.message}`,
-      r.fatal.line ? ` (record ${r.fatal.record_index ?? "-"}, line ${r.fatal.line}, byte `
+      r.fatal.line ? ` (record ${recordNumber(r.fatal.record_index)}, line ${r.fatal.line}, byte `
         + `${r.fatal.byte_offset ?? "-"})` : "", r.fatal.hint ? el("div", {}, r.fatal.hint) : null)
       : null,
     kv([["verdict", r.valid ? "valid" : "INVALID"], ["source", r.source],
@@ -283,7 +288,7 @@ function endpointCard(d) {
       ["id", el("span", {class: "mono"}, e.id)], ["created", when(e.created)]]))
       : el("p", {class: "muted"}, d.summary.endpoint_state || "no endpoint yet"),
     d.summary.resources.filter((r) => r.unit_hours !== null).map((r) => el("p", {class: "muted"},
-      `${r.kind} ${r.units} × ${r.shape}, ${age(r.hours)} old: ${num(r.unit_hours)} unit-hours`)),
+      `${r.kind} ${r.units} × ${r.shape}, ${age(r.hours)} old: ${r.unit_hours_text} unit-hours`)),
     d.summary.state === "ENDPOINT_ACTIVE"
       ? el("a", {href: "#ask=" + encodeURIComponent(name), id: "ask-this"}, "Ask it in the playground")
       : null);
