@@ -16,7 +16,11 @@ from shared.cli.connection import add_connection_flags, connect
 
 def add_parser(sub: Any) -> None:
     """Register ``down`` on the ``ocift`` sub-command parser."""
-    down = sub.add_parser("down", help="list (and with --yes delete) what the pipeline created")
+    down = sub.add_parser("down", help="list (and with --yes delete) what the pipeline created",
+                          description="List every billable resource the pipeline's tags find "
+                                      "(shape, units, age, unit-hours); with --yes delete "
+                                      "them, endpoints first, waiting for each, and record "
+                                      "what remains in each dataset's status.")
     down.add_argument("dataset", nargs="?", default=None,
                       help="only what this dataset holds (default: everything of the pipeline)")
     down.add_argument("--yes", action="store_true", help="delete (default: dry run)")

@@ -44,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the whole pipeline offline and ask a question")
+    demo = sub.add_parser("demo", help="run the whole pipeline offline and ask a question",
+                          description="Start a throw-away local target at the demo's paces, "
+                                      "upload a sample dataset, follow it through convert, "
+                                      "train and endpoint, ask one question and stop. Needs "
+                                      "no cloud account (about 5 s).")
     demo.add_argument("--sample", type=Path, default=None, help="raw dataset to use")
     demo.add_argument("--keep", action="store_true",
                       help="keep the state in ./.ocift-demo instead of a temp directory")
@@ -69,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="each dataset's journey as a table",
                             description="Per dataset: conversion report, JSONL, state, "
-                                        "model (training %%), metrics, endpoint; then the "
+                                        "model (training %), metrics, endpoint; then the "
                                         "reasons and, on the local target, dead-lettered "
                                         "deliveries.")
     status.add_argument("--watch", action="store_true", help="refresh until all are finished")
@@ -112,10 +116,19 @@ def _parser() -> argparse.ArgumentParser:
                           "local stand-in they say how close the match was)")
     add_connection_flags(ask, tenancy=False)
 
-    rec = sub.add_parser("reconcile", help="finish work that lost events left undone")
+    rec = sub.add_parser("reconcile", help="finish work that lost events left undone",
+                         description="Queue raw objects and JSONL no event carried, rebuild "
+                                     "lost status objects from the models' tags, record "
+                                     "endpoints deleted outside the pipeline, hand waiting "
+                                     "work back to its stage, sweep released clusters; then "
+                                     "one watch tick. Prints what it did.")
     add_connection_flags(rec)
 
-    ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1")
+    ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1",
+                        description="Serve one web page with every dataset's path, the "
+                                    "billable resources, each dataset's report, versions and "
+                                    "dead letters, and a playground, on 127.0.0.1 only. Prints "
+                                    "a one-time login link.")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     add_connection_flags(ui, inference=True)
 
