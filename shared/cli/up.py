@@ -78,17 +78,19 @@ def watch_interval(args: argparse.Namespace) -> float:
 
 def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Start the target, print where it listens, then one line per outcome until Ctrl-C."""
-    from deploy.local.outcomes import StageOutcome, format_line, split_watch
+    from deploy.local.outcomes import Repeats, StageOutcome, format_line, split_watch
     from deploy.local.target import LocalTarget
 
     printing = threading.Lock()
+    repeats = Repeats()  # an unchanged waiting state is printed once
 
     def show(outcome: StageOutcome) -> None:
         if outcome.quiet and not args.verbose:
             return
         with printing:
             for line in split_watch(outcome):
-                print(format_line(line), file=out, flush=True)
+                if args.verbose or repeats.fresh(line):
+                    print(format_line(line), file=out, flush=True)
 
     target = LocalTarget(
         args.state_dir, bucket=args.bucket, emulator_port=args.port,
