@@ -159,8 +159,10 @@ def _upload(args: argparse.Namespace) -> int:
     store = conn.store()
     with args.file.open("rb") as body:
         resp = store.client.put_object(store.namespace, store.bucket, name, body)
+    from shared.cli.typed import command
+
     print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')}); "
-          "follow it with `ocift status --watch`")
+          f"follow it with `{command()} status --watch`")
     return 0
 
 

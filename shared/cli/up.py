@@ -109,6 +109,9 @@ def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         fast_paces(target)
     info = target.info
     assert info is not None
+    from shared.cli.typed import command
+
+    cmd = command()  # what to type in a terminal where the venv is not active
     print(f"ocift local target is up (state in {info.state_dir}, pid {info.pid})\n"
           f"  emulator endpoint : {info.emulator_endpoint}\n"
           f"  OCI config file   : {info.config_file}\n"
@@ -116,8 +119,8 @@ def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
           f"  bucket            : {info.bucket}\n"
           f"  gateway           : {info.gateway_url}/infer\n"
           f"  function logs     : {Path(info.state_dir) / 'logs'}\n"
-          "In another terminal, from this directory: ocift upload FILE / ocift status / "
-          "ocift ask \"...\" --model NAME.  Ctrl-C stops.\n", file=out, flush=True)
+          f"In another terminal, from this directory: {cmd} upload FILE / {cmd} status / "
+          f"{cmd} ask \"...\" --model NAME.  Ctrl-C stops.\n", file=out, flush=True)
     if not args.quiet:
         print(f"{'TIME':<8}  {'STAGE':<8}  {'DATASET':<20}  {'OUTCOME':<13}  {'ELAPSED':>7}"
               "  REASON", file=out, flush=True)
