@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,8 @@ def test_connection_reads_local_target_info(tmp_path: Path) -> None:
     info = TargetInfo(state_dir=str(tmp_path), emulator_endpoint="http://127.0.0.1:1",
                       gateway_url="http://127.0.0.1:2", config_file="/x/config",
                       namespace="ns", compartment_id="ocid1.compartment.oc1..c",
-                      bucket="b", pid=1, started_at="now")
+                      bucket="b", pid=os.getpid(),  # the lock's holder (this process)
+                      started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     (tmp_path / "target.json").write_text(info.model_dump_json())
     lock = TargetLock(tmp_path)
     lock.acquire()  # as the running target holds it

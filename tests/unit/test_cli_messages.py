@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +109,11 @@ def _running_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TargetLo
     monkeypatch.chdir(tmp_path)
     state = tmp_path / ".ocift"
     state.mkdir()
-    (state / "target.json").write_text(_info(state).model_dump_json())
     lock = TargetLock(state)
-    lock.acquire()
+    lock.acquire()  # then target.json, as a starting target writes them (pid and time match)
+    info = _info(state, pid=os.getpid()).model_copy(
+        update={"started_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    (state / "target.json").write_text(info.model_dump_json())
     return lock
 
 
