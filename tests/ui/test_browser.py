@@ -67,7 +67,7 @@ def test_an_uploaded_dataset_appears_and_reaches_endpoint_active_without_a_reloa
     assert "36 written, 1 skipped" in tr.text
     assert "v1" in tr.text and "unit-hours" in tr.text  # it holds its hosting cluster
     resources = browser.find_element(By.ID, "resources").text
-    history = browser.find_element(By.ID, "history-table").get_attribute("textContent")
+    history = browser.find_element(By.ID, "deleted-table").get_attribute("textContent")
     assert "hosting cluster" in resources
     # released after training: billable while it lives, then under "Deleted resources"
     assert "fine-tuning cluster" in resources + (history or "")

@@ -32,6 +32,29 @@ def test_after_down_the_page_shows_the_model_kept_and_nothing_serving(
     assert "ocift serve gone" in tr.text
     resources = browser.find_element(By.ID, "resources").text
     assert "DELETED" not in resources  # billable now: live resources only
-    history = browser.find_element(By.ID, "history")
+    history = browser.find_element(By.ID, "deleted-resources")
     assert history.is_displayed() and "DELETED" in history.text
     screenshot(browser, "after-down")
+
+
+def test_the_model_versions_table_is_readable_at_1400_px(browser: Any, served: Served) -> None:
+    """Issue 27: the versions' state was squeezed into a narrow column beside the model's
+    lifecycle details; at 1400 px the table takes the row, the details a line of their own."""
+    ensure_active(served, "lending")
+    browser.set_window_size(1400, 1000)
+    open_page(browser, served, "#dataset=lending")
+    state = wait_for(lambda: browser.find_element(By.CSS_SELECTOR,
+                                                  "#versions [data-field=version-state]"),
+                     30, "the versions table")
+    details = browser.find_element(By.CSS_SELECTOR, "#versions [data-field=version-details]")
+    card = browser.find_element(By.ID, "versions")
+    view = browser.find_element(By.ID, "view-dataset")
+    assert state.text == "ACTIVE"
+    assert card.size["width"] >= 0.95 * view.size["width"]  # the whole row of cards
+    assert details.size["width"] >= 0.9 * card.size["width"] - 40, details.size
+    lines = browser.execute_script(
+        "const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+        "return r.getClientRects().length", state)
+    assert lines == 1  # the state reads on one line
+    assert "similarity" in details.text  # the stand-in's floor sentence, readable
+    screenshot(browser, "versions-1400px")

@@ -151,8 +151,8 @@ function renderOverview(data) {
     el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
       : el("span", {class: "muted"}, "idle")))));
   const history = data.history || [];
-  document.getElementById("history").hidden = !history.length;
-  document.querySelector("#history-table tbody").replaceChildren(...history.map((r) =>
+  document.getElementById("deleted-resources").hidden = !history.length;
+  document.querySelector("#deleted-table tbody").replaceChildren(...history.map((r) =>
     el("tr", {}, el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
       el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
       el("td", {}, r.unit_hours_text),
@@ -265,19 +265,27 @@ function trainingCard(d) {
     metricsChart(d.models));
 }
 
+function metricList(metrics) {
+  const found = Object.entries(metrics || {}).filter(([, v]) => typeof v === "number");
+  if (!found.length) return "-";
+  return el("div", {}, found.map(([k, v]) => el("div", {class: "nowrap"}, `${k} ${num(v, 3)}`)));
+}
+
 function versionsCard(d) {
   return el("div", {class: "card", id: "versions"}, el("h3", {}, "Model versions"),
     d.models.length ? el("table", {class: "grid"},
       el("thead", {}, el("tr", {}, ["version", "state", "created", "metrics", "id"]
         .map((h) => el("th", {}, h)))),
-      el("tbody", {}, d.models.map((m) => el("tr", {},
-        el("td", {}, `v${m.version || "?"}`),
-        el("td", {}, m.state, m.details ? el("div", {class: m.state === "FAILED" ? "reason"
-          : "muted"}, m.details) : null),
-        el("td", {}, when(m.created)),
-        el("td", {}, Object.entries(m.metrics || {}).filter(([, v]) => typeof v === "number")
-          .map(([k, v]) => `${k}=${num(v, 3)}`).join(" ") || "-"),
-        el("td", {}, shortId(m.id))))))
+      el("tbody", {}, d.models.flatMap((m) => [el("tr", {},
+        el("td", {class: "nowrap"}, `v${m.version || "?"}`),
+        el("td", {class: "nowrap", "data-field": "version-state"}, m.state),
+        el("td", {class: "nowrap"}, when(m.created)),
+        el("td", {}, metricList(m.metrics)),
+        el("td", {}, shortId(m.id))),
+        // the model's lifecycle details get a row of their own: readable, not squeezed
+        m.details ? el("tr", {class: "details"}, el("td", {colspan: "5",
+          class: m.state === "FAILED" ? "reason" : "muted", "data-field": "version-details"},
+          m.details)) : null])))
       : el("p", {class: "muted"}, "no model yet"));
 }
 
