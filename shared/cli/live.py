@@ -15,7 +15,8 @@ from typing import Any
 
 from shared.lifecycle import REMOVED
 
-ENDPOINT_STATES = ("ENDPOINT_ACTIVE", "ENDPOINT_CREATING", "ENDPOINT_FAILED")
+#: Recorded states whose endpoint must exist (ENDPOINT_CREATING's is the tick's to follow).
+ENDPOINT_STATES = ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED")
 
 
 def serve_hint(dataset: str) -> str:

@@ -27,9 +27,10 @@ from shared.stages.context import StageContext, write_status
 from shared.stages.watch.common import statuses
 from shared.status import DatasetState, DatasetStatus
 
-#: States that name an endpoint the dataset serves (or is about to).
-WITH_ENDPOINT = frozenset({DatasetState.ENDPOINT_ACTIVE, DatasetState.ENDPOINT_CREATING,
-                           DatasetState.ENDPOINT_FAILED})
+#: States whose endpoint was seen by the watcher (GetEndpoint) before: one a listing lacks
+#: was deleted. ENDPOINT_CREATING is the tick's (a GetEndpoint each tick), and a listing may
+#: not show an endpoint created a moment ago.
+WITH_ENDPOINT = frozenset({DatasetState.ENDPOINT_ACTIVE, DatasetState.ENDPOINT_FAILED})
 
 
 def listed_states(items: list[Any]) -> dict[str, str]:
@@ -71,10 +72,13 @@ def record_deleted(ctx: StageContext, quarantined: list[str] | None = None) -> l
     """Rewrite the status of every dataset whose endpoint is gone; what was done
     (a status that does not parse is quarantined and named in ``quarantined``)."""
     cid = ctx.settings.compartment_id
+    found = statuses(ctx, quarantined)  # first: a listing taken after shows what they name
+    if not any(st.state in WITH_ENDPOINT and st.endpoint_id for st, _ in found.values()):
+        return []
     endpoints = listed_states(list(genai.list_all(ctx.genai.list_endpoints, cid)))
     models = listed_states(list(genai.list_all(ctx.genai.list_models, cid)))
     actions = []
-    for dataset, (status, etag) in sorted(statuses(ctx, quarantined).items()):
+    for dataset, (status, etag) in sorted(found.items()):
         moved = moved_for_deleted(status, endpoints, models)
         if moved is not None and write_status(ctx, moved, etag) is not None:
             actions.append(f"{dataset}: {moved.state.value} ({moved.history[-1].detail})")
