@@ -352,8 +352,13 @@ def model_endpoints(client: Any, settings: Settings, dataset: str,
                     model_id: str) -> tuple[Any | None, int]:
     """``(the live endpoint for model_id or None, how many of its endpoints are gone)``.
 
-    The count goes into the next create's retry token: OCI answers a repeated token with
-    the first create's result for 24 hours, which after ``ocift down`` is a deleted endpoint.
+    The count goes into the next create's retry token: "Retry tokens expire after 24
+    hours, but can be invalidated before then due to conflicting operations. For example,
+    if a resource has been deleted and purged from the system, then a retry of the
+    original creation request might be rejected" (opc-retry-token of the OCI SDK's create
+    requests, e.g. https://docs.oracle.com/en-us/iaas/tools/dotnet/90.4.0/api/
+    Oci.OpaService.Requests.CreateOpaInstanceRequest.html): after ``ocift down`` the
+    model's first token answers with (or is refused for) the deleted endpoint.
     """
     gone = 0
     for item in list_all(client.list_endpoints, settings.compartment_id,
