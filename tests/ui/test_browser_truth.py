@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +59,40 @@ def test_the_model_versions_table_is_readable_at_1400_px(browser: Any, served: S
     assert lines == 1  # the state reads on one line
     assert "similarity" in details.text  # the stand-in's floor sentence, readable
     screenshot(browser, "versions-1400px")
+
+
+def test_a_dead_lettered_upload_shows_under_its_row_with_the_error(
+        browser: Any, tmp_path: Path) -> None:
+    """No report, no status: the row reads DEAD_LETTERED and says why (issue 27)."""
+    from deploy.local.target import LocalTarget
+    from shared import caches
+    from shared.cli.connection import Connection, local_settings
+    from shared.ui.server import UiServer
+    from shared.ui.view import PipelineView
+    from tests.support.local import make_fn
+
+    fn_dir = tmp_path / "calls"
+    fn_dir.mkdir()
+    target = LocalTarget(tmp_path / ".ocift", watch_interval=0, max_attempts=2,
+                         backoff_base=0.05,
+                         function_overrides={"convert": make_fn("convert", "always_fail",
+                                                                TESTFN_DIR=str(fn_dir))})
+    with target:
+        assert target.info is not None
+        conn = Connection(local_settings(target.info), f"{target.info.gateway_url}/infer",
+                          local=True)
+        server = UiServer(PipelineView(conn, target.state_dir, poll_seconds=0.5)).start()
+        try:
+            served = Served(target, server, tmp_path)
+            served.upload([{"instruction": "q", "input": "", "output": "a"}], "loans.json")
+            assert target.wait_idle(60)
+            open_page(browser, served)
+            wait_for(lambda: row_state(browser, "loans") == "DEAD_LETTERED", 30,
+                     "DEAD_LETTERED in the row")
+            letter = row(browser, "loans").find_element(By.CSS_SELECTOR,
+                                                        "[data-field=dead_letter]")
+            assert "convert of raw/loans.json gave up after 2 attempts" in letter.text
+            screenshot(browser, "dead-lettered-row")
+        finally:
+            server.stop()
+            caches.reset_all()
