@@ -95,7 +95,8 @@ def test_every_method_and_path_it_does_not_serve_gets_json(gateway: Gateway) -> 
 
 
 def test_a_client_that_leaves_mid_answer_is_one_debug_line(
-        gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+        gateway: Gateway, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
     caplog.set_level(logging.DEBUG)
     for _ in range(3):
         sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=30)
@@ -108,6 +109,8 @@ def test_a_client_that_leaves_mid_answer_is_one_debug_line(
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert noisy == []
     assert _call(gateway, "POST", "/echo")[0] == 200
+    err = capfd.readouterr().err  # nothing printed past logging either (issue 27)
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_past_every_slot_new_clients_get_a_fast_503(runner_factory: RunnerFactory,
