@@ -93,6 +93,12 @@ def split_watch(outcome: StageOutcome) -> list[StageOutcome]:
         return [outcome]
     out = []
     for part in parts:
+        if part.startswith("resumed "):  # "resumed <dataset>: <stage>" -> that dataset's line
+            dataset, sep, stage = part.removeprefix("resumed ").partition(": ")
+            if sep and " " not in dataset.strip():
+                out.append(outcome.model_copy(update={"dataset": dataset,
+                                                      "reason": f"handed to {stage}"}))
+                continue
         dataset, sep, what = part.partition(": ")
         if sep and " " not in dataset.strip():
             out.append(outcome.model_copy(update={"dataset": dataset, "reason": what}))

@@ -20,9 +20,11 @@ ENDPOINT_STATES = ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED")
 
 
 def serve_hint(dataset: str) -> str:
-    """How to host a dataset's kept model again."""
+    """How to host a dataset's kept model again (the command as this process was run)."""
+    from shared.cli.typed import command
+
     return (f"the model is kept (a custom model costs nothing while no cluster hosts it); "
-            f"`ocift serve {dataset}` hosts it again (a new hosting cluster, billed per "
+            f"`{command()} serve {dataset}` hosts it again (a new hosting cluster, billed per "
             "unit-hour)")
 
 

@@ -253,7 +253,8 @@ def test_outcome_lines_name_the_dataset_and_say_the_reason() -> None:
     tick = StageOutcome(stage="watch", outcome=outcome, reason=reason, at=at)
     assert not tick.quiet
     lines = [(o.dataset, o.reason) for o in split_watch(tick)]
-    assert lines == [("fin", "TRAINING"), ("bonds", "MODEL_ACTIVE"), (None, "resumed fin: train")]
+    # a hand-over names its dataset too (issue 27: "watch  -  resumed fin: train" before)
+    assert lines == [("fin", "TRAINING"), ("bonds", "MODEL_ACTIVE"), ("fin", "handed to train")]
     idle = StageOutcome(stage="watch", outcome="done", at=at)
     assert idle.quiet and StageOutcome(stage="endpoint", outcome="skipped", at=at).quiet
 

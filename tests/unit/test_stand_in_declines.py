@@ -61,3 +61,12 @@ def test_every_training_question_is_still_answered_with_its_own_completion(serve
     plane, _, mode = served
     for pair in _pairs():
         assert _ask(plane, mode, pair.prompt) == pair.completion
+
+
+def test_ask_says_why_a_similar_question_was_declined() -> None:
+    from shared.cli.ask import describe_grounding
+
+    line = describe_grounding({"grounding": {"similarity": 0.71, "floor": 0.5, "sources": [
+        {"id": "none-close-enough", "similarity": 0.71, "floor": 0.5}]}})
+    assert line.startswith("declined: no training example contains enough of the question's")
+    assert "answered from" not in line
