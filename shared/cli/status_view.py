@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from shared import metrics as model_metrics
 from shared import naming
-from shared.billing import Resource
+from shared.billing import Resource, format_unit_hours
 from shared.cli.deadletters import DeadLetterRow, describe
 from shared.records import document_dataset, quarantined
 from shared.settings import Settings
@@ -50,8 +50,6 @@ class DatasetRow(BaseModel):
     @property
     def unit_hours_text(self) -> str:
         """``unit_hours`` as every view prints it (``billing.format_unit_hours``)."""
-        from shared.billing import format_unit_hours
-
         return format_unit_hours(self.unit_hours)
 
     @property
