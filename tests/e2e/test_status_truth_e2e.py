@@ -101,3 +101,8 @@ def test_a_deleted_endpoint_shows_in_status_before_anything_records_it(tmp_path:
                                                                             "DELETED"), row
         assert "ocift serve cov" in row["live_note"]
         assert (status_doc(target, "cov") or {})["state"] == "ENDPOINT_ACTIVE"  # not yet recorded
+        # `ocift reconcile` (and the watch function's own reconcile) records it.
+        code, out, _ = _run(target, "reconcile")
+        assert code == 0 and "cov: MODEL_ACTIVE" in out, out
+        doc = status_doc(target, "cov") or {}
+        assert doc["state"] == "MODEL_ACTIVE" and doc.get("unserved"), doc
