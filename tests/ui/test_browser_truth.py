@@ -29,12 +29,12 @@ def test_after_down_the_page_shows_the_model_kept_and_nothing_serving(
     assert done.returncode == 0, done.stdout + done.stderr
     wait_for(lambda: row_state(browser, "gone") == "MODEL_ACTIVE", 30, "MODEL_ACTIVE in the row")
     wait_for(lambda: _serving(browser) == before - 1, 30, "one dataset fewer serving")
-    tr = row(browser, "gone")
-    assert "ocift serve gone" in tr.text
+    wait_for(lambda: "ocift serve gone" in row(browser, "gone").text, 30, "the serve hint")
     resources = browser.find_element(By.ID, "resources").text
     assert "DELETED" not in resources  # billable now: live resources only
     history = browser.find_element(By.ID, "deleted-resources")
-    assert history.is_displayed() and "DELETED" in history.text
+    wait_for(lambda: history.is_displayed() and "DELETED" in history.text, 30,
+             "the deleted endpoint and cluster under Deleted resources")
     screenshot(browser, "after-down")
 
 
