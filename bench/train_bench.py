@@ -15,8 +15,15 @@ process per row, so each row's peak RSS is its own:
 Both run 5 epochs (the pipeline default), no early stopping, 500 validation
 prompts (the emulator's default cap), with no per-epoch pacing.
 
+``--answers`` measures what the trained stand-in answers instead (issue 27), on the
+finance-alpaca sample (``deploy/local/samples``, real text): the share of its training
+questions it answers (and with their own completion) beside the share of short,
+unrelated general-knowledge questions it declines, for the rule before issue 27
+(similarity floor only) and the rule now (floor + coverage of the question's informative
+words, ``retrieval.MIN_COVERAGE``), on the same trained index in the same run.
+
     .venv/bin/python bench/train_bench.py [--records 70000 1000000] [--baseline-records 20000]
-                                          [--cache-dir DIR]
+                                          [--cache-dir DIR] [--answers]
 """
 
 from __future__ import annotations
@@ -76,6 +83,64 @@ def _child(kind: str, path: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
 
 
+SAMPLE = ROOT / "deploy" / "local" / "samples" / "finance_alpaca_sample.json"
+#: Short questions no finance training example answers; several share a common word
+#: ("capital", "interest", "bank", "return", "fund") with the finance prompts.
+UNRELATED = (
+    "What is the capital of France?", "Who wrote Hamlet?", "How tall is Mount Everest?",
+    "What is the boiling point of water?", "Who painted the Mona Lisa?",
+    "How do I bake bread?", "What is photosynthesis?", "Which planet is the largest?",
+    "What is the interest of a cat?", "How long is a marathon?", "What is a river bank?",
+    "When did the Roman empire fall?", "What is the speed of light?",
+    "How do I tie a tie?", "What is the return flight time to Tokyo?",
+    "Who is the president of Brazil?", "What language is spoken in Peru?",
+    "What is a black hole?", "How many legs does a spider have?",
+    "What is the best pizza topping?", "How do vaccines work?", "What is jazz?",
+    "What is the tallest building?", "How do I grow tomatoes?", "What is a haiku?",
+    "What is the fund of a school play?", "What causes rain?", "Who invented the telephone?",
+    "What is the capital of Japan?", "What is chess?",
+    # one finance word in an unrelated question (the case of issue 27)
+    "What is inflation in a balloon?", "What is a loan shark?", "What is a bond between atoms?",
+    "What is a credit in a movie?", "What is an emergency room?", "What is a stock of soup?",
+    "How do I save a file?", "What is a budget airline?",
+)
+
+
+def answers() -> None:
+    """Answer rate on the training questions beside the decline rate on unrelated ones."""
+    from deploy.local.emulator.genai.dataset import Pair
+    from deploy.local.emulator.genai.inference import close_hits
+    from deploy.local.emulator.genai.pairs import PairList
+    from deploy.local.emulator.genai.retrieval import MIN_COVERAGE
+    from deploy.local.emulator.genai.training import CorpusBuilder, fit
+
+    records = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    pairs = [Pair(prompt=r["instruction"] + (f"\n\nContext:\n{r['input']}" if r["input"]
+                                              else ""), completion=r["output"])
+             for r in records]
+    builder = CorpusBuilder()
+    for pair in pairs:
+        builder.add(pair)
+    _, index = fit(builder.finish(PairList(pairs)), seed="bench", epochs=EPOCHS, patience=0,
+                   threshold=0.0, validation_share=0.2, max_validation=VALIDATION,
+                   on_epoch=lambda _: True)
+    print(f"finance-alpaca sample: {len(pairs)} training pairs, {len(UNRELATED)} unrelated "
+          f"questions; similarity floor {index.floor:.2f} (chosen on the held-out split)")
+    print(f"{'rule':<34} {'training answered':>18} {'own answer':>11} "
+          f"{'unrelated declined':>19}")
+    for label, coverage in (("floor only (before issue 27)", 0.0),
+                            (f"floor + coverage >= {MIN_COVERAGE:.1f} (now)", MIN_COVERAGE)):
+        answered = own = 0
+        for i, pair in enumerate(pairs):
+            close = close_hits(index, pair.prompt, index.search(pair.prompt, 5), coverage)
+            answered += bool(close)
+            own += bool(close) and close[0].index == i
+        declined = sum(not close_hits(index, q, index.search(q, 5), coverage)
+                       for q in UNRELATED)
+        print(f"{label:<34} {answered / len(pairs):>17.1%} {own / len(pairs):>11.1%} "
+              f"{declined / len(UNRELATED):>19.1%}")
+
+
 def measure(kind: str, path: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one training in a fresh process."""
     done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)],
@@ -90,10 +155,15 @@ def main() -> None:
     parser.add_argument("--baseline-records", type=int, default=20_000)
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where generated datasets are kept (default: the temp dir)")
+    parser.add_argument("--answers", action="store_true",
+                        help="answer and decline rates of the stand-in (issue 27) instead")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
+        return
+    if args.answers:
+        answers()
         return
     rows: list[tuple[str, int, float, float, float]] = []
     sizes = [args.baseline_records, *[n for n in args.records if n != args.baseline_records]]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from shared import genai, tags
 from shared.settings import Settings
@@ -53,6 +53,12 @@ class Resource(BaseModel):
     unit_hours: float | None = None  # units x hours; None for endpoints (their cluster bills)
     datasets: list[str] = Field(default_factory=list)  # who holds it
     idle: bool = False  # a cluster nothing serves or trains on
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_hours_text(self) -> str:
+        """``unit_hours`` as every view prints it (:func:`format_unit_hours`)."""
+        return format_unit_hours(self.unit_hours)
 
 
 @dataclass
@@ -168,7 +174,9 @@ def resources(inv: Inventory, now: datetime | None = None,
     out: list[Resource] = []
     for c in inv.clusters:
         live = c.lifecycle_state not in GONE_STATES
-        hours = _hours(c.time_created, now) if live else None
+        # A deleted cluster's final figure: from creation to its last change (the delete).
+        hours = _hours(c.time_created, now if live else
+                       _aware(getattr(c, "time_updated", None)) or now)
         out.append(Resource(
             id=c.id, kind=kind_of(c), name=c.display_name or "", state=c.lifecycle_state or "",
             shape=c.unit_shape, units=c.unit_count, created=c.time_created, hours=hours,
@@ -191,6 +199,20 @@ def resources(inv: Inventory, now: datetime | None = None,
     return out
 
 
+#: States of a resource that no longer exists (or is on its way out): not billable now.
+ENDED_STATES = ("DELETING", "DELETED", "FAILED")
+
+
+def live(found: list[Resource]) -> list[Resource]:
+    """The resources that exist now (what is billable); the rest is history."""
+    return [r for r in found if r.state not in ENDED_STATES]
+
+
+def ended(found: list[Resource]) -> list[Resource]:
+    """Deleted (or failed) resources, with their final unit-hours."""
+    return [r for r in found if r.state in ENDED_STATES]
+
+
 def by_dataset(found: list[Resource]) -> dict[str, list[Resource]]:
     """Dataset -> the resources it holds."""
     out: dict[str, list[Resource]] = defaultdict(list)
@@ -198,6 +220,16 @@ def by_dataset(found: list[Resource]) -> dict[str, list[Resource]]:
         for dataset in res.datasets:
             out[dataset].append(res)
     return out
+
+
+def format_unit_hours(value: float | None) -> str:
+    """Unit-hours as every view shows them (``ocift down``, ``ocift status``, the page):
+    two decimals, thousands separated; a usage too small for two decimals is ``<0.01``."""
+    if value is None:
+        return "-"
+    if 0 < value < 0.005:
+        return "<0.01"
+    return f"{value:,.2f}"
 
 
 def unit_hours(found: list[Resource]) -> float:

@@ -372,19 +372,39 @@ def create_model(client: Any, settings: Settings, *, dataset: str, source_object
 
 def model_endpoint(client: Any, settings: Settings, dataset: str, model_id: str) -> Any | None:
     """The live endpoint this pipeline created for ``model_id``, if any."""
+    return model_endpoints(client, settings, dataset, model_id)[0]
+
+
+def model_endpoints(client: Any, settings: Settings, dataset: str,
+                    model_id: str) -> tuple[Any | None, int]:
+    """``(the live endpoint for model_id or None, how many of its endpoints are gone)``.
+
+    The count goes into the next create's retry token: "Retry tokens expire after 24
+    hours, but can be invalidated before then due to conflicting operations. For example,
+    if a resource has been deleted and purged from the system, then a retry of the
+    original creation request might be rejected" (opc-retry-token of the OCI SDK's create
+    requests, e.g. https://docs.oracle.com/en-us/iaas/tools/dotnet/90.4.0/api/
+    Oci.OpaService.Requests.CreateOpaInstanceRequest.html): after ``ocift down`` the
+    model's first token answers with (or is refused for) the deleted endpoint.
+    """
+    gone = 0
     for item in list_all(client.list_endpoints, settings.compartment_id,
                          display_name=naming.display_name(dataset)):
-        if (tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
-                         role=tags.ROLE_ENDPOINT, model_id=model_id)
-                and item.lifecycle_state in LIVE):
-            return item
-    return None
+        if not tags.matches(item.freeform_tags, pipeline=settings.pipeline_name,
+                            role=tags.ROLE_ENDPOINT, model_id=model_id):
+            continue
+        if item.lifecycle_state in LIVE:
+            return item, gone
+        gone += 1
+    return None, gone
 
 
 def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any,
-                    cluster_id: str, content_moderation: bool | None = None) -> Any:
+                    cluster_id: str, content_moderation: bool | None = None,
+                    gone: int = 0) -> Any:
     """CreateEndpoint for ``model`` with moderation from the job (the status's, else the
-    model's tag, else settings) and a token from its id."""
+    model's tag, else settings) and a token from its id and ``gone`` (its deleted
+    endpoints)."""
     from oci.generative_ai import models as m
 
     model_tags = dict(model.freeform_tags or {})
@@ -402,5 +422,6 @@ def create_endpoint(client: Any, settings: Settings, *, dataset: str, model: Any
         content_moderation_config=m.ContentModerationConfig(
             is_enabled=content_moderation),
         freeform_tags=endpoint_tags)
-    token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id)
+    token = naming.idempotency_key(settings.pipeline_name, "endpoint", model.id,
+                                   *((str(gone),) if gone else ()))
     return client.create_endpoint(details, opc_retry_token=token).data

@@ -145,6 +145,9 @@ class DatasetStatus(BaseModel):
     idle_clusters: list[IdleCluster] = Field(default_factory=list)  # reported by the watcher
     spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
     plan: Plan | None = None  # what it creates and commits to (AWAITING_APPROVAL shows it)
+    #: MODEL_ACTIVE with no endpoint because its endpoint was deleted (``ocift down``, the
+    #: Console): why. Nothing re-creates one until ``ocift serve`` (issue 27).
+    unserved: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     history: list[StatusEvent] = Field(default_factory=list)
@@ -219,7 +222,7 @@ class Entry(BaseModel):
 S = DatasetState
 _NEW_VERSION = ("model_id", "model_version", "model_state", "work_request_id",
                 "percent_complete", "model_metrics", "endpoint_id", "endpoint_state",
-                "hosting_cluster_id", "cluster_state")
+                "hosting_cluster_id", "cluster_state", "unserved")
 
 #: Entering a state: what it needs and what no longer holds (declared once; every writer
 #: relies on this instead of listing fields by hand).
@@ -233,8 +236,11 @@ ENTRY: dict[DatasetState, Entry] = {
                              clears=("reason", *_NEW_VERSION)),
     S.TRAINING: Entry(requires=("model_id",),
                       clears=("reason", "endpoint_id", "endpoint_state", "hosting_cluster_id",
-                              "model_metrics", "cluster_state")),
-    S.MODEL_ACTIVE: Entry(requires=("model_id",), clears=("reason",)),
+                              "model_metrics", "cluster_state", "unserved")),
+    # Entered from an endpoint state only when the endpoint is gone (issue 27): no endpoint.
+    S.MODEL_ACTIVE: Entry(requires=("model_id",),
+                          clears=("reason", "endpoint_id", "endpoint_state", "hosting_cluster_id",
+                                  "cluster_state")),
     S.MODEL_FAILED: Entry(requires=("reason",)),
     S.PENDING_HOSTING_CLUSTER: Entry(requires=("model_id", "hosting_cluster_id")),
     S.ENDPOINT_CREATING: Entry(requires=("model_id", "endpoint_id"), clears=("cluster_state",)),
@@ -260,11 +266,12 @@ TRANSITIONS: dict[DatasetState, frozenset[DatasetState]] = {
                                 S.ENDPOINT_CREATING, S.ENDPOINT_FAILED},
     S.MODEL_FAILED: _RESTART | {S.MODEL_FAILED},
     S.PENDING_HOSTING_CLUSTER: _RESTART | {S.PENDING_HOSTING_CLUSTER, S.ENDPOINT_CREATING,
-                                           S.ENDPOINT_FAILED},
+                                           S.ENDPOINT_FAILED, S.MODEL_ACTIVE},
     S.ENDPOINT_CREATING: _RESTART | {S.ENDPOINT_CREATING, S.ENDPOINT_ACTIVE,
-                                     S.ENDPOINT_FAILED},
-    S.ENDPOINT_ACTIVE: _RESTART | {S.ENDPOINT_ACTIVE, S.ENDPOINT_FAILED},
-    S.ENDPOINT_FAILED: _RESTART | {S.ENDPOINT_FAILED},
+                                     S.ENDPOINT_FAILED, S.MODEL_ACTIVE},
+    # -> MODEL_ACTIVE: the endpoint was deleted and the model is still there (issue 27).
+    S.ENDPOINT_ACTIVE: _RESTART | {S.ENDPOINT_ACTIVE, S.ENDPOINT_FAILED, S.MODEL_ACTIVE},
+    S.ENDPOINT_FAILED: _RESTART | {S.ENDPOINT_FAILED, S.MODEL_ACTIVE},
 }
 
 #: States a dataset's first status object may hold.

@@ -155,12 +155,13 @@ def render(todo: Plan, now: datetime | None = None) -> str:
         rows = [("KIND", "ID", "SHAPE", "UNITS", "STATE", "AGE", "UNIT-HOURS", "DATASETS")]
         for r in todo.delete:
             rows.append((r.kind, r.id, r.shape or "-", str(r.units or "-"), r.state,
-                         _age(r.hours), "-" if r.unit_hours is None else f"{r.unit_hours:.1f}",
+                         _age(r.hours), billing.format_unit_hours(r.unit_hours),
                          ",".join(r.datasets) or "-"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                  for row in rows]
-        lines.append(f"total: {len(todo.delete)} resource(s), {todo.unit_hours:.1f} "
+        lines.append(f"total: {len(todo.delete)} resource(s), "
+                     f"{billing.format_unit_hours(todo.unit_hours)} "
                      "cluster unit-hours so far")
     for res, why in todo.kept:
         lines.append(f"kept {res.kind} {res.id}: {why}")

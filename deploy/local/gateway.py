@@ -11,10 +11,11 @@ Functions throttles with 429:
 https://docs.oracle.com/en-us/iaas/Content/Functions/Reference/functionsmetrics.htm).
 
 Every answer the gateway itself gives (404, 405, 411, 413, 429, 502, 504, and the
-front door's 400/408/431/503) has the body ``{"error": {"code": ..., "message": ...}}``,
-the shape the ``infer`` function answers with, so a caller reads one shape on ``/infer``;
-every method on every path gets a JSON answer (OPTIONS and TRACE included: 405 on a
-route, 404 elsewhere).
+front door's 400/408/431/503) has the body ``{"error": {"code": ..., "message": ...}}``
+with a snake_case code, the shape and code style the ``infer`` function answers with
+(:data:`ERROR_CODES`), so a caller reads one shape on ``/infer``; every method on every
+path gets a JSON answer (OPTIONS and TRACE included: 405 with ``Allow`` on a route, 404
+elsewhere).
 
 Under load it degrades, never collapses: connections go through
 :class:`~deploy.local.frontdoor.FrontDoor` (whole-request deadlines for the head and the
@@ -59,6 +60,13 @@ class GatewayRoute(BaseModel):
     path: str = Field(pattern=r"^/")
     function: str
     methods: tuple[str, ...] = ("POST",)
+
+
+#: The gateway's own error codes (README, "The inference route"; the function's codes are
+#: in shared/infer/errors.py, the front door's in deploy/local/frontdoor.py).
+ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 411: "length_required",
+               400: "bad_request", 413: "body_too_large", 429: "throttled",
+               502: "bad_gateway", 504: "gateway_timeout"}
 
 
 def error_body(status: int, code: str, message: str) -> bytes:
@@ -143,25 +151,26 @@ def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
             path = self.path.split("?", 1)[0].rstrip("/") or "/"
             route = gateway.routes.get(path)
             if route is None:
-                self._json(404, "NotFound", f"no route for {path}", close=True)
+                self._json(404, "not_found", f"no route for {path}", close=True)
                 return
             if self.command not in route.methods:
-                self._json(405, "MethodNotAllowed",
-                           f"{path} accepts {', '.join(route.methods)}", close=True)
+                allowed = ", ".join(route.methods)
+                self._json(405, "method_not_allowed", f"{path} accepts {allowed}", close=True,
+                           headers={"Allow": allowed})
                 return
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                self._json(411, "LengthRequired", "send Content-Length", close=True)
+                self._json(411, "length_required", "send Content-Length", close=True)
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
-                self._json(400, "BadRequest", "bad Content-Length", close=True)
+                self._json(400, "bad_request", "bad Content-Length", close=True)
                 return
             if length < 0:
-                self._json(400, "BadRequest", "bad Content-Length", close=True)
+                self._json(400, "bad_request", "bad Content-Length", close=True)
                 return
             if length > gateway.max_body_bytes:
-                self._json(413, "PayloadTooLarge",
+                self._json(413, "body_too_large",
                            f"request body {length} bytes exceeds the limit of "
                            f"{gateway.max_body_bytes} bytes", close=True)
                 return
@@ -175,14 +184,14 @@ def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
                     content_type=self.headers.get("Content-Type", "application/octet-stream"),
                     http=request)
             except FunctionBusy as exc:
-                self._json(429, "TooManyRequests", str(exc),
+                self._json(429, "throttled", str(exc),
                            headers={"Retry-After": str(exc.retry_after)})
                 return
             except FunctionTimeout as exc:
-                self._json(504, "GatewayTimeout", str(exc))
+                self._json(504, "gateway_timeout", str(exc))
                 return
             except (InvocationError, PermissionError) as exc:  # no answer, or no invoke grant
-                self._json(502, "BadGateway", str(exc))
+                self._json(502, "bad_gateway", str(exc))
                 return
             self.send_response(result.status)
             for key, value in result.headers.items():

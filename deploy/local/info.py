@@ -40,6 +40,16 @@ class TargetNotRunning(FileNotFoundError):
         self.what = what
 
 
+class TargetStarting(TargetNotRunning):
+    """A target holds the state directory's lock but has not written its ``target.json`` yet:
+    the file still describes the previous run, whose ports are dead (issue 27)."""
+
+    def __init__(self, state_dir: str | Path, pid: int | None) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(f"the local target in {state_dir} is starting ({who}); try again "
+                         "in a moment")
+
+
 def read_info(state_dir: str | Path = DEFAULT_STATE_DIR) -> TargetInfo:
     """The :class:`TargetInfo` a running (or last) target wrote in ``state_dir``."""
     path = Path(state_dir) / INFO_FILE
@@ -52,7 +62,9 @@ def running_info(state_dir: str | Path = DEFAULT_STATE_DIR) -> TargetInfo:
     """The :class:`TargetInfo` of the target running on ``state_dir`` now.
 
     Raises :class:`TargetNotRunning` at once when none runs, even if a stopped or
-    killed one left its ``target.json`` (its lock is free): no connection is tried.
+    killed one left its ``target.json`` (its lock is free), and :class:`TargetStarting`
+    while a new one holds the lock but ``target.json`` is still the previous run's (its
+    ports are dead): no connection is tried.
     """
     info = read_info(state_dir)
     holder = running_holder(state_dir)
@@ -60,6 +72,9 @@ def running_info(state_dir: str | Path = DEFAULT_STATE_DIR) -> TargetInfo:
         raise TargetNotRunning(
             f"no local target is running in {state_dir} (the last one, pid {info.pid}, "
             f"started {info.started_at}, has stopped)")
+    if (holder.pid is not None and holder.pid != info.pid) or (
+            holder.started_at is not None and info.started_at < holder.started_at):
+        raise TargetStarting(state_dir, holder.pid)  # target.json is the previous run's
     return info
 
 

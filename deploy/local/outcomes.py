@@ -51,8 +51,13 @@ def event_object(body: bytes) -> str | None:
 
 
 def dataset_of(settings: Settings, object_name: str | None) -> str | None:
-    """The dataset an object of the pipeline's bucket belongs to (None when it is not one)."""
-    return naming.dataset_of(settings, object_name)
+    """The dataset an object of the pipeline's bucket belongs to (None when it is not one);
+    a hand-off ``handoff/<stage>/<dataset>.json`` names its dataset too."""
+    found = naming.dataset_of(settings, object_name)
+    if found is None and object_name and object_name.startswith(settings.handoff_prefix):
+        stage = object_name[len(settings.handoff_prefix):].split("/", 1)[0]
+        found = naming.handoff_dataset(settings, stage, object_name)
+    return found
 
 
 def _watch_reason(details: dict[str, Any]) -> str:
@@ -88,12 +93,40 @@ def split_watch(outcome: StageOutcome) -> list[StageOutcome]:
         return [outcome]
     out = []
     for part in parts:
+        if part.startswith("resumed "):  # "resumed <dataset>: <stage>" -> that dataset's line
+            dataset, sep, stage = part.removeprefix("resumed ").partition(": ")
+            if sep and " " not in dataset.strip():
+                out.append(outcome.model_copy(update={"dataset": dataset,
+                                                      "reason": f"handed to {stage}"}))
+                continue
         dataset, sep, what = part.partition(": ")
         if sep and " " not in dataset.strip():
             out.append(outcome.model_copy(update={"dataset": dataset, "reason": what}))
         else:
             out.append(outcome.model_copy(update={"reason": part}))
     return out
+
+
+class Repeats:
+    """Drops a line that says again what the last line of the same stage and dataset said.
+
+    A stage called again while a cluster is still CREATING answers ``pending`` with the same
+    reason, and the watcher records the same dataset state again when only a detail changed:
+    printed, those read as duplicated work (issue 27). A change of outcome or reason is
+    always printed; so is every failure.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def fresh(self, o: StageOutcome) -> bool:
+        """True when ``o`` is worth a line (and remember it)."""
+        key = (o.stage, o.dataset or o.object_name or "-")
+        said = (o.outcome, " ".join(o.reason.split()))
+        if o.outcome in ("failed", "dead-lettered") or self._last.get(key) != said:
+            self._last[key] = said
+            return True
+        return False
 
 
 def format_line(o: StageOutcome) -> str:

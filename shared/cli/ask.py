@@ -56,9 +56,14 @@ def describe_grounding(answer: Mapping[str, Any]) -> str:
     similarity, floor = _number(grounding.get("similarity")), _number(grounding.get("floor"))
     sources = [s for s in grounding.get("sources") or [] if isinstance(s, dict)]
     parts = []
+    declined = bool(sources) and sources[0].get("id") == "none-close-enough"
     if similarity is not None and floor is not None and similarity < floor:
         parts.append(f"no training example close enough: best similarity {similarity:.2f} "
                      f"is below the floor {floor:.2f}")
+    elif declined:  # similar enough, but the example lacks the question's own words
+        parts.append("declined: no training example contains enough of the question's "
+                     "informative words" + (f" (best similarity {similarity:.2f})"
+                                            if similarity is not None else ""))
     elif sources:
         first = sources[0]
         text = f"answered from {first.get('id', '?')}"

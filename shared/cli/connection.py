@@ -45,11 +45,13 @@ class Connection:
         return clients.generative_ai(self.settings)
 
 
-def add_connection_flags(parser: argparse.ArgumentParser, tenancy: bool = True) -> None:
+def add_connection_flags(parser: argparse.ArgumentParser, tenancy: bool = True,
+                         inference: bool = False) -> None:
     """The flags that choose where a command talks to.
 
     ``tenancy=False`` keeps only what a command that calls the inference route needs
-    (``ask``): the local target or an explicit ``--url``.
+    (``ask``): the local target or an explicit ``--url``. ``--url`` (the inference route)
+    is offered only with ``inference=True``: to the commands that call it (``ask``, ``ui``).
     """
     group = parser.add_argument_group("where to connect")
     group.add_argument("--local", action="store_true",
@@ -69,8 +71,9 @@ def add_connection_flags(parser: argparse.ArgumentParser, tenancy: bool = True) 
         group.add_argument("--objectstorage-endpoint", default=None, help=argparse.SUPPRESS)
         group.add_argument("--genai-endpoint", default=None, help=argparse.SUPPRESS)
         group.add_argument("--genai-inference-endpoint", default=None, help=argparse.SUPPRESS)
-    group.add_argument("--url", default=None,
-                       help="inference route URL (API Gateway deployment's .../infer)")
+    if inference or not tenancy:
+        group.add_argument("--url", default=None,
+                           help="inference route URL (API Gateway deployment's .../infer)")
 
 
 def local_settings(info: Any) -> Settings:

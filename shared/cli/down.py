@@ -16,7 +16,11 @@ from shared.cli.connection import add_connection_flags, connect
 
 def add_parser(sub: Any) -> None:
     """Register ``down`` on the ``ocift`` sub-command parser."""
-    down = sub.add_parser("down", help="list (and with --yes delete) what the pipeline created")
+    down = sub.add_parser("down", help="list (and with --yes delete) what the pipeline created",
+                          description="List every billable resource the pipeline's tags find "
+                                      "(shape, units, age, unit-hours); with --yes delete "
+                                      "them, endpoints first, waiting for each, and record "
+                                      "what remains in each dataset's status.")
     down.add_argument("dataset", nargs="?", default=None,
                       help="only what this dataset holds (default: everything of the pipeline)")
     down.add_argument("--yes", action="store_true", help="delete (default: dry run)")
@@ -44,6 +48,23 @@ def run(args: argparse.Namespace) -> int:
     out = teardown.execute(client, conn.settings, todo, timeout=args.timeout,
                            interval=args.interval, report=lambda line: print(line, flush=True))
     print(f"deleted {len(out.deleted)}, failed {len(out.failed)}")
+    if out.deleted:
+        _record(conn.settings)
     for res_id, reason in out.failed:
         print(f"error: {res_id}: {reason}", file=sys.stderr)
     return 1 if out.failed else 0
+
+
+def _record(settings: Any) -> None:
+    """Write what remains into each affected dataset's status (shared/stages/watch/gone)."""
+    from shared.stages.context import context_for
+    from shared.stages.watch.gone import record_deleted
+
+    try:
+        for line in record_deleted(context_for(settings)):
+            print(f"status: {line}")
+    except Exception as exc:  # the deletes are done; the next reconcile records them
+        from shared.errors import describe
+
+        print(f"warning: the datasets' status was not updated ({describe(exc)}); "
+              "`ocift reconcile` records it", file=sys.stderr)

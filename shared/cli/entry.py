@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.convert.cli import main as convert_main
 
         try:
-            return convert_main([a for a in args[1:] if a != "--"])
+            return convert_main([a for a in args[1:] if a != "--"], prog="ocift convert")
         except KeyboardInterrupt:
             return 130
         except OSError as exc:

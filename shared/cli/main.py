@@ -13,6 +13,7 @@
     ocift ui [--port 8765]             # the whole pipeline on one web page
     ocift down [DATASET] [--yes]       # list / delete what the pipeline created
     ocift eval NAME [--version N]      # a model version's scores against its base
+    ocift serve DATASET                # host a kept model again after `down`
 
 Commands talk to the local target running in ./.ocift (or --state-dir DIR); for a
 real tenancy pass --profile NAME and --compartment-id (see deploy/oci/README.md).
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from shared.cli import down as down_cli
 from shared.cli import evaluation as eval_cli
+from shared.cli import serve as serve_cli
 from shared.cli.connection import TargetNotFound, add_connection_flags, connect
 from shared.cli.spec_flags import add_spec_flags, spec_from_args
 from shared.settings import SettingsError
@@ -47,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the whole pipeline offline and ask a question")
+    demo = sub.add_parser("demo", help="run the whole pipeline offline and ask a question",
+                          description="Start a throw-away local target at the demo's paces, "
+                                      "upload a sample dataset, follow it through convert, "
+                                      "train and endpoint, ask one question and stop. Needs "
+                                      "no cloud account (about 5 s).")
     demo.add_argument("--sample", type=Path, default=None, help="raw dataset to use")
     demo.add_argument("--keep", action="store_true",
                       help="keep the state in ./.ocift-demo instead of a temp directory")
@@ -73,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="each dataset's journey as a table",
                             description="Per dataset: conversion report, JSONL, state, "
-                                        "model (training %%), metrics, endpoint; then the "
+                                        "model (training %), metrics, endpoint; then the "
                                         "reasons and, on the local target, dead-lettered "
                                         "deliveries.")
     status.add_argument("--watch", action="store_true", help="refresh until all are finished")
@@ -116,12 +122,21 @@ def _parser() -> argparse.ArgumentParser:
                           "local stand-in they say how close the match was)")
     add_connection_flags(ask, tenancy=False)
 
-    rec = sub.add_parser("reconcile", help="finish work that lost events left undone")
+    rec = sub.add_parser("reconcile", help="finish work that lost events left undone",
+                         description="Queue raw objects and JSONL no event carried, rebuild "
+                                     "lost status objects from the models' tags, record "
+                                     "endpoints deleted outside the pipeline, hand waiting "
+                                     "work back to its stage, sweep released clusters; then "
+                                     "one watch tick. Prints what it did.")
     add_connection_flags(rec)
 
-    ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1")
+    ui = sub.add_parser("ui", help="serve the pipeline's web page on 127.0.0.1",
+                        description="Serve one web page with every dataset's path, the "
+                                    "billable resources, each dataset's report, versions and "
+                                    "dead letters, and a playground, on 127.0.0.1 only. Prints "
+                                    "a one-time login link.")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
-    add_connection_flags(ui)
+    add_connection_flags(ui, inference=True)
 
     down_cli.add_parser(sub)
     eval_cli.add_parser(sub)
@@ -129,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     from shared.cli import jobs as jobs_cli
 
     jobs_cli.add_parsers(sub)
+    serve_cli.add_parser(sub)
 
     sub.add_parser("convert", help="convert a raw dataset offline: IN [OUT] [options] "
                                    "(ocift convert --help)", add_help=False)
@@ -163,8 +179,10 @@ def _upload(args: argparse.Namespace) -> int:
     with args.file.open("rb") as body:
         resp = store.client.put_object(store.namespace, store.bucket, name, body,
                                        **({"opc_meta": encode_metadata(meta)} if meta else {}))
+    from shared.cli.typed import command
+
     print(f"uploaded {args.file} as {name} (etag {resp.headers.get('etag', '?')}); "
-          "follow it with `ocift status --watch`")
+          f"follow it with `{command()} status --watch`")
     return 0
 
 
@@ -177,7 +195,7 @@ def _status(args: argparse.Namespace) -> int:
     store = conn.store()
     while True:
         rows = collect(store, conn.settings, genai=conn.genai() if not args.json else None,
-                       dead=_dead_letters(args, conn))
+                       dead=_dead_letters(args, conn), pending=_pending(args, conn))
         if args.json:
             print(json.dumps([r.model_dump(mode="json", exclude_none=True) for r in rows],
                              indent=2))
@@ -199,6 +217,16 @@ def _dead_letters(args: argparse.Namespace, conn: object) -> list[object] | None
     from shared.cli.deadletters import dead_letters
 
     return list(dead_letters(args.state_dir or DEFAULT_STATE_DIR, conn.settings))  # type: ignore[attr-defined]
+
+
+def _pending(args: argparse.Namespace, conn: object) -> list[object] | None:
+    """The local router's deliveries still queued or in flight (None on a tenancy)."""
+    if not getattr(conn, "local", False):
+        return None
+    from shared.cli.arrivals import pending_deliveries
+    from shared.cli.connection import DEFAULT_STATE_DIR
+
+    return list(pending_deliveries(args.state_dir or DEFAULT_STATE_DIR, conn.settings))  # type: ignore[attr-defined]
 
 
 def _deliveries(args: argparse.Namespace, conn: object) -> int:
@@ -341,7 +369,7 @@ def _jobs(args: argparse.Namespace) -> int:
 COMMANDS = {"demo": _demo, "up": _up, "upload": _upload, "status": _status, "ask": _ask,
             "reconcile": _reconcile, "redrive": _redrive, "ui": _ui, "down": down_cli.run,
             "plan": _jobs, "approve": _jobs, "reject": _jobs,
-            "eval": eval_cli.run}
+            "eval": eval_cli.run, "serve": serve_cli.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

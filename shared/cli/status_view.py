@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from shared import metrics as model_metrics
 from shared import naming
-from shared.billing import Resource
+from shared.billing import Resource, format_unit_hours
 from shared.cli.deadletters import DeadLetterRow, describe
 from shared.jobspec import EffectiveSpec
 from shared.plan import Plan
@@ -48,12 +48,23 @@ class DatasetRow(BaseModel):
     spec: EffectiveSpec | None = None  # the job this version trains with (issue 24)
     plan: Plan | None = None  # what it creates and commits to (shown while it waits)
     evaluation: str | None = None  # the serving version against its base (issue 25)
+    unserved: str | None = None  # MODEL_ACTIVE whose endpoint was deleted: why (shared/cli/live)
+    raw_object: str | None = None  # the uploaded object, when it is in the bucket
+    arrival: str | None = None  # no status yet: UPLOADED, CONVERTING, ... (shared/cli/arrivals)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_hours_text(self) -> str:
+        """``unit_hours`` as every view prints it (``billing.format_unit_hours``)."""
+        return format_unit_hours(self.unit_hours)
 
     @property
     def finished(self) -> bool:
         # AWAITING_APPROVAL waits for the user, not the pipeline: `--watch` stops there too.
         return self.state in ("ENDPOINT_ACTIVE", "ENDPOINT_FAILED", "MODEL_FAILED", "REJECTED",
-                              "AWAITING_APPROVAL") or (self.valid is False)
+                              "AWAITING_APPROVAL") or (
+            self.valid is False) or bool(self.state == "MODEL_ACTIVE" and self.unserved) or (
+            self.state is None and self.arrival in ("INVALID", "DEAD_LETTERED"))
 
 
 def apply_report(row: DatasetRow, doc: Any) -> None:
@@ -111,6 +122,7 @@ def apply_status(row: DatasetRow, doc: Any) -> DatasetStatus | None:
     row.updated_at = st.updated_at
     row.base_model_warning = st.base_model_warning
     row.spec, row.plan = st.spec, st.plan
+    row.unserved = st.unserved
     if st.duplicate_of is not None:
         row.duplicate_of = f"v{st.duplicate_of.model_version} ({st.duplicate_of.model_id})"
     row.idle_clusters = [f"{c.kind} {c.cluster_id} ({c.shape} x{c.units}, idle since "
@@ -128,20 +140,28 @@ def _read_doc(store: Any, name: str) -> tuple[Any, str] | None:
 
 
 def collect(store: Any, settings: Settings, genai: Any = None,
-            dead: list[Any] | None = None, with_resources: bool = True) -> list[DatasetRow]:
+            dead: list[Any] | None = None, with_resources: bool = True,
+            pending: list[Any] | None = None) -> list[DatasetRow]:
     """Read every report, training object and status object of the bucket.
 
     With a Generative AI client (``genai``), in-flight rows are completed by one live
     call each (training progress, an endpoint that became ACTIVE) so the table is not
     behind the watcher's schedule. ``dead``: the local target's dead letters. With
     ``with_resources`` (and a compartment), each row also gets the billable resources
-    the dataset holds, found by tags.
+    the dataset holds, found by tags. Every raw object gets a row at once; one with no
+    status yet says where it is (``arrival``; ``pending``: the local router's deliveries).
     """
+    from shared.cli import arrivals
+
     rows: dict[str, DatasetRow] = {}
 
     def row(name: str) -> DatasetRow:
         return rows.setdefault(name, DatasetRow(dataset=name))
 
+    for obj in store.list_names(settings.raw_prefix):
+        dataset = naming.raw_dataset(settings, obj)
+        if dataset and row(dataset).raw_object is None:
+            row(dataset).raw_object = obj
     for obj in store.list_names(settings.reports_prefix):
         if naming.evaluation_report_dataset(settings, obj) is not None:
             continue  # a version's evaluation (below), not a dataset report
@@ -168,6 +188,10 @@ def collect(store: Any, settings: Settings, genai: Any = None,
     for bad in quarantined(store, settings):
         row(document_dataset(settings, bad.object) or bad.object).quarantined.append(
             f"{bad.object}: {bad.error}")
+    for r in rows.values():
+        r.arrival = arrivals.arrival_state(r, pending or [])
+        if r.arrival == arrivals.CONVERTING and not r.live_note:
+            r.live_note = arrivals.converting_note(r, pending or [])
     if genai is not None:
         for r in rows.values():
             refresh_live(r, genai)
@@ -214,6 +238,7 @@ def refresh_live(row: DatasetRow, genai: Any) -> None:
 def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
     """Fill each row's billable resources and unit-hours (one listing of each kind)."""
     from shared import billing, clients
+    from shared.cli import live
 
     try:
         inv = billing.read_inventory(clients.generative_ai(settings), settings)
@@ -221,8 +246,8 @@ def attach_resources(rows: list[DatasetRow], settings: Settings) -> None:
         for r in rows:
             r.reason = r.reason or f"billable resources unavailable: {type(exc).__name__}"
         return
-    held = billing.by_dataset([r for r in billing.resources(inv)
-                               if r.state not in ("DELETING", "DELETED")])
+    live.reflect(rows, inv)  # a deleted endpoint or model shows as such (issue 27)
+    held = billing.by_dataset(billing.live(billing.resources(inv)))
     for r in rows:
         r.resources = held.get(r.dataset, [])
         r.unit_hours = billing.unit_hours(r.resources)
@@ -268,7 +293,8 @@ def render(rows: list[DatasetRow]) -> str:
     header = ("DATASET", "REPORT", "JSONL", "STATE", "MODEL", "METRICS", "ENDPOINT", "EVAL")
     table = [header]
     for r in rows:
-        table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no", r.state or "-",
+        table.append((r.dataset, _report_text(r), "yes" if r.jsonl else "no",
+                      r.state or r.arrival or "-",
                       _model_text(r), _metrics_text(r.metrics), r.endpoint_state or "-",
                       r.evaluation or "-"))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -330,7 +356,7 @@ def _holding(r: DatasetRow) -> str:
     parts = []
     for res in r.resources:
         if res.unit_hours is not None:
-            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours:.2f}")
+            parts.append(f"{res.kind} {res.shape} x{res.units} {res.unit_hours_text}")
         else:
             parts.append(res.kind)
-    return f"{r.unit_hours:.2f} unit-hours: " + ", ".join(parts)
+    return f"{r.unit_hours_text} unit-hours: " + ", ".join(parts)

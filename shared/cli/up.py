@@ -78,17 +78,19 @@ def watch_interval(args: argparse.Namespace) -> float:
 
 def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """Start the target, print where it listens, then one line per outcome until Ctrl-C."""
-    from deploy.local.outcomes import StageOutcome, format_line, split_watch
+    from deploy.local.outcomes import Repeats, StageOutcome, format_line, split_watch
     from deploy.local.target import LocalTarget
 
     printing = threading.Lock()
+    repeats = Repeats()  # an unchanged waiting state is printed once
 
     def show(outcome: StageOutcome) -> None:
         if outcome.quiet and not args.verbose:
             return
         with printing:
             for line in split_watch(outcome):
-                print(format_line(line), file=out, flush=True)
+                if args.verbose or repeats.fresh(line):
+                    print(format_line(line), file=out, flush=True)
 
     target = LocalTarget(
         args.state_dir, bucket=args.bucket, emulator_port=args.port,
@@ -107,6 +109,9 @@ def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         fast_paces(target)
     info = target.info
     assert info is not None
+    from shared.cli.typed import command
+
+    cmd = command()  # what to type in a terminal where the venv is not active
     print(f"ocift local target is up (state in {info.state_dir}, pid {info.pid})\n"
           f"  emulator endpoint : {info.emulator_endpoint}\n"
           f"  OCI config file   : {info.config_file}\n"
@@ -114,8 +119,8 @@ def run_up(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
           f"  bucket            : {info.bucket}\n"
           f"  gateway           : {info.gateway_url}/infer\n"
           f"  function logs     : {Path(info.state_dir) / 'logs'}\n"
-          "In another terminal, from this directory: ocift upload FILE / ocift status / "
-          "ocift ask \"...\" --model NAME.  Ctrl-C stops.\n", file=out, flush=True)
+          f"In another terminal, from this directory: {cmd} upload FILE / {cmd} status / "
+          f"{cmd} ask \"...\" --model NAME.  Ctrl-C stops.\n", file=out, flush=True)
     if not args.quiet:
         print(f"{'TIME':<8}  {'STAGE':<8}  {'DATASET':<20}  {'OUTCOME':<13}  {'ELAPSED':>7}"
               "  REASON", file=out, flush=True)

@@ -195,6 +195,12 @@ def _summary_cells(s: Summary | Spread) -> str:
     return f"min {s.min}  p50 {s.p50}  p95 {s.p95}  max {s.max}  mean {s.mean:g}"
 
 
+def _ordinal(index: int | None) -> int | None:
+    """A record's number as people count (and ``ocift status`` and the page show it): from 1.
+    The report keeps the 0-based ``record_index``."""
+    return None if index is None else index + 1
+
+
 def render_table(report: ConversionReport | Findings, out_path: Path | None = None) -> str:
     """The report as an aligned, human-readable table."""
     rows: list[tuple[str, str]] = [
@@ -203,7 +209,7 @@ def render_table(report: ConversionReport | Findings, out_path: Path | None = No
     ]
     if report.fatal is not None:
         where = ", ".join(f"{k} {v}" for k, v in (
-            ("record", report.fatal.record_index), ("line", report.fatal.line),
+            ("record", _ordinal(report.fatal.record_index)), ("line", report.fatal.line),
             ("byte", report.fatal.byte_offset)) if v is not None)
         rows.append(("error", f"[{report.fatal.code}] {report.fatal.message}"
                               + (f" ({where})" if where else "")))
@@ -234,7 +240,7 @@ def render_table(report: ConversionReport | Findings, out_path: Path | None = No
                   f"total tokens (~{rules.bytes_per_token} bytes a token)"),
     ]
     for issue in report.skipped_examples[:5]:
-        rows.append(("example skip", f"record {issue.record_index} line {issue.line}: "
+        rows.append(("example skip", f"record {_ordinal(issue.record_index)} line {issue.line}: "
                                      f"[{issue.code}] {issue.message}"))
     for note in report.notes:
         rows.append(("note", note))

@@ -58,6 +58,9 @@ def ensure_endpoint(ctx: StageContext, dataset: str) -> Outcome:
             return _outcome(OutcomeStatus.DONE, "superseded endpoints retired", name,
                             retired=retired)
         return _outcome(OutcomeStatus.SKIPPED, "serving; nothing superseded", name)
+    if status.state is DatasetState.MODEL_ACTIVE and status.unserved:
+        return _outcome(OutcomeStatus.SKIPPED, f"not served ({status.unserved}): "
+                        "`ocift serve` hosts it again", name)
     if status.state not in ACTIONABLE or not status.model_id:
         return _outcome(OutcomeStatus.SKIPPED, f"state {status.state.value}: nothing to do", name)
     try:
@@ -105,7 +108,7 @@ def _fail_endpoint(ctx: StageContext, status: DatasetStatus, etag: str, reason: 
 def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, model: Any,
           name: str) -> Outcome:
     settings = ctx.settings
-    existing = genai.model_endpoint(ctx.genai, settings, dataset, model.id)
+    existing, gone = genai.model_endpoints(ctx.genai, settings, dataset, model.id)
     if existing is not None:
         if status.endpoint_id != existing.id:
             write_status(ctx, status.moved_to(
@@ -134,7 +137,7 @@ def _host(ctx: StageContext, dataset: str, status: DatasetStatus, etag: str, mod
                         cluster_id=cluster.id)
     endpoint = genai.create_endpoint(
         ctx.genai, settings, dataset=dataset, model=model, cluster_id=cluster.id,
-        content_moderation=status.spec.content_moderation if status.spec else None)
+        content_moderation=status.spec.content_moderation if status.spec else None, gone=gone)
     new = status.moved_to(DatasetState.ENDPOINT_CREATING, f"endpoint {endpoint.id}",
                           endpoint_id=endpoint.id, endpoint_state=endpoint.lifecycle_state,
                           hosting_cluster_id=cluster.id, model_state=model.lifecycle_state,

@@ -10,10 +10,12 @@ from shared.billing import (
     Inventory,
     Resource,
     by_dataset,
+    ended,
+    live,
     read_inventory,
     resources,
     unit_hours,
 )
 
 __all__ = ["ENDPOINT", "FINETUNING_CLUSTER", "GONE_STATES", "HOSTING_CLUSTER", "Inventory",
-           "Resource", "by_dataset", "read_inventory", "resources", "unit_hours"]
+           "Resource", "by_dataset", "ended", "live", "read_inventory", "resources", "unit_hours"]

@@ -34,10 +34,13 @@ class TargetFollower:
 
     def view(self) -> PipelineView:
         """The current target's view; 503 ``target_not_running`` when none runs."""
-        from deploy.local.info import TargetNotRunning, running_info
+        from deploy.local.info import TargetNotRunning, TargetStarting, running_info
 
         try:
             info = running_info(self.state_dir)
+        except TargetStarting:
+            raise UiError(503, "target_not_running", f"the local target in {self.state_dir} "
+                          "is (re)starting: this page reconnects by itself in a moment") from None
         except TargetNotRunning:
             raise UiError(503, "target_not_running", f"the local target in {self.state_dir} "
                           "is not running: start it again with 'ocift up'; this page "

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from shared.billing import Resource as Resource  # re-exported: the page's models
+from shared.billing import format_unit_hours
 from shared.cli.status_view import DatasetRow
 from shared.evaluation.report import EvaluationReport
 from shared.reports import DatasetReport
@@ -31,8 +32,15 @@ class Overview(BaseModel):
     local: bool
     poll_seconds: float
     datasets: list[DatasetSummary]
-    resources: list[Resource]
+    resources: list[Resource]  # what exists now (billable)
     unit_hours: float
+    history: list[Resource] = Field(default_factory=list)  # deleted, with final unit-hours
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_hours_text(self) -> str:
+        """The total as every view prints it (``billing.format_unit_hours``)."""
+        return format_unit_hours(self.unit_hours)
     dead_letters: int | None = None  # local target only
     resources_error: str | None = None  # Generative AI could not be read (what and why)
     quarantined: list[str] = Field(default_factory=list)  # "<object>: <parse error>"

@@ -8,6 +8,7 @@ upload. It never returns credentials or file paths of the OCI config.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tempfile
@@ -202,22 +203,44 @@ class PipelineView:
     def _overview_now(self) -> Overview:
         store = self.store()
         try:
-            rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False)}
+            dead, pending = self._deliveries()
+            rows = {r.dataset: r for r in collect(store, self.settings, with_resources=False,
+                                                  dead=dead, pending=pending)}
             raws = {d for d in (naming.raw_dataset(self.settings, n)
                                 for n in store.list_names(self.settings.raw_prefix)) if d}
         except Exception as exc:
             raise from_oci(exc, "reading the pipeline bucket") from exc
-        found, error = self._resources()
+        everything, error = self._resources()
+        found = billing.live(everything)  # billable now; deleted ones are history
         held = billing.by_dataset(found)
+        if error is None:
+            self._reflect(rows.values())
         names = sorted(set(rows) | raws)
         datasets = [self._summary(rows.get(n) or DatasetSummary(dataset=n), n in raws,
                                   held.get(n, [])) for n in names]
-        dead = len(self._dead_records()) if self.local and self.state_dir else None
+        dead_count = None if dead is None else len(dead)
         return Overview(target=self.label, local=self.local, poll_seconds=self.poll_seconds,
-                        datasets=datasets, resources=found,
-                        unit_hours=billing.unit_hours(found), dead_letters=dead,
+                        datasets=datasets, resources=found, history=billing.ended(everything),
+                        unit_hours=billing.unit_hours(found), dead_letters=dead_count,
                         resources_error=error,
                         quarantined=[q for n in names if n in rows for q in rows[n].quarantined])
+
+    def _deliveries(self) -> tuple[list[Any] | None, list[Any] | None]:
+        """The local router's dead letters and pending deliveries (None on a tenancy)."""
+        if not (self.local and self.state_dir):
+            return None, None
+        from shared.cli.arrivals import pending_deliveries
+        from shared.cli.deadletters import dead_letters
+
+        return (dead_letters(self.state_dir, self.settings),
+                pending_deliveries(self.state_dir, self.settings))
+
+    def _reflect(self, rows: Any) -> None:
+        """Correct the recorded states with what the cloud says now (shared/cli/live)."""
+        from shared.cli import live
+
+        with contextlib.suppress(Exception):  # the listing failed: resources_error says so
+            live.reflect(rows, self.inventory())
 
     def _read(self, name: str) -> Any | None:
         try:
@@ -249,7 +272,9 @@ class PipelineView:
         row = DatasetSummary(dataset=name, jsonl=jsonl)
         apply_report(row, report_doc)
         status = apply_status(row, status_doc) if status_doc is not None else None
-        held = billing.by_dataset(found).get(name, [])
+        if inv is not None:
+            self._reflect([row])
+        held = billing.by_dataset(billing.live(found)).get(name, [])
         detail = DatasetDetail(summary=self._summary(row, raw, held), local=self.local,
                                status=status,
                                metric_notes=LOCAL_METRIC_NOTES if self.local else OCI_METRIC_NOTES)
@@ -261,7 +286,8 @@ class PipelineView:
                                       f"({exc.error_count()} problems)"
         detail.models = sorted((self._version(m) for m in models),
                                key=lambda v: (v.created is None, v.created), reverse=True)
-        detail.endpoints = [r for r in held if r.kind == billing.ENDPOINT]
+        detail.endpoints = [r for r in found if r.kind == billing.ENDPOINT
+                            and name in r.datasets]
         if self.local and self.state_dir:
             detail.dead_letters = [d for d in self.dead_letters() if d.dataset == name]
         try:

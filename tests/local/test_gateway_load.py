@@ -41,7 +41,7 @@ def test_function_at_its_limit_answers_429_with_retry_after(
         worker.join(30)
     assert status == 429 and int(headers["retry-after"]) >= 1
     assert headers["content-type"] == "application/json"
-    assert json.loads(body)["error"]["code"] == "TooManyRequests"
+    assert json.loads(body)["error"]["code"] == "throttled"
     assert first == [200]  # the call in flight was not disturbed
     assert calls(fn_dir, "slow") == 1
 

@@ -68,3 +68,52 @@ def test_the_page_follows_a_stopped_and_restarted_target(tmp_path: Path) -> None
         first.stop()
         clients.reset_clients()
         caches.reset_all()
+
+
+def test_while_a_new_target_starts_the_page_says_so_at_once(tmp_path: Path) -> None:
+    """`ocift up` restarting holds the lock before it rewrites target.json: the old file's
+    ports are dead, so the page must not try them (SDK retries took ~34 s, then raw
+    connection-pool text; issue 27)."""
+    import subprocess
+    import sys
+
+    state = tmp_path / ".ocift"
+    args = argparse.Namespace(local=True, state_dir=state, bucket=None, url=None)
+    first = LocalTarget(state, watch_interval=0.2)
+    first.start()
+    server: UiServer | None = None
+    starting: subprocess.Popen[str] | None = None
+    try:
+        server = UiServer(view_for(connect(args), args),
+                          follower=TargetFollower(state, lambda: view_for(connect(args), args)))
+        server.start()
+        _, headers, _ = _get(server, f"/login?token={server.guard.login_token}")
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        assert _get(server, "/api/overview", cookie)[0] == 200
+        first.stop()
+        starting = subprocess.Popen(  # a new `ocift up`: lock taken, target.json not yet
+            [sys.executable, "-c", "import sys, time; from deploy.local.lock import TargetLock;"
+             f"TargetLock({str(state)!r}).acquire(); print('locked', flush=True); "
+             "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[2])
+        assert starting.stdout is not None and starting.stdout.readline().strip() == "locked"
+        status, _, body = _get(server, "/api/overview", cookie)
+        error = json.loads(body)["error"]
+        assert status == 503 and error["code"] == "target_not_running", body
+        assert "starting" in error["message"]
+        assert "HTTPConnectionPool" not in error["message"]
+        starting.communicate("", timeout=30)  # it gives up; a real one starts instead
+        second = LocalTarget(state, watch_interval=0.2)
+        second.start()
+        try:
+            assert _get(server, "/api/overview", cookie)[0] == 200  # recovered by itself
+        finally:
+            second.stop()
+    finally:
+        if starting is not None and starting.poll() is None:
+            starting.kill()
+        if server is not None:
+            server.stop()
+        first.stop()
+        clients.reset_clients()
+        caches.reset_all()

@@ -432,7 +432,7 @@ def test_200_trickling_connections_and_the_page_still_answers(
 
 def test_a_browser_that_leaves_mid_answer_is_no_traceback(
         server: UiServer, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
     import logging
     import struct
     import time
@@ -453,6 +453,8 @@ def test_a_browser_that_leaves_mid_answer_is_no_traceback(
                interval=0.05)
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert noisy == []
+    err = capfd.readouterr().err  # nothing printed past logging either (issue 27)
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_concurrent_overviews_share_one_listing(server: UiServer,

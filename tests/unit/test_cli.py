@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,10 @@ class FakeStore:
 
     def read_json(self, name: str) -> tuple[Any, str] | None:
         return (self.docs[name], "etag") if name in self.docs else None
+
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        doc = self.docs.get(name)
+        return None if doc is None else (json.dumps(doc).encode(), "etag")
 
 
 def test_collect_joins_report_jsonl_and_status() -> None:
@@ -79,7 +85,8 @@ def test_connection_reads_local_target_info(tmp_path: Path) -> None:
     info = TargetInfo(state_dir=str(tmp_path), emulator_endpoint="http://127.0.0.1:1",
                       gateway_url="http://127.0.0.1:2", config_file="/x/config",
                       namespace="ns", compartment_id="ocid1.compartment.oc1..c",
-                      bucket="b", pid=1, started_at="now")
+                      bucket="b", pid=os.getpid(),  # the lock's holder (this process)
+                      started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     (tmp_path / "target.json").write_text(info.model_dump_json())
     lock = TargetLock(tmp_path)
     lock.acquire()  # as the running target holds it
@@ -101,9 +108,10 @@ def test_connection_without_local_target_explains(tmp_path: Path) -> None:
 def test_connection_for_a_tenancy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OCIFT_BUCKET", "from-env")
-    conn = connection.connect(_args("--profile", "PROD", "--config-file", "/c",
-                                    "--compartment-id", "ocid1.compartment.oc1..x",
-                                    "--url", "https://gw.example/infer"))
+    # `ui` (like `ask`) calls the inference route, so it takes --url; status does not.
+    conn = connection.connect(_parser().parse_args([
+        "ui", "--profile", "PROD", "--config-file", "/c",
+        "--compartment-id", "ocid1.compartment.oc1..x", "--url", "https://gw.example/infer"]))
     assert not conn.local and conn.infer_url == "https://gw.example/infer"
     s = conn.settings
     assert (s.bucket, s.oci_profile, s.oci_config_file, s.auth) == (

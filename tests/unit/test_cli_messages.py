@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +109,11 @@ def _running_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TargetLo
     monkeypatch.chdir(tmp_path)
     state = tmp_path / ".ocift"
     state.mkdir()
-    (state / "target.json").write_text(_info(state).model_dump_json())
     lock = TargetLock(state)
-    lock.acquire()
+    lock.acquire()  # then target.json, as a starting target writes them (pid and time match)
+    info = _info(state, pid=os.getpid()).model_copy(
+        update={"started_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    (state / "target.json").write_text(info.model_dump_json())
     return lock
 
 
@@ -249,7 +253,8 @@ def test_outcome_lines_name_the_dataset_and_say_the_reason() -> None:
     tick = StageOutcome(stage="watch", outcome=outcome, reason=reason, at=at)
     assert not tick.quiet
     lines = [(o.dataset, o.reason) for o in split_watch(tick)]
-    assert lines == [("fin", "TRAINING"), ("bonds", "MODEL_ACTIVE"), (None, "resumed fin: train")]
+    # a hand-over names its dataset too (issue 27: "watch  -  resumed fin: train" before)
+    assert lines == [("fin", "TRAINING"), ("bonds", "MODEL_ACTIVE"), ("fin", "handed to train")]
     idle = StageOutcome(stage="watch", outcome="done", at=at)
     assert idle.quiet and StageOutcome(stage="endpoint", outcome="skipped", at=at).quiet
 

@@ -85,11 +85,12 @@ def test_the_table_is_closed_over_every_state() -> None:
         assert state in targets, f"{state} must allow a change of detail"
         assert targets <= set(DatasetState)
     assert set(DatasetState) >= INITIAL
-    # Terminal-looking states only start over through a new version.
-    # (A new version may also wait for the user's approval: issue 24.)
+    # Terminal-looking states only start over through a new version (which may also wait
+    # for the user's approval: issue 24), or go back to MODEL_ACTIVE when their endpoint
+    # is gone (issue 27).
     assert TRANSITIONS[S.ENDPOINT_FAILED] == {S.ENDPOINT_FAILED, S.QUEUED, S.REJECTED,
                                               S.AWAITING_APPROVAL, S.PENDING_CLUSTER,
-                                              S.TRAINING}
+                                              S.TRAINING, S.MODEL_ACTIVE}
 
 
 @pytest.mark.parametrize("doc", POISONS)

@@ -16,9 +16,10 @@ from shared.stages.watch.entry import (
            reconcile_due,
            wants_reconcile,
 )
+from shared.stages.watch.gone import record_deleted
 from shared.stages.watch.reconciler import ReconcileReport, reconcile
 from shared.stages.watch.sweeper import sweep_clusters
 from shared.stages.watch.ticker import TickReport, tick
 
 __all__ = ["RECONCILE_EVERY_SECONDS", "ReconcileReport", "TickReport", "handle", "reconcile",
-           "reconcile_due", "sweep_clusters", "tick", "wants_reconcile"]
+           "reconcile_due", "record_deleted", "sweep_clusters", "tick", "wants_reconcile"]

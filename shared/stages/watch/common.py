@@ -113,6 +113,8 @@ def owner_of(ctx: StageContext, status: DatasetStatus) -> Stage | None:
         return Stage.TRAIN if status.cluster_state in HANDED_CLUSTER_STATES else None
     if status.state is DatasetState.PENDING_HOSTING_CLUSTER:
         return Stage.ENDPOINT if status.cluster_state in HANDED_CLUSTER_STATES else None
+    if status.state is DatasetState.MODEL_ACTIVE and status.unserved:
+        return None  # its endpoint was deleted on purpose: only `ocift serve` hosts it again
     if status.state in (DatasetState.MODEL_ACTIVE, DatasetState.MODEL_FAILED,
                         DatasetState.ENDPOINT_ACTIVE):
         return Stage.ENDPOINT  # host it, record the failure, retire what it supersedes

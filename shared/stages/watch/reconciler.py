@@ -14,7 +14,9 @@ wakes the one stage that owns the next step.
 4. any status whose next step is a stage's (QUEUED, MODEL_ACTIVE, a ready release, a
    PENDING_* whose cluster is ACTIVE, an AWAITING_APPROVAL with an approval object listed:
    its event may have been lost) -> handed to that stage again;
-5. the cluster sweep (releases and idle clusters), then a tick.
+5. a dataset whose endpoint is gone (deleted by ``ocift down`` or the Console) -> its
+   status says what remains (:mod:`.gone`: MODEL_ACTIVE with no endpoint);
+6. the cluster sweep (releases and idle clusters), then a tick.
 
 Each dataset is handled in isolation: one failing dataset is logged and reported in
 ``errors``, the rest proceed, and no bucket content makes reconcile fail.
@@ -54,6 +56,7 @@ from shared.stages.watch.common import (
     settling,
     statuses,
 )
+from shared.stages.watch.gone import record_deleted
 from shared.stages.watch.sweeper import (
     NEEDS_FINETUNING,
     Busy,
@@ -96,6 +99,8 @@ def reconcile(settings: Settings, counter: genai.CallCounter | None = None) -> R
     for name, etag, modified in list(listed_with_time(ctx, ctx.settings.training_prefix)):
         if not settling(ctx, modified):
             _isolated(report, name, partial(_jsonl, ctx, name, etag, queued, report))
+    _isolated(report, "deleted endpoints",
+              lambda: report.actions.extend(record_deleted(ctx, report.quarantined)))
     for name, _ in list(listed(ctx, ctx.settings.status_prefix)):
         _isolated(report, name, partial(_hand_back, ctx, name, queued, report))
     tick_report = TickReport(quarantined=report.quarantined)

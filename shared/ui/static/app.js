@@ -54,6 +54,11 @@ function num(value, digits) {
   return n.toFixed(digits);
 }
 
+// Records are numbered from 1 everywhere (the report's record_index counts from 0).
+function recordNumber(index) {
+  return index === null || index === undefined ? "-" : String(index + 1);
+}
+
 function shortId(id) {
   return el("span", {class: "mono", title: id}, id.length > 28 ? "…" + id.slice(-24) : id);
 }
@@ -90,9 +95,13 @@ function timeline(row) {
   });
   return el("div", {},
     el("div", {class: "timeline"}, steps),
-    el("div", {class: "state muted", "data-field": "state"}, row.state || (row.valid === false
-      ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
+    el("div", {class: "state muted", "data-field": "state"}, row.state || row.arrival
+      || (row.valid === false ? "INVALID" : row.valid ? "CONVERTED" : "UPLOADED")),
+    (row.dead_letters || []).map((d) => el("div", {class: "reason", "data-field": "dead_letter"},
+      `${d.function} of ${d.object || "?"} gave up after ${d.attempts} attempts: `
+      + (d.last_error || "no error recorded"))),
     row.reason ? el("div", {class: "reason", "data-field": "reason"}, row.reason) : null,
+    row.live_note ? el("div", {class: "muted", "data-field": "live_note"}, row.live_note) : null,
     row.base_model_warning ? el("div", {class: "warning", "data-field": "base_model_warning"},
       "warning: " + row.base_model_warning) : null);
 }
@@ -104,7 +113,7 @@ function holds(resources, total) {
     clusters.map((r) => el("div", {class: "muted"},
       `${r.kind}: ${r.units} x ${r.shape} (${r.state})`
       + (r.datasets.length > 1 ? `, shared by ${r.datasets.length}` : ""))),
-    el("div", {}, el("b", {}, num(total)), " unit-hours"));
+    el("div", {}, el("b", {}, total), " unit-hours"));
 }
 
 // -- datasets view -------------------------------------------------------------------------
@@ -113,11 +122,13 @@ function renderOverview(data) {
   overview = data;
   document.getElementById("target").textContent = data.target;
   const counters = document.getElementById("counters");
-  const active = data.datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").length;
+  // serving = an endpoint ACTIVE now (the overview corrects deleted ones from the cloud)
+  const active = data.datasets.filter((d) => d.state === "ENDPOINT_ACTIVE"
+    && d.endpoint_state === "ACTIVE").length;
   counters.replaceChildren(
     el("span", {}, el("b", {}, data.datasets.length), " datasets"),
     el("span", {}, el("b", {}, active), " serving"),
-    el("span", {}, el("b", {}, num(data.unit_hours)), " unit-hours held"),
+    el("span", {}, el("b", {}, data.unit_hours_text), " unit-hours held"),
     data.local ? el("span", {}, el("b", {id: "dead-count"}, data.dead_letters || 0),
       " dead-lettered deliveries") : null);
   const body = document.querySelector("#datasets tbody");
@@ -129,16 +140,23 @@ function renderOverview(data) {
     el("td", {}, row.model_version ? `v${row.model_version} ${row.model_state || ""}` : "-"),
     el("td", {}, row.endpoint_state ? el("div", {}, el("div", {}, row.endpoint_state),
       el("div", {class: "mono muted"}, row.endpoint_id || "")) : "-"),
-    el("td", {}, holds(row.resources, row.unit_hours)),
+    el("td", {}, holds(row.resources, row.unit_hours_text)),
     el("td", {}, when(row.updated_at)))));
   document.getElementById("datasets-empty").hidden = data.datasets.length > 0;
   const res = document.querySelector("#resources tbody");
   res.replaceChildren(...data.resources.map((r) => el("tr", {},
     el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
     el("td", {}, r.shape ? `${r.units} x ${r.shape}` : "-"), el("td", {}, r.state),
-    el("td", {}, age(r.hours)), el("td", {}, num(r.unit_hours)),
+    el("td", {}, age(r.hours)), el("td", {}, r.unit_hours_text),
     el("td", {}, r.datasets.length ? r.datasets.map((d) => el("div", {}, datasetLink(d)))
       : el("span", {class: "muted"}, "idle")))));
+  const history = data.history || [];
+  document.getElementById("deleted-resources").hidden = !history.length;
+  document.querySelector("#deleted-table tbody").replaceChildren(...history.map((r) =>
+    el("tr", {}, el("td", {}, r.kind), el("td", {}, r.name, el("div", {class: "mono muted"}, r.id)),
+      el("td", {}, r.shape ? `${r.units} × ${r.shape}` : "-"), el("td", {}, r.state),
+      el("td", {}, r.unit_hours_text),
+      el("td", {}, r.datasets.map((d) => el("div", {}, datasetLink(d)))))));
   const err = document.getElementById("resources-error");
   err.hidden = !data.resources_error;
   err.textContent = data.resources_error || "";
@@ -152,7 +170,8 @@ function renderOverview(data) {
 function fillModels(datasets) {
   const select = document.getElementById("ask-model");
   const current = select.value || wantedModel();
-  const names = datasets.filter((d) => d.state === "ENDPOINT_ACTIVE").map((d) => d.dataset);
+  const names = datasets.filter((d) => d.state === "ENDPOINT_ACTIVE"
+    && d.endpoint_state === "ACTIVE").map((d) => d.dataset);
   if (current && !names.includes(current)) names.unshift(current);
   const same = names.length === select.options.length
     && names.every((n, i) => select.options[i].value === n);
@@ -175,7 +194,7 @@ function issueTable(issues) {
       .map((h) => el("th", {}, h)))),
     el("tbody", {}, issues.map((i) => el("tr", {},
       el("td", {class: "mono"}, i.code), el("td", {}, i.message),
-      el("td", {}, i.record_index ?? "-"), el("td", {}, i.line ?? "-"),
+      el("td", {}, recordNumber(i.record_index)), el("td", {}, i.line ?? "-"),
       el("td", {}, i.byte_offset ?? "-"), el("td", {class: "muted"}, i.hint || "")))));
 }
 
@@ -190,7 +209,7 @@ function reportCard(d) {
   return el("div", {class: "card", id: "report"}, el("h3", {}, "Conversion report"),
     r.fatal ? el("div", {class: "error", id: "fatal"}, el("b", {}, "Cannot succeed: "),
       `${r.fatal.code}: ${r.fatal.message}`,
-      r.fatal.line ? ` (record ${r.fatal.record_index ?? "-"}, line ${r.fatal.line}, byte `
+      r.fatal.line ? ` (record ${recordNumber(r.fatal.record_index)}, line ${r.fatal.line}, byte `
         + `${r.fatal.byte_offset ?? "-"})` : "", r.fatal.hint ? el("div", {}, r.fatal.hint) : null)
       : null,
     kv([["verdict", r.valid ? "valid" : "INVALID"], ["source", r.source],
@@ -247,19 +266,27 @@ function trainingCard(d) {
     metricsChart(d.models));
 }
 
+function metricList(metrics) {
+  const found = Object.entries(metrics || {}).filter(([, v]) => typeof v === "number");
+  if (!found.length) return "-";
+  return el("div", {}, found.map(([k, v]) => el("div", {class: "nowrap"}, `${k} ${num(v, 3)}`)));
+}
+
 function versionsCard(d) {
   return el("div", {class: "card", id: "versions"}, el("h3", {}, "Model versions"),
     d.models.length ? el("table", {class: "grid"},
       el("thead", {}, el("tr", {}, ["version", "state", "created", "metrics", "id"]
         .map((h) => el("th", {}, h)))),
-      el("tbody", {}, d.models.map((m) => el("tr", {},
-        el("td", {}, `v${m.version || "?"}`),
-        el("td", {}, m.state, m.details ? el("div", {class: m.state === "FAILED" ? "reason"
-          : "muted"}, m.details) : null),
-        el("td", {}, when(m.created)),
-        el("td", {}, Object.entries(m.metrics || {}).filter(([, v]) => typeof v === "number")
-          .map(([k, v]) => `${k}=${num(v, 3)}`).join(" ") || "-"),
-        el("td", {}, shortId(m.id))))))
+      el("tbody", {}, d.models.flatMap((m) => [el("tr", {},
+        el("td", {class: "nowrap"}, `v${m.version || "?"}`),
+        el("td", {class: "nowrap", "data-field": "version-state"}, m.state),
+        el("td", {class: "nowrap"}, when(m.created)),
+        el("td", {}, metricList(m.metrics)),
+        el("td", {}, shortId(m.id))),
+        // the model's lifecycle details get a row of their own: readable, not squeezed
+        m.details ? el("tr", {class: "details"}, el("td", {colspan: "5",
+          class: m.state === "FAILED" ? "reason" : "muted", "data-field": "version-details"},
+          m.details)) : null])))
       : el("p", {class: "muted"}, "no model yet"));
 }
 
@@ -343,7 +370,7 @@ function endpointCard(d) {
       ["id", el("span", {class: "mono"}, e.id)], ["created", when(e.created)]]))
       : el("p", {class: "muted"}, d.summary.endpoint_state || "no endpoint yet"),
     d.summary.resources.filter((r) => r.unit_hours !== null).map((r) => el("p", {class: "muted"},
-      `${r.kind} ${r.units} x ${r.shape}, ${age(r.hours)} old: ${num(r.unit_hours)} unit-hours`)),
+      `${r.kind} ${r.units} x ${r.shape}, ${age(r.hours)} old: ${r.unit_hours_text} unit-hours`)),
     d.summary.state === "ENDPOINT_ACTIVE"
       ? el("a", {href: "#ask=" + encodeURIComponent(name), id: "ask-this"}, "Ask it in the playground")
       : null);

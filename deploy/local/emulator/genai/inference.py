@@ -8,7 +8,9 @@ Answers come from the endpoint model's retrieval index: the completion of the
 training example most like the prompt. Sampling parameters act on the ranked
 examples (temperature 0 = top-1; above 0 = seeded softmax sampling over the
 top-k / top-p candidates). When no example reaches the model's similarity
-floor the answer is :data:`NO_MATCH` instead of an unrelated completion.
+floor, or none contains at least 60% of the question's informative words
+(:data:`~.retrieval.MIN_COVERAGE`; short questions included), the answer is
+:data:`NO_MATCH` instead of an unrelated completion.
 
 How close the match was, and which example answered, travel in fields the
 unmodified ``oci`` SDK response models carry:
@@ -35,7 +37,7 @@ from typing import Any
 from deploy.local.emulator.genai.catalog import ApiFormat, BaseModelSpec
 from deploy.local.emulator.genai.control import ControlPlane, Record
 from deploy.local.emulator.genai.errors import GenAiError, incorrect_state, invalid_parameter
-from deploy.local.emulator.genai.retrieval import Hit, RetrievalIndex, approx_tokens
+from deploy.local.emulator.genai.retrieval import MIN_COVERAGE, Hit, RetrievalIndex, approx_tokens
 from deploy.local.emulator.genai.timefmt import rfc3339
 
 NO_MATCH = ("No training example is close enough to this prompt to answer it "
@@ -171,7 +173,7 @@ class Inference:
             return [_shape(ON_DEMAND_ANSWER if on_demand else BASE_MODEL_ANSWER, 1.0, s)]
         pool = max(n, s.top_k or 0, 5) if s.temperature > 0 else n
         hits = index.search(query, k=pool)
-        close = [h for h in hits if h.score >= index.floor]
+        close = close_hits(index, query, hits)
         if not close:
             best = hits[0].score if hits else 1e-9
             return [replace(_shape(NO_MATCH, best, s), floor=index.floor)]
@@ -321,6 +323,19 @@ def _sample(hits: list[Hit], s: Sampling, n: int) -> list[Hit]:
         pick = rng.choices(range(len(candidates)), weights=[p for _, p in candidates])[0]
         chosen.append(candidates.pop(pick)[0])
     return chosen
+
+
+def close_hits(index: RetrievalIndex, query: str, hits: list[Hit],
+               min_coverage: float = MIN_COVERAGE) -> list[Hit]:
+    """The hits close enough to answer ``query`` from: at or above the similarity floor,
+    and covering at least ``min_coverage`` of its informative words
+    (:meth:`RetrievalIndex.coverage`; 0 checks the floor alone, the rule before issue 27)."""
+    close = [h for h in hits if h.score >= index.floor]
+    if min_coverage <= 0 or not close:
+        return close
+    pairs = index.pairs.take([h.index for h in close])
+    return [h for h, pair in zip(close, pairs, strict=True)
+            if index.coverage(query, pair) >= min_coverage]
 
 
 def _shape(text: str, score: float, s: Sampling) -> Answer:

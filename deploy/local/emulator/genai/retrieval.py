@@ -38,6 +38,15 @@ from deploy.local.emulator.genai.pairs import PairFile, PairList, PairSource
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
+#: A word in more than this share of the training pairs says little about what a question
+#: asks ("what", "is", "the" in a finance dataset); rarer words and words never seen do.
+COMMON_SHARE = 0.05
+#: The answering example must contain at least this share of the question's informative
+#: words (IDF-weighted; a word never seen in training weighs the most). A question that
+#: shares one common word with a training prompt is declined however short it is, while a
+#: training prompt always covers itself (issue 27).
+MIN_COVERAGE = 0.6
+
 N_FEATURES = 1 << 20
 RERANK = 32  # prompt matches re-scored with the completion blend
 BATCH_BUDGET = 4_000_000  # candidate scores computed at once by a batched search
@@ -201,6 +210,28 @@ class RetrievalIndex:
         return [Hit(int(row), min(1.0, float(score)))
                 for row, score in zip(ranked.rows, ranked.prompt_scores, strict=True)
                 if score > 0]
+
+    def coverage(self, query: str, pair: Pair) -> float:
+        """The IDF-weighted share of ``query``'s informative words that ``pair`` contains.
+
+        Informative: seen in at most :data:`COMMON_SHARE` of the pairs, or never seen (those
+        weigh what a word of one pair would, and the pair cannot contain them). A query with
+        no informative word (only common words) is fully covered: the floor decides alone.
+        """
+        columns = np.unique(term_counts([query]).indices)
+        if not len(columns):
+            return 0.0
+        n = max(len(self.pairs), 1)
+        unseen = float(np.log((n + 1) / 2) + 1.0)
+        common = float(np.log((n + 1) / (COMMON_SHARE * n + 1)) + 1.0)
+        idf = self.idf[columns].astype(np.float64)
+        informative = (idf == 0) | (idf >= common)
+        if not informative.any():
+            return 1.0
+        weights = np.where(idf == 0, unseen, idf)[informative]
+        present = np.unique(term_counts([f"{pair.prompt}\n{pair.completion}"]).indices)
+        covered = np.isin(columns[informative], present)
+        return float(weights[covered].sum() / weights.sum())
 
     # --------------------------------------------------------------- persisting
 
