@@ -70,3 +70,24 @@ def test_ask_says_why_a_similar_question_was_declined() -> None:
         {"id": "none-close-enough", "similarity": 0.71, "floor": 0.5}]}})
     assert line.startswith("declined: no training example contains enough of the question's")
     assert "answered from" not in line
+
+
+def test_a_number_picks_an_instance_so_a_held_out_template_question_is_answered() -> None:
+    """A held-out evaluation question differs from the training ones by its number only
+    ("ratio number 7" beside "ratio number 8"): it is close to them, so the stand-in
+    answers, as a fine-tuned model would; a number beside an unseen word is still declined."""
+    from deploy.local.emulator.genai.inference import close_hits
+    from deploy.local.emulator.genai.retrieval import Pair as IndexPair
+    from deploy.local.emulator.genai.retrieval import RetrievalIndex
+
+    def question(i: int) -> str:
+        return f"What does finance ratio number {i} measure?"
+
+    pairs = [IndexPair(prompt=question(i), completion=f"The finance ratio {i} compares "
+                       f"liabilities to equity for firm {i}.") for i in range(60) if i % 3]
+    index = RetrievalIndex.from_pairs(pairs, floor=0.5)
+    for held_out in (0, 3, 57):
+        query = question(held_out)
+        assert close_hits(index, query, index.search(query)), query
+    for unrelated in ("What is 2 plus 2?", "What does finance ratio number 7 weigh in grams?"):
+        assert not close_hits(index, unrelated, index.search(unrelated)), unrelated

@@ -47,6 +47,7 @@ COMMON_SHARE = 0.05
 #: training prompt always covers itself (issue 27).
 MIN_COVERAGE = 0.6
 
+_WORD = re.compile(r"(?u)\w+")  # the tokens of _HASHER's token_pattern
 N_FEATURES = 1 << 20
 RERANK = 32  # prompt matches re-scored with the completion blend
 BATCH_BUDGET = 4_000_000  # candidate scores computed at once by a batched search
@@ -215,12 +216,19 @@ class RetrievalIndex:
         """The IDF-weighted share of ``query``'s informative words that ``pair`` contains.
 
         Informative: seen in at most :data:`COMMON_SHARE` of the pairs, or never seen (those
-        weigh what a word of one pair would, and the pair cannot contain them). A query with
-        no informative word (only common words) is fully covered: the floor decides alone.
+        weigh what a word of one pair would, and the pair cannot contain them); a number is
+        never informative (it picks an instance of what is asked). A query with no
+        informative word (only common words) is fully covered: the floor decides alone.
         """
         columns = np.unique(term_counts([query]).indices)
         if not len(columns):
             return 0.0
+        numbers = [word for word in _WORD.findall(query) if word.isdigit()]
+        if numbers:  # which instance a question asks about, not what it asks: never
+            # informative ("ratio number 7" is the template of "ratio number 8")
+            columns = np.setdiff1d(columns, term_counts([" ".join(numbers)]).indices)
+            if not len(columns):
+                return 1.0
         n = max(len(self.pairs), 1)
         unseen = float(np.log((n + 1) / 2) + 1.0)
         common = float(np.log((n + 1) / (COMMON_SHARE * n + 1)) + 1.0)
