@@ -77,13 +77,12 @@ def test_a_number_picks_an_instance_so_a_held_out_template_question_is_answered(
     ("ratio number 7" beside "ratio number 8"): it is close to them, so the stand-in
     answers, as a fine-tuned model would; a number beside an unseen word is still declined."""
     from deploy.local.emulator.genai.inference import close_hits
-    from deploy.local.emulator.genai.retrieval import Pair as IndexPair
     from deploy.local.emulator.genai.retrieval import RetrievalIndex
 
     def question(i: int) -> str:
         return f"What does finance ratio number {i} measure?"
 
-    pairs = [IndexPair(prompt=question(i), completion=f"The finance ratio {i} compares "
+    pairs = [Pair(prompt=question(i), completion=f"The finance ratio {i} compares "
                        f"liabilities to equity for firm {i}.") for i in range(60) if i % 3]
     index = RetrievalIndex.from_pairs(pairs, floor=0.5)
     for held_out in (0, 3, 57):
