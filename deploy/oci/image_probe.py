@@ -74,10 +74,13 @@ def probe(stage: str) -> dict[str, object]:
         importlib.import_module("fdk.scripts.fdk")
         from fdk import customer_code
 
+        t_fdk = time.perf_counter()
+
         entry = customer_code.Function(str(ROOT / "functions" / "handler.py"), entrypoint="handler")
         if not callable(entry.handler()):
             raise RuntimeError("functions/handler.py has no callable handler")
         importlib.import_module("functions.handler")
+        t_entry = time.perf_counter()
         stage_module = f"functions.{stage}"
         has_module = importlib.util.find_spec(stage_module) is not None
         if has_module:
@@ -88,7 +91,9 @@ def probe(stage: str) -> dict[str, object]:
         from shared.settings import Settings
 
         settings = Settings.from_env()
+        clients: dict[str, float] = {}
         for service in STAGE_SERVICES[stage]:
+            t_client = time.perf_counter()
             if service == "ons":
                 from oci.ons import NotificationDataPlaneClient
 
@@ -98,6 +103,7 @@ def probe(stage: str) -> dict[str, object]:
                 NotificationDataPlaneClient(creds.config, **creds.client_kwargs())
             else:
                 get_client(settings, ClientKind(service))
+            clients[service] = round(time.perf_counter() - t_client, 4)
         t_clients = time.perf_counter()
 
     import oci
@@ -110,6 +116,11 @@ def probe(stage: str) -> dict[str, object]:
         "import_handler_s": round(t_handler - t0, 4),
         "import_and_clients_s": round(t_clients - t0, 4),
         "process_s": round(t_clients - _START, 4),
+        # Where the time goes: fdk itself, the handler (runtime, pipeline modules, pydantic),
+        # the stage's module, and each client (the first one also imports the SDK core and
+        # builds the shared resource principal signer).
+        "phases_s": {"fdk": round(t_fdk - t0, 4), "handler": round(t_entry - t_fdk, 4),
+                     "stage_module": round(t_handler - t_entry, 4), "clients": clients},
         "oci_file": oci.__file__,
         "oci_subpackages": loaded,
     }

@@ -87,6 +87,14 @@ def test_each_stage_loads_with_the_trimmed_sdk(
     loaded = set(report["oci_subpackages"])
     assert not loaded & set(summary["removed"])
     assert {"auth", "base_client", "retry"} <= loaded
+    # where the cold start goes, phase by phase, one entry per client the stage builds
+    from deploy.oci.image_probe import STAGE_SERVICES
+
+    phases = report["phases_s"]
+    assert set(phases) == {"fdk", "handler", "stage_module", "clients"}
+    assert list(phases["clients"]) == list(STAGE_SERVICES[stage])
+    assert sum(phases[p] for p in ("fdk", "handler", "stage_module")) + sum(
+        phases["clients"].values()) <= report["import_and_clients_s"] + 0.01
 
 
 def test_removed_services_are_really_gone(trimmed_site: tuple[Path, dict[str, Any]]) -> None:
