@@ -36,15 +36,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.stats import percentile  # noqa: E402
+
 DATASET = "soak"
 PROMPT = "What is metric 17 of the bond desk?"
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- the client process -----------------------------------------------------------------------
@@ -124,7 +121,7 @@ def run_clients(spec: dict[str, Any]) -> dict[str, Any]:
     return {"results": {k: {"outcomes": dict(v["outcomes"]), "latencies": v["latencies"]}
                         for k, v in results.items()},
             "opened": opened, "min_open": min(open_during) if open_during else 0,
-            "median_open": _pct([float(n) for n in open_during], 0.5) if open_during else 0,
+            "median_open": percentile([float(n) for n in open_during], 0.5) if open_during else 0,
             "attackers": stats}
 
 
@@ -158,8 +155,8 @@ def _rows(label: str, result: dict[str, Any]) -> list[dict[str, Any]]:
         ok = outcomes.get("200", 0)
         rows.append({"phase": label, "server": server, "calls": total, "ok": ok,
                      "success_pct": round(100 * ok / total, 2) if total else 0.0,
-                     "p50_ms": round(_pct(data["latencies"], 0.5), 1),
-                     "p99_ms": round(_pct(data["latencies"], 0.99), 1),
+                     "p50_ms": round(percentile(data["latencies"], 0.5), 1),
+                     "p99_ms": round(percentile(data["latencies"], 0.99), 1),
                      "other": {k: v for k, v in outcomes.items() if k != "200"}})
     return rows
 
@@ -184,21 +181,14 @@ def main() -> None:
     from shared.cli.connection import Connection, local_settings
     from shared.ui.server import UiServer
     from shared.ui.view import PipelineView
-    from tests.support.targets import set_paces, wait_endpoint_active
+    from tests.support.targets import serve_bond_desk
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         target = LocalTarget(root / "state", watch_interval=0.2, backoff_base=0.05,
                              settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"})
         with target:
-            set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
-            raw = root / f"{DATASET}.json"
-            raw.write_text(json.dumps([
-                {"instruction": f"What is metric {i} of the bond desk?", "input": "",
-                 "output": f"Metric {i} is the desk's duration-weighted carry."}
-                for i in range(64)]), encoding="utf-8")
-            target.upload(raw, f"raw/{DATASET}.json")
-            wait_endpoint_active(target, DATASET, timeout=240)
+            serve_bond_desk(target, root, DATASET, timeout=240)
             assert target.gateway is not None and target.info is not None
             conn = Connection(local_settings(target.info),
                               f"{target.info.gateway_url}/infer", local=True)

@@ -42,14 +42,12 @@ from shared.infer.models import InferRequest  # noqa: E402
 from shared.infer.shapes import build_details  # noqa: E402
 from shared.settings import Stage  # noqa: E402
 from shared.stages import infer as service  # noqa: E402
-from tests.support.targets import set_paces, wait_endpoint_active  # noqa: E402
+from tests.support.stats import percentile  # noqa: E402
+from tests.support.targets import serve_bond_desk  # noqa: E402
 
 DATASET = "bench"
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _measure(call: Callable[[], Any], n: int) -> dict[str, float]:
@@ -60,7 +58,8 @@ def _measure(call: Callable[[], Any], n: int) -> dict[str, float]:
         t0 = time.perf_counter()
         call()
         times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(_pct(times, 0.5), 3), "p99_ms": round(_pct(times, 0.99), 3),
+    return {"p50_ms": round(percentile(times, 0.5), 3),
+            "p99_ms": round(percentile(times, 0.99), 3),
             "mean_ms": round(statistics.fmean(times), 3)}
 
 
@@ -76,14 +75,7 @@ def main() -> None:
         target = LocalTarget(root / "state", watch_interval=0.2, backoff_base=0.05,
                              settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"})
         with target:
-            set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
-            raw = root / "bench.json"
-            raw.write_text(json.dumps([
-                {"instruction": f"What is metric {i} of the bond desk?", "input": "",
-                 "output": f"Metric {i} is the desk's duration-weighted carry."}
-                for i in range(64)]), encoding="utf-8")
-            target.upload(raw, f"raw/{DATASET}.json")
-            doc = wait_endpoint_active(target, DATASET, timeout=120)
+            doc = serve_bond_desk(target, root, DATASET, timeout=120)
             assert target.info is not None and target.runner is not None
             info = target.info
             settings = local_settings(info)

@@ -36,15 +36,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.stats import percentile  # noqa: E402
+
 DATASET = "bench"
 PROMPT = "What is metric 17 of the bond desk?"
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- the caller process ---------------------------------------------------------------------
@@ -124,7 +121,7 @@ def _row(label: str, callers: int, result: dict[str, Any], seconds: float) -> di
     return {"row": label, "callers": callers, "requests": total, "answered_200": ok,
             "429s": throttled, "errors": errors,
             "answered_pct": round(100 * (ok + throttled) / total, 3) if total else 0.0,
-            "p50_ms": round(_pct(lat, 0.5), 1), "p99_ms": round(_pct(lat, 0.99), 1),
+            "p50_ms": round(percentile(lat, 0.5), 1), "p99_ms": round(percentile(lat, 0.99), 1),
             "rps": round(total / seconds, 1),
             "other": {k: v for k, v in outcomes.items() if k not in ("200", "429")}}
 
@@ -133,20 +130,13 @@ def _phase(args: argparse.Namespace, root: Path, label: str, callers: int,
            max_queued: int | None) -> dict[str, Any]:
     from deploy.local.target import LocalTarget
     from shared.settings import Stage
-    from tests.support.targets import set_paces, wait_endpoint_active
+    from tests.support.targets import serve_bond_desk
 
     target = LocalTarget(root / f"state-{label}", watch_interval=0.2, backoff_base=0.05,
                          settings_overrides={"OCIFT_LOG_LEVEL": "WARNING"},
                          instances={Stage.INFER: args.instances}, max_queued=max_queued)
     with target:
-        set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
-        raw = root / f"{label}.json"
-        raw.write_text(json.dumps([
-            {"instruction": f"What is metric {i} of the bond desk?", "input": "",
-             "output": f"Metric {i} is the desk's duration-weighted carry."}
-            for i in range(64)]), encoding="utf-8")
-        target.upload(raw, f"raw/{DATASET}.json")
-        wait_endpoint_active(target, DATASET, timeout=180)
+        serve_bond_desk(target, root, DATASET, timeout=180)
         assert target.gateway is not None and target.runner is not None
         # Warm every infer process first (cold starts are measured by bench/infer_bench.py).
         run_callers(target.gateway.port, args.instances * 4, 3.0)

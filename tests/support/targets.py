@@ -86,3 +86,24 @@ def ask(target: LocalTarget, prompt: str, model: str) -> tuple[int, dict[str, An
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
+
+
+#: The benchmarks' served dataset: 64 bond-desk records, and a question it answers.
+BOND_DESK_PROMPT = "What is metric 17 of the bond desk?"
+
+
+def serve_bond_desk(target: LocalTarget, folder: Any, dataset: str,
+                    timeout: float = 180) -> dict[str, Any]:
+    """Fast paces, upload the bond-desk dataset as ``raw/<dataset>.json`` (written in
+    ``folder``), and wait until it is served; its ENDPOINT_ACTIVE status document."""
+    from pathlib import Path
+
+    set_paces(target.emulator, provisioning_seconds=0.2, seconds_per_epoch=0.02)
+    raw = Path(folder) / f"{dataset}.json"
+    raw.write_text(json.dumps([
+        {"instruction": f"What is metric {i} of the bond desk?", "input": "",
+         "output": f"Metric {i} is the desk's duration-weighted carry."}
+        for i in range(64)]), encoding="utf-8")
+    target.upload(raw, f"raw/{dataset}.json")
+    return wait_endpoint_active(target, dataset, timeout=timeout)
+
