@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import families
 from shared.convert.holdout import MAX_EVAL_SIZE
-from shared.convert.shapes import FieldMapping
+from shared.convert.shapes import FieldMapping, mapping_of
 from shared.errors import PermanentError
 from shared.families import TrainingMethod
 
@@ -255,17 +255,8 @@ def field_mapping(job: EffectiveSpec) -> FieldMapping | None:
     """The field mapping the job names (``opc-meta-ocift-prompt-field``,
     ``-completion-field``, optional ``-context-field``: the dataset's own, no pipeline
     default), None when it names none. Raises ``ValueError`` for half a mapping."""
-    prompt, completion, context = job.prompt_field, job.completion_field, job.context_field
-    key = header_key
-    if prompt is None and completion is None:
-        if context is not None:
-            raise ValueError(f"{key('context_field')} is set without {key('prompt_field')} "
-                             f"and {key('completion_field')}")
-        return None
-    if prompt is None or completion is None:
-        raise ValueError(f"set both {key('prompt_field')} and {key('completion_field')} "
-                         "(or neither)")
-    return FieldMapping(prompt, completion, context)
+    return mapping_of(job.prompt_field, job.completion_field, job.context_field,
+                      lambda part: header_key(f"{part}_field"))
 
 
 def ranges_help(field: str) -> str:

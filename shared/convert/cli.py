@@ -18,7 +18,7 @@ from shared.convert.core import convert_plain
 from shared.convert.findings import Findings, Spread
 from shared.convert.holdout import MAX_EVAL_SIZE, EvalSize, check_size
 from shared.convert.limits import Limits
-from shared.convert.shapes import FieldMapping
+from shared.convert.shapes import FieldMapping, mapping_of
 
 if TYPE_CHECKING:
     from shared.convert.report import ConversionReport, Summary
@@ -69,12 +69,8 @@ def _eval_size(text: str) -> EvalSize:
 def mapping_from_args(args: argparse.Namespace) -> FieldMapping | None:
     """The ``--prompt-field/--completion-field/--context-field`` mapping, if given;
     raises ``ValueError`` for half a mapping."""
-    prompt, completion, context = args.prompt_field, args.completion_field, args.context_field
-    if prompt is None and completion is None and context is None:
-        return None
-    if prompt is None or completion is None:
-        raise ValueError("--prompt-field and --completion-field go together")
-    return FieldMapping(prompt, completion, context)
+    return mapping_of(args.prompt_field, args.completion_field, args.context_field,
+                      lambda part: f"--{part}-field")
 
 
 class _ProgressBar:

@@ -38,7 +38,7 @@ format names no chat template.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -85,6 +85,21 @@ class FieldMapping(msgspec.Struct, frozen=True):
             raise ValueError("a mapped field name is empty")
         if len(set(names)) != len(names):
             raise ValueError(f"mapped field names must differ: {', '.join(names)}")
+
+
+def mapping_of(prompt: str | None, completion: str | None, context: str | None,
+               key: Callable[[str], str]) -> FieldMapping | None:
+    """The mapping three optional field names give (None when none is given); ValueError
+    for half a mapping, naming each setting as ``key("prompt")`` etc. spells it (a flag,
+    a metadata key)."""
+    if prompt is None and completion is None:
+        if context is not None:
+            raise ValueError(f"{key('context')} is set without {key('prompt')} and "
+                             f"{key('completion')}")
+        return None
+    if prompt is None or completion is None:
+        raise ValueError(f"set both {key('prompt')} and {key('completion')} (or neither)")
+    return FieldMapping(prompt, completion, context)
 
 
 class Shape(msgspec.Struct, frozen=True):

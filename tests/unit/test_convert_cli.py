@@ -121,5 +121,9 @@ def test_field_mapping_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "field-mapped records (f/a, context k) in JSON Lines" in table
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
     assert first == {"prompt": "Q0\n\nContext:\nctx", "completion": "A0"}
+    capsys.readouterr()
     assert main([str(raw), "--prompt-field", "f"]) == 2  # half a mapping is a usage error
+    assert "set both --prompt-field and --completion-field" in capsys.readouterr().err
+    assert main([str(raw), "--context-field", "k"]) == 2
+    assert "--context-field is set without --prompt-field" in capsys.readouterr().err
     assert main([str(raw), "--prompt-field", "f", "--completion-field", "f"]) == 2
