@@ -200,6 +200,19 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:
         log.debug("%s: " + format, self.server_version, *args)
 
+    def end_headers_with(self, body: bytes) -> None:
+        """End the head and send it with ``body`` in one write (``end_headers`` then
+        ``wfile.write`` is two: a second send, and a second wake-up of the client reading
+        the answer)."""
+        head: list[bytes] = getattr(self, "_headers_buffer", [])
+        if self.request_version != "HTTP/0.9":
+            head.append(b"\r\n")
+        head.append(body)
+        try:
+            self.wfile.write(b"".join(head))
+        finally:
+            self._headers_buffer: list[bytes] = []
+
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
         """``http.server``'s own errors (unknown method, bad version, ...) as JSON."""
@@ -212,9 +225,8 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
+        self.end_headers_with(body if self.command != "HEAD" and code >= 200
+                              and code not in (204, 304) else b"")
 
 
 class _Conn:

@@ -143,9 +143,7 @@ def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
             if close or gateway.saturated:
                 self.send_header("Connection", "close")
                 self.close_connection = True
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            self.end_headers_with(b"" if self.command == "HEAD" else body)
 
         def _serve(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/") or "/"
@@ -202,8 +200,7 @@ def _handler_class(gateway: Gateway) -> type[FrontDoorHandler]:
             if gateway.saturated:
                 self.send_header("Connection", "close")
                 self.close_connection = True
-            self.end_headers()
-            self.wfile.write(result.body)
+            self.end_headers_with(result.body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
         do_OPTIONS = do_TRACE = do_CONNECT = _serve  # noqa: N815

@@ -294,12 +294,12 @@ class _Handler(FrontDoorHandler):
             self.send_response(response.status)
             for key, value in response.headers.items():
                 self.send_header(key, value)
-            self.end_headers()
-            if head_only:
+            if head_only or stream is None:
+                whole = body if isinstance(body, (bytes, bytearray)) and not head_only else b""
+                self.end_headers_with(bytes(whole))
                 return
-            if isinstance(body, (bytes, bytearray)):
-                self.wfile.write(body)
-            elif stream is not None:
+            self.end_headers()
+            if stream is not None:
                 chunked = "Transfer-Encoding" in response.headers
                 for chunk in stream:
                     if not chunk:
