@@ -298,18 +298,17 @@ class _Handler(FrontDoorHandler):
                 whole = body if isinstance(body, (bytes, bytearray)) and not head_only else b""
                 self.end_headers_with(bytes(whole))
                 return
-            self.end_headers()
-            if stream is not None:
-                chunked = "Transfer-Encoding" in response.headers
-                for chunk in stream:
-                    if not chunk:
-                        continue
-                    if chunked:
-                        self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
-                    else:
-                        self.wfile.write(chunk)
+            self.end_headers()  # a streamed body follows the head chunk by chunk
+            chunked = "Transfer-Encoding" in response.headers
+            for chunk in stream:
+                if not chunk:
+                    continue
                 if chunked:
-                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+                else:
+                    self.wfile.write(chunk)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (ConnectionError, OSError):
             self.close_connection = True
         finally:
