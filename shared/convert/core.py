@@ -37,7 +37,7 @@ import msgspec
 
 from shared.convert.batches import AlpacaRecord, BatchReader, PromptCompletionRecord, key_counter
 from shared.convert.dedupe import HashSet64
-from shared.convert.delimited import Delimited, DelimitedReader, delimited_by_name
+from shared.convert.delimited import BLOCK_SIZE, Delimited, DelimitedReader, delimited_by_name
 from shared.convert.findings import Findings, RecordSchema
 from shared.convert.findings import Problem as Issue
 from shared.convert.holdout import EvalSize, Holdout
@@ -175,7 +175,7 @@ def convert_plain(
     reader: BatchReader | DelimitedReader
     if delimited is not None:
         reader = DelimitedReader(src, delimited, max_field_chars=rules.max_record_chars,
-                                 progress=progress)
+                                 block_size=min(chunk_size, BLOCK_SIZE), progress=progress)
     else:
         keys = RECORD_KEYS if mapping is None else RECORD_KEYS | {
             k for k in (mapping.prompt, mapping.completion, mapping.context) if k}

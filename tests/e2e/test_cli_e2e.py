@@ -115,6 +115,30 @@ def test_upload_status_and_ask(running: tuple[LocalTarget, Path]) -> None:
     assert "train" not in settled.stdout
 
 
+def test_status_places_a_skipped_csv_row_by_line_and_byte(
+        running: tuple[LocalTarget, Path]) -> None:
+    _, root = running
+    rows = ["question,answer"] + [f'"Define ratio {i}, briefly",Ratio {i} explained.'
+                                  for i in range(40)]
+    rows[7] = "a question with no answer column"
+    data = ("\r\n".join(rows) + "\r\n").encode()
+    path = root / "ratios.csv"
+    path.write_bytes(data)
+    done = _run("upload", str(path), "--local", cwd=root)
+    assert done.returncode == 0, done.stderr
+
+    def reported() -> list[dict[str, Any]] | None:
+        found = [r for r in _status_rows(root) if r["dataset"] == "ratios"]
+        return found if found and found[0].get("written") else None
+
+    row = wait_until(reported, "the ratios report in `ocift status`", interval=0.3)[0]
+    assert (row["written"], row["skipped"]) == (39, 1), row
+    table = _run("status", "--local", "--state-dir", str(root / ".ocift"), cwd=REPO).stdout
+    byte = data.index(b"a question with no answer")
+    assert f"ratios: [missing_field] record has no answer [at record 7, line 8, byte {byte}]" \
+        in table, table
+
+
 def test_convert_offline(tmp_path: Path) -> None:
     raw = tmp_path / "raw.json"
     raw.write_text(json.dumps(_records()), encoding="utf-8")

@@ -273,9 +273,10 @@ def test_csv_short_rows_and_empty_cells_are_skipped_where_they_are() -> None:
     assert report.valid
     assert report.skipped_by_reason == {"empty_field": 1, "missing_field": 1}
     short = next(e for e in report.skipped_examples if e.code == "missing_field")
-    assert (short.record_index, short.line, short.byte_offset) == (3, 5, None)
+    assert (short.record_index, short.line) == (3, 5)
+    assert short.byte_offset == data.index("only a question")
     empty = next(e for e in report.skipped_examples if e.code == "empty_field")
-    assert (empty.record_index, empty.line) == (4, 6)
+    assert (empty.record_index, empty.line, empty.byte_offset) == (4, 6, data.index("q,\n"))
     assert report.records_read == 40  # the blank line at the end is no record
 
 
@@ -297,6 +298,25 @@ def test_csv_refusals(data: str, code: str) -> None:
 def test_csv_invalid_utf8_is_refused() -> None:
     report, _ = convert(b"question,answer\n" + b"q,a\n" * 40 + b"q\xff,a\n", "raw/x.csv")
     assert report.fatal is not None and report.fatal.code == "invalid_utf8"
+    assert (report.fatal.line, report.fatal.byte_offset) == (42, 16 + 4 * 40 + 1)
+
+
+@pytest.mark.parametrize("chunk_size", [7, 64, 1 << 20])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_csv_skipped_rows_are_placed_by_byte_across_block_cuts(chunk_size: int,
+                                                                newline: str) -> None:
+    """Multi-byte text, quoted line breaks and every line ending, read in blocks cut
+    anywhere: each skipped row's line and byte offset are where the row starts."""
+    rows = [f'"q{i} café 😀","a{i}"' for i in range(60)]
+    rows[10] = '"two' + newline + 'lines €",ok'
+    rows[20] = "lonely"
+    rows[45] = '"",no question'
+    data = ("\ufeffquestion,answer" + newline + newline.join(rows) + newline).encode()
+    report, _ = convert(data, "raw/x.csv", chunk=chunk_size)
+    assert report.valid and report.utf8_bom
+    where = {e.code: (e.line, e.byte_offset) for e in report.skipped_examples}
+    assert where == {"missing_field": (23, data.index(b"lonely")),
+                     "empty_field": (48, data.index(b'"",no question'))}
 
 
 # ----- the stage's mapping --------------------------------------------------------------
@@ -389,3 +409,12 @@ def test_pretty_printed_conversation_arrays_convert_like_compact_ones(indent: in
         assert report.skipped_by_reason == {"no_assistant_turn": 1}
         assert out[1499] == {"prompt": "Question 1499?", "completion": "Answer 1499."}
         assert report.skipped_examples[0].record_index == 1500
+
+
+def test_a_csv_line_with_no_end_is_refused_before_it_fills_memory() -> None:
+    limit = RULES.max_record_chars
+    data = "question,answer\n" + "q,a\n" * 40 + "x," * (3 * limit)
+    report, out = convert(data, "raw/x.csv", chunk=4096)
+    assert report.fatal is not None and report.fatal.code == "record_too_large"
+    assert (report.fatal.line, report.fatal.byte_offset) == (42, 16 + 4 * 40)
+    assert "without a line break" in report.fatal.message and out == []
