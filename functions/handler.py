@@ -18,7 +18,10 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from shared.fdk_speedups import memoize_tracing_tuple  # noqa: E402
 from shared.runtime import run  # noqa: E402
+
+memoize_tracing_tuple()
 
 
 def handler(ctx: Any, data: Any = None) -> Any:
