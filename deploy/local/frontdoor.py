@@ -16,7 +16,11 @@ changes who waits for the client:
   run the handler for that one request; its body is read under a **whole-body deadline**
   (``body_timeout`` plus the time the bytes take at ``body_min_rate``);
 * a keep-alive connection goes back to the selector to wait (``idle_timeout``) for its next
-  head, so an idle or slow client never holds a worker;
+  head, so an idle or slow client never holds a worker; only when no request waits for a
+  worker does the worker that answered wait a moment (``next_head_wait``, 5 ms) for the
+  connection's next head to arrive whole, and serve it itself (a client calling in a loop
+  skips two thread hand-offs a call); a head not whole by then goes to the selector with
+  the bytes read, under the same deadlines;
 * at most ``max_connections`` connections are open, at most ``max_per_address`` from one
   client address, and at most ``max_waiting`` complete requests wait for a worker: past
   any of them a new client gets a fast ``503`` with ``Retry-After``, never a hang;
@@ -68,6 +72,7 @@ class Limits(BaseModel):
     body_timeout: float = Field(default=30.0, gt=0)
     body_min_rate: float = Field(default=256 * 1024, gt=0)  # bytes/s a body must average
     write_timeout: float = Field(default=60.0, gt=0)
+    next_head_wait: float = Field(default=0.005, ge=0)  # a worker's wait for the next head
     max_head_bytes: int = Field(default=64 * 1024, ge=1024)
     retry_after: int = Field(default=1, ge=1)
 
@@ -303,6 +308,7 @@ class FrontDoor:
         self._busy: set[socket.socket] = set()
         self._workers: list[threading.Thread] = []
         self._idle_workers = 0
+        self.handed_back = 0  # keep-alive connections a worker gave back to the selector
         self._stop = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
@@ -555,16 +561,48 @@ class FrontDoor:
                 self._idle_workers -= 1
             if job is None:
                 return
-            keep = self._run(job)
+            while True:
+                keep = self._run(job) and not self._stop.is_set()
+                follow, leftover = self._next_job(job) if keep else (None, b"")
+                if follow is None:
+                    break
+                job = follow
             with self._lock:
                 self._busy.discard(job.sock)
-            if keep and not self._stop.is_set():
-                self._returned.append((job.sock, job.address, job.reader.leftover))
+            if keep:
+                self.handed_back += 1
+                self._returned.append((job.sock, job.address, leftover))
                 self._wake()
             else:
                 with contextlib.suppress(OSError):
                     job.sock.close()
                 self._forget(job.address[0])
+
+    def _next_job(self, job: _Job) -> tuple[_Job | None, bytes]:
+        """The connection's next request when its whole, well-formed head arrives within
+        ``next_head_wait`` and no other request waits for a worker; else ``None`` and the
+        bytes read so far (the selector takes it from there, and refuses what is bad)."""
+        buf = bytearray(job.reader.leftover)
+        wait = self.limits.next_head_wait
+        if wait <= 0 or self._jobs.qsize():
+            return None, bytes(buf)
+        deadline = time.monotonic() + wait
+        sock = job.sock
+        while (end := _head_end(buf)) < 0:
+            left = deadline - time.monotonic()
+            if left <= 0 or len(buf) > self.limits.max_head_bytes:
+                return None, bytes(buf)
+            try:
+                sock.settimeout(left)
+                data = sock.recv(_RECV)
+            except (TimeoutError, OSError):
+                return None, bytes(buf)
+            if not data:  # the client closed: the selector sees it too
+                return None, bytes(buf)
+            buf += data
+        if end > self.limits.max_head_bytes or _check_head(bytes(buf[:end])) is not None:
+            return None, bytes(buf)
+        return _Job(sock, job.address, bytes(buf), self.limits), b""
 
     def _run(self, job: _Job) -> bool:
         """Serve one request; True when the connection stays open for the next one."""
