@@ -9,8 +9,9 @@ fine-tuned a small dataset and its endpoint is ACTIVE:
 * fdk: the ``infer`` function through the runner's unix socket (HTTP intent);
 * gateway: ``POST /infer`` through the local API gateway (what a user pays);
 
-p50/p99 of each over ``--calls`` requests, overhead = p50 minus direct p50, in
-the same run. Then the cold start of each stage's function: a fresh process
+p50/p99 of each over ``--calls`` requests, the four taken in turn 50 calls at a
+time (a drift of the machine's speed falls on all alike), overhead = p50 minus
+direct p50, in the same run. Then the cold start of each stage's function: a fresh process
 until its first response through fdk (``--cold`` runs each, median).
 
     .venv/bin/python bench/infer_bench.py [--calls 2000] [--cold 3]
@@ -50,18 +51,25 @@ DATASET = "bench"
 
 
 
-def _measure(call: Callable[[], Any], n: int) -> dict[str, float]:
-    for _ in range(min(50, n)):
-        call()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(percentile(times, 0.5), 3),
-            "p99_ms": round(percentile(times, 0.99), 3),
-            "mean_ms": round(statistics.fmean(times), 3)}
-
+def _measure(paths: dict[str, Callable[[], Any]], n: int, block: int = 50
+             ) -> dict[str, dict[str, float]]:
+    """``n`` timed calls of each path, taken in turn ``block`` calls at a time (after 50
+    warm-up calls each), so a drift of the machine's speed during the run falls on
+    every path alike instead of on whichever ran last."""
+    for call in paths.values():
+        for _ in range(min(50, n)):
+            call()
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    while any(len(t) < n for t in times.values()):
+        for name, call in paths.items():
+            got = times[name]
+            for _ in range(min(block, n - len(got))):
+                t0 = time.perf_counter()
+                call()
+                got.append((time.perf_counter() - t0) * 1000)
+    return {name: {"p50_ms": round(percentile(t, 0.5), 3),
+                   "p99_ms": round(percentile(t, 0.99), 3),
+                   "mean_ms": round(statistics.fmean(t), 3)} for name, t in times.items()}
 
 
 def main() -> None:
@@ -87,14 +95,9 @@ def main() -> None:
             details = build_details(req, be.resolver.by_model(DATASET).shape, doc["endpoint_id"],
                                     info.compartment_id)
 
-            results["direct_sdk"] = _measure(lambda: be.inference.chat(details), args.calls)
-            results["in_process_function"] = _measure(
-                lambda: service.handle_http("POST", body, settings), args.calls)
             http_req = HttpRequest(method="POST", url=f"{info.gateway_url}/infer",
                                    headers=[("Content-Type", "application/json")])
             runner = target.runner
-            results["through_fdk"] = _measure(
-                lambda: runner.invoke(Stage.INFER.value, body, http=http_req), args.calls)
             host, port = info.gateway_url.removeprefix("http://").split(":")
             conn = http.client.HTTPConnection(host, int(port), timeout=30)
 
@@ -111,7 +114,12 @@ def main() -> None:
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
 
-            results["through_gateway"] = _measure(via_gateway, args.calls)
+            results.update(_measure({
+                "direct_sdk": lambda: be.inference.chat(details),
+                "in_process_function": lambda: service.handle_http("POST", body, settings),
+                "through_fdk": lambda: runner.invoke(Stage.INFER.value, body, http=http_req),
+                "through_gateway": via_gateway,
+            }, args.calls))
             conn.close()
             floor = results["direct_sdk"]["p50_ms"]
             for key in ("in_process_function", "through_fdk", "through_gateway"):
