@@ -256,6 +256,15 @@ def shape_hazard_cases() -> dict[str, bytes]:
     cases["csv_no_mapped_column"] = b"name,age\n" + b"x,1\n" * 50
     cases["csv_unclosed_quote"] = csv_text.encode() + b'"never closed,x\n'
     cases["csv_bad_utf8"] = csv_text.encode()[:3000] + b"\xff" + csv_text.encode()[3000:]
+    # skips and faults past the first batches (the reader keeps only the current
+    # batch's blocks), with CR-only line ends and a quoted CR inside a field
+    late = ["question,answer"]
+    for i in range(5000):
+        late.append("short row" if i in (2500, 4800) else
+                    f'"Q{i}\rsecond line",A{i} €' if i == 3000 else f"Q{i} ü,A{i}")
+    late_text = ("\r".join(late) + "\r").encode()
+    cases["csv_cr_late_skips"] = late_text
+    cases["csv_late_bad_utf8"] = late_text[:90_000] + b"\xc3(" + late_text[90_000:]
     cases["tsv_prompt_completion"] = ("prompt\tcompletion\n" + "".join(
         f"p{i}\tc{i}\n" for i in range(300))).encode()
     return cases
