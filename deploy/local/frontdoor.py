@@ -569,7 +569,7 @@ class FrontDoor:
                 job = follow
             with self._lock:
                 self._busy.discard(job.sock)
-            if keep:
+            if keep and not self._stop.is_set():  # stopping may have begun while it waited
                 self.handed_back += 1
                 self._returned.append((job.sock, job.address, leftover))
                 self._wake()
