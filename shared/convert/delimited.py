@@ -187,7 +187,7 @@ class DelimitedReader:
     def __init__(self, src: Readable | BinaryIO, kind: Delimited, *, max_field_chars: int,
                  block_size: int = BLOCK_SIZE,
                  progress: Callable[[int], None] | None = None) -> None:
-        self._lines = _Source(src, progress, max_line_bytes=4 * max_field_chars,
+        self._source = _Source(src, progress, max_line_bytes=4 * max_field_chars,
                               block_size=block_size)
         self.format: Delimited = kind
         self.header: list[str] = []
@@ -202,12 +202,12 @@ class DelimitedReader:
 
     @property
     def bytes_read(self) -> int:
-        return self._lines.bytes_read
+        return self._source.bytes_read
 
     def issue(self, code: str, message: str, handle: int, *,
               hint: str | None = None, record_index: int | None = None) -> Problem:
         return Problem(code=code, message=message, record_index=record_index, line=handle,
-                       byte_offset=self._lines.offset_of(handle), hint=hint)
+                       byte_offset=self._source.offset_of(handle), hint=hint)
 
     def open(self) -> int:
         """Read the header row; returns its handle. Raises ``InputError`` for an empty
@@ -217,9 +217,9 @@ class DelimitedReader:
         self._errors = (UnicodeDecodeError, LineTooLong, csv.Error)
         if csv.field_size_limit() < self._max_field:
             csv.field_size_limit(min(self._max_field, sys.maxsize))
-        if self._lines.first_bytes(len(_BOM)) == _BOM:
+        if self._source.first_bytes(len(_BOM)) == _BOM:
             self.utf8_bom = True
-        text = io.TextIOWrapper(self._lines, encoding="utf-8-sig",  # type: ignore[type-var]
+        text = io.TextIOWrapper(self._source, encoding="utf-8-sig",  # type: ignore[type-var]
                                 errors="strict", newline="")
         self._rows = csv.reader(text, delimiter=self._delimiter, strict=True)
         while True:
@@ -252,7 +252,7 @@ class DelimitedReader:
     def _error(self, exc: Exception, line: int) -> InputError:
         """What stopped the reading at (or after) ``line``."""
         if isinstance(exc, UnicodeDecodeError):
-            line, byte = self._lines.bad_byte(line) or (line, None)
+            line, byte = self._source.bad_byte(line) or (line, None)
             return InputError(Problem(
                 code="invalid_utf8", line=line, byte_offset=byte,
                 message=f"the input is not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
@@ -261,14 +261,14 @@ class DelimitedReader:
         if isinstance(exc, LineTooLong):
             return InputError(Problem(
                 code="record_too_large", line=exc.line, byte_offset=exc.offset,
-                message=f"line {exc.line} runs on for more than {self._lines.max_line} "
+                message=f"line {exc.line} runs on for more than {self._source.max_line} "
                         "bytes without a line break",
                 hint="no training example can be that long: is this a CSV file with one "
                      "row a line?"))
         too_long = "field larger than field limit" in str(exc)
         return InputError(Problem(
             code="record_too_large" if too_long else "malformed_csv", line=line,
-            byte_offset=self._lines.offset_of(line),
+            byte_offset=self._source.offset_of(line),
             message=(f"a field is longer than {self._max_field} characters"
                      if too_long else f"the {self.format.upper()} row does not parse: {exc}"),
             hint=("no training example can be that long: an unclosed quote makes the "
@@ -284,7 +284,7 @@ class DelimitedReader:
         need, reader = self._need, self._rows
         while True:
             first = reader.line_num + 1  # the line the batch's first row starts on
-            self._lines.keep_from(first)
+            self._source.keep_from(first)
             rows: list[list[str]] = []
             try:
                 rows.extend(islice(reader, BATCH_ROWS))  # keeps the rows read before an error
@@ -317,12 +317,6 @@ class DelimitedReader:
                 yield Batch([dict(zip(header, row, strict=False))], [here], False)
         if good:
             yield Batch(good, handles, True)
-
-
-def _cut(data: bytes) -> int:
-    """Where ``data``'s lines end: after its last line break (0 if none). A final CR is
-    not taken for one, since its LF may come in the next read."""
-    return max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
 
 
 def _span(row: list[str]) -> int:
