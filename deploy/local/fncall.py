@@ -84,9 +84,15 @@ class _Response:
         self.headers: list[tuple[str, str]] = []
         self.body = bytearray()
         self.done = False
+        self.keep_alive = False
+        self.parser: httptools.HttpResponseParser | None = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        # asked now: once the message is complete the parser no longer knows
+        self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.body += body
@@ -105,14 +111,40 @@ def _header_line(name: str, value: str) -> str:
     return f"{name}: {value}\r\n"
 
 
-def call_socket(listener: str, body: bytes, content_type: str, http: HttpRequest | None,
-                timeout: float) -> InvokeResult:
-    """POST one call to fdk's ``/call``; raise ``TimeoutError``, :class:`ConnectFailed`,
-    ``OSError`` or ``http.client.HTTPException`` when no answer comes back.
+class Unanswered(ConnectionError):
+    """A reused connection closed before one byte of the answer came back.
 
-    The request goes out in one write and the answer is parsed by ``httptools`` (the C
-    parser fdk itself serves with): this is the local function path's per-call cost.
+    A live fdk never closes a connection it has read a call from without answering it
+    (an error is answered 502 or 504); it closes only a connection that sat idle past its
+    keep-alive timeout, before the call was read. So the call did not run and is sent
+    again on a new connection; when the process has died instead, the call failed.
     """
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call as the bytes sent to fdk's ``/call``, with its ``Fn-Call-Id``."""
+
+    data: bytes
+    call_id: str
+    http_intent: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    """fdk's answer to one call: status, headers (lower-case names), body, and whether the
+    connection may carry the next call (HTTP/1.1 without ``Connection: close``)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    keep_alive: bool
+
+
+def encode_call(body: bytes, content_type: str, http: HttpRequest | None,
+                timeout: float) -> Call:
+    """The request Fn sends for one call: ``Fn-Call-Id``, ``Fn-Deadline`` ``timeout`` s from
+    now, and for an HTTP-triggered call its intent, method, URL and ``Fn-Http-H-*``."""
     call_id = uuid.uuid4().hex
     lines = [
         "POST /call HTTP/1.1\r\nHost: localhost\r\n",
@@ -127,30 +159,77 @@ def call_socket(listener: str, body: bytes, content_type: str, http: HttpRequest
                   _header_line("Fn-Http-Request-Url", http.url)]
         lines += [_header_line(f"Fn-Http-H-{key}", value) for key, value in http.headers
                   if key.lower() not in _SKIPPED_HEADERS]
-    request = "".join(lines).encode("latin-1") + b"\r\n" + body
+    return Call("".join(lines).encode("latin-1") + b"\r\n" + body, call_id, http is not None)
+
+
+def connect(listener: str, timeout: float) -> socket.socket:
+    """A new connection to fdk's socket; :class:`ConnectFailed` when it is refused."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
+        sock.connect(listener)
+    except OSError as exc:
+        sock.close()
+        raise ConnectFailed(f"connect to {listener} failed: {exc!r}") from None
+    return sock
+
+
+def exchange(sock: socket.socket, call: Call, timeout: float, reused: bool) -> Answer:
+    """Send ``call`` on ``sock`` and read fdk's answer; raise ``TimeoutError``, ``OSError``,
+    ``http.client.HTTPException``, or :class:`Unanswered` when ``reused`` and the
+    connection closed before the answer began.
+
+    The request goes out in one write and the answer is parsed by ``httptools`` (the C
+    parser fdk itself serves with): this is the local function path's per-call cost.
+    """
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(call.data)
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        if reused:
+            raise Unanswered(f"fdk had closed the idle connection: {exc!r}") from None
+        raise
+    response = _Response()
+    parser = response.parser = httptools.HttpResponseParser(response)
+    began = False
+    while not response.done:
         try:
-            sock.connect(listener)
-        except OSError as exc:
-            raise ConnectFailed(f"connect to {listener} failed: {exc!r}") from None
-        sock.sendall(request)
-        response = _Response()
-        parser = httptools.HttpResponseParser(response)
-        while not response.done:
             chunk = sock.recv(65536)
-            if not chunk:
-                raise httpclient.RemoteDisconnected("fdk closed the connection mid-answer")
-            try:
-                parser.feed_data(chunk)
-            except httptools.HttpParserError as exc:
-                raise httpclient.HTTPException(f"fdk answered unparsable HTTP: {exc}") from None
-        status = parser.get_status_code()
+        except ConnectionResetError as exc:
+            if reused and not began:
+                raise Unanswered(f"fdk reset the idle connection: {exc!r}") from None
+            raise
+        if not chunk:
+            if reused and not began:
+                raise Unanswered("fdk closed the idle connection before answering")
+            raise httpclient.RemoteDisconnected("fdk closed the connection mid-answer")
+        began = True
+        try:
+            parser.feed_data(chunk)
+        except httptools.HttpParserError as exc:
+            raise httpclient.HTTPException(f"fdk answered unparsable HTTP: {exc}") from None
+    return Answer(parser.get_status_code(), response.headers, bytes(response.body),
+                  response.keep_alive)
+
+
+def call_socket(listener: str, body: bytes, content_type: str, http: HttpRequest | None,
+                timeout: float) -> InvokeResult:
+    """POST one call to fdk's ``/call`` on a connection of its own; raise ``TimeoutError``,
+    :class:`ConnectFailed`, ``OSError`` or ``http.client.HTTPException`` when no answer
+    comes back."""
+    call = encode_call(body, content_type, http, timeout)
+    sock = connect(listener, timeout)
+    try:
+        answer = exchange(sock, call, timeout, reused=False)
     finally:
         sock.close()
-    return decode_result(status, response.headers, bytes(response.body), call_id,
-                         http is not None)
+    return result_of(call, answer)
+
+
+def result_of(call: Call, answer: Answer) -> InvokeResult:
+    """What the function answered to ``call``."""
+    return decode_result(answer.status, answer.headers, answer.body, call.call_id,
+                         call.http_intent)
 
 
 def decode_result(fdk_status: int, raw: list[tuple[str, str]], body: bytes, call_id: str,

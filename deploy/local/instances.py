@@ -29,6 +29,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,11 @@ from deploy.local.fncall import (
     HttpRequest,
     InvocationError,
     InvokeResult,
-    call_socket,
+    Unanswered,
+    connect,
+    encode_call,
+    exchange,
+    result_of,
 )
 from deploy.local.functions import FunctionDef
 from deploy.local.orphans import SOCKET_DIR_PREFIX, new_record, process_start_time
@@ -59,6 +64,15 @@ CONNECT_ATTEMPTS = 6
 CONNECT_BACKOFF = 0.02
 #: How long a process that broke a call may take to exit before it counts as alive.
 EXIT_GRACE_SECONDS = 1.0
+#: A connection to fdk carries the next call while it is hot (no connect and accept a
+#: call: about 0.1 ms of the local function path, bench/infer_bench.py). fdk-python
+#: 0.1.128 reads a clock its server never updates (``fdk.async_http.protocol.current_time``
+#: stays None), so a connection idle past its 75 s keep-alive timeout makes the process
+#: spin a CPU, and its request timer would raise at 60 s of a connection's life. None is
+#: left idle past KEEP_IDLE_SECONDS (the runner's closer shuts it:
+#: ``FunctionRunner.keep_idle``) or used past KEEP_MAX_AGE_SECONDS.
+KEEP_IDLE_SECONDS = 1.0
+KEEP_MAX_AGE_SECONDS = 30.0
 
 
 class Instance:
@@ -71,6 +85,12 @@ class Instance:
         self.proc: subprocess.Popen[bytes] | None = None
         self.socket_dir: Path | None = None
         self._pump: threading.Thread | None = None
+        #: The connection kept for the next call, when it was opened and last answered on.
+        #: Only the instance's owner (the caller between acquire and release) or, while it
+        #: is idle, the pool under its lock touches it.
+        self._kept: socket.socket | None = None
+        self._kept_opened = 0.0
+        self._kept_used = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -83,6 +103,11 @@ class Instance:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def kept(self) -> socket.socket | None:
+        """The connection kept for the next call, if any."""
+        return self._kept
 
     def start(self) -> None:
         """Start the process and wait for its socket; raise :class:`InvocationError`."""
@@ -134,12 +159,40 @@ class Instance:
 
     def call(self, body: bytes, content_type: str, http: HttpRequest | None,
              timeout: float) -> InvokeResult:
-        """One call; the caller owns this instance for its duration."""
+        """One call; the caller owns this instance for its duration. It goes on the kept
+        connection when there is one, else on a new one (kept for the next call if fdk
+        allows); a kept connection fdk closed before reading the call is replaced."""
+        call = encode_call(body, content_type, http, timeout)
+        sock = self._take_kept()
+        if sock is not None:
+            try:
+                answer = exchange(sock, call, timeout, reused=True)
+            except Unanswered:
+                sock.close()
+                if not self.alive():
+                    raise
+            except BaseException:
+                sock.close()
+                raise
+            else:
+                self._keep(sock, answer.keep_alive, self._kept_opened)
+                return result_of(call, answer)
+        sock = self._connect(timeout)
+        opened = time.monotonic()
+        try:
+            answer = exchange(sock, call, timeout, reused=False)
+        except BaseException:
+            sock.close()
+            raise
+        self._keep(sock, answer.keep_alive, opened)
+        return result_of(call, answer)
+
+    def _connect(self, timeout: float) -> socket.socket:
         listener = str(self.listener)
         pause = CONNECT_BACKOFF
         for attempt in range(CONNECT_ATTEMPTS):
             try:
-                return call_socket(listener, body, content_type, http, timeout)
+                return connect(listener, timeout)
             except ConnectFailed:
                 # Nothing was sent: a live process that refused is busy or still binding,
                 # not dead. Retry; only a process that has exited is dead.
@@ -148,6 +201,28 @@ class Instance:
                 time.sleep(pause)
                 pause *= 2
         raise AssertionError("unreachable")
+
+    def _take_kept(self) -> socket.socket | None:
+        """The kept connection, unless it is too old (then closed)."""
+        sock, self._kept = self._kept, None
+        if sock is not None and time.monotonic() - self._kept_opened > KEEP_MAX_AGE_SECONDS:
+            sock.close()
+            return None
+        return sock
+
+    def _keep(self, sock: socket.socket, keep_alive: bool, opened: float) -> None:
+        if not keep_alive:
+            sock.close()
+            return
+        self._kept, self._kept_opened, self._kept_used = sock, opened, time.monotonic()
+        self.runner.watch_idle()
+
+    def close_idle(self, now: float, idle: float = KEEP_IDLE_SECONDS) -> None:
+        """Close the kept connection when unused for ``idle`` s (the instance is idle and
+        the pool's lock is held)."""
+        if self._kept is not None and now - self._kept_used >= idle:
+            self._kept.close()
+            self._kept = None
 
     def exited(self, grace: float = EXIT_GRACE_SECONDS) -> bool:
         """True when the process has exited (waiting up to ``grace`` s for it to finish)."""
@@ -163,6 +238,9 @@ class Instance:
     def reap(self, force: bool = False) -> None:
         """Stop the process group (SIGTERM, or SIGKILL when ``force``), drop socket and record."""
         with self.lock:
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                kept.close()
             proc, self.proc = self.proc, None
             if proc is not None:
                 if proc.poll() is None:
@@ -309,6 +387,12 @@ class InstancePool:
     def count_failure(self) -> None:
         with self._cond:
             self.failures += 1
+
+    def close_idle_connections(self, now: float, idle: float = KEEP_IDLE_SECONDS) -> None:
+        """Close the kept connections of idle instances unused for ``idle`` s."""
+        with self._cond:
+            for inst in self._idle:
+                inst.close_idle(now, idle)
 
     # -- warm start and stop -----------------------------------------------------------------
 

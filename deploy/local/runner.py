@@ -8,6 +8,8 @@ waits for that symlink, then POSTs calls to ``http://localhost/call`` over the
 socket with the headers Fn sends (``Fn-Call-Id``, ``Fn-Deadline``, and for
 HTTP-triggered calls ``Fn-Intent: httprequest``, ``Fn-Http-Method``,
 ``Fn-Http-Request-Url``, ``Fn-Http-H-<name>``).
+The connection is kept for the process's next call
+while it is hot (:data:`deploy.local.instances.KEEP_IDLE_SECONDS`).
 
 Each process answers one call at a time; more concurrent calls start more
 processes up to the limit, then queue with a deadline, then are refused with
@@ -25,6 +27,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,7 +45,7 @@ from deploy.local.fncall import (
     UnknownFunction,
 )
 from deploy.local.functions import REPO_ROOT, FunctionDef
-from deploy.local.instances import InstancePool, invoke_on
+from deploy.local.instances import KEEP_IDLE_SECONDS, Instance, InstancePool, invoke_on
 from deploy.local.orphans import InstanceRegistry, Spawner
 
 __all__ = ["FN_HTTP_PREFIX", "FunctionBusy", "FunctionRunner", "FunctionState",
@@ -106,6 +110,7 @@ class FunctionRunner:
         start_timeout: float = 30.0,
         repo_root: Path = REPO_ROOT,
         site_dir: Path | None = None,
+        keep_idle: float = KEEP_IDLE_SECONDS,
     ) -> None:
         self.logs_dir = Path(state_dir) / "logs"
         self.extra_env = dict(extra_env or {})
@@ -120,6 +125,11 @@ class FunctionRunner:
         self.registry = InstanceRegistry(Path(state_dir))
         self.spawner = Spawner()
         self._pools = {name: InstancePool(fn, self) for name, fn in functions.items()}
+        #: A connection kept to a function process is closed once unused this long.
+        self.keep_idle = keep_idle
+        self._closer: threading.Thread | None = None
+        self._closer_lock = threading.Lock()
+        self._closer_stop = threading.Event()
 
     @property
     def functions(self) -> dict[str, FunctionDef]:
@@ -167,13 +177,37 @@ class FunctionRunner:
             self._get(name).ensure_one()
 
     def stop(self) -> None:
-        """Stop every function process (process groups, then sockets), then the spawner thread.
+        """Stop every function process (process groups, then sockets), then the spawner and
+        closer threads.
 
         The runner stays usable: the next call starts processes again.
         """
         for pool in self._pools.values():
             pool.stop()
         self.spawner.close()
+        with self._closer_lock:
+            closer, self._closer = self._closer, None
+            self._closer_stop.set()
+        if closer is not None:
+            closer.join(5)
+
+    def watch_idle(self) -> None:
+        """Make sure the closer runs: it shuts the connections kept to function processes
+        once they idle past :attr:`keep_idle` (see :mod:`deploy.local.instances`)."""
+        if self._closer is not None:
+            return
+        with self._closer_lock:
+            if self._closer is None:
+                self._closer_stop.clear()
+                self._closer = threading.Thread(target=self._close_idle, name="fn-closer",
+                                                daemon=True)
+                self._closer.start()
+
+    def _close_idle(self) -> None:
+        while not self._closer_stop.wait(self.keep_idle / 2):
+            now = time.monotonic()
+            for pool in self._pools.values():
+                pool.close_idle_connections(now, self.keep_idle)
 
     def kill(self, name: str) -> None:
         """Kill one function's processes (a new one starts on the next call)."""
@@ -182,6 +216,10 @@ class FunctionRunner:
     def pid(self, name: str) -> int | None:
         """The pid of the live process the next call of ``name`` would most likely use."""
         return self._get(name).newest_idle_pid()
+
+    def instances(self, name: str) -> list[Instance]:
+        """The live processes of function ``name``."""
+        return self._get(name).live()
 
     def pids(self, name: str) -> list[int]:
         return [i.pid for i in self._get(name).live() if i.pid is not None]

@@ -76,6 +76,14 @@ def crash(ctx: Any, data: Any = None) -> Any:
     return response.Response(ctx, json.dumps({"ok": True}))
 
 
+def crash_second(ctx: Any, data: Any = None) -> Any:
+    """Answer the first call, die mid-call on the second (no answer at all), then answer."""
+    before = _record(_body(data))
+    if before == 1:
+        os._exit(3)
+    return response.Response(ctx, json.dumps({"ok": True, "pid": os.getpid()}))
+
+
 def http_status(ctx: Any, data: Any = None) -> Any:
     """HTTP-style answer: status and a header chosen by the request body."""
     asked = json.loads(_body(data) or b"{}")
