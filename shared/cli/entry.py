@@ -14,6 +14,9 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["convert"]:
+        from shared.convert.lean_import import import_msgspec
+
+        import_msgspec()
         from shared.convert.cli import main as convert_main
 
         try:

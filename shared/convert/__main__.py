@@ -2,6 +2,10 @@
 
 import sys
 
-from shared.convert.cli import main
+from shared.convert.lean_import import import_msgspec
+
+import_msgspec()
+
+from shared.convert.cli import main  # noqa: E402
 
 sys.exit(main())
