@@ -134,6 +134,10 @@ class RequestReader(io.BufferedIOBase):
         view[:len(data)] = data
         return len(data)
 
+    def discard(self, size: int) -> None:
+        """Drop the next ``size`` bytes, which the front door already read."""
+        del self._buf[:size]
+
     def readline(self, size: int | None = -1) -> bytes:
         limit = size if size is not None and size >= 0 else None
         scanned = 0
@@ -174,14 +178,19 @@ class _Writer(io.BufferedIOBase):
 
 
 class _Job:
-    """One complete request head handed to a worker (the handler's ``request``)."""
+    """One complete request head handed to a worker (the handler's ``request``): its
+    bytes and what follows them, and when h11 read its headers as ``http.server`` would,
+    that request and the head's length (the handler then does not parse it again)."""
 
     def __init__(self, sock: socket.socket, address: tuple[str, int], data: bytes,
-                 limits: Limits) -> None:
+                 limits: Limits, parsed: h11.Request | None = None, head_len: int = 0
+                 ) -> None:
         self.sock = sock
         self.address = address
         self.reader = RequestReader(sock, data, limits)
         self.writer = _Writer(sock, limits.write_timeout)
+        self.parsed = parsed
+        self.head_len = head_len
 
 
 class FrontDoorHandler(BaseHTTPRequestHandler):
@@ -198,6 +207,40 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
     def handle(self) -> None:
         self.close_connection = True
         self.handle_one_request()
+
+    def parse_request(self) -> bool:
+        """``http.server``'s ``parse_request``, with the headers h11 already read when the
+        front door found them read alike (:func:`_parsed_as_http_server`): the email
+        parser ``http.client`` reads them with is half of a small request's handling."""
+        job: _Job = self.request
+        parsed = job.parsed
+        if parsed is None:
+            return super().parse_request()
+        # h11 read "METHOD SP target SP HTTP/1.0|1.1": what http.server makes of that line
+        raw: bytes = self.raw_requestline  # type: ignore[attr-defined]  # handle_one_request's
+        self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        command, path, version = self.requestline.split()
+        self.close_connection = not (version >= "HTTP/1.1"
+                                     and self.protocol_version >= "HTTP/1.1")
+        self.request_version = version
+        self.command, self.path = command, path
+        if self.path.startswith("//"):  # as http.server does (gh-87389)
+            self.path = "/" + self.path.lstrip("/")
+        job.reader.discard(job.head_len - len(raw))
+        headers = self.MessageClass()
+        for name, value in parsed.headers.raw_items():
+            headers.set_raw(name.decode("iso-8859-1"), value.decode("iso-8859-1"))
+        self.headers = headers
+        conntype = headers.get("Connection", "").lower()
+        if conntype == "close":
+            self.close_connection = True
+        elif conntype == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        if (headers.get("Expect", "").lower() == "100-continue"
+                and self.protocol_version >= "HTTP/1.1"
+                and self.request_version >= "HTTP/1.1"):
+            return self.handle_expect_100()
+        return True
 
     def finish(self) -> None:
         pass  # the front door decides what becomes of the socket
@@ -263,8 +306,8 @@ def _head_end(buf: bytearray) -> int:
     return min(ends) if ends else -1
 
 
-def _check_head(head: bytes) -> str | None:
-    """Why ``head`` is not a well-formed HTTP/1.x request head (``None`` when it is)."""
+def _check_head(head: bytes) -> str | h11.Request:
+    """Why ``head`` is not a well-formed HTTP/1.x request head, or the request h11 read."""
     parser = h11.Connection(h11.SERVER)
     try:
         parser.receive_data(head)
@@ -273,7 +316,24 @@ def _check_head(head: bytes) -> str | None:
         return str(exc) or "malformed request head"
     if not isinstance(event, h11.Request):
         return "malformed request head"
-    return None
+    return event
+
+
+#: What ``http.server`` reads from a head differently from h11: a folded header line, white
+#: space ending a value (h11 strips it, the email parser keeps it), a line or head longer
+#: than ``http.client`` reads (431), more headers than it allows (431), a version it answers
+#: 505 (h11 reads any digit.digit).
+_UNLIKE_HTTP_SERVER = (b"\n ", b"\n\t", b" \r\n", b"\t\r\n", b" \n", b"\t\n")
+
+
+def _parsed_as_http_server(head: bytes, request: h11.Request) -> h11.Request | None:
+    """``request`` when its headers are what ``http.server`` would read from ``head`` (the
+    handler then takes them instead of parsing the head again), else None."""
+    if (len(head) > 65536 or request.http_version not in (b"1.0", b"1.1")
+            or len(request.headers) > 100
+            or any(mark in head for mark in _UNLIKE_HTTP_SERVER)):
+        return None
+    return request
 
 
 class FrontDoor:
@@ -476,8 +536,9 @@ class FrontDoor:
             self._refuse(conn, 431, "head_too_large", "the request line and headers exceed "
                          f"{self.limits.max_head_bytes} bytes")
             return
-        problem = _check_head(bytes(conn.buf[:end]))
-        if problem is not None:
+        head = bytes(conn.buf[:end])
+        problem = _check_head(head)
+        if isinstance(problem, str):
             self._refuse(conn, 400, "bad_request", f"malformed request: {problem}")
             return
         if self._jobs.qsize() >= self.limits.max_waiting:
@@ -496,7 +557,8 @@ class FrontDoor:
                                       daemon=True)
             self._workers.append(worker)
             worker.start()
-        self._jobs.put(_Job(conn.sock, conn.address, bytes(conn.buf), self.limits))
+        self._jobs.put(_Job(conn.sock, conn.address, bytes(conn.buf), self.limits,
+                            _parsed_as_http_server(head, problem), end))
 
     def _expire(self, now: float) -> None:
         for conn in [c for c in self._conns.values() if c.deadline <= now]:
@@ -600,9 +662,14 @@ class FrontDoor:
             if not data:  # the client closed: the selector sees it too
                 return None, bytes(buf)
             buf += data
-        if end > self.limits.max_head_bytes or _check_head(bytes(buf[:end])) is not None:
+        if end > self.limits.max_head_bytes:
             return None, bytes(buf)
-        return _Job(sock, job.address, bytes(buf), self.limits), b""
+        head = bytes(buf[:end])
+        request = _check_head(head)
+        if isinstance(request, str):
+            return None, bytes(buf)
+        return _Job(sock, job.address, bytes(buf), self.limits,
+                    _parsed_as_http_server(head, request), end), b""
 
     def _run(self, job: _Job) -> bool:
         """Serve one request; True when the connection stays open for the next one."""
