@@ -218,8 +218,11 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
             return super().parse_request()
         # h11 read "METHOD SP target SP HTTP/1.0|1.1": what http.server makes of that line
         raw: bytes = self.raw_requestline  # type: ignore[attr-defined]  # handle_one_request's
+        words = str(raw, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3:  # not the line h11 read: http.server reads it all itself
+            return super().parse_request()
+        command, path, version = words
         self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
-        command, path, version = self.requestline.split()
         self.close_connection = not (version >= "HTTP/1.1"
                                      and self.protocol_version >= "HTTP/1.1")
         self.request_version = version
