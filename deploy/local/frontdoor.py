@@ -218,11 +218,12 @@ class FrontDoorHandler(BaseHTTPRequestHandler):
             return super().parse_request()
         # h11 read "METHOD SP target SP HTTP/1.0|1.1": what http.server makes of that line
         raw: bytes = self.raw_requestline  # type: ignore[attr-defined]  # handle_one_request's
-        words = str(raw, "iso-8859-1").rstrip("\r\n").split()
+        requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
         if len(words) != 3:  # not the line h11 read: http.server reads it all itself
             return super().parse_request()
         command, path, version = words
-        self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
         self.close_connection = not (version >= "HTTP/1.1"
                                      and self.protocol_version >= "HTTP/1.1")
         self.request_version = version
@@ -540,9 +541,9 @@ class FrontDoor:
                          f"{self.limits.max_head_bytes} bytes")
             return
         head = bytes(conn.buf[:end])
-        problem = _check_head(head)
-        if isinstance(problem, str):
-            self._refuse(conn, 400, "bad_request", f"malformed request: {problem}")
+        checked = _check_head(head)
+        if isinstance(checked, str):
+            self._refuse(conn, 400, "bad_request", f"malformed request: {checked}")
             return
         if self._jobs.qsize() >= self.limits.max_waiting:
             self._refuse(conn, 503, "busy", "every worker is busy and the queue is full; "
@@ -561,7 +562,7 @@ class FrontDoor:
             self._workers.append(worker)
             worker.start()
         self._jobs.put(_Job(conn.sock, conn.address, bytes(conn.buf), self.limits,
-                            _parsed_as_http_server(head, problem), end))
+                            _parsed_as_http_server(head, checked), end))
 
     def _expire(self, now: float) -> None:
         for conn in [c for c in self._conns.values() if c.deadline <= now]:

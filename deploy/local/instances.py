@@ -163,7 +163,7 @@ class Instance:
         connection when there is one, else on a new one (kept for the next call if fdk
         allows); a kept connection fdk closed before reading the call is replaced."""
         call = encode_call(body, content_type, http, timeout)
-        sock = self._take_kept()
+        sock, opened = self._take_kept()
         if sock is not None:
             try:
                 answer = exchange(sock, call, timeout, reused=True)
@@ -171,19 +171,17 @@ class Instance:
                 sock.close()
                 if not self.alive():
                     raise
+                sock = None
             except BaseException:
                 sock.close()
                 raise
-            else:
-                self._keep(sock, answer.keep_alive, self._kept_opened)
-                return result_of(call, answer)
-        sock = self._connect(timeout)
-        opened = time.monotonic()
-        try:
-            answer = exchange(sock, call, timeout, reused=False)
-        except BaseException:
-            sock.close()
-            raise
+        if sock is None:
+            sock, opened = self._connect(timeout), time.monotonic()
+            try:
+                answer = exchange(sock, call, timeout, reused=False)
+            except BaseException:
+                sock.close()
+                raise
         self._keep(sock, answer.keep_alive, opened)
         return result_of(call, answer)
 
@@ -202,13 +200,13 @@ class Instance:
                 pause *= 2
         raise AssertionError("unreachable")
 
-    def _take_kept(self) -> socket.socket | None:
-        """The kept connection, unless it is too old (then closed)."""
+    def _take_kept(self) -> tuple[socket.socket | None, float]:
+        """The kept connection and when it was opened, unless it is too old (then closed)."""
         sock, self._kept = self._kept, None
         if sock is not None and time.monotonic() - self._kept_opened > KEEP_MAX_AGE_SECONDS:
             sock.close()
-            return None
-        return sock
+            sock = None
+        return sock, self._kept_opened
 
     def _keep(self, sock: socket.socket, keep_alive: bool, opened: float) -> None:
         if not keep_alive:
